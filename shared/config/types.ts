@@ -1,0 +1,113 @@
+import type { AlertType, Severity } from "../alerts/types.js";
+
+/** Remediation verbs the policy can choose; the executor decides how each is carried out. */
+export const ACTION_TYPES = [
+  "scale_out",
+  "restart_service",
+  "block_ip",
+  "lock_user",
+  "rollback_deploy",
+] as const;
+export type ActionType = (typeof ACTION_TYPES)[number];
+
+export interface ThresholdRuleConfig {
+  /** Fire when the smoothed value stays at or above this for `for_s`. */
+  threshold_pct: number;
+  /** Resolve only when the smoothed value falls below this (hysteresis, so alerts do not flap). */
+  recovery_pct: number;
+  /** Hold duration before pending becomes firing (Prometheus `for`). */
+  for_s: number;
+  /** Smoothing window for the per-service value. */
+  smoothing_s: number;
+  severity: Severity;
+}
+
+export interface BruteForceConfig {
+  /** fail2ban's maxretry: failures from one IP within `find_time_s`. */
+  ip_max_failures: number;
+  /** Failures against one user, from any IPs, within `find_time_s`. */
+  user_max_failures: number;
+  /** Also require this many distinct IPs for the per-user rule (credential stuffing). */
+  user_min_ips: number;
+  find_time_s: number;
+  severity: Severity;
+}
+
+export interface ErrorRateConfig {
+  window_s: number;
+  /** Errors over requests in the window at or above this fires. */
+  threshold_ratio: number;
+  recovery_ratio: number;
+  /** No verdict on fewer requests than this in the window. */
+  min_requests: number;
+  severity: Severity;
+}
+
+export interface MlConfig {
+  enabled: boolean;
+  /** Length of the feature window per service. */
+  window_s: number;
+  /** No ML alerts before this many windows per service. */
+  warmup_windows: number;
+  /** Retrain after this many new windows. */
+  retrain_every_windows: number;
+  /** At most this many recent normal windows kept for training. */
+  max_training_windows: number;
+  /** Threshold = this quantile of the service's training scores, plus `score_margin`. */
+  threshold_quantile: number;
+  score_margin: number;
+  /** Consecutive anomalous windows before firing. */
+  for_windows: number;
+  trees: number;
+  sample_size: number;
+  seed: number;
+  severity: Severity;
+}
+
+export interface SilenceConfig {
+  /** Label matchers: every key given must equal the alert's value. */
+  matchers: Partial<Record<"type" | "service" | "entity" | "severity", string>>;
+  /** ISO 8601; the silence stops applying after this instant. */
+  expires_at: string;
+  reason: string;
+}
+
+export interface AlertingConfig {
+  /** Wait this long after the first alert of a group before notifying, to gather its burst. */
+  group_wait_s: number;
+  /** Minimum gap between notifications about changes to one group. */
+  group_interval_s: number;
+  /** Re-notify a still-firing group after this long. */
+  repeat_interval_s: number;
+  silences: SilenceConfig[];
+}
+
+export interface RemediationConfig {
+  /** Log what would be done; execute nothing. */
+  dry_run: boolean;
+  /** Emergency stop: no actions at all while true. */
+  kill_switch: boolean;
+  /** Per target (service, IP or user): no second action within this many seconds. */
+  cooldown_s: number;
+  /** Circuit breaker: at most `max_actions` within `max_actions_window_s` across all targets. */
+  max_actions: number;
+  max_actions_window_s: number;
+  /** After acting, check this long later whether the alert resolved. */
+  verify_after_s: number;
+  /** Expiry of a block_ip / lock_user action. */
+  ban_duration_s: number;
+  /** Which action each alert type triggers; a type not listed is notify-only. */
+  actions: Partial<Record<AlertType, ActionType>>;
+}
+
+export interface PipelineConfig {
+  detectors: {
+    cpu: ThresholdRuleConfig;
+    memory: ThresholdRuleConfig;
+    brute_force: BruteForceConfig;
+    error_rate: ErrorRateConfig;
+    ml: MlConfig;
+  };
+  alerting: AlertingConfig;
+  remediation: RemediationConfig;
+}

@@ -1,0 +1,29 @@
+import type { DetectorFinding } from "../alerts/types.js";
+import type { LogEvent } from "../log/schema.js";
+
+/** Shared empty result so the common path (nothing changed) allocates nothing. */
+export const NO_FINDINGS: readonly DetectorFinding[] = Object.freeze([]);
+
+/**
+ * Every detector, rule or ML, has this shape. Detectors are pure state machines: time comes only
+ * from events (`event.timeMs`) or from `advance(nowMs)`, never from a clock, so a replay of the
+ * same lines gives the same findings.
+ */
+export interface Detector {
+  readonly name: string;
+  /** Feed one event in time order; returns the state changes it caused (usually none). */
+  observe(event: LogEvent): readonly DetectorFinding[];
+  /** Let time pass with no event: windows expire and conditions may resolve. */
+  advance(nowMs: number): readonly DetectorFinding[];
+  /** JSON-serialisable state, so windows survive a Lambda cold start. */
+  snapshot(): unknown;
+  /** Replace state with a snapshot from the same detector kind; throws DetectorStateError on a bad one. */
+  restore(state: unknown): void;
+}
+
+export class DetectorStateError extends Error {
+  constructor(detector: string, problem: string, options?: { cause?: unknown }) {
+    super(`cannot restore ${detector} state: ${problem}`, options);
+    this.name = "DetectorStateError";
+  }
+}

@@ -1,0 +1,25 @@
+import type { Notification } from "../alerts/types.js";
+
+/**
+ * Sinks report what happened instead of throwing: the pipeline logs a failure, counts it and
+ * carries on; `retryable` tells the caller that the same notification may succeed later.
+ */
+export type SinkResult =
+  | { status: "ok" }
+  | { status: "retryable"; error: string }
+  | { status: "error"; error: string };
+
+export interface Sink {
+  readonly name: string;
+  send(notification: Notification): Promise<SinkResult>;
+}
+
+/** Holds what it was given; the in-memory twin every sink test and end-to-end test uses. */
+export class MemorySink implements Sink {
+  readonly name = "memory";
+  readonly received: Notification[] = [];
+  async send(notification: Notification): Promise<SinkResult> {
+    this.received.push(notification);
+    return { status: "ok" };
+  }
+}
