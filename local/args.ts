@@ -1,0 +1,144 @@
+import { parseArgs } from "node:util";
+
+export interface RunOptions {
+  /** Wall-clock seconds to run (generated mode). */
+  durationS: number;
+  minIntervalS: number;
+  maxIntervalS: number;
+  seed: number;
+  /** Simulated seconds per wall second, or "max" for as fast as possible. */
+  speed: number | "max";
+  /** Simulated start instant (epoch ms); defaults to now. */
+  startMs: number | null;
+  configPath: string | null;
+  /** Replay JSON lines from a file, or "-" for standard input, instead of generating. */
+  input: string | null;
+  reportPath: string | null;
+  alertsPath: string | null;
+  auditPath: string | null;
+  writeLogsPath: string | null;
+  dryRun: boolean;
+  quiet: boolean;
+}
+
+export type ArgsResult = { kind: "run"; options: RunOptions } | { kind: "help" } | { kind: "error"; message: string };
+
+export const USAGE = `Usage: npm run local -- [options]
+
+Runs the cloud-observability pipeline on this machine: generates service logs (or replays yours),
+detects anomalies, raises deduplicated alerts and runs simulated remediation with guardrails.
+
+Options:
+  --duration SECONDS      wall-clock seconds to run when generating (default 15)
+  --speed N|max           simulated seconds per wall second; "max" = as fast as possible (default 1)
+  --min-interval SECONDS  smallest simulated gap between generated events (default 0.05)
+  --max-interval SECONDS  largest simulated gap between generated events (default 0.2)
+  --seed N                seed for every random choice; same seed, same run (default 1)
+  --start ISO-8601        simulated start time (default: now)
+  --config FILE           detector, alerting and remediation settings (YAML or JSON; see docs/configuration.md)
+  --input FILE|-          replay JSON log lines from FILE (or standard input) instead of generating
+  --report FILE           write a JSON report (events, rejections, alerts, actions, scenarios, precision, recall)
+  --alerts FILE           also append every notification to FILE as JSON lines
+  --audit FILE            write the remediation audit trail to FILE as JSON lines
+  --write-logs FILE       also write the generated log lines to FILE (replay them later with --input)
+  --dry-run               remediation logs what it would do and acts on nothing
+  --quiet                 print only the final summary
+  -h, --help              show this help
+
+Exit codes: 0 success, 2 bad arguments or configuration, 1 unexpected failure.
+Examples:
+  npm run local                                            15 s of live traffic in real time
+  npm run local -- --duration 10 --speed 600 --report r.json   100 simulated minutes in 10 s
+  npm run local -- --input my-service.log --report r.json     your own logs`;
+
+function positiveNumber(name: string, raw: string, allowZero = false): number | string {
+  const value = Number(raw);
+  if (raw.trim() === "" || !Number.isFinite(value) || value < 0 || (!allowZero && value === 0)) {
+    return `--${name} must be a ${allowZero ? "non-negative" : "positive"} number, got "${raw}"`;
+  }
+  return value;
+}
+
+/** Parse command-line arguments into options, help, or one clear error message. */
+export function parseRunArgs(argv: readonly string[]): ArgsResult {
+  let parsed: ReturnType<typeof parseArgs<{ options: typeof OPTIONS; strict: true; allowPositionals: false }>>;
+  try {
+    parsed = parseArgs({ args: [...argv], options: OPTIONS, strict: true, allowPositionals: false });
+  } catch (error) {
+    return { kind: "error", message: (error as Error).message };
+  }
+  const v = parsed.values;
+  if (v.help) return { kind: "help" };
+
+  const duration = positiveNumber("duration", v.duration ?? "15");
+  if (typeof duration === "string") return { kind: "error", message: duration };
+  const minInterval = positiveNumber("min-interval", v["min-interval"] ?? "0.05", true);
+  if (typeof minInterval === "string") return { kind: "error", message: minInterval };
+  const maxInterval = positiveNumber("max-interval", v["max-interval"] ?? "0.2");
+  if (typeof maxInterval === "string") return { kind: "error", message: maxInterval };
+  if (minInterval > maxInterval) {
+    return {
+      kind: "error",
+      message: `--min-interval (${minInterval}) must not exceed --max-interval (${maxInterval})`,
+    };
+  }
+
+  let speed: number | "max" = 1;
+  if (v.speed !== undefined && v.speed !== "max") {
+    const s = positiveNumber("speed", v.speed);
+    if (typeof s === "string") return { kind: "error", message: `${s} (or "max")` };
+    speed = s;
+  } else if (v.speed === "max") speed = "max";
+
+  const seedRaw = v.seed ?? "1";
+  const seed = Number(seedRaw);
+  if (!Number.isSafeInteger(seed) || seed < 0 || seed > 0xffffffff) {
+    return { kind: "error", message: `--seed must be a whole number from 0 to 4294967295, got "${seedRaw}"` };
+  }
+
+  let startMs: number | null = null;
+  if (v.start !== undefined) {
+    startMs = Date.parse(v.start);
+    if (Number.isNaN(startMs)) {
+      return { kind: "error", message: `--start must be an ISO 8601 time such as 2026-01-01T00:00:00Z, got "${v.start}"` };
+    }
+  }
+
+  return {
+    kind: "run",
+    options: {
+      durationS: duration,
+      minIntervalS: minInterval,
+      maxIntervalS: maxInterval,
+      seed,
+      speed,
+      startMs,
+      configPath: v.config ?? null,
+      input: v.input ?? null,
+      reportPath: v.report ?? null,
+      alertsPath: v.alerts ?? null,
+      auditPath: v.audit ?? null,
+      writeLogsPath: v["write-logs"] ?? null,
+      dryRun: v["dry-run"] ?? false,
+      quiet: v.quiet ?? false,
+    },
+  };
+}
+
+const OPTIONS = {
+  duration: { type: "string" },
+  speed: { type: "string" },
+  "min-interval": { type: "string" },
+  "max-interval": { type: "string" },
+  seed: { type: "string" },
+  start: { type: "string" },
+  config: { type: "string" },
+  input: { type: "string" },
+  report: { type: "string" },
+  alerts: { type: "string" },
+  audit: { type: "string" },
+  "write-logs": { type: "string" },
+  "dry-run": { type: "boolean" },
+  quiet: { type: "boolean" },
+  help: { type: "boolean", short: "h" },
+} as const;

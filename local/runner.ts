@@ -1,0 +1,198 @@
+import { createReadStream, createWriteStream, readFileSync, statSync, type WriteStream } from "node:fs";
+import { createInterface } from "node:readline";
+import type { Readable, Writable } from "node:stream";
+import { setTimeout as sleep } from "node:timers/promises";
+import { parseConfig } from "../shared/config/load.js";
+import { DEFAULT_CONFIG } from "../shared/config/defaults.js";
+import type { PipelineConfig } from "../shared/config/types.js";
+import { evaluateDetections } from "../shared/eval/truth.js";
+import { createGenerator } from "../shared/generator/index.js";
+import type { LogGenerator } from "../shared/generator/types.js";
+import { formatLogLine } from "../shared/log/parse.js";
+import { Pipeline } from "../shared/pipeline.js";
+import { SimulatedExecutor } from "../shared/remediation/simulated-executor.js";
+import type { Sink } from "../shared/sinks/sink.js";
+import type { RunOptions } from "./args.js";
+import { appendAuditRecords } from "./audit-file.js";
+import { buildReport, type LocalReport } from "./report.js";
+import { Responder } from "./responder.js";
+import { ConsoleSink } from "./sinks/console.js";
+import { JsonlFileSink } from "./sinks/jsonl-file.js";
+import { StatusLine } from "./status.js";
+
+export interface RunIo {
+  stdout: Writable & { isTTY?: boolean };
+  stderr: Writable;
+  stdin: Readable;
+  /** Wall clock in milliseconds; tests may pass a fake one. */
+  now?: () => number;
+}
+
+/** A problem the user can fix (bad config file, unreadable input): exit code 2, one clear message. */
+export class UsageError extends Error {
+  override readonly name = "UsageError";
+}
+
+/**
+ * Simulated time advances in steps of this size; everything between two steps is processed
+ * together, and responses (notifications, remediation) happen at step boundaries. Fixed steps make a
+ * paced run deterministic: the wall clock only decides when a step runs, never what it contains.
+ */
+const STEP_MS = 1000;
+
+/** Incidents starting this close to the end of a generated run are left out of precision and recall. */
+const UNSCORED_TAIL_MS = 120_000;
+
+export function loadConfig(path: string | null): PipelineConfig {
+  if (path === null) return DEFAULT_CONFIG;
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (error) {
+    throw new UsageError(`cannot read config file ${path}: ${(error as NodeJS.ErrnoException).code ?? error}`);
+  }
+  const result = parseConfig(text, path.endsWith(".json") ? "json" : "auto");
+  if (!result.ok) {
+    throw new UsageError(
+      `invalid config ${path}:\n${result.errors.map((e: { message: string }) => `  - ${e.message}`).join("\n")}`,
+    );
+  }
+  return result.config;
+}
+
+export async function runLocal(options: RunOptions, io: RunIo): Promise<LocalReport> {
+  const wallNow = io.now ?? (() => performance.now());
+  const baseConfig = loadConfig(options.configPath);
+  const config: PipelineConfig = options.dryRun
+    ? { ...baseConfig, remediation: { ...baseConfig.remediation, dry_run: true } }
+    : baseConfig;
+
+  const status = new StatusLine(io.stdout, options.quiet ? "off" : io.stdout.isTTY === true ? "tty" : "plain");
+  const say = (line: string) => {
+    if (!options.quiet) status.print(line);
+  };
+
+  const sinks: Sink[] = [];
+  if (!options.quiet) sinks.push(new ConsoleSink(status.stream, { color: status.interactive }));
+  if (options.alertsPath) sinks.push(new JsonlFileSink(options.alertsPath));
+
+  let generator: LogGenerator | null = null;
+  const executor = new SimulatedExecutor({
+    log: (line: string) => say(`  remediation: ${line}`),
+    onExecute: (action) => {
+      if (!action.dryRun) generator?.applyRemediation(action);
+    },
+  });
+  const pipeline = new Pipeline({ config });
+  const responder = new Responder(pipeline, config, sinks, executor, (outcome) =>
+    say(`  ESCALATION: ${outcome.actionType} on ${outcome.alertFingerprint} ${outcome.detail}`),
+  );
+  const logSink = options.writeLogsPath ? createWriteStream(options.writeLogsPath) : null;
+
+  const wallStart = wallNow();
+  let firstEventMs: number | null = null;
+  let lastEventMs: number | null = null;
+
+  const refreshStatus = () =>
+    `${pipeline.stats.events.toLocaleString("en-US")} events, ` +
+        `${Math.round(pipeline.stats.events / Math.max((wallNow() - wallStart) / 1000, 0.001)).toLocaleString("en-US")} ev/s | ` +
+        `${pipeline.firingAlerts().length} firing | ${responder.stats.notifications} notifications | ` +
+        `${Object.values(responder.stats.actions).reduce((sum, t) => sum + (t?.executed ?? 0), 0)} actions | ` +
+    `${Object.values(pipeline.stats.rejected).reduce((sum, n) => sum + (n ?? 0), 0)} rejected`;
+
+  if (options.input === null) {
+    const startMs = options.startMs ?? Math.floor(Date.now() / 1000) * 1000;
+    generator = createGenerator({
+      seed: options.seed,
+      startMs,
+      minIntervalS: options.minIntervalS,
+      maxIntervalS: options.maxIntervalS,
+    });
+    const endMs = options.speed === "max" ? Number.POSITIVE_INFINITY : startMs + options.durationS * options.speed * 1000;
+    let next = generator.next();
+    firstEventMs = next.timeMs;
+    for (let stepEnd = startMs + STEP_MS; stepEnd <= endMs; stepEnd += STEP_MS) {
+      while (next.timeMs < stepEnd) {
+        const line = formatLogLine(next);
+        logSink?.write(`${line}\n`);
+        pipeline.ingestLine(line);
+        lastEventMs = next.timeMs;
+        next = generator.next();
+      }
+      pipeline.advance(stepEnd);
+      await responder.handle(stepEnd);
+
+      const wallElapsedMs = wallNow() - wallStart;
+      if (options.speed === "max") {
+        if (wallElapsedMs >= options.durationS * 1000) break;
+        // Yield now and then so the status line and signals get a turn.
+        if ((stepEnd - startMs) % 60_000 === 0) await sleep(0);
+      } else {
+        const dueWallMs = (stepEnd - startMs) / options.speed;
+        if (dueWallMs > wallElapsedMs + 5) await sleep(dueWallMs - wallElapsedMs);
+      }
+      status.tick(refreshStatus);
+    }
+  } else {
+    const input = options.input === "-" ? io.stdin : openInput(options.input);
+    const lines = createInterface({ input, crlfDelay: Number.POSITIVE_INFINITY });
+    let count = 0;
+    let nextStep = Number.NEGATIVE_INFINITY;
+    for await (const line of lines) {
+      const result = pipeline.ingestLine(line);
+      if (result.ok) {
+        firstEventMs ??= result.event.timeMs;
+        lastEventMs = Math.max(lastEventMs ?? result.event.timeMs, result.event.timeMs);
+      }
+      if (++count % 4096 === 0) status.tick(refreshStatus);
+      if (pipeline.nowMs >= nextStep) {
+        await responder.handle(pipeline.nowMs);
+        nextStep = pipeline.nowMs + STEP_MS;
+      }
+    }
+  }
+
+  // Deliver what is still waiting in a group: the stream ended, nothing more will join it.
+  if (lastEventMs !== null) {
+    const drainMs = Math.max(pipeline.nowMs, lastEventMs) + config.alerting.group_wait_s * 1000 + STEP_MS;
+    pipeline.advance(drainMs);
+    await responder.handle(drainMs);
+  }
+  status.clear();
+  if (logSink) await closeStream(logSink);
+  if (options.auditPath) appendAuditRecords(options.auditPath, responder.audit.drain());
+
+  const evaluation =
+    generator === null
+      ? null
+      : evaluateDetections(
+          // An incident that began in the run's last moments had no fair chance to be detected.
+          generator.truth.filter(
+            (incident) => lastEventMs !== null && incident.startMs <= lastEventMs - UNSCORED_TAIL_MS,
+          ),
+          responder.episodes,
+        );
+  return buildReport({
+    options,
+    pipeline,
+    responder,
+    evaluation,
+    firstEventMs,
+    lastEventMs,
+    wallSeconds: (wallNow() - wallStart) / 1000,
+  });
+}
+
+function openInput(path: string): Readable {
+  try {
+    if (!statSync(path).isFile()) throw new UsageError(`--input ${path} is not a file`);
+  } catch (error) {
+    if (error instanceof UsageError) throw error;
+    throw new UsageError(`cannot read --input ${path}: ${(error as NodeJS.ErrnoException).code ?? error}`);
+  }
+  return createReadStream(path, { encoding: "utf8" });
+}
+
+function closeStream(stream: WriteStream): Promise<void> {
+  return new Promise((resolve, reject) => stream.end((error?: Error | null) => (error ? reject(error) : resolve())));
+}
