@@ -1,0 +1,377 @@
+import type { DetectorFinding } from "../alerts/types.js";
+import type { BruteForceConfig } from "../config/types.js";
+import type { LogEvent } from "../log/schema.js";
+import { type Detector, DetectorStateError, NO_FINDINGS } from "./detector.js";
+import {
+  ActivityMap,
+  isRecord,
+  readArray,
+  readBoolean,
+  readFiniteNumber,
+  readHeader,
+  readOptionalTime,
+  readString,
+  SampleRing,
+} from "./state.js";
+import { MAINTENANCE_INTERVAL_MS } from "./threshold.js";
+import { BucketWindow } from "./window.js";
+
+const STATE_VERSION = 1;
+
+/** Distinct users per IP (or IPs per user) remembered; beyond this the counts read "at least". */
+export const MAX_TRACKED_PEERS = 64;
+
+/** Users or IPs named in a finding's details. */
+const MAX_NAMED_PEERS = 10;
+
+/** Separates service and IP/user in map keys; the parts are also kept in the state, never parsed back. */
+const KEY_SEPARATOR = "\u0000";
+
+interface PeerStat {
+  lastSeenMs: number;
+  /** Failures from/against this peer since it last became active (gaps shorter than find_time). */
+  failures: number;
+}
+
+interface KeyState {
+  service: string;
+  /** The IP or the user this key counts. */
+  entity: string;
+  failures: BucketWindow;
+  /** For an IP key: the users it tried; for a user key: the IPs that tried it. Oldest activity first. */
+  peers: Map<string, PeerStat>;
+  firing: boolean;
+  sinceMs: number;
+  lastSeenMs: number;
+  samples: SampleRing;
+}
+
+type Rule = "ip" | "user";
+
+export interface BruteForceDetectorOptions {
+  /** At most this many IPs and this many users tracked; the least recently seen go first. */
+  maxKeys?: number;
+}
+
+/**
+ * fail2ban-style brute-force detection over `auth_failure` events, per service.
+ *
+ * Per source IP: at least `ip_max_failures` failures within `find_time_s` fires `brute_force_ip`
+ * (entity = the IP). Per user: at least `user_max_failures` failures within `find_time_s` from at
+ * least `user_min_ips` distinct IPs fires `brute_force_user` (entity = the user), which catches
+ * credential stuffing spread over many IPs. Both resolve once the window no longer holds the
+ * condition: a key is checked on its own failures, firing keys also on `advance` and at most once
+ * a second of event time as other failures arrive.
+ */
+export class BruteForceDetector implements Detector {
+  readonly name = "brute_force";
+  private readonly config: BruteForceConfig;
+  private readonly findMs: number;
+  private readonly idleMs: number;
+  private readonly maxKeys: number;
+  private ips = new ActivityMap<KeyState>();
+  private users = new ActivityMap<KeyState>();
+  private firingIps = new Set<string>();
+  private firingUsers = new Set<string>();
+  private latestMs: number | null = null;
+  private nextMaintenanceMs: number | null = null;
+
+  constructor(config: BruteForceConfig, options: BruteForceDetectorOptions = {}) {
+    if (!(config.find_time_s > 0) || !(config.ip_max_failures >= 1) || !(config.user_max_failures >= 1)) {
+      throw new RangeError(
+        "brute_force: find_time_s, ip_max_failures and user_max_failures must be positive",
+      );
+    }
+    this.config = config;
+    this.findMs = config.find_time_s * 1000;
+    // A key stays until it has been quiet for two windows, so a slow attacker is still remembered.
+    this.idleMs = 2 * this.findMs;
+    this.maxKeys = options.maxKeys ?? 10_000;
+  }
+
+  observe(event: LogEvent): readonly DetectorFinding[] {
+    if (event.event_type !== "auth_failure" || !Number.isFinite(event.timeMs)) return NO_FINDINGS;
+    const nowMs = this.latestMs === null ? event.timeMs : Math.max(this.latestMs, event.timeMs);
+    this.latestMs = nowMs;
+    const ip = event.source_ip;
+    const user = event.user;
+    let out: DetectorFinding[] | null = null;
+    if (ip !== null && ip !== "") {
+      out = this.record("ip", event.service, ip, user, event, nowMs, out);
+    }
+    if (user !== null && user !== "") {
+      out = this.record("user", event.service, user, ip, event, nowMs, out);
+    }
+    // Record first, then re-check the others: checking first could resolve a key that this very
+    // failure keeps above the limit, and then fire it again.
+    return this.maintain(nowMs, out) ?? NO_FINDINGS;
+  }
+
+  advance(nowMs: number): readonly DetectorFinding[] {
+    if (!Number.isFinite(nowMs)) return NO_FINDINGS;
+    if (this.latestMs === null || nowMs > this.latestMs) this.latestMs = nowMs;
+    this.nextMaintenanceMs = null;
+    return this.maintain(this.latestMs, null) ?? NO_FINDINGS;
+  }
+
+  snapshot(): unknown {
+    return {
+      detector: this.name,
+      version: STATE_VERSION,
+      latestMs: this.latestMs,
+      nextMaintenanceMs: this.nextMaintenanceMs,
+      ips: keysToState(this.ips),
+      users: keysToState(this.users),
+    };
+  }
+
+  restore(state: unknown): void {
+    const record = readHeader(this.name, state, STATE_VERSION);
+    const latestMs = readOptionalTime(this.name, record, "latestMs");
+    const nextMaintenanceMs = readOptionalTime(this.name, record, "nextMaintenanceMs");
+    const ips = this.keysFromState(readArray(this.name, record, "ips"));
+    const users = this.keysFromState(readArray(this.name, record, "users"));
+    this.ips = ips.keys;
+    this.firingIps = ips.firing;
+    this.users = users.keys;
+    this.firingUsers = users.firing;
+    this.latestMs = latestMs;
+    this.nextMaintenanceMs = nextMaintenanceMs;
+  }
+
+  private record(
+    rule: Rule,
+    service: string,
+    entity: string,
+    peer: string | null,
+    event: LogEvent,
+    nowMs: number,
+    out: DetectorFinding[] | null,
+  ): DetectorFinding[] | null {
+    const keys = rule === "ip" ? this.ips : this.users;
+    const key = service + KEY_SEPARATOR + entity;
+    let state = keys.get(key);
+    let found = out;
+    if (state === undefined) {
+      // Enforce the cap on arrival: a spray of new IPs must not grow memory until the next sweep.
+      keys.evict(Number.NEGATIVE_INFINITY, this.maxKeys - 1, (_key, evicted, reason) => {
+        found = this.dropKey(rule, _key, evicted, nowMs, reason, found);
+      });
+      state = {
+        service,
+        entity,
+        failures: new BucketWindow(this.findMs),
+        peers: new Map(),
+        firing: false,
+        sinceMs: event.timeMs,
+        lastSeenMs: event.timeMs,
+        samples: new SampleRing(),
+      };
+    }
+    keys.touch(key, state, event.timeMs);
+    state.failures.slideTo(nowMs);
+    // A failure older than the window cannot change a verdict.
+    if (!state.failures.add(event.timeMs, 1, 1)) return found;
+    state.samples.push(event);
+    if (peer !== null && peer !== "") this.notePeer(state, peer, event.timeMs);
+    return this.evaluate(rule, key, state, nowMs, found);
+  }
+
+  private notePeer(state: KeyState, peer: string, timeMs: number): void {
+    let stat = state.peers.get(peer);
+    if (stat === undefined) {
+      stat = { lastSeenMs: timeMs, failures: 0 };
+    } else {
+      state.peers.delete(peer);
+      if (timeMs > stat.lastSeenMs) stat.lastSeenMs = timeMs;
+    }
+    stat.failures++;
+    state.peers.set(peer, stat);
+    if (state.peers.size > MAX_TRACKED_PEERS) {
+      const oldest = state.peers.keys().next();
+      if (!oldest.done) state.peers.delete(oldest.value);
+    }
+  }
+
+  /** Forget peers not seen within the window; they are ordered by activity, so stop at the first fresh one. */
+  private prunePeers(state: KeyState, nowMs: number): void {
+    const cutoff = nowMs - this.findMs;
+    for (const [peer, stat] of state.peers) {
+      if (stat.lastSeenMs > cutoff) break;
+      state.peers.delete(peer);
+    }
+  }
+
+  private holds(rule: Rule, state: KeyState, nowMs: number): boolean {
+    this.prunePeers(state, nowMs);
+    const failures = state.failures.totalA;
+    if (rule === "ip") return failures >= this.config.ip_max_failures;
+    return failures >= this.config.user_max_failures && state.peers.size >= this.config.user_min_ips;
+  }
+
+  private evaluate(
+    rule: Rule,
+    key: string,
+    state: KeyState,
+    nowMs: number,
+    out: DetectorFinding[] | null,
+  ): DetectorFinding[] | null {
+    const holds = this.holds(rule, state, nowMs);
+    if (holds === state.firing) return out;
+    const firing = rule === "ip" ? this.firingIps : this.firingUsers;
+    state.firing = holds;
+    if (holds) {
+      state.sinceMs = state.failures.oldestStartWithA() ?? nowMs;
+      firing.add(key);
+    } else {
+      firing.delete(key);
+    }
+    const found = out ?? [];
+    found.push(this.finding(rule, state, nowMs, holds ? "firing" : "resolved", "window"));
+    return found;
+  }
+
+  private maintain(nowMs: number, out: DetectorFinding[] | null): DetectorFinding[] | null {
+    if (this.nextMaintenanceMs !== null && nowMs < this.nextMaintenanceMs) return out;
+    this.nextMaintenanceMs = nowMs + MAINTENANCE_INTERVAL_MS;
+    let found = out;
+    for (const rule of ["ip", "user"] as const) {
+      const keys = rule === "ip" ? this.ips : this.users;
+      const firing = rule === "ip" ? this.firingIps : this.firingUsers;
+      for (const key of firing) {
+        const state = keys.get(key);
+        if (state === undefined) {
+          firing.delete(key);
+          continue;
+        }
+        state.failures.slideTo(nowMs);
+        found = this.evaluate(rule, key, state, nowMs, found);
+      }
+      keys.evict(nowMs - this.idleMs, this.maxKeys, (key, state, reason) => {
+        found = this.dropKey(rule, key, state, nowMs, reason, found);
+      });
+    }
+    return found;
+  }
+
+  /** A key leaves the map; if it was firing, its alert must not be left open. */
+  private dropKey(
+    rule: Rule,
+    key: string,
+    state: KeyState,
+    nowMs: number,
+    reason: string,
+    out: DetectorFinding[] | null,
+  ): DetectorFinding[] | null {
+    if (!state.firing) return out;
+    (rule === "ip" ? this.firingIps : this.firingUsers).delete(key);
+    state.firing = false;
+    const found = out ?? [];
+    found.push(this.finding(rule, state, nowMs, "resolved", reason));
+    return found;
+  }
+
+  private finding(
+    rule: Rule,
+    state: KeyState,
+    nowMs: number,
+    status: "firing" | "resolved",
+    reason: string,
+  ): DetectorFinding {
+    const { service, entity } = state;
+    const failures = state.failures.totalA;
+    const peers = [...state.peers.entries()].reverse().slice(0, MAX_NAMED_PEERS);
+    const distinct = state.peers.size;
+    const atLeast = distinct >= MAX_TRACKED_PEERS ? "at least " : "";
+    const findS = this.config.find_time_s;
+    const peerWord = rule === "ip" ? "users" : "IPs";
+    const threshold = rule === "ip" ? this.config.ip_max_failures : this.config.user_max_failures;
+    const details: Record<string, number | string> = {
+      failures,
+      find_time_s: findS,
+      [rule === "ip" ? "distinct_users" : "distinct_ips"]: distinct,
+      [rule === "ip" ? "users" : "ips"]: peers.map(([name]) => name).join(","),
+      [rule === "ip" ? "failures_by_user" : "failures_by_ip"]: peers
+        .map(([name, stat]) => `${name}:${stat.failures}`)
+        .join(","),
+    };
+    if (rule === "user") details.min_ips = this.config.user_min_ips;
+    if (status === "resolved") details.reason = reason;
+    const subject = rule === "ip" ? `IP ${entity}` : `user ${entity}`;
+    const summary =
+      status === "firing"
+        ? `${failures} auth failures in ${findS}s for ${subject} on ${service} (${atLeast}${distinct} ${peerWord})`
+        : `${subject} on ${service} down to ${failures} auth failures in ${findS}s`;
+    return {
+      status,
+      type: rule === "ip" ? "brute_force_ip" : "brute_force_user",
+      service,
+      entity,
+      severity: this.config.severity,
+      summary,
+      observed: failures,
+      threshold,
+      unit: "failures",
+      windowMs: this.findMs,
+      atMs: nowMs,
+      sinceMs: state.sinceMs,
+      samples: state.samples.lines(),
+      details,
+    };
+  }
+
+  private keysFromState(items: unknown[]): { keys: ActivityMap<KeyState>; firing: Set<string> } {
+    const keys = new ActivityMap<KeyState>();
+    const firing = new Set<string>();
+    for (const item of items) {
+      if (!isRecord(item)) throw new DetectorStateError(this.name, "key entry is not an object");
+      const service = readString(this.name, item, "service");
+      const entity = readString(this.name, item, "entity");
+      const key = service + KEY_SEPARATOR + entity;
+      const failures = new BucketWindow(this.findMs);
+      failures.loadState(this.name, item.failures);
+      const peers = new Map<string, PeerStat>();
+      for (const peer of readArray(this.name, item, "peers")) {
+        if (!isRecord(peer)) throw new DetectorStateError(this.name, "peer entry is not an object");
+        peers.set(readString(this.name, peer, "name"), {
+          lastSeenMs: readFiniteNumber(this.name, peer, "lastSeenMs"),
+          failures: readFiniteNumber(this.name, peer, "failures"),
+        });
+      }
+      const state: KeyState = {
+        service,
+        entity,
+        failures,
+        peers,
+        firing: readBoolean(this.name, item, "firing"),
+        sinceMs: readFiniteNumber(this.name, item, "sinceMs"),
+        lastSeenMs: readFiniteNumber(this.name, item, "lastSeenMs"),
+        samples: SampleRing.fromState(this.name, item.samples),
+      };
+      keys.set(key, state);
+      if (state.firing) firing.add(key);
+    }
+    return { keys, firing };
+  }
+}
+
+function keysToState(keys: ActivityMap<KeyState>): unknown[] {
+  const out: unknown[] = [];
+  for (const state of keys.entries.values()) {
+    out.push({
+      service: state.service,
+      entity: state.entity,
+      failures: state.failures.toState(),
+      peers: [...state.peers.entries()].map(([name, stat]) => ({
+        name,
+        lastSeenMs: stat.lastSeenMs,
+        failures: stat.failures,
+      })),
+      firing: state.firing,
+      sinceMs: state.sinceMs,
+      lastSeenMs: state.lastSeenMs,
+      samples: state.samples.toState(),
+    });
+  }
+  return out;
+}

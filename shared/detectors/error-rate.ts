@@ -1,0 +1,282 @@
+import type { DetectorFinding } from "../alerts/types.js";
+import type { ErrorRateConfig } from "../config/types.js";
+import type { EventType, LogEvent } from "../log/schema.js";
+import { type Detector, DetectorStateError, NO_FINDINGS } from "./detector.js";
+import {
+  ActivityMap,
+  isRecord,
+  readArray,
+  readBoolean,
+  readFiniteNumber,
+  readHeader,
+  readOptionalTime,
+  readString,
+  SampleRing,
+} from "./state.js";
+import { MAINTENANCE_INTERVAL_MS, MIN_STALE_MS } from "./threshold.js";
+import { BucketWindow } from "./window.js";
+
+const STATE_VERSION = 1;
+
+/**
+ * Events that are user traffic and so count as requests. Health checks are left out on purpose: a
+ * steady stream of successful probes would dilute a real error burst.
+ */
+const TRAFFIC: ReadonlySet<EventType> = new Set<EventType>([
+  "request",
+  "error",
+  "auth_success",
+  "auth_failure",
+]);
+
+/** Whether an event counts as a request, and whether as a failed one. */
+export function classifyTraffic(event: LogEvent): "error" | "ok" | null {
+  if (!TRAFFIC.has(event.event_type)) return null;
+  if (event.event_type === "error") return "error";
+  return event.status_code !== null && event.status_code >= 500 ? "error" : "ok";
+}
+
+interface ServiceState {
+  /** a = errors, b = requests, per bucket. */
+  window: BucketWindow;
+  firing: boolean;
+  sinceMs: number;
+  lastSeenMs: number;
+  peakRatio: number;
+  errors: SampleRing;
+  recent: SampleRing;
+}
+
+export interface ErrorRateDetectorOptions {
+  maxServices?: number;
+}
+
+/**
+ * Per-service error ratio over a sliding `window_s` of one-second buckets. Errors are events of
+ * type "error" or with status >= 500; requests are all traffic events (see TRAFFIC). With fewer
+ * than `min_requests` in the window there is no verdict to fire on; at or above `threshold_ratio`
+ * it fires, and it resolves once the ratio is below `recovery_ratio` (the request minimum does not
+ * apply to recovery: a quiet window with no errors is good news). A firing service with no traffic
+ * for the stale period resolves with `details.reason = "no_data"`.
+ */
+export class ErrorRateDetector implements Detector {
+  readonly name = "high_error_rate";
+  private readonly config: ErrorRateConfig;
+  private readonly windowMs: number;
+  private readonly staleMs: number;
+  private readonly maxServices: number;
+  private services = new ActivityMap<ServiceState>();
+  private firing = new Set<string>();
+  private latestMs: number | null = null;
+  private nextMaintenanceMs: number | null = null;
+
+  constructor(config: ErrorRateConfig, options: ErrorRateDetectorOptions = {}) {
+    if (!(config.window_s > 0) || !(config.recovery_ratio <= config.threshold_ratio)) {
+      throw new RangeError("high_error_rate: window_s must be > 0 and recovery_ratio <= threshold_ratio");
+    }
+    this.config = config;
+    this.windowMs = config.window_s * 1000;
+    this.staleMs = Math.max(MIN_STALE_MS, 2 * this.windowMs);
+    this.maxServices = options.maxServices ?? 1000;
+  }
+
+  observe(event: LogEvent): readonly DetectorFinding[] {
+    const kind = classifyTraffic(event);
+    if (kind === null || !Number.isFinite(event.timeMs)) return NO_FINDINGS;
+    const nowMs = this.latestMs === null ? event.timeMs : Math.max(this.latestMs, event.timeMs);
+    this.latestMs = nowMs;
+    return this.maintain(nowMs, this.record(event, kind === "error", nowMs)) ?? NO_FINDINGS;
+  }
+
+  /** Count one request in its service and apply the state machine; the periodic re-check runs after. */
+  private record(event: LogEvent, isError: boolean, nowMs: number): DetectorFinding[] | null {
+    let state = this.services.get(event.service);
+    let found: DetectorFinding[] | null = null;
+    if (state === undefined) {
+      // Enforce the cap on arrival, so a flood of new service names cannot outgrow it between sweeps.
+      found = this.evictServices(Number.NEGATIVE_INFINITY, this.maxServices - 1, nowMs, null);
+      state = {
+        window: new BucketWindow(this.windowMs),
+        firing: false,
+        sinceMs: event.timeMs,
+        lastSeenMs: event.timeMs,
+        peakRatio: 0,
+        errors: new SampleRing(),
+        recent: new SampleRing(),
+      };
+    }
+    this.services.touch(event.service, state, event.timeMs);
+    state.window.slideTo(nowMs);
+    if (!state.window.add(event.timeMs, isError ? 1 : 0, 1)) return found;
+    if (isError) state.errors.push(event);
+    state.recent.push(event);
+    return this.evaluate(event.service, state, nowMs, found);
+  }
+
+  advance(nowMs: number): readonly DetectorFinding[] {
+    if (!Number.isFinite(nowMs)) return NO_FINDINGS;
+    if (this.latestMs === null || nowMs > this.latestMs) this.latestMs = nowMs;
+    this.nextMaintenanceMs = null;
+    return this.maintain(this.latestMs, null) ?? NO_FINDINGS;
+  }
+
+  snapshot(): unknown {
+    const services: unknown[] = [];
+    for (const [service, state] of this.services.entries) {
+      services.push({
+        service,
+        window: state.window.toState(),
+        firing: state.firing,
+        sinceMs: state.sinceMs,
+        lastSeenMs: state.lastSeenMs,
+        peakRatio: state.peakRatio,
+        errors: state.errors.toState(),
+        recent: state.recent.toState(),
+      });
+    }
+    return {
+      detector: this.name,
+      version: STATE_VERSION,
+      latestMs: this.latestMs,
+      nextMaintenanceMs: this.nextMaintenanceMs,
+      services,
+    };
+  }
+
+  restore(state: unknown): void {
+    const record = readHeader(this.name, state, STATE_VERSION);
+    const latestMs = readOptionalTime(this.name, record, "latestMs");
+    const nextMaintenanceMs = readOptionalTime(this.name, record, "nextMaintenanceMs");
+    const services = new ActivityMap<ServiceState>();
+    const firing = new Set<string>();
+    for (const item of readArray(this.name, record, "services")) {
+      if (!isRecord(item)) throw new DetectorStateError(this.name, "service entry is not an object");
+      const service = readString(this.name, item, "service");
+      const window = new BucketWindow(this.windowMs);
+      window.loadState(this.name, item.window);
+      const restored: ServiceState = {
+        window,
+        firing: readBoolean(this.name, item, "firing"),
+        sinceMs: readFiniteNumber(this.name, item, "sinceMs"),
+        lastSeenMs: readFiniteNumber(this.name, item, "lastSeenMs"),
+        peakRatio: readFiniteNumber(this.name, item, "peakRatio"),
+        errors: SampleRing.fromState(this.name, item.errors),
+        recent: SampleRing.fromState(this.name, item.recent),
+      };
+      services.set(service, restored);
+      if (restored.firing) firing.add(service);
+    }
+    this.services = services;
+    this.firing = firing;
+    this.latestMs = latestMs;
+    this.nextMaintenanceMs = nextMaintenanceMs;
+  }
+
+  private maintain(nowMs: number, out: DetectorFinding[] | null): DetectorFinding[] | null {
+    if (this.nextMaintenanceMs !== null && nowMs < this.nextMaintenanceMs) return out;
+    this.nextMaintenanceMs = nowMs + MAINTENANCE_INTERVAL_MS;
+    let found = out;
+    for (const service of this.firing) {
+      const state = this.services.get(service);
+      if (state === undefined) {
+        this.firing.delete(service);
+        continue;
+      }
+      state.window.slideTo(nowMs);
+      found = this.evaluate(service, state, nowMs, found);
+    }
+    return this.evictServices(nowMs - this.staleMs, this.maxServices, nowMs, found);
+  }
+
+  /** Drop services idle since `cutoffMs` and any beyond `maxServices`; a firing one resolves. */
+  private evictServices(
+    cutoffMs: number,
+    maxServices: number,
+    nowMs: number,
+    out: DetectorFinding[] | null,
+  ): DetectorFinding[] | null {
+    let found = out;
+    this.services.evict(cutoffMs, maxServices, (service, state, reason) => {
+      if (!state.firing) return;
+      this.firing.delete(service);
+      state.firing = false;
+      found ??= [];
+      found.push(this.finding(service, state, nowMs, "resolved", reason));
+    });
+    return found;
+  }
+
+  private evaluate(
+    service: string,
+    state: ServiceState,
+    nowMs: number,
+    out: DetectorFinding[] | null,
+  ): DetectorFinding[] | null {
+    const requests = state.window.totalB;
+    if (requests === 0) return out;
+    const ratio = state.window.totalA / requests;
+    if (state.firing) {
+      if (ratio > state.peakRatio) state.peakRatio = ratio;
+      if (ratio >= this.config.recovery_ratio) return out;
+      state.firing = false;
+      this.firing.delete(service);
+      const found = out ?? [];
+      found.push(this.finding(service, state, nowMs, "resolved", "recovered"));
+      return found;
+    }
+    if (requests < this.config.min_requests || ratio < this.config.threshold_ratio) return out;
+    state.firing = true;
+    state.peakRatio = ratio;
+    // The ratio crossing is the start: the oldest error in the window may be ordinary background.
+    state.sinceMs = nowMs;
+    this.firing.add(service);
+    const found = out ?? [];
+    found.push(this.finding(service, state, nowMs, "firing", ""));
+    return found;
+  }
+
+  private finding(
+    service: string,
+    state: ServiceState,
+    nowMs: number,
+    status: "firing" | "resolved",
+    reason: string,
+  ): DetectorFinding {
+    const errors = state.window.totalA;
+    const requests = state.window.totalB;
+    const ratio = requests > 0 ? errors / requests : 0;
+    const pct = (ratio * 100).toFixed(1);
+    const windowS = this.config.window_s;
+    const details: Record<string, number | string> = {
+      errors,
+      requests,
+      error_ratio: Math.round(ratio * 10_000) / 10_000,
+      peak_ratio: Math.round(state.peakRatio * 10_000) / 10_000,
+      window_s: windowS,
+      min_requests: this.config.min_requests,
+    };
+    if (status === "resolved") details.reason = reason;
+    const summary =
+      status === "firing"
+        ? `${pct}% of requests failing on ${service} (${errors}/${requests} in ${windowS}s), threshold ${this.config.threshold_ratio * 100}%`
+        : reason === "recovered"
+          ? `Error rate on ${service} back to ${pct}% (${errors}/${requests} in ${windowS}s), below recovery ${this.config.recovery_ratio * 100}%`
+          : `Error rate on ${service}: no traffic for ${Math.round(this.staleMs / 1000)}s, resolving`;
+    return {
+      status,
+      type: "high_error_rate",
+      service,
+      entity: "",
+      severity: this.config.severity,
+      summary,
+      observed: ratio,
+      threshold: status === "firing" ? this.config.threshold_ratio : this.config.recovery_ratio,
+      unit: "ratio",
+      windowMs: this.windowMs,
+      atMs: nowMs,
+      sinceMs: state.sinceMs,
+      samples: status === "firing" ? state.errors.lines() : state.recent.lines(),
+      details,
+    };
+  }
+}

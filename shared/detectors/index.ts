@@ -1,0 +1,23 @@
+import type { PipelineConfig } from "../config/types.js";
+import { BruteForceDetector } from "./brute-force.js";
+import type { Detector } from "./detector.js";
+import { ErrorRateDetector } from "./error-rate.js";
+import { createCpuDetector, createMemoryDetector } from "./threshold.js";
+
+export { BruteForceDetector } from "./brute-force.js";
+export { ErrorRateDetector } from "./error-rate.js";
+export { createCpuDetector, createMemoryDetector, ThresholdRuleDetector } from "./threshold.js";
+
+/**
+ * The rule detectors a pipeline runs, built from its config. Names are unique ("high_cpu",
+ * "high_memory", "brute_force", "high_error_rate") because snapshots are keyed by them.
+ */
+export function createRuleDetectors(config: PipelineConfig): Detector[] {
+  const { detectors } = config;
+  return [
+    createCpuDetector(detectors.cpu),
+    createMemoryDetector(detectors.memory),
+    new BruteForceDetector(detectors.brute_force),
+    new ErrorRateDetector(detectors.error_rate),
+  ];
+}

@@ -1,0 +1,223 @@
+import { EVENT_TYPES, LOG_LEVELS, type LogEvent, type LogLine } from "../log/schema.js";
+import { DetectorStateError } from "./detector.js";
+
+/*
+ * Helpers shared by the rule detectors: reading snapshots defensively, keeping sample lines, and
+ * a key map ordered by last activity so idle keys can be evicted from its front.
+ */
+
+export function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+export function readFiniteNumber(detector: string, record: Record<string, unknown>, key: string): number {
+  const value = record[key];
+  if (typeof value !== "number" || !Number.isFinite(value)) {
+    throw new DetectorStateError(detector, `"${key}" is not a finite number`);
+  }
+  return value;
+}
+
+/** A time that may be unset; JSON has no -Infinity, so unset is stored as null. */
+export function readOptionalTime(
+  detector: string,
+  record: Record<string, unknown>,
+  key: string,
+): number | null {
+  const value = record[key];
+  if (value === null) return null;
+  if (typeof value !== "number" || !Number.isFinite(value)) {
+    throw new DetectorStateError(detector, `"${key}" is not a finite number or null`);
+  }
+  return value;
+}
+
+export function readString(detector: string, record: Record<string, unknown>, key: string): string {
+  const value = record[key];
+  if (typeof value !== "string") throw new DetectorStateError(detector, `"${key}" is not a string`);
+  return value;
+}
+
+export function readBoolean(detector: string, record: Record<string, unknown>, key: string): boolean {
+  const value = record[key];
+  if (typeof value !== "boolean") throw new DetectorStateError(detector, `"${key}" is not a boolean`);
+  return value;
+}
+
+export function readArray(detector: string, record: Record<string, unknown>, key: string): unknown[] {
+  const value = record[key];
+  if (!Array.isArray(value)) throw new DetectorStateError(detector, `"${key}" is not an array`);
+  return value;
+}
+
+/** Check the fixed header every rule detector snapshot starts with. */
+export function readHeader(detector: string, state: unknown, version: number): Record<string, unknown> {
+  if (!isRecord(state)) throw new DetectorStateError(detector, "state is not an object");
+  if (state.detector !== detector) {
+    throw new DetectorStateError(detector, `state belongs to detector ${JSON.stringify(state.detector)}`);
+  }
+  if (state.version !== version) {
+    throw new DetectorStateError(detector, `unsupported state version ${JSON.stringify(state.version)}`);
+  }
+  return state;
+}
+
+/** The log line as written (no derived `timeMs`), copied so an alert never aliases detector state. */
+export function toLogLine(event: LogEvent): LogLine {
+  return {
+    timestamp: event.timestamp,
+    service: event.service,
+    level: event.level,
+    event_type: event.event_type,
+    message: event.message,
+    metrics: {
+      cpu_pct: event.metrics.cpu_pct,
+      memory_pct: event.metrics.memory_pct,
+      latency_ms: event.metrics.latency_ms,
+    },
+    status_code: event.status_code,
+    source_ip: event.source_ip,
+    user: event.user,
+    request_id: event.request_id,
+  };
+}
+
+function isNullableString(value: unknown): value is string | null {
+  return value === null || typeof value === "string";
+}
+
+/** Structural check of a sample event read back from a snapshot. */
+export function readLogEvent(detector: string, value: unknown): LogEvent {
+  const bad = (what: string): never => {
+    throw new DetectorStateError(detector, `sample event ${what}`);
+  };
+  if (!isRecord(value)) return bad("is not an object");
+  const metrics = value.metrics;
+  if (
+    typeof value.timestamp !== "string" ||
+    typeof value.timeMs !== "number" ||
+    !Number.isFinite(value.timeMs) ||
+    typeof value.service !== "string" ||
+    typeof value.message !== "string"
+  ) {
+    return bad("lacks timestamp, timeMs, service or message");
+  }
+  if (!(LOG_LEVELS as readonly unknown[]).includes(value.level)) return bad("has an unknown level");
+  if (!(EVENT_TYPES as readonly unknown[]).includes(value.event_type))
+    return bad("has an unknown event_type");
+  if (
+    !isRecord(metrics) ||
+    typeof metrics.cpu_pct !== "number" ||
+    typeof metrics.memory_pct !== "number" ||
+    typeof metrics.latency_ms !== "number"
+  ) {
+    return bad("has malformed metrics");
+  }
+  if (
+    !(value.status_code === null || typeof value.status_code === "number") ||
+    !isNullableString(value.source_ip) ||
+    !isNullableString(value.user) ||
+    !isNullableString(value.request_id)
+  ) {
+    return bad("has a malformed status_code, source_ip, user or request_id");
+  }
+  return {
+    ...toLogLine(value as unknown as LogEvent),
+    timeMs: value.timeMs,
+  };
+}
+
+/** How many sample lines a finding carries. */
+export const MAX_SAMPLES = 5;
+
+/**
+ * The newest few events, kept as references in a fixed ring so recording one costs no allocation;
+ * they are copied into log lines only when a finding is built.
+ */
+export class SampleRing {
+  private readonly items: (LogEvent | undefined)[] = new Array<LogEvent | undefined>(MAX_SAMPLES);
+  private next = 0;
+  private count = 0;
+
+  push(event: LogEvent): void {
+    this.items[this.next] = event;
+    this.next = (this.next + 1) % MAX_SAMPLES;
+    if (this.count < MAX_SAMPLES) this.count++;
+  }
+
+  get size(): number {
+    return this.count;
+  }
+
+  /** Oldest first, newest last. */
+  events(): LogEvent[] {
+    const out: LogEvent[] = [];
+    for (let i = 0; i < this.count; i++) {
+      const item = this.items[(this.next - this.count + i + MAX_SAMPLES) % MAX_SAMPLES];
+      if (item !== undefined) out.push(item);
+    }
+    return out;
+  }
+
+  lines(): LogLine[] {
+    return this.events().map(toLogLine);
+  }
+
+  toState(): LogEvent[] {
+    return this.events().map((event) => ({ ...toLogLine(event), timeMs: event.timeMs }));
+  }
+
+  static fromState(detector: string, value: unknown): SampleRing {
+    if (!Array.isArray(value) || value.length > MAX_SAMPLES) {
+      throw new DetectorStateError(detector, `samples must be an array of at most ${MAX_SAMPLES} events`);
+    }
+    const ring = new SampleRing();
+    for (const item of value) ring.push(readLogEvent(detector, item));
+    return ring;
+  }
+}
+
+/**
+ * A map from key (service, IP, user) to state, kept in order of last activity: touching a key moves
+ * it to the back, so idle keys collect at the front and eviction stops at the first active one.
+ */
+export class ActivityMap<S extends { lastSeenMs: number }> {
+  readonly entries = new Map<string, S>();
+
+  get size(): number {
+    return this.entries.size;
+  }
+
+  get(key: string): S | undefined {
+    return this.entries.get(key);
+  }
+
+  /** Mark `key` active at `timeMs` and move it to the back. */
+  touch(key: string, state: S, timeMs: number): void {
+    if (timeMs > state.lastSeenMs) state.lastSeenMs = timeMs;
+    this.entries.delete(key);
+    this.entries.set(key, state);
+  }
+
+  set(key: string, state: S): void {
+    this.entries.set(key, state);
+  }
+
+  delete(key: string): void {
+    this.entries.delete(key);
+  }
+
+  /**
+   * Remove keys idle since before `cutoffMs`, plus the least recently active ones beyond `maxKeys`,
+   * calling `onEvict` for each so a detector can resolve what it still had firing.
+   */
+  evict(cutoffMs: number, maxKeys: number, onEvict: (key: string, state: S, reason: string) => void): void {
+    if (this.entries.size === 0) return;
+    for (const [key, state] of this.entries) {
+      const over = this.entries.size > maxKeys;
+      if (!over && state.lastSeenMs >= cutoffMs) break;
+      this.entries.delete(key);
+      onEvict(key, state, over ? "evicted" : "no_data");
+    }
+  }
+}

@@ -1,0 +1,381 @@
+import type { AlertType, DetectorFinding } from "../alerts/types.js";
+import type { ThresholdRuleConfig } from "../config/types.js";
+import type { LogEvent, LogMetrics } from "../log/schema.js";
+import { type Detector, DetectorStateError, NO_FINDINGS } from "./detector.js";
+import {
+  ActivityMap,
+  isRecord,
+  readArray,
+  readFiniteNumber,
+  readHeader,
+  readOptionalTime,
+  readString,
+  SampleRing,
+} from "./state.js";
+import { BucketWindow } from "./window.js";
+
+/** How often, in event time, pending and firing services are re-checked and idle ones evicted. */
+export const MAINTENANCE_INTERVAL_MS = 1000;
+
+/** Prometheus marks a series stale after 5 minutes without samples; a silent service resolves then. */
+export const MIN_STALE_MS = 5 * 60_000;
+
+const STATE_VERSION = 1;
+
+const INACTIVE = 0;
+const PENDING = 1;
+const FIRING = 2;
+type Phase = typeof INACTIVE | typeof PENDING | typeof FIRING;
+
+interface ServiceState {
+  window: BucketWindow;
+  phase: Phase;
+  /** Start of the current pending or firing episode. */
+  sinceMs: number;
+  lastSeenMs: number;
+  /** Highest smoothed value of the current episode. */
+  peak: number;
+  /** Recent readings at or above the threshold: the evidence shown when firing. */
+  high: SampleRing;
+  /** The most recent readings of any value: the evidence shown when resolving. */
+  recent: SampleRing;
+}
+
+export interface ThresholdDetectorOptions {
+  name: string;
+  type: Extract<AlertType, "high_cpu" | "high_memory">;
+  metric: keyof Pick<LogMetrics, "cpu_pct" | "memory_pct">;
+  /** Human label for summaries, for example "CPU". */
+  label: string;
+  config: ThresholdRuleConfig;
+  /** At most this many services tracked; the least recently seen go first. */
+  maxServices?: number;
+}
+
+/**
+ * Per-service "metric stays high" rule with Prometheus `for` semantics and hysteresis.
+ *
+ * Each service's metric is smoothed as the mean of its readings over `smoothing_s`. The smoothed
+ * value at or above `threshold_pct` makes the service pending; it fires once the smoothed value has
+ * stayed there for `for_s` and the reading that arrives then is itself at or above the threshold.
+ * That last condition is what keeps a short spike from firing: smoothing drags a spike out by up
+ * to `smoothing_s`, but no reading after the spike is high, so a spike shorter than `for_s` can never
+ * satisfy both. A firing service resolves only when the smoothed value falls below `recovery_pct`,
+ * so a value wandering between recovery and threshold does not flap. A firing service that sends
+ * nothing for the stale period (5 minutes or more) resolves with `details.reason = "no_data"`.
+ */
+export class ThresholdRuleDetector implements Detector {
+  readonly name: string;
+  private readonly type: ThresholdDetectorOptions["type"];
+  private readonly metric: ThresholdDetectorOptions["metric"];
+  private readonly label: string;
+  private readonly threshold: number;
+  private readonly recovery: number;
+  private readonly forMs: number;
+  private readonly smoothingMs: number;
+  private readonly staleMs: number;
+  private readonly maxServices: number;
+  private readonly severity: ThresholdRuleConfig["severity"];
+  private services = new ActivityMap<ServiceState>();
+  /** Services pending or firing: the only ones time alone can change. */
+  private active = new Set<string>();
+  private latestMs: number | null = null;
+  private nextMaintenanceMs: number | null = null;
+
+  constructor(options: ThresholdDetectorOptions) {
+    const { config } = options;
+    if (!(config.recovery_pct <= config.threshold_pct)) {
+      throw new RangeError(`${options.name}: recovery_pct must not exceed threshold_pct`);
+    }
+    if (!(config.for_s >= 0) || !(config.smoothing_s > 0)) {
+      throw new RangeError(`${options.name}: for_s must be >= 0 and smoothing_s > 0`);
+    }
+    this.name = options.name;
+    this.type = options.type;
+    this.metric = options.metric;
+    this.label = options.label;
+    this.threshold = config.threshold_pct;
+    this.recovery = config.recovery_pct;
+    this.forMs = config.for_s * 1000;
+    this.smoothingMs = config.smoothing_s * 1000;
+    this.staleMs = Math.max(MIN_STALE_MS, 2 * (this.smoothingMs + this.forMs));
+    this.maxServices = options.maxServices ?? 1000;
+    this.severity = config.severity;
+  }
+
+  observe(event: LogEvent): readonly DetectorFinding[] {
+    const value = event.metrics[this.metric];
+    if (!Number.isFinite(event.timeMs) || typeof value !== "number" || !Number.isFinite(value)) {
+      return NO_FINDINGS;
+    }
+    const nowMs = this.latestMs === null ? event.timeMs : Math.max(this.latestMs, event.timeMs);
+    this.latestMs = nowMs;
+    return this.maintain(nowMs, this.record(event, value, nowMs)) ?? NO_FINDINGS;
+  }
+
+  /** Add one reading to its service and apply the state machine; the periodic re-check runs after. */
+  private record(event: LogEvent, value: number, nowMs: number): DetectorFinding[] | null {
+    let state = this.services.get(event.service);
+    let found: DetectorFinding[] | null = null;
+    if (state === undefined) {
+      // Enforce the cap on arrival, so a flood of new service names cannot outgrow it between sweeps.
+      found = this.evictServices(Number.NEGATIVE_INFINITY, this.maxServices - 1, nowMs, null);
+      state = {
+        window: new BucketWindow(this.smoothingMs),
+        phase: INACTIVE,
+        sinceMs: nowMs,
+        lastSeenMs: event.timeMs,
+        peak: 0,
+        high: new SampleRing(),
+        recent: new SampleRing(),
+      };
+    }
+    this.services.touch(event.service, state, event.timeMs);
+    state.window.slideTo(nowMs);
+    // A reading older than the window cannot change a verdict.
+    if (!state.window.add(event.timeMs, value, 1)) return found;
+    if (value >= this.threshold) state.high.push(event);
+    state.recent.push(event);
+    return this.evaluate(event.service, state, nowMs, value, found);
+  }
+
+  advance(nowMs: number): readonly DetectorFinding[] {
+    if (!Number.isFinite(nowMs)) return NO_FINDINGS;
+    if (this.latestMs === null || nowMs > this.latestMs) this.latestMs = nowMs;
+    // advance always re-checks: the caller asked for time to pass, so do not wait for the interval.
+    this.nextMaintenanceMs = null;
+    return this.maintain(this.latestMs, null) ?? NO_FINDINGS;
+  }
+
+  snapshot(): unknown {
+    const services: unknown[] = [];
+    for (const [service, state] of this.services.entries) {
+      services.push({
+        service,
+        window: state.window.toState(),
+        phase: state.phase,
+        sinceMs: state.sinceMs,
+        lastSeenMs: state.lastSeenMs,
+        peak: state.peak,
+        high: state.high.toState(),
+        recent: state.recent.toState(),
+      });
+    }
+    return {
+      detector: this.name,
+      version: STATE_VERSION,
+      latestMs: this.latestMs,
+      nextMaintenanceMs: this.nextMaintenanceMs,
+      services,
+    };
+  }
+
+  restore(state: unknown): void {
+    const record = readHeader(this.name, state, STATE_VERSION);
+    const latestMs = readOptionalTime(this.name, record, "latestMs");
+    const nextMaintenanceMs = readOptionalTime(this.name, record, "nextMaintenanceMs");
+    const services = new ActivityMap<ServiceState>();
+    const active = new Set<string>();
+    for (const item of readArray(this.name, record, "services")) {
+      if (!isRecord(item)) throw new DetectorStateError(this.name, "service entry is not an object");
+      const service = readString(this.name, item, "service");
+      const phase = readFiniteNumber(this.name, item, "phase");
+      if (phase !== INACTIVE && phase !== PENDING && phase !== FIRING) {
+        throw new DetectorStateError(this.name, `unknown phase ${phase}`);
+      }
+      const window = new BucketWindow(this.smoothingMs);
+      window.loadState(this.name, item.window);
+      services.set(service, {
+        window,
+        phase,
+        sinceMs: readFiniteNumber(this.name, item, "sinceMs"),
+        lastSeenMs: readFiniteNumber(this.name, item, "lastSeenMs"),
+        peak: readFiniteNumber(this.name, item, "peak"),
+        high: SampleRing.fromState(this.name, item.high),
+        recent: SampleRing.fromState(this.name, item.recent),
+      });
+      if (phase !== INACTIVE) active.add(service);
+    }
+    this.services = services;
+    this.active = active;
+    this.latestMs = latestMs;
+    this.nextMaintenanceMs = nextMaintenanceMs;
+  }
+
+  /** Re-check pending and firing services as their windows slide, and evict idle services. */
+  private maintain(nowMs: number, out: DetectorFinding[] | null): DetectorFinding[] | null {
+    if (this.nextMaintenanceMs !== null && nowMs < this.nextMaintenanceMs) return out;
+    this.nextMaintenanceMs = nowMs + MAINTENANCE_INTERVAL_MS;
+    let found = out;
+    for (const service of this.active) {
+      const state = this.services.get(service);
+      if (state === undefined) continue;
+      state.window.slideTo(nowMs);
+      found = this.evaluate(service, state, nowMs, null, found);
+    }
+    return this.evictServices(nowMs - this.staleMs, this.maxServices, nowMs, found);
+  }
+
+  /** Drop services idle since `cutoffMs` and any beyond `maxServices`; a firing one resolves. */
+  private evictServices(
+    cutoffMs: number,
+    maxServices: number,
+    nowMs: number,
+    out: DetectorFinding[] | null,
+  ): DetectorFinding[] | null {
+    let found = out;
+    this.services.evict(cutoffMs, maxServices, (service, state, reason) => {
+      this.active.delete(service);
+      if (state.phase === FIRING) {
+        found ??= [];
+        found.push(this.resolvedFinding(service, state, nowMs, reason));
+      }
+    });
+    return found;
+  }
+
+  /**
+   * Apply the state machine at `nowMs`. `reading` is the value that just arrived, or null when only
+   * time passed (then a service can fall back or resolve but not start firing).
+   */
+  private evaluate(
+    service: string,
+    state: ServiceState,
+    nowMs: number,
+    reading: number | null,
+    out: DetectorFinding[] | null,
+  ): DetectorFinding[] | null {
+    const count = state.window.totalB;
+    if (count === 0) {
+      // No readings in the window: no verdict. Pending needs a continuous condition, so it ends.
+      if (state.phase === PENDING) {
+        state.phase = INACTIVE;
+        this.active.delete(service);
+      }
+      return out;
+    }
+    const smoothed = state.window.totalA / count;
+    if (state.phase === FIRING) {
+      if (smoothed > state.peak) state.peak = smoothed;
+      if (smoothed >= this.recovery) return out;
+      state.phase = INACTIVE;
+      this.active.delete(service);
+      const found = out ?? [];
+      found.push(this.resolvedFinding(service, state, nowMs, "recovered", smoothed));
+      return found;
+    }
+    if (smoothed < this.threshold) {
+      if (state.phase === PENDING) {
+        state.phase = INACTIVE;
+        this.active.delete(service);
+      }
+      return out;
+    }
+    if (state.phase === INACTIVE) {
+      state.phase = PENDING;
+      state.sinceMs = nowMs;
+      state.peak = smoothed;
+      this.active.add(service);
+    } else if (smoothed > state.peak) {
+      state.peak = smoothed;
+    }
+    if (reading === null || reading < this.threshold || nowMs - state.sinceMs < this.forMs) return out;
+    state.phase = FIRING;
+    const found = out ?? [];
+    found.push(this.firingFinding(service, state, nowMs, smoothed, reading));
+    return found;
+  }
+
+  private firingFinding(
+    service: string,
+    state: ServiceState,
+    nowMs: number,
+    smoothed: number,
+    reading: number,
+  ): DetectorFinding {
+    const heldS = Math.round((nowMs - state.sinceMs) / 1000);
+    return {
+      status: "firing",
+      type: this.type,
+      service,
+      entity: "",
+      severity: this.severity,
+      summary: `${this.label} on ${service} at ${smoothed.toFixed(1)}% (${this.smoothingMs / 1000}s mean) for ${heldS}s, threshold ${this.threshold}%`,
+      observed: smoothed,
+      threshold: this.threshold,
+      unit: "%",
+      windowMs: this.forMs,
+      atMs: nowMs,
+      sinceMs: state.sinceMs,
+      samples: state.high.lines(),
+      details: {
+        smoothed_pct: round2(smoothed),
+        latest_pct: round2(reading),
+        peak_pct: round2(state.peak),
+        readings_in_window: state.window.totalB,
+        smoothing_s: this.smoothingMs / 1000,
+        for_s: this.forMs / 1000,
+        recovery_pct: this.recovery,
+      },
+    };
+  }
+
+  private resolvedFinding(
+    service: string,
+    state: ServiceState,
+    nowMs: number,
+    reason: string,
+    smoothed?: number,
+  ): DetectorFinding {
+    const observed = smoothed ?? Number.NaN;
+    const summary =
+      smoothed === undefined
+        ? `${this.label} on ${service}: no readings for ${Math.round(this.staleMs / 1000)}s, resolving`
+        : `${this.label} on ${service} back to ${smoothed.toFixed(1)}%, below recovery ${this.recovery}%`;
+    return {
+      status: "resolved",
+      type: this.type,
+      service,
+      entity: "",
+      severity: this.severity,
+      summary,
+      observed: Number.isFinite(observed) ? observed : 0,
+      threshold: this.recovery,
+      unit: "%",
+      windowMs: this.smoothingMs,
+      atMs: nowMs,
+      sinceMs: state.sinceMs,
+      samples: state.recent.lines(),
+      details: {
+        reason,
+        peak_pct: round2(state.peak),
+        firing_for_s: Math.round((nowMs - state.sinceMs) / 1000),
+        recovery_pct: this.recovery,
+      },
+    };
+  }
+}
+
+function round2(value: number): number {
+  return Math.round(value * 100) / 100;
+}
+
+export function createCpuDetector(config: ThresholdRuleConfig): ThresholdRuleDetector {
+  return new ThresholdRuleDetector({
+    name: "high_cpu",
+    type: "high_cpu",
+    metric: "cpu_pct",
+    label: "CPU",
+    config,
+  });
+}
+
+export function createMemoryDetector(config: ThresholdRuleConfig): ThresholdRuleDetector {
+  return new ThresholdRuleDetector({
+    name: "high_memory",
+    type: "high_memory",
+    metric: "memory_pct",
+    label: "Memory",
+    config,
+  });
+}

@@ -1,0 +1,86 @@
+import { describe, expect, it } from "vitest";
+import { DetectorStateError } from "../../../shared/detectors/detector.js";
+import { SampleRing } from "../../../shared/detectors/state.js";
+import { BucketWindow } from "../../../shared/detectors/window.js";
+import { makeEvent } from "./events.js";
+
+describe("BucketWindow", () => {
+  it("keeps the sums of the newest window of one-second buckets", () => {
+    const window = new BucketWindow(10_000);
+    expect([window.bucketMs, window.size]).toEqual([1000, 10]);
+    for (let s = 0; s < 10; s++) window.add(s * 1000, s, 1);
+    expect([window.totalA, window.totalB]).toEqual([45, 10]);
+    // Moving to 12 s drops the buckets of 0, 1 and 2 s.
+    window.slideTo(12_000);
+    expect([window.totalA, window.totalB]).toEqual([42, 7]);
+  });
+
+  it("empties completely after a jump longer than the window", () => {
+    const window = new BucketWindow(10_000);
+    for (let s = 0; s < 10; s++) window.add(s * 1000, 0.1 * s, 1);
+    window.slideTo(1_000_000);
+    expect([window.totalA, window.totalB]).toEqual([0, 0]);
+    window.add(1_000_500, 5, 1);
+    expect([window.totalA, window.totalB]).toEqual([5, 1]);
+  });
+
+  it.each([
+    ["inside the window", 5_500, true, [2, 2]],
+    ["older than the window", -1, false, [1, 1]],
+  ])("adds a late value %s or refuses it", (_label, time, accepted, totals) => {
+    const window = new BucketWindow(10_000);
+    window.add(9_000, 1, 1);
+    expect(window.add(time, 1, 1)).toBe(accepted);
+    expect([window.totalA, window.totalB]).toEqual(totals);
+  });
+
+  it("widens its buckets for long windows so memory stays fixed", () => {
+    const window = new BucketWindow(3_600_000);
+    expect(window.size).toBe(600);
+    expect(window.bucketMs).toBe(6000);
+  });
+
+  it("finds the start of the oldest bucket with a non-zero first sum", () => {
+    const window = new BucketWindow(10_000);
+    window.add(3_200, 0, 1);
+    window.add(5_700, 1, 1);
+    window.add(8_100, 1, 1);
+    expect(window.oldestStartWithA()).toBe(5_000);
+  });
+
+  it("round-trips its state and refuses a state of another shape", () => {
+    const window = new BucketWindow(10_000);
+    window.add(4_000, 2, 1);
+    const copy = new BucketWindow(10_000);
+    copy.loadState("test", JSON.parse(JSON.stringify(window.toState())));
+    expect(copy.toState()).toEqual(window.toState());
+    expect(window.toState().buckets).toEqual([[4, 2, 1]]);
+    expect(() => new BucketWindow(20_000).loadState("test", window.toState())).toThrow(DetectorStateError);
+    expect(() => copy.loadState("test", { ...window.toState(), buckets: [[99, 1, 1]] })).toThrow(
+      DetectorStateError,
+    );
+    expect(() => copy.loadState("test", { ...window.toState(), buckets: "none" })).toThrow(
+      DetectorStateError,
+    );
+  });
+
+  it("rejects a window length that is not positive", () => {
+    expect(() => new BucketWindow(0)).toThrow(RangeError);
+    expect(() => new BucketWindow(Number.NaN)).toThrow(RangeError);
+  });
+});
+
+describe("SampleRing", () => {
+  it("keeps the newest five, oldest first, as log lines without timeMs", () => {
+    const ring = new SampleRing();
+    for (let s = 0; s < 8; s++) ring.push(makeEvent({ t: s, request_id: `r${s}` }));
+    const lines = ring.lines();
+    expect(lines.map((l) => l.request_id)).toEqual(["r3", "r4", "r5", "r6", "r7"]);
+    expect(lines[0]).not.toHaveProperty("timeMs");
+  });
+
+  it("refuses samples that are not log events", () => {
+    expect(() => SampleRing.fromState("test", [{ timestamp: 1 }])).toThrow(DetectorStateError);
+    expect(() => SampleRing.fromState("test", new Array(6).fill(makeEvent()))).toThrow(DetectorStateError);
+  });
+});
