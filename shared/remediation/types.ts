@@ -30,7 +30,15 @@ export type SkipReason =
 
 export type RemediationDecision =
   | { kind: "act"; action: RemediationAction }
-  | { kind: "skip"; reason: SkipReason; alertFingerprint: string; alertType: AlertType; detail: string };
+  | {
+      kind: "skip";
+      reason: SkipReason;
+      alertFingerprint: string;
+      alertType: AlertType;
+      detail: string;
+      /** Start of the alert's episode, so the skip joins its audit incident without other state. */
+      alertStartsAtMs?: number;
+    };
 
 /** What an executor reports; like sinks, it never throws. */
 export type ExecutionResult =

@@ -1,0 +1,425 @@
+import type { AlertingConfig } from "../config/types.js";
+import { alertTitle, enrichFinding, maxSeverity, severityRank } from "./enrich.js";
+import { fingerprint } from "./fingerprint.js";
+import {
+  type GroupDecision,
+  type GroupView,
+  groupDecision,
+  groupKeyOf,
+  type HoldReason,
+} from "./grouping.js";
+import {
+  type Silence,
+  type SilenceMatchers,
+  silenceMatches,
+  silencesFromConfig,
+  validateMatchers,
+} from "./silence.js";
+import { ALERT_TYPES, type Alert, type DetectorFinding, type Notification, type Severity } from "./types.js";
+
+export interface AlertManagerOptions {
+  /** Resolved alerts are kept this long after they end (for lookups and snapshots), then forgotten. */
+  resolvedRetentionMs?: number;
+  /** Hard cap on remembered resolved alerts; the oldest go first. Firing alerts are never dropped. */
+  maxResolvedAlerts?: number;
+}
+
+/** Why a finding was not applied. Counted by reason; the rest of the batch goes on. */
+export type FindingRejectReason =
+  | "unknown_type"
+  | "bad_status"
+  | "bad_identity"
+  | "bad_time"
+  | "resolve_unknown";
+
+/** What the manager decided about one group at one flush: the audit trail's "why (not) sent". */
+export interface GroupDecisionRecord {
+  groupKey: string;
+  atMs: number;
+  send: boolean;
+  reason: GroupDecision["reason"];
+  /** Firing alerts of the group that a silence muted, with the silence's reason. */
+  silenced: { fingerprint: string; silenceId: string; reason: string }[];
+}
+
+export interface NewSilence {
+  matchers: SilenceMatchers;
+  expiresAtMs: number;
+  reason: string;
+  id?: string;
+}
+
+export class AlertStateError extends Error {
+  constructor(problem: string) {
+    super(`cannot restore alert manager state: ${problem}`);
+    this.name = "AlertStateError";
+  }
+}
+
+interface GroupState {
+  key: string;
+  openedAtMs: number;
+  lastNotifiedAtMs: number | null;
+  /** Fingerprints the last notification showed as firing. */
+  notifiedFiring: string[];
+  /** Fingerprints currently in the group: firing, or resolved and not yet told. */
+  members: string[];
+}
+
+interface AlertManagerSnapshot {
+  version: 1;
+  alerts: Alert[];
+  groups: GroupState[];
+  silences: Silence[];
+  nextSilenceId: number;
+}
+
+const DEFAULT_RESOLVED_RETENTION_MS = 60 * 60 * 1000;
+const DEFAULT_MAX_RESOLVED = 10_000;
+/** Forgetting old resolved alerts scans them all; once per this much event time is plenty. */
+const PRUNE_EVERY_MS = 10_000;
+
+/**
+ * The alert lifecycle: deduplicates findings into alerts keyed by fingerprint, groups them by
+ * service and family, and decides from event time alone when a group is notified. Nothing here
+ * reads a clock; `flush(nowMs)` is called with the newest event time.
+ */
+export class AlertManager {
+  private readonly alerts = new Map<string, Alert>();
+  private readonly groups = new Map<string, GroupState>();
+  private silences: Silence[];
+  private nextSilenceId = 1;
+  private decisions: GroupDecisionRecord[] = [];
+  private readonly rejected: Partial<Record<FindingRejectReason, number>> = {};
+  private readonly resolvedRetentionMs: number;
+  private readonly maxResolvedAlerts: number;
+  private nextPruneAtMs = Number.NEGATIVE_INFINITY;
+
+  constructor(
+    private readonly config: AlertingConfig,
+    options: AlertManagerOptions = {},
+  ) {
+    this.silences = silencesFromConfig(config.silences);
+    this.resolvedRetentionMs = options.resolvedRetentionMs ?? DEFAULT_RESOLVED_RETENTION_MS;
+    this.maxResolvedAlerts = options.maxResolvedAlerts ?? DEFAULT_MAX_RESOLVED;
+  }
+
+  /**
+   * Apply one detector state change. A firing finding opens an alert, or refreshes the numbers of
+   * one already firing without a new notification; a resolved finding ends it. Bad findings are
+   * counted in `rejectedFindings()` and otherwise ignored.
+   */
+  ingest(finding: DetectorFinding): void {
+    const problem = checkFinding(finding);
+    if (problem !== null) {
+      this.reject(problem);
+      return;
+    }
+    const fp = fingerprint(finding.type, finding.service, finding.entity);
+    const existing = this.alerts.get(fp);
+
+    if (finding.status === "resolved") {
+      if (existing === undefined || existing.status !== "firing") {
+        this.reject("resolve_unknown");
+        return;
+      }
+      existing.status = "resolved";
+      existing.endsAtMs = Math.max(finding.atMs, existing.startsAtMs);
+      existing.annotations = enrichFinding(finding);
+      return;
+    }
+
+    if (existing !== undefined && existing.status === "firing") {
+      existing.severity = finding.severity;
+      existing.annotations = enrichFinding(finding);
+      return;
+    }
+
+    // A new firing episode (first ever, or after the previous one resolved).
+    const alert: Alert = {
+      fingerprint: fp,
+      type: finding.type,
+      service: finding.service,
+      entity: finding.entity,
+      status: "firing",
+      severity: finding.severity,
+      startsAtMs: finding.atMs,
+      endsAtMs: null,
+      annotations: enrichFinding(finding),
+    };
+    this.alerts.set(fp, alert);
+    const key = groupKeyOf(finding.type, finding.service);
+    let group = this.groups.get(key);
+    if (group === undefined) {
+      group = { key, openedAtMs: finding.atMs, lastNotifiedAtMs: null, notifiedFiring: [], members: [] };
+      this.groups.set(key, group);
+    }
+    if (!group.members.includes(fp)) group.members.push(fp);
+  }
+
+  /** Decide every group at event time `nowMs`; returns the notifications to send, in group-key order. */
+  flush(nowMs: number): Notification[] {
+    this.silences = this.silences.filter((s) => nowMs < s.expiresAtMs);
+    const out: Notification[] = [];
+    const decisions: GroupDecisionRecord[] = [];
+    for (const key of [...this.groups.keys()].sort()) {
+      const group = this.groups.get(key)!;
+      const { view, visible, resolvedTold, silenced } = this.viewOf(group, nowMs);
+      const decision = groupDecision(view, nowMs, this.config);
+      decisions.push({ groupKey: key, atMs: nowMs, send: decision.send, reason: decision.reason, silenced });
+      if (decision.send) {
+        out.push(this.buildNotification(group, decision.reason, visible, resolvedTold, nowMs));
+        group.lastNotifiedAtMs = nowMs;
+        group.notifiedFiring = visible.map((a) => a.fingerprint);
+        group.members = group.members.filter((fp) => this.alerts.get(fp)?.status === "firing");
+      } else {
+        // Resolved before anyone was told: nothing to say about them later either.
+        if (view.resolvedUnnotified > 0) {
+          const told = new Set(group.notifiedFiring);
+          group.members = group.members.filter(
+            (fp) => this.alerts.get(fp)?.status === "firing" || told.has(fp),
+          );
+        }
+      }
+      if (group.members.length === 0) this.groups.delete(key);
+      else if (decision.send && decision.reason === "resolved") {
+        // Only silenced alerts remain: when the silence lifts they are news again, not an update.
+        group.lastNotifiedAtMs = null;
+        group.openedAtMs = nowMs;
+        group.notifiedFiring = [];
+      }
+    }
+    this.decisions = decisions;
+    if (nowMs >= this.nextPruneAtMs) {
+      this.forgetOldResolved(nowMs);
+      this.nextPruneAtMs = nowMs + PRUNE_EVERY_MS;
+    }
+    return out;
+  }
+
+  /** Why each group was or was not notified at the last flush. */
+  lastDecisions(): GroupDecisionRecord[] {
+    return this.decisions;
+  }
+
+  /** Findings refused since construction, by reason. */
+  rejectedFindings(): Partial<Record<FindingRejectReason, number>> {
+    return { ...this.rejected };
+  }
+
+  /** Add a silence at runtime; returns its id. Throws on empty or unknown matchers. */
+  addSilence(silence: NewSilence): string {
+    validateMatchers(silence.matchers, (problem) => new Error(`invalid silence: ${problem}`));
+    if (!Number.isFinite(silence.expiresAtMs))
+      throw new Error("invalid silence: expiresAtMs must be a finite time");
+    const id = silence.id ?? `runtime-${this.nextSilenceId++}`;
+    this.silences = this.silences.filter((s) => s.id !== id);
+    this.silences.push({
+      id,
+      matchers: { ...silence.matchers },
+      expiresAtMs: silence.expiresAtMs,
+      reason: silence.reason,
+    });
+    return id;
+  }
+
+  /** Silences still in force at `nowMs`. */
+  activeSilences(nowMs: number): Silence[] {
+    return this.silences
+      .filter((s) => nowMs < s.expiresAtMs)
+      .map((s) => ({ ...s, matchers: { ...s.matchers } }));
+  }
+
+  isFiring(fp: string): boolean {
+    return this.alerts.get(fp)?.status === "firing";
+  }
+
+  /** Firing alerts, oldest first. */
+  firing(): Alert[] {
+    return [...this.alerts.values()]
+      .filter((a) => a.status === "firing")
+      .sort((a, b) => a.startsAtMs - b.startsAtMs || a.fingerprint.localeCompare(b.fingerprint));
+  }
+
+  /** The alert with this fingerprint, firing or recently resolved. */
+  get(fp: string): Alert | undefined {
+    return this.alerts.get(fp);
+  }
+
+  snapshot(): unknown {
+    const snapshot: AlertManagerSnapshot = {
+      version: 1,
+      alerts: [...this.alerts.values()],
+      groups: [...this.groups.values()],
+      silences: this.silences,
+      nextSilenceId: this.nextSilenceId,
+    };
+    return structuredClone(snapshot);
+  }
+
+  /** Replace state with a `snapshot()`; throws AlertStateError on anything else. */
+  restore(state: unknown): void {
+    const snapshot = parseSnapshot(state);
+    this.alerts.clear();
+    for (const alert of snapshot.alerts) this.alerts.set(alert.fingerprint, alert);
+    this.groups.clear();
+    for (const group of snapshot.groups) this.groups.set(group.key, group);
+    this.silences = snapshot.silences;
+    this.nextSilenceId = snapshot.nextSilenceId;
+    this.decisions = [];
+  }
+
+  private viewOf(group: GroupState, nowMs: number) {
+    const visible: Alert[] = [];
+    const resolvedTold: Alert[] = [];
+    const silenced: GroupDecisionRecord["silenced"] = [];
+    const told = new Set(group.notifiedFiring);
+    let resolvedUnnotified = 0;
+    for (const fp of group.members) {
+      const alert = this.alerts.get(fp);
+      if (alert === undefined) continue;
+      if (alert.status === "firing") {
+        const silence = this.silences.find((s) => silenceMatches(s, alert, nowMs));
+        if (silence === undefined) visible.push(alert);
+        else silenced.push({ fingerprint: fp, silenceId: silence.id, reason: silence.reason });
+      } else if (told.has(fp)) {
+        resolvedTold.push(alert);
+      } else {
+        resolvedUnnotified++;
+      }
+    }
+    const view: GroupView = {
+      openedAtMs: group.openedAtMs,
+      lastNotifiedAtMs: group.lastNotifiedAtMs,
+      visibleFiring: visible.length,
+      silencedFiring: silenced.length,
+      newSinceNotified: visible.filter((a) => !told.has(a.fingerprint)).length,
+      resolvedSinceNotified: resolvedTold.length,
+      resolvedUnnotified,
+    };
+    return { view, visible, resolvedTold, silenced };
+  }
+
+  private buildNotification(
+    group: GroupState,
+    reason: Notification["reason"],
+    visible: Alert[],
+    resolved: Alert[],
+    nowMs: number,
+  ): Notification {
+    const status = visible.length > 0 ? "firing" : "resolved";
+    const alerts = [...sortAlerts(visible), ...sortAlerts(resolved)].map((a) => structuredClone(a));
+    const headline = status === "firing" ? visible : resolved;
+    let severity: Severity = "info";
+    for (const alert of headline) severity = maxSeverity(severity, alert.severity);
+    return {
+      id: `${group.key}@${nowMs}`,
+      groupKey: group.key,
+      reason,
+      status,
+      severity,
+      title: notificationTitle(status, sortAlerts(headline)),
+      alerts,
+      atMs: nowMs,
+    };
+  }
+
+  private forgetOldResolved(nowMs: number): void {
+    const inGroups = new Set<string>();
+    for (const group of this.groups.values()) for (const fp of group.members) inGroups.add(fp);
+    const resolved: Alert[] = [];
+    for (const alert of this.alerts.values()) {
+      if (alert.status !== "resolved" || inGroups.has(alert.fingerprint)) continue;
+      if ((alert.endsAtMs ?? alert.startsAtMs) + this.resolvedRetentionMs <= nowMs) {
+        this.alerts.delete(alert.fingerprint);
+      } else {
+        resolved.push(alert);
+      }
+    }
+    if (resolved.length > this.maxResolvedAlerts) {
+      resolved.sort((a, b) => (a.endsAtMs ?? 0) - (b.endsAtMs ?? 0));
+      for (const alert of resolved.slice(0, resolved.length - this.maxResolvedAlerts)) {
+        this.alerts.delete(alert.fingerprint);
+      }
+    }
+  }
+
+  private reject(reason: FindingRejectReason): void {
+    this.rejected[reason] = (this.rejected[reason] ?? 0) + 1;
+  }
+}
+
+/** Hold reasons re-exported for callers that only import the manager. */
+export type { HoldReason };
+
+function sortAlerts(alerts: Alert[]): Alert[] {
+  return [...alerts].sort(
+    (a, b) =>
+      severityRank(b.severity) - severityRank(a.severity) ||
+      a.startsAtMs - b.startsAtMs ||
+      a.fingerprint.localeCompare(b.fingerprint),
+  );
+}
+
+const TITLE_MAX_ALERTS = 3;
+
+function notificationTitle(status: "firing" | "resolved", alerts: Alert[]): string {
+  const names = alerts.slice(0, TITLE_MAX_ALERTS).map((a) => alertTitle(a.type, a.service, a.entity));
+  const more = alerts.length > TITLE_MAX_ALERTS ? ` +${alerts.length - TITLE_MAX_ALERTS} more` : "";
+  const tag = status === "firing" ? `[FIRING:${alerts.length}]` : `[RESOLVED:${alerts.length}]`;
+  return `${tag} ${names.join("; ")}${more}`;
+}
+
+function checkFinding(finding: DetectorFinding): FindingRejectReason | null {
+  if (typeof finding !== "object" || finding === null) return "bad_status";
+  if (!(ALERT_TYPES as readonly string[]).includes(finding.type)) return "unknown_type";
+  if (finding.status !== "firing" && finding.status !== "resolved") return "bad_status";
+  if (typeof finding.service !== "string" || finding.service === "" || typeof finding.entity !== "string") {
+    return "bad_identity";
+  }
+  if (!Number.isFinite(finding.atMs)) return "bad_time";
+  return null;
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+function parseSnapshot(state: unknown): AlertManagerSnapshot {
+  if (!isRecord(state)) throw new AlertStateError("not an object");
+  if (state.version !== 1) throw new AlertStateError(`unknown version ${String(state.version)}`);
+  const { alerts, groups, silences, nextSilenceId } = state;
+  if (!Array.isArray(alerts) || !Array.isArray(groups) || !Array.isArray(silences)) {
+    throw new AlertStateError("alerts, groups and silences must be arrays");
+  }
+  for (const alert of alerts) {
+    if (!isRecord(alert) || typeof alert.fingerprint !== "string" || !isRecord(alert.annotations)) {
+      throw new AlertStateError("an alert lacks its fingerprint or annotations");
+    }
+    if (alert.status !== "firing" && alert.status !== "resolved")
+      throw new AlertStateError("bad alert status");
+  }
+  for (const group of groups) {
+    if (
+      !isRecord(group) ||
+      typeof group.key !== "string" ||
+      typeof group.openedAtMs !== "number" ||
+      !Array.isArray(group.members) ||
+      !Array.isArray(group.notifiedFiring)
+    ) {
+      throw new AlertStateError("a group is malformed");
+    }
+  }
+  for (const silence of silences) {
+    if (!isRecord(silence) || typeof silence.expiresAtMs !== "number" || !isRecord(silence.matchers)) {
+      throw new AlertStateError("a silence is malformed");
+    }
+  }
+  return structuredClone({
+    version: 1,
+    alerts: alerts as Alert[],
+    groups: groups as GroupState[],
+    silences: silences as Silence[],
+    nextSilenceId: typeof nextSilenceId === "number" ? nextSilenceId : 1,
+  });
+}
