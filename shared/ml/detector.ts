@@ -1,0 +1,508 @@
+import type { DetectorFinding, FeatureContribution } from "../alerts/types.js";
+import type { MlConfig } from "../config/types.js";
+import { type Detector, DetectorStateError, NO_FINDINGS } from "../detectors/detector.js";
+import type { LogEvent } from "../log/schema.js";
+import {
+  addEvent,
+  FEATURE_COUNT,
+  FEATURE_NAMES,
+  FEATURE_UNITS,
+  type FeatureName,
+  newWindow,
+  samplesFor,
+  type WindowState,
+  windowFeatures,
+} from "./features.js";
+import { ForestError, IsolationForest } from "./isolation-forest.js";
+
+/**
+ * Per-service isolation-forest detector. Each service's events are cut into fixed windows of
+ * `window_s` (aligned to the epoch, by event time); each closed window becomes one feature
+ * vector. After `warmup_windows` the service gets its own forest and threshold; windows that
+ * score above the threshold `for_windows` times in a row fire one "ml_anomaly" finding, and
+ * `for_windows` normal windows in a row resolve it. The model is retrained every
+ * `retrain_every_windows` on recent windows that were not anomalous, so the baseline follows
+ * slow drift but an incident does not teach the model that it is normal.
+ */
+
+const DETECTOR_NAME = "ml";
+const SNAPSHOT_VERSION = 1;
+
+interface ServiceModel {
+  forest: IsolationForest;
+  threshold: number;
+  /** Windows scoring above this (threshold without margin) are kept out of training. */
+  trainingGate: number;
+  /** Per-feature training median, 1st and 99th percentile: "what normal looked like". */
+  median: number[];
+  low: number[];
+  high: number[];
+  trainedOn: number;
+}
+
+interface ServiceState {
+  window: WindowState | null;
+  windowsSeen: number;
+  windowsSinceTrain: number;
+  trainings: number;
+  /** Recent normal feature vectors, oldest first, at most max_training_windows. */
+  training: number[][];
+  model: ServiceModel | null;
+  anomalousStreak: number;
+  normalStreak: number;
+  firing: boolean;
+  /** Start of the first anomalous window of the current streak or incident. */
+  sinceMs: number;
+  lastScore: number;
+}
+
+function newService(): ServiceState {
+  return {
+    window: null,
+    windowsSeen: 0,
+    windowsSinceTrain: 0,
+    trainings: 0,
+    training: [],
+    model: null,
+    anomalousStreak: 0,
+    normalStreak: 0,
+    firing: false,
+    sinceMs: 0,
+    lastScore: 0,
+  };
+}
+
+/** Linear-interpolated quantile of a sorted array. */
+function quantileSorted(sorted: ArrayLike<number>, q: number): number {
+  const n = sorted.length;
+  if (n === 0) return 0;
+  const pos = (n - 1) * Math.min(1, Math.max(0, q));
+  const lo = Math.floor(pos);
+  const hi = Math.min(n - 1, lo + 1);
+  const a = sorted[lo] as number;
+  const b = sorted[hi] as number;
+  return a + (b - a) * (pos - lo);
+}
+
+/** Deterministic per-service seed, so services do not share trees and replays match. */
+function serviceSeed(base: number, service: string, training: number): number {
+  let h = (base ^ 0x811c9dc5) >>> 0;
+  for (let i = 0; i < service.length; i++) h = Math.imul(h ^ service.charCodeAt(i), 0x01000193);
+  return (Math.imul(h ^ training, 0x9e3779b1) >>> 0) as number;
+}
+
+function round(value: number, digits = 3): number {
+  const f = 10 ** digits;
+  return Math.round(value * f) / f;
+}
+
+/**
+ * Smallest spread assumed per feature (in FEATURE_NAMES order), as an absolute floor and a share of
+ * the median: a feature that barely moves in training (no errors at all, say) must not make every
+ * ordinary wobble look like contamination.
+ */
+const SPREAD_FLOOR: readonly { absolute: number; relative: number }[] = [
+  { absolute: 2, relative: 0 }, // cpu_mean_pct
+  { absolute: 2, relative: 0 }, // memory_mean_pct
+  { absolute: 5, relative: 0.1 }, // latency_p95_ms
+  { absolute: 0.02, relative: 0 }, // error_ratio
+  { absolute: 0.2, relative: 0.1 }, // request_rate_per_s
+  { absolute: 0.2, relative: 0 }, // auth_failure_rate_per_s
+];
+/** Rows further than this many robust standard deviations from the median on any feature are dropped. */
+const CONTAMINATION_LIMIT = 6;
+/** Trimming only applies when it keeps most rows; dropping more means the baseline moved, not an incident. */
+const MIN_KEPT_SHARE = 0.8;
+
+/**
+ * The training sample without the windows of an incident that happened while the model could not
+ * yet tell (the warm-up has no model to gate on). Left in, such windows widen "normal" and raise the
+ * calibrated threshold until the next incident of the same kind scores as ordinary.
+ */
+export function withoutContamination(training: number[][]): number[][] {
+  const n = training.length;
+  if (n < 10) return training;
+  const median: number[] = [];
+  const spread: number[] = [];
+  const column = new Float64Array(n);
+  const deviation = new Float64Array(n);
+  for (let f = 0; f < FEATURE_COUNT; f++) {
+    for (let i = 0; i < n; i++) column[i] = training[i]?.[f] ?? 0;
+    column.sort();
+    const mid = quantileSorted(column, 0.5);
+    for (let i = 0; i < n; i++) deviation[i] = Math.abs((column[i] as number) - mid);
+    deviation.sort();
+    const floor = SPREAD_FLOOR[f] ?? { absolute: 0, relative: 0 };
+    median.push(mid);
+    spread.push(
+      Math.max(1.4826 * quantileSorted(deviation, 0.5), floor.absolute, floor.relative * Math.abs(mid)),
+    );
+  }
+  const kept = training.filter((row) =>
+    row.every(
+      (value, f) => Math.abs(value - (median[f] as number)) <= CONTAMINATION_LIMIT * (spread[f] as number),
+    ),
+  );
+  return kept.length >= MIN_KEPT_SHARE * n ? kept : training;
+}
+
+export function createMlDetector(config: MlConfig): Detector {
+  const windowMs = config.window_s * 1000;
+  if (!(windowMs > 0)) throw new RangeError(`ml.window_s must be positive, got ${config.window_s}`);
+  const forWindows = Math.max(1, Math.floor(config.for_windows));
+  const minTraining = Math.max(2, Math.floor(config.warmup_windows));
+  let services = new Map<string, ServiceState>();
+  /** Earliest end of any open window: lets observe() skip the scan of other services. */
+  let nextCloseMs = Number.POSITIVE_INFINITY;
+  const vector = new Float64Array(FEATURE_COUNT);
+  const probe = new Float64Array(FEATURE_COUNT);
+
+  function fitOn(
+    service: string,
+    state: ServiceState,
+    training: number[][],
+  ): { forest: IsolationForest; rows: Float64Array } {
+    const rows = new Float64Array(training.length * FEATURE_COUNT);
+    training.forEach((row, i) => {
+      rows.set(row, i * FEATURE_COUNT);
+    });
+    const forest = IsolationForest.fit(rows, FEATURE_COUNT, {
+      trees: config.trees,
+      sampleSize: config.sample_size,
+      seed: serviceSeed(config.seed, service, state.trainings),
+      extrapolate: true,
+    });
+    return { forest, rows };
+  }
+
+  function train(service: string, state: ServiceState): void {
+    state.training = withoutContamination(state.training);
+    const { forest, rows } = fitOn(service, state, state.training);
+    const n = state.training.length;
+    const scores = forest.scoreMany(rows).sort();
+    const median: number[] = [];
+    const low: number[] = [];
+    const high: number[] = [];
+    const column = new Float64Array(n);
+    for (let f = 0; f < FEATURE_COUNT; f++) {
+      for (let i = 0; i < n; i++) column[i] = rows[i * FEATURE_COUNT + f] as number;
+      column.sort();
+      median.push(quantileSorted(column, 0.5));
+      low.push(quantileSorted(column, 0.01));
+      high.push(quantileSorted(column, 0.99));
+    }
+    const calibrated = quantileSorted(scores, config.threshold_quantile);
+    state.model = {
+      forest,
+      threshold: calibrated + config.score_margin,
+      trainingGate: calibrated,
+      median,
+      low,
+      high,
+      trainedOn: n,
+    };
+    state.trainings++;
+    state.windowsSinceTrain = 0;
+  }
+
+  /**
+   * Leave-one-feature-out attribution: how much the score drops when one feature is put back to
+   * its training median. It asks the model itself, so it credits what the forest actually used;
+   * when no single feature moves the score (a joint anomaly), it falls back to robust distance
+   * from the median scaled by the expected range.
+   */
+  function explain(model: ServiceModel, score: number): FeatureContribution[] {
+    const raw: number[] = [];
+    for (let f = 0; f < FEATURE_COUNT; f++) {
+      probe.set(vector);
+      probe[f] = model.median[f] as number;
+      raw.push(Math.max(0, score - model.forest.score(probe)));
+    }
+    let total = raw.reduce((a, b) => a + b, 0);
+    if (total <= 1e-12) {
+      for (let f = 0; f < FEATURE_COUNT; f++) {
+        const spread = Math.max((model.high[f] as number) - (model.low[f] as number), 1e-9);
+        raw[f] = Math.abs((vector[f] as number) - (model.median[f] as number)) / spread;
+      }
+      total = raw.reduce((a, b) => a + b, 0) || 1;
+    }
+    return FEATURE_NAMES.map((feature, f) => ({
+      feature,
+      contribution: round((raw[f] as number) / total),
+      observed: round(vector[f] as number),
+      expectedLow: round(model.low[f] as number),
+      expectedHigh: round(model.high[f] as number),
+    })).sort((a, b) => b.contribution - a.contribution);
+  }
+
+  function finding(
+    service: string,
+    state: ServiceState,
+    model: ServiceModel,
+    window: WindowState,
+    status: "firing" | "resolved",
+    score: number,
+    atMs: number,
+  ): DetectorFinding {
+    const contributions = explain(model, score);
+    const top = contributions[0];
+    const topName = top?.feature as FeatureName | undefined;
+    const driver =
+      top && topName
+        ? `${topName} ${top.observed}${FEATURE_UNITS[topName]} (expected ${top.expectedLow}..${top.expectedHigh})`
+        : "no single feature";
+    const summary =
+      status === "firing"
+        ? `${service} behaves unusually: anomaly score ${round(score)} above ${round(model.threshold)} for ${state.anomalousStreak} windows, driven by ${driver}`
+        : `${service} back to normal: anomaly score ${round(score)} below ${round(model.threshold)}`;
+    const details: Record<string, number | string> = {
+      score: round(score, 4),
+      threshold: round(model.threshold, 4),
+      anomalous_windows: state.anomalousStreak,
+      training_windows: model.trainedOn,
+      top_feature: topName ?? "",
+    };
+    for (let f = 0; f < FEATURE_COUNT; f++) details[FEATURE_NAMES[f] as string] = round(vector[f] as number);
+    return {
+      status,
+      type: "ml_anomaly",
+      service,
+      entity: "",
+      severity: config.severity,
+      summary,
+      observed: round(score, 4),
+      threshold: round(model.threshold, 4),
+      unit: "score",
+      windowMs,
+      atMs,
+      sinceMs: state.sinceMs,
+      samples: samplesFor(window, topName),
+      details,
+      contributions,
+    };
+  }
+
+  /** Scores a closed window and moves the service's state machine; may return one finding. */
+  function closeWindow(service: string, state: ServiceState, out: DetectorFinding[]): void {
+    const window = state.window;
+    if (!window) return;
+    state.window = null;
+    if (window.events === 0) return;
+    const endMs = window.startMs + windowMs;
+    windowFeatures(window, windowMs, vector);
+    state.windowsSeen++;
+    state.windowsSinceTrain++;
+    const model = state.model;
+    let anomalous = false;
+    let borderline = false;
+    if (model) {
+      const score = model.forest.score(vector);
+      state.lastScore = score;
+      anomalous = score > model.threshold;
+      borderline = score > model.trainingGate;
+      if (anomalous) {
+        if (state.anomalousStreak === 0 && !state.firing) state.sinceMs = window.startMs;
+        state.anomalousStreak++;
+        state.normalStreak = 0;
+        if (!state.firing && state.anomalousStreak >= forWindows) {
+          state.firing = true;
+          out.push(finding(service, state, model, window, "firing", score, endMs));
+        }
+      } else {
+        state.normalStreak++;
+        if (state.firing && state.normalStreak >= forWindows) {
+          state.firing = false;
+          out.push(finding(service, state, model, window, "resolved", score, endMs));
+          state.anomalousStreak = 0;
+        } else if (!state.firing) {
+          state.anomalousStreak = 0;
+        }
+      }
+    }
+    // Only calm windows teach the model: nothing anomalous, nothing during an incident.
+    if (!anomalous && !borderline && !state.firing) {
+      state.training.push(Array.from(vector));
+      if (state.training.length > config.max_training_windows) state.training.shift();
+    }
+    const due = state.model
+      ? state.windowsSinceTrain >= config.retrain_every_windows
+      : state.windowsSeen >= minTraining;
+    if (due && state.training.length >= minTraining) train(service, state);
+  }
+
+  function closeDue(nowMs: number, out: DetectorFinding[]): void {
+    if (nowMs < nextCloseMs) return;
+    let next = Number.POSITIVE_INFINITY;
+    for (const [service, state] of services) {
+      const window = state.window;
+      if (!window) continue;
+      if (nowMs >= window.startMs + windowMs) closeWindow(service, state, out);
+      else next = Math.min(next, window.startMs + windowMs);
+    }
+    nextCloseMs = next;
+  }
+
+  return {
+    name: DETECTOR_NAME,
+
+    observe(event: LogEvent): readonly DetectorFinding[] {
+      if (!config.enabled || !Number.isFinite(event.timeMs)) return NO_FINDINGS;
+      let out: DetectorFinding[] | null = null;
+      if (event.timeMs >= nextCloseMs) {
+        out = [];
+        closeDue(event.timeMs, out);
+      }
+      let state = services.get(event.service);
+      if (!state) {
+        state = newService();
+        services.set(event.service, state);
+      }
+      if (!state.window) {
+        state.window = newWindow(Math.floor(event.timeMs / windowMs) * windowMs);
+        nextCloseMs = Math.min(nextCloseMs, state.window.startMs + windowMs);
+      }
+      // An event a little late for its window is counted in the open one rather than dropped.
+      addEvent(state.window, event);
+      return out && out.length > 0 ? out : NO_FINDINGS;
+    },
+
+    advance(nowMs: number): readonly DetectorFinding[] {
+      if (!config.enabled || !Number.isFinite(nowMs)) return NO_FINDINGS;
+      const out: DetectorFinding[] = [];
+      closeDue(nowMs, out);
+      return out.length > 0 ? out : NO_FINDINGS;
+    },
+
+    snapshot(): unknown {
+      const serviceStates: unknown[] = [];
+      for (const [service, state] of services) {
+        serviceStates.push({
+          service,
+          ...state,
+          training: state.training.map((row) => row.slice()),
+          window: state.window ? structuredClone(state.window) : null,
+          model: state.model ? { ...state.model, forest: state.model.forest.toBase64() } : null,
+        });
+      }
+      return { detector: DETECTOR_NAME, version: SNAPSHOT_VERSION, services: serviceStates };
+    },
+
+    restore(snapshot: unknown): void {
+      const restored = parseSnapshot(snapshot);
+      services = restored;
+      nextCloseMs = Number.POSITIVE_INFINITY;
+      for (const state of services.values()) {
+        if (state.window) nextCloseMs = Math.min(nextCloseMs, state.window.startMs + windowMs);
+      }
+    },
+  };
+}
+
+function fail(problem: string, cause?: unknown): never {
+  throw new DetectorStateError(DETECTOR_NAME, problem, cause === undefined ? undefined : { cause });
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+function numberField(record: Record<string, unknown>, key: string, where: string): number {
+  const value = record[key];
+  if (typeof value !== "number" || !Number.isFinite(value)) fail(`${where}.${key} is not a finite number`);
+  return value;
+}
+
+function numberArray(value: unknown, length: number | null, where: string): number[] {
+  if (!Array.isArray(value) || (length !== null && value.length !== length)) {
+    fail(`${where} is not an array of ${length ?? "some"} numbers`);
+  }
+  for (const v of value)
+    if (typeof v !== "number" || !Number.isFinite(v)) fail(`${where} holds a non-number`);
+  return value as number[];
+}
+
+function parseWindow(value: unknown, where: string): WindowState | null {
+  if (value === null) return null;
+  if (!isRecord(value)) fail(`${where} is not an object`);
+  const window = newWindow(numberField(value, "startMs", where));
+  for (const key of [
+    "events",
+    "cpuSum",
+    "cpuCount",
+    "memorySum",
+    "memoryCount",
+    "requests",
+    "errors",
+    "authFailures",
+    "latencyCount",
+  ] as const) {
+    window[key] = numberField(value, key, where);
+  }
+  window.latencyHistogram = numberArray(
+    value.latencyHistogram,
+    window.latencyHistogram.length,
+    `${where}.latencyHistogram`,
+  );
+  for (const key of ["recent", "slowest", "failures"] as const) {
+    const lines = value[key];
+    if (!Array.isArray(lines) || !lines.every(isRecord)) fail(`${where}.${key} is not a list of log lines`);
+    window[key] = structuredClone(lines) as WindowState[typeof key];
+  }
+  return window;
+}
+
+function parseModel(value: unknown, where: string): ServiceModel | null {
+  if (value === null) return null;
+  if (!isRecord(value)) fail(`${where} is not an object`);
+  if (typeof value.forest !== "string") fail(`${where}.forest is not a base64 model`);
+  let forest: IsolationForest;
+  try {
+    forest = IsolationForest.fromBase64(value.forest);
+  } catch (error) {
+    fail(`${where}.forest: ${error instanceof ForestError ? error.message : String(error)}`, error);
+  }
+  if (forest.nFeatures !== FEATURE_COUNT)
+    fail(`${where}.forest has ${forest.nFeatures} features, expected ${FEATURE_COUNT}`);
+  return {
+    forest,
+    threshold: numberField(value, "threshold", where),
+    trainingGate: numberField(value, "trainingGate", where),
+    median: numberArray(value.median, FEATURE_COUNT, `${where}.median`),
+    low: numberArray(value.low, FEATURE_COUNT, `${where}.low`),
+    high: numberArray(value.high, FEATURE_COUNT, `${where}.high`),
+    trainedOn: numberField(value, "trainedOn", where),
+  };
+}
+
+function parseSnapshot(snapshot: unknown): Map<string, ServiceState> {
+  if (!isRecord(snapshot)) fail("snapshot is not an object");
+  if (snapshot.detector !== DETECTOR_NAME) fail(`snapshot is from detector ${String(snapshot.detector)}`);
+  if (snapshot.version !== SNAPSHOT_VERSION)
+    fail(`snapshot version ${String(snapshot.version)} is not ${SNAPSHOT_VERSION}`);
+  if (!Array.isArray(snapshot.services)) fail("snapshot.services is not a list");
+  const result = new Map<string, ServiceState>();
+  for (const [index, raw] of snapshot.services.entries()) {
+    if (!isRecord(raw) || typeof raw.service !== "string") fail(`services[${index}] has no service name`);
+    const service = raw.service;
+    const where = `services[${index}] (${service})`;
+    if (!Array.isArray(raw.training)) fail(`${where}.training is not an array`);
+    const training = raw.training.map((row, i) =>
+      numberArray(row, FEATURE_COUNT, `${where}.training[${i}]`).slice(),
+    );
+    if (typeof raw.firing !== "boolean") fail(`${where}.firing is not a boolean`);
+    result.set(service, {
+      window: parseWindow(raw.window, `${where}.window`),
+      windowsSeen: numberField(raw, "windowsSeen", where),
+      windowsSinceTrain: numberField(raw, "windowsSinceTrain", where),
+      trainings: numberField(raw, "trainings", where),
+      training,
+      model: parseModel(raw.model, `${where}.model`),
+      anomalousStreak: numberField(raw, "anomalousStreak", where),
+      normalStreak: numberField(raw, "normalStreak", where),
+      firing: raw.firing,
+      sinceMs: numberField(raw, "sinceMs", where),
+      lastScore: numberField(raw, "lastScore", where),
+    });
+  }
+  return result;
+}

@@ -1,0 +1,532 @@
+import { Rng } from "../random.js";
+
+/**
+ * Isolation forest as in Liu, Ting and Zhou (ICDM 2008): each tree is grown on its own subsample
+ * of `sampleSize` rows drawn without replacement, split on a random non-constant feature at a
+ * uniform value between that feature's min and max in the node, down to a height limit of
+ * ceil(log2(sampleSize)). A row's score is 2^(-E[h(x)] / c(sampleSize)), where h(x) is the path
+ * length plus the c(n) correction for the n training rows left unseparated in the reached leaf.
+ *
+ * Storage is flat: all trees' nodes live in three typed arrays, nodes in pre-order, so the left
+ * child of node i is i + 1 and only the right child index is stored. A leaf keeps its path length
+ * (depth + c(size)) in the `split` slot, so scoring is a tight loop with no allocation per row.
+ */
+
+export interface ForestOptions {
+  /** Number of trees (default 100). */
+  trees?: number;
+  /** Rows per tree, drawn without replacement (default 256; capped at the number of rows). */
+  sampleSize?: number;
+  /** Seed for the subsampling and splits; the same seed and rows give the same model. */
+  seed?: number;
+  /**
+   * Range-aware scoring (default false: the classic algorithm). A classic tree sends a value
+   * beyond its sample's range down the same path as the most extreme sample, so a point 10x out
+   * of range scores no higher than the training extreme. With this on, each tree also keeps its
+   * sample's per-feature bounding box, and a row outside it gets the expected path length of a
+   * tree that had also seen the row: see docs/ml.md. Rows inside every box score exactly as
+   * in the classic forest.
+   */
+  extrapolate?: boolean;
+}
+
+export class ForestError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "ForestError";
+  }
+}
+
+const EULER_GAMMA = 0.5772156649015329;
+const LEAF = -1;
+const FORMAT_MAGIC = 0x524f4649; // "IFOR" little-endian
+const FORMAT_VERSION = 1;
+const HEADER_BYTES = 32;
+
+/** Average path length of an unsuccessful BST search among n items: the leaf correction c(n). */
+export function averagePathLength(n: number): number {
+  if (n <= 1) return 0;
+  if (n === 2) return 1;
+  return 2 * (Math.log(n - 1) + EULER_GAMMA) - (2 * (n - 1)) / n;
+}
+
+export class IsolationForest {
+  /** Feature tested at each node, or -1 at a leaf. */
+  private readonly feature: Int16Array;
+  /** Split value at an internal node; the leaf's path length (depth + c(size)) at a leaf. */
+  private readonly split: Float32Array;
+  /** Index of the right child at an internal node (left is always i + 1); 0 at a leaf. */
+  private readonly right: Int32Array;
+  /** Index of each tree's root node. */
+  private readonly roots: Int32Array;
+  /** Per tree and feature, the min and max of the tree's subsample (trees x nFeatures). */
+  private readonly boxLow: Float32Array;
+  private readonly boxHigh: Float32Array;
+  private readonly normaliser: number;
+
+  private constructor(
+    readonly nFeatures: number,
+    readonly sampleSize: number,
+    readonly extrapolate: boolean,
+    feature: Int16Array,
+    split: Float32Array,
+    right: Int32Array,
+    roots: Int32Array,
+    boxLow: Float32Array,
+    boxHigh: Float32Array,
+  ) {
+    this.feature = feature;
+    this.split = split;
+    this.right = right;
+    this.roots = roots;
+    this.boxLow = boxLow;
+    this.boxHigh = boxHigh;
+    this.normaliser = averagePathLength(sampleSize);
+  }
+
+  get trees(): number {
+    return this.roots.length;
+  }
+
+  get nodeCount(): number {
+    return this.feature.length;
+  }
+
+  /**
+   * Grow a forest on `rows`, a row-major matrix of `rows.length / nFeatures` rows.
+   * Throws ForestError on an empty or ragged matrix, non-finite values or bad options.
+   */
+  static fit(rows: Float64Array, nFeatures: number, options: ForestOptions = {}): IsolationForest {
+    const trees = options.trees ?? 100;
+    const requestedSample = options.sampleSize ?? 256;
+    const seed = options.seed ?? 1;
+    if (!Number.isInteger(nFeatures) || nFeatures < 1 || nFeatures > 32767) {
+      throw new ForestError(`nFeatures must be an integer in 1..32767, got ${nFeatures}`);
+    }
+    if (rows.length === 0 || rows.length % nFeatures !== 0) {
+      throw new ForestError(
+        `rows has ${rows.length} values, which is not a positive multiple of nFeatures=${nFeatures}`,
+      );
+    }
+    if (!Number.isInteger(trees) || trees < 1) {
+      throw new ForestError(`trees must be a positive integer, got ${trees}`);
+    }
+    if (!Number.isInteger(requestedSample) || requestedSample < 1 || requestedSample > 32768) {
+      throw new ForestError(`sampleSize must be an integer in 1..32768, got ${requestedSample}`);
+    }
+    for (let i = 0; i < rows.length; i++) {
+      if (!Number.isFinite(rows[i] as number)) {
+        throw new ForestError(
+          `row ${Math.floor(i / nFeatures)} feature ${i % nFeatures} is not a finite number`,
+        );
+      }
+    }
+    const nRows = rows.length / nFeatures;
+    const sampleSize = Math.min(requestedSample, nRows);
+    const heightLimit = Math.ceil(Math.log2(Math.max(sampleSize, 2)));
+    const builder = new TreeBuilder(rows, nFeatures, sampleSize, heightLimit, trees);
+    const rng = new Rng(seed);
+    const permutation = new Int32Array(nRows);
+    for (let i = 0; i < nRows; i++) permutation[i] = i;
+    const roots = new Int32Array(trees);
+    const boxLow = new Float32Array(trees * nFeatures);
+    const boxHigh = new Float32Array(trees * nFeatures);
+    for (let t = 0; t < trees; t++) {
+      const treeRng = rng.fork();
+      // Partial Fisher-Yates: the first sampleSize entries become a uniform sample without
+      // replacement; the array need not be reset between trees for that to hold.
+      for (let i = 0; i < sampleSize; i++) {
+        const j = i + treeRng.int(nRows - i);
+        const tmp = permutation[i] as number;
+        permutation[i] = permutation[j] as number;
+        permutation[j] = tmp;
+      }
+      const sample = permutation.subarray(0, sampleSize);
+      for (let f = 0; f < nFeatures; f++) {
+        let low = Number.POSITIVE_INFINITY;
+        let high = Number.NEGATIVE_INFINITY;
+        for (let i = 0; i < sampleSize; i++) {
+          const v = rows[(sample[i] as number) * nFeatures + f] as number;
+          if (v < low) low = v;
+          if (v > high) high = v;
+        }
+        boxLow[t * nFeatures + f] = low;
+        boxHigh[t * nFeatures + f] = high;
+      }
+      roots[t] = builder.buildTree(sample, treeRng);
+    }
+    const { feature, split, right } = builder.finish();
+    const extrapolate = options.extrapolate ?? false;
+    return new IsolationForest(
+      nFeatures,
+      sampleSize,
+      extrapolate,
+      feature,
+      split,
+      right,
+      roots,
+      boxLow,
+      boxHigh,
+    );
+  }
+
+  /** Mean path length of one row (starting at `offset` in `data`) over all trees. */
+  pathLength(data: ArrayLike<number>, offset = 0): number {
+    const feature = this.feature;
+    const split = this.split;
+    const right = this.right;
+    const roots = this.roots;
+    let total = 0;
+    for (let t = 0; t < roots.length; t++) {
+      let node = roots[t] as number;
+      let f = feature[node] as number;
+      while (f !== LEAF) {
+        // NaN compares false and goes right: a missing value is treated as large, never a crash.
+        node = (data[offset + f] as number) < (split[node] as number) ? node + 1 : (right[node] as number);
+        f = feature[node] as number;
+      }
+      let path = split[node] as number;
+      if (this.extrapolate) path = this.extrapolatedPath(t, data, offset, path);
+      total += path;
+    }
+    return total / roots.length;
+  }
+
+  /**
+   * A tree grown with the row included would, at each level, pick one of the features that vary
+   * and cut uniformly in its range; the cut isolates the row with probability gap / range for a
+   * feature where the row lies outside the sample's box. Taking that per-level chance p as
+   * constant (it only grows deeper down, so this is conservative), the isolation depth G is
+   * geometric and E[min(G, h)] = (1 - (1 - p)^h) / p, with h the classic path length.
+   */
+  private extrapolatedPath(tree: number, data: ArrayLike<number>, offset: number, path: number): number {
+    const nFeatures = this.nFeatures;
+    const base = tree * nFeatures;
+    let chance = 0;
+    let varying = 0;
+    for (let f = 0; f < nFeatures; f++) {
+      const v = data[offset + f] as number;
+      const low = this.boxLow[base + f] as number;
+      const high = this.boxHigh[base + f] as number;
+      if (v < low) {
+        chance += (low - v) / (high - v);
+        varying++;
+      } else if (v > high) {
+        chance += (v - high) / (v - low);
+        varying++;
+      } else if (high > low) {
+        varying++;
+      }
+    }
+    if (chance <= 0) return path;
+    const p = chance / varying;
+    if (p >= 1) return Math.min(1, path);
+    return (1 - (1 - p) ** path) / p;
+  }
+
+  /** Anomaly score in (0, 1]: near 1 is anomalous, well under 0.5 is normal. */
+  score(row: ArrayLike<number>, offset = 0): number {
+    if (this.normaliser === 0) return 0.5;
+    return 2 ** (-this.pathLength(row, offset) / this.normaliser);
+  }
+
+  /** Scores of every row of a row-major matrix; writes into `out` when given. */
+  scoreMany(rows: Float64Array, out?: Float64Array): Float64Array {
+    if (rows.length % this.nFeatures !== 0) {
+      throw new ForestError(`rows has ${rows.length} values, not a multiple of nFeatures=${this.nFeatures}`);
+    }
+    const n = rows.length / this.nFeatures;
+    const result = out ?? new Float64Array(n);
+    if (result.length < n) throw new ForestError(`out has room for ${result.length} scores, need ${n}`);
+    if (this.extrapolate || this.normaliser === 0) {
+      for (let i = 0; i < n; i++) result[i] = this.score(rows, i * this.nFeatures);
+      return result;
+    }
+    // The hot path of batch scoring: blocks of rows, tree by tree, so one tree's nodes and one
+    // block of rows stay in cache while the block is walked down that tree.
+    const { feature, split, right, roots, nFeatures } = this;
+    const nTrees = roots.length;
+    const normaliser = this.normaliser;
+    const BLOCK = 512;
+    for (let blockStart = 0; blockStart < n; blockStart += BLOCK) {
+      const blockEnd = Math.min(n, blockStart + BLOCK);
+      for (let i = blockStart; i < blockEnd; i++) result[i] = 0;
+      for (let t = 0; t < nTrees; t++) {
+        const root = roots[t] as number;
+        for (let i = blockStart, offset = blockStart * nFeatures; i < blockEnd; i++, offset += nFeatures) {
+          let node = root;
+          let f = feature[node] as number;
+          while (f !== LEAF) {
+            node =
+              (rows[offset + f] as number) < (split[node] as number) ? node + 1 : (right[node] as number);
+            f = feature[node] as number;
+          }
+          result[i] = (result[i] as number) + (split[node] as number);
+        }
+      }
+      for (let i = blockStart; i < blockEnd; i++)
+        result[i] = 2 ** (-((result[i] as number) / nTrees) / normaliser);
+    }
+    return result;
+  }
+
+  /**
+   * Compact binary form: a 32-byte header (magic, format version, sizes, checksum), then the
+   * roots, split values, right-child indices, features and the per-tree boxes. About 10 bytes
+   * per node.
+   */
+  serialize(): Uint8Array {
+    const nTrees = this.roots.length;
+    const nNodes = this.feature.length;
+    const featureBytes = align4(nNodes * 2);
+    const boxBytes = 8 * nTrees * this.nFeatures;
+    const total = HEADER_BYTES + 4 * nTrees + 4 * nNodes + 4 * nNodes + featureBytes + boxBytes;
+    const bytes = new Uint8Array(total);
+    const view = new DataView(bytes.buffer);
+    let at = HEADER_BYTES;
+    for (let i = 0; i < nTrees; i++, at += 4) view.setInt32(at, this.roots[i] as number, true);
+    for (let i = 0; i < nNodes; i++, at += 4) view.setFloat32(at, this.split[i] as number, true);
+    for (let i = 0; i < nNodes; i++, at += 4) view.setInt32(at, this.right[i] as number, true);
+    for (let i = 0; i < nNodes; i++, at += 2) view.setInt16(at, this.feature[i] as number, true);
+    at = HEADER_BYTES + 4 * nTrees + 8 * nNodes + featureBytes;
+    for (let i = 0; i < this.boxLow.length; i++, at += 4) view.setFloat32(at, this.boxLow[i] as number, true);
+    for (let i = 0; i < this.boxHigh.length; i++, at += 4)
+      view.setFloat32(at, this.boxHigh[i] as number, true);
+    view.setUint32(0, FORMAT_MAGIC, true);
+    view.setUint16(4, FORMAT_VERSION, true);
+    view.setUint16(6, this.extrapolate ? 1 : 0, true);
+    view.setUint32(8, this.nFeatures, true);
+    view.setUint32(12, this.sampleSize, true);
+    view.setUint32(16, nTrees, true);
+    view.setUint32(20, nNodes, true);
+    view.setUint32(24, fnv1a(bytes, HEADER_BYTES), true);
+    return bytes;
+  }
+
+  /** serialize() as base64, for JSON snapshots and environment variables. */
+  toBase64(): string {
+    return Buffer.from(this.serialize()).toString("base64");
+  }
+
+  static fromBase64(text: string): IsolationForest {
+    if (typeof text !== "string" || !/^[A-Za-z0-9+/]*={0,2}$/.test(text)) {
+      throw new ForestError("model is not a base64 string");
+    }
+    return IsolationForest.deserialize(new Uint8Array(Buffer.from(text, "base64")));
+  }
+
+  /** Load a model written by serialize(); throws ForestError naming what is wrong with it. */
+  static deserialize(bytes: Uint8Array): IsolationForest {
+    if (bytes.length < HEADER_BYTES) {
+      throw new ForestError(`model is ${bytes.length} bytes, shorter than its ${HEADER_BYTES}-byte header`);
+    }
+    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    if (view.getUint32(0, true) !== FORMAT_MAGIC)
+      throw new ForestError("not an isolation forest model (bad magic)");
+    const version = view.getUint16(4, true);
+    if (version !== FORMAT_VERSION) {
+      throw new ForestError(`model format version ${version} is not supported (expected ${FORMAT_VERSION})`);
+    }
+    const nFeatures = view.getUint32(8, true);
+    const sampleSize = view.getUint32(12, true);
+    const nTrees = view.getUint32(16, true);
+    const nNodes = view.getUint32(20, true);
+    if (nFeatures < 1 || nFeatures > 32767 || sampleSize < 1 || nTrees < 1 || nNodes < nTrees) {
+      throw new ForestError("model header has impossible sizes");
+    }
+    const flags = view.getUint16(6, true);
+    if (flags > 1) throw new ForestError(`model has unknown flags ${flags}`);
+    const expected = HEADER_BYTES + 4 * nTrees + 8 * nNodes + align4(nNodes * 2) + 8 * nTrees * nFeatures;
+    if (bytes.length !== expected) {
+      throw new ForestError(
+        `model is ${bytes.length} bytes, its header promises ${expected} (truncated or padded)`,
+      );
+    }
+    if (view.getUint32(24, true) !== fnv1a(bytes, HEADER_BYTES)) {
+      throw new ForestError("model checksum mismatch (corrupted)");
+    }
+    const roots = new Int32Array(nTrees);
+    const split = new Float32Array(nNodes);
+    const right = new Int32Array(nNodes);
+    const feature = new Int16Array(nNodes);
+    let at = HEADER_BYTES;
+    for (let i = 0; i < nTrees; i++, at += 4) roots[i] = view.getInt32(at, true);
+    for (let i = 0; i < nNodes; i++, at += 4) split[i] = view.getFloat32(at, true);
+    for (let i = 0; i < nNodes; i++, at += 4) right[i] = view.getInt32(at, true);
+    for (let i = 0; i < nNodes; i++, at += 2) feature[i] = view.getInt16(at, true);
+    at = HEADER_BYTES + 4 * nTrees + 8 * nNodes + align4(nNodes * 2);
+    const boxLow = new Float32Array(nTrees * nFeatures);
+    const boxHigh = new Float32Array(nTrees * nFeatures);
+    for (let i = 0; i < boxLow.length; i++, at += 4) boxLow[i] = view.getFloat32(at, true);
+    for (let i = 0; i < boxHigh.length; i++, at += 4) boxHigh[i] = view.getFloat32(at, true);
+    validateStructure(nFeatures, feature, right, roots);
+    return new IsolationForest(
+      nFeatures,
+      sampleSize,
+      flags === 1,
+      feature,
+      split,
+      right,
+      roots,
+      boxLow,
+      boxHigh,
+    );
+  }
+}
+
+/**
+ * A checksum only catches accidents; this also guarantees every traversal ends inside its tree
+ * (children strictly after their parent, within the tree's node range), so a crafted model
+ * cannot make scoring loop or read out of bounds.
+ */
+function validateStructure(
+  nFeatures: number,
+  feature: Int16Array,
+  right: Int32Array,
+  roots: Int32Array,
+): void {
+  for (let t = 0; t < roots.length; t++) {
+    const start = roots[t] as number;
+    const end = t + 1 < roots.length ? (roots[t + 1] as number) : feature.length;
+    if (start < 0 || end > feature.length || start >= end)
+      throw new ForestError(`tree ${t} has a bad node range`);
+    for (let i = start; i < end; i++) {
+      const f = feature[i] as number;
+      if (f === LEAF) continue;
+      if (f < 0 || f >= nFeatures)
+        throw new ForestError(`node ${i} tests feature ${f}, model has ${nFeatures}`);
+      const r = right[i] as number;
+      if (i + 1 >= end || r <= i + 1 || r >= end)
+        throw new ForestError(`node ${i} has children outside its tree`);
+    }
+  }
+}
+
+/** Grows trees into shared growable typed arrays. */
+class TreeBuilder {
+  private feature: Int16Array;
+  private split: Float32Array;
+  private right: Int32Array;
+  private count = 0;
+  private readonly lows: Float64Array;
+  private readonly highs: Float64Array;
+  private readonly candidates: Int32Array;
+
+  constructor(
+    private readonly rows: Float64Array,
+    private readonly nFeatures: number,
+    sampleSize: number,
+    private readonly heightLimit: number,
+    trees: number,
+  ) {
+    const estimate = Math.max(16, trees * Math.min(2 * sampleSize, 2 ** (heightLimit + 1)));
+    this.feature = new Int16Array(estimate);
+    this.split = new Float32Array(estimate);
+    this.right = new Int32Array(estimate);
+    this.lows = new Float64Array(nFeatures);
+    this.highs = new Float64Array(nFeatures);
+    this.candidates = new Int32Array(nFeatures);
+  }
+
+  buildTree(sample: Int32Array, rng: Rng): number {
+    const root = this.count;
+    this.grow(sample, 0, sample.length, 0, rng);
+    return root;
+  }
+
+  finish(): { feature: Int16Array; split: Float32Array; right: Int32Array } {
+    return {
+      feature: this.feature.slice(0, this.count),
+      split: this.split.slice(0, this.count),
+      right: this.right.slice(0, this.count),
+    };
+  }
+
+  private allocate(): number {
+    if (this.count === this.feature.length) {
+      const size = this.feature.length * 2;
+      const feature = new Int16Array(size);
+      feature.set(this.feature);
+      const split = new Float32Array(size);
+      split.set(this.split);
+      const right = new Int32Array(size);
+      right.set(this.right);
+      this.feature = feature;
+      this.split = split;
+      this.right = right;
+    }
+    return this.count++;
+  }
+
+  private leaf(node: number, depth: number, size: number): void {
+    this.feature[node] = LEAF;
+    this.split[node] = depth + averagePathLength(size);
+    this.right[node] = 0;
+  }
+
+  /** Grows the subtree over sample[from, to) and returns its root index. */
+  private grow(sample: Int32Array, from: number, to: number, depth: number, rng: Rng): number {
+    const node = this.allocate();
+    const size = to - from;
+    if (depth >= this.heightLimit || size <= 1) {
+      this.leaf(node, depth, size);
+      return node;
+    }
+    const { rows, nFeatures, lows, highs, candidates } = this;
+    lows.fill(Number.POSITIVE_INFINITY);
+    highs.fill(Number.NEGATIVE_INFINITY);
+    for (let i = from; i < to; i++) {
+      const base = (sample[i] as number) * nFeatures;
+      for (let f = 0; f < nFeatures; f++) {
+        const v = rows[base + f] as number;
+        if (v < (lows[f] as number)) lows[f] = v;
+        if (v > (highs[f] as number)) highs[f] = v;
+      }
+    }
+    let nCandidates = 0;
+    for (let f = 0; f < nFeatures; f++)
+      if ((highs[f] as number) > (lows[f] as number)) candidates[nCandidates++] = f;
+    // Splits are stored as float32; a value between two rows closer than float32 resolution can
+    // round onto one of them. Try a few draws before giving up and making this a leaf.
+    for (let attempt = 0; attempt < 4 && nCandidates > 0; attempt++) {
+      const f = candidates[rng.int(nCandidates)] as number;
+      const low = lows[f] as number;
+      const high = highs[f] as number;
+      const cut = Math.fround(low + (high - low) * rng.next());
+      if (!(cut > low && cut <= high)) continue;
+      // Partition in place: rows with value < cut to the front.
+      let mid = from;
+      for (let i = from; i < to; i++) {
+        const idx = sample[i] as number;
+        if ((rows[idx * nFeatures + f] as number) < cut) {
+          sample[i] = sample[mid] as number;
+          sample[mid] = idx;
+          mid++;
+        }
+      }
+      if (mid === from || mid === to) continue;
+      this.feature[node] = f;
+      this.split[node] = cut;
+      this.grow(sample, from, mid, depth + 1, rng);
+      // Growing may reallocate the arrays, so read this.right only after the call returns.
+      const rightChild = this.grow(sample, mid, to, depth + 1, rng);
+      this.right[node] = rightChild;
+      return node;
+    }
+    this.leaf(node, depth, size);
+    return node;
+  }
+}
+
+function align4(n: number): number {
+  return (n + 3) & ~3;
+}
+
+function fnv1a(bytes: Uint8Array, from: number): number {
+  let hash = 0x811c9dc5;
+  for (let i = from; i < bytes.length; i++) {
+    hash ^= bytes[i] as number;
+    hash = Math.imul(hash, 0x01000193);
+  }
+  return hash >>> 0;
+}

@@ -1,0 +1,220 @@
+import { describe, expect, it } from "vitest";
+import type { DetectorFinding } from "../../../shared/alerts/types.js";
+import type { MlConfig } from "../../../shared/config/types.js";
+import { DetectorStateError } from "../../../shared/detectors/detector.js";
+import type { LogEvent } from "../../../shared/log/schema.js";
+import { createMlDetector, withoutContamination } from "../../../shared/ml/detector.js";
+import { MIN, T0, traffic } from "./traffic.js";
+
+const CONFIG: MlConfig = {
+  enabled: true,
+  window_s: 10,
+  warmup_windows: 60,
+  retrain_every_windows: 60,
+  max_training_windows: 512,
+  threshold_quantile: 0.995,
+  score_margin: 0.02,
+  for_windows: 3,
+  trees: 100,
+  sample_size: 256,
+  seed: 1,
+  severity: "warning",
+};
+
+function run(events: LogEvent[], config: MlConfig = CONFIG): DetectorFinding[] {
+  const detector = createMlDetector(config);
+  const findings: DetectorFinding[] = [];
+  for (const e of events) findings.push(...detector.observe(e));
+  const last = events[events.length - 1];
+  if (last) findings.push(...detector.advance(last.timeMs + 60_000));
+  return findings;
+}
+
+describe("ML detector", () => {
+  it("stays silent during warm-up even on wild data", () => {
+    const events = traffic(1, ["api"], T0, T0 + 9 * MIN, {
+      service: "api",
+      fromMs: T0 + 5 * MIN,
+      toMs: T0 + 9 * MIN,
+      shape: { latencyFactor: 10, errorRatio: 0.5 },
+    });
+    // 9 minutes = 54 windows < 60 warm-up windows.
+    expect(run(events)).toEqual([]);
+  });
+
+  it("stays quiet on an hour of steady traffic", () => {
+    const events = traffic(2, ["api", "auth", "db"], T0, T0 + 60 * MIN);
+    expect(run(events)).toEqual([]);
+  });
+
+  it("fires on a sustained latency shift with latency as the top contribution, then resolves", () => {
+    const events = traffic(3, ["api"], T0, T0 + 40 * MIN, {
+      service: "api",
+      fromMs: T0 + 25 * MIN,
+      toMs: T0 + 29 * MIN,
+      shape: { latencyFactor: 4 },
+    });
+    const findings = run(events);
+    expect(findings.map((f) => f.status)).toEqual(["firing", "resolved"]);
+    const [firing, resolved] = findings as [DetectorFinding, DetectorFinding];
+    expect(firing.type).toBe("ml_anomaly");
+    expect(firing.service).toBe("api");
+    expect(firing.entity).toBe("");
+    expect(firing.atMs).toBeGreaterThanOrEqual(T0 + 25 * MIN);
+    expect(firing.atMs).toBeLessThanOrEqual(T0 + 25 * MIN + 40_000);
+    expect(firing.contributions?.[0]?.feature).toBe("latency_p95_ms");
+    const latency = firing.contributions?.[0];
+    expect(latency?.observed).toBeGreaterThan(latency?.expectedHigh ?? Number.POSITIVE_INFINITY);
+    const total = (firing.contributions ?? []).reduce((a, c) => a + c.contribution, 0);
+    expect(total).toBeCloseTo(1, 2);
+    expect(firing.samples.length).toBeGreaterThan(0);
+    expect(firing.samples.length).toBeLessThanOrEqual(5);
+    expect(firing.samples.every((line) => line.service === "api" && !("timeMs" in line))).toBe(true);
+    expect(firing.summary).toContain("latency_p95_ms");
+    expect(resolved.atMs).toBeGreaterThanOrEqual(T0 + 29 * MIN);
+    expect(resolved.atMs).toBeLessThanOrEqual(T0 + 29 * MIN + 60_000);
+  });
+
+  it("catches a mixed degradation that stays under every single rule", () => {
+    const events = traffic(4, ["api"], T0, T0 + 40 * MIN, {
+      service: "api",
+      fromMs: T0 + 25 * MIN,
+      toMs: T0 + 29 * MIN,
+      shape: { cpuShift: 25, latencyFactor: 2, errorRatio: 0.1 },
+    });
+    const firing = run(events).filter((f) => f.status === "firing");
+    expect(firing).toHaveLength(1);
+    const top = new Set((firing[0]?.contributions ?? []).slice(0, 3).map((c) => c.feature));
+    expect(top.has("cpu_mean_pct") || top.has("latency_p95_ms") || top.has("error_ratio")).toBe(true);
+  });
+
+  it.each([
+    ["a one-window latency spike", { latencyFactor: 8 }, 8_000],
+    ["a CPU spike to 95% under 10 s", { cpuShift: 55 }, 9_000],
+    ["an error blip under 10 s", { errorRatio: 0.6 }, 9_000],
+  ])("does not fire on %s (for_windows)", (_name, shape, lengthMs) => {
+    const events = traffic(5, ["api"], T0, T0 + 40 * MIN, {
+      service: "api",
+      fromMs: T0 + 25 * MIN + 5_000,
+      toMs: T0 + 25 * MIN + 5_000 + lengthMs,
+      shape,
+    });
+    expect(run(events)).toEqual([]);
+  });
+
+  it("is deterministic: the same events give the same findings", () => {
+    const events = traffic(6, ["api", "db"], T0, T0 + 35 * MIN, {
+      service: "db",
+      fromMs: T0 + 20 * MIN,
+      toMs: T0 + 25 * MIN,
+      shape: { latencyFactor: 5 },
+    });
+    const first = run(events);
+    expect(first.length).toBeGreaterThan(0);
+    expect(run(events)).toEqual(first);
+  });
+
+  it("continues seamlessly after snapshot and restore through JSON", () => {
+    const events = traffic(7, ["api", "db"], T0, T0 + 35 * MIN, {
+      service: "api",
+      fromMs: T0 + 20 * MIN,
+      toMs: T0 + 25 * MIN,
+      shape: { latencyFactor: 5 },
+    });
+    const expected = run(events);
+    const cut = events.findIndex((e) => e.timeMs >= T0 + 20 * MIN + 15_000);
+    const first = createMlDetector(CONFIG);
+    const findings: DetectorFinding[] = [];
+    for (const e of events.slice(0, cut)) findings.push(...first.observe(e));
+    const second = createMlDetector(CONFIG);
+    second.restore(JSON.parse(JSON.stringify(first.snapshot())));
+    for (const e of events.slice(cut)) findings.push(...second.observe(e));
+    findings.push(...second.advance((events[events.length - 1]?.timeMs ?? 0) + 60_000));
+    expect(findings).toEqual(expected);
+  });
+
+  it("closes windows on advance() when no events arrive", () => {
+    const detector = createMlDetector({ ...CONFIG, warmup_windows: 2, for_windows: 1 });
+    const events = traffic(8, ["api"], T0, T0 + 2 * MIN);
+    for (const e of events) detector.observe(e);
+    const snapshot = detector.snapshot() as { services: { window: unknown; windowsSeen: number }[] };
+    const seenBefore = snapshot.services[0]?.windowsSeen ?? 0;
+    detector.advance(T0 + 3 * MIN);
+    const after = detector.snapshot() as typeof snapshot;
+    expect(after.services[0]?.window).toBeNull();
+    expect(after.services[0]?.windowsSeen).toBe(seenBefore + 1);
+  });
+
+  it.each([
+    ["not an object", 42, /not an object/],
+    ["a wrong version", { detector: "ml", version: 99, services: [] }, /version/],
+    ["another detector's state", { detector: "cpu", version: 1, services: [] }, /detector cpu/],
+    ["a corrupt model", { detector: "ml", version: 1, services: [corruptService()] }, /forest/],
+    [
+      "a bad training row",
+      { detector: "ml", version: 1, services: [{ ...corruptService(), model: null, training: [[1, 2]] }] },
+      /training\[0\]/,
+    ],
+  ])("refuses to restore %s with a DetectorStateError", (_name, state, message) => {
+    const detector = createMlDetector(CONFIG);
+    expect(() => detector.restore(state)).toThrow(DetectorStateError);
+    expect(() => detector.restore(state)).toThrow(message);
+  });
+
+  it("does nothing when disabled", () => {
+    const events = traffic(9, ["api"], T0, T0 + 40 * MIN, {
+      service: "api",
+      fromMs: T0 + 25 * MIN,
+      toMs: T0 + 29 * MIN,
+      shape: { latencyFactor: 6 },
+    });
+    expect(run(events, { ...CONFIG, enabled: false })).toEqual([]);
+  });
+});
+
+function corruptService(): Record<string, unknown> {
+  return {
+    service: "api",
+    window: null,
+    windowsSeen: 70,
+    windowsSinceTrain: 1,
+    trainings: 1,
+    training: [],
+    model: { forest: "SUZPUgEAAAA=", threshold: 0.6, median: [], low: [], high: [], trainedOn: 60 },
+    anomalousStreak: 0,
+    normalStreak: 0,
+    firing: false,
+    sinceMs: 0,
+    lastScore: 0,
+  };
+}
+
+describe("training without contamination", () => {
+  // cpu, memory, p95 latency, error ratio, request rate, auth failure rate
+  const calm = (i: number) => [
+    40 + (i % 5),
+    50 + (i % 3),
+    120 + (i % 7) * 4,
+    i % 10 === 0 ? 0.01 : 0,
+    2 + (i % 4) * 0.1,
+    0,
+  ];
+
+  it("drops the windows of an incident that happened during warm-up", () => {
+    const rows = Array.from({ length: 60 }, (_, i) => calm(i));
+    for (let i = 0; i < 6; i++) rows[20 + i] = [41, 51, 124, 0.45, 4.5, 0]; // an error burst
+    const kept = withoutContamination(rows);
+    expect(kept).toHaveLength(54);
+    expect(kept.every((row) => (row[3] as number) < 0.1)).toBe(true);
+  });
+
+  it("keeps ordinary wobble of a feature that hardly moves (a few errors on a clean service)", () => {
+    const rows = Array.from({ length: 60 }, (_, i) => calm(i));
+    expect(withoutContamination(rows)).toHaveLength(60);
+  });
+
+  it("keeps everything when most of the sample moved: the baseline changed, not an incident", () => {
+    const rows = Array.from({ length: 60 }, (_, i) => (i < 35 ? calm(i) : [80, 50, 400, 0, 6, 0]));
+    expect(withoutContamination(rows)).toHaveLength(60);
+  });
+});
