@@ -1,0 +1,158 @@
+import {
+  type MessageAttributeValue,
+  PublishCommand,
+  type PublishCommandInput,
+  SNSClient,
+} from "@aws-sdk/client-sns";
+import type { Notification } from "../../shared/alerts/types.js";
+import { formatNotificationText, notificationSubject } from "../../shared/sinks/format.js";
+import type { Sink, SinkResult } from "../../shared/sinks/sink.js";
+import type { AwsClientSettings } from "./env.js";
+import type { Logger } from "./log.js";
+import { isRetryableAwsError, type RetryOptions, withRetries } from "./retry.js";
+
+/** SNS refuses messages above 256 KiB (body plus attributes); stay clear of it. */
+export const MAX_SNS_MESSAGE_BYTES = 250 * 1024;
+
+/** The JSON every machine subscriber (SQS, Lambda, HTTPS) receives: the notification, versioned. */
+export interface AlertMessage {
+  kind: "cloud-observability.notification";
+  version: 1;
+  notification: Notification;
+}
+
+/**
+ * The Publish request for one notification. With `MessageStructure: "json"` SNS delivers a
+ * different body per protocol: email gets readable text (with the JSON at the end for tooling),
+ * every other protocol gets the JSON alone. Attributes let subscriptions filter (for example
+ * `{"severity": ["critical"]}` for email).
+ */
+export function buildPublishInput(topicArn: string, notification: Notification): PublishCommandInput {
+  const fitted = fitNotification(notification);
+  const message: AlertMessage = {
+    kind: "cloud-observability.notification",
+    version: 1,
+    notification: fitted,
+  };
+  const json = JSON.stringify(message);
+  const text = `${formatNotificationText(fitted, { color: false })}\n\n--- alert as JSON ---\n${JSON.stringify(message, null, 2)}`;
+  const emailBody = Buffer.byteLength(text) + Buffer.byteLength(json) > MAX_SNS_MESSAGE_BYTES ? json : text;
+  return {
+    TopicArn: topicArn,
+    Subject: emailSubject(notificationSubject(fitted)),
+    MessageStructure: "json",
+    Message: JSON.stringify({ default: json, email: emailBody, "email-json": json }),
+    MessageAttributes: messageAttributes(fitted),
+  };
+}
+
+/**
+ * SNS rejects subjects over 100 characters or with control characters; it must start with a letter,
+ * number or punctuation, so trim and replace rather than fail the alert.
+ */
+export function emailSubject(subject: string): string {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: stripping control characters is the point
+  const clean = subject.replace(/[\u0000-\u001f\u007f]+/g, " ").trim();
+  const safe = clean.length === 0 ? "cloud-observability alert" : clean;
+  return safe.length <= 100 ? safe : `${safe.slice(0, 99)}…`;
+}
+
+export function messageAttributes(notification: Notification): Record<string, MessageAttributeValue> {
+  const attributes: Record<string, MessageAttributeValue> = {
+    severity: { DataType: "String", StringValue: notification.severity },
+    status: { DataType: "String", StringValue: notification.status },
+    reason: { DataType: "String", StringValue: notification.reason },
+    notification_id: { DataType: "String", StringValue: notification.id },
+  };
+  const distinct = (pick: (a: Notification["alerts"][number]) => string) => [
+    ...new Set(notification.alerts.map(pick)),
+  ];
+  for (const [name, values] of [
+    ["alert_type", distinct((a) => a.type)],
+    ["service", distinct((a) => a.service)],
+    ["fingerprint", distinct((a) => a.fingerprint)],
+  ] as const) {
+    // One value is a plain String (the common case, simplest to read); several become a
+    // String.Array, which filter policies match when any element matches.
+    if (values.length === 1) attributes[name] = { DataType: "String", StringValue: values[0] };
+    else if (values.length > 1)
+      attributes[name] = { DataType: "String.Array", StringValue: JSON.stringify(values) };
+  }
+  return attributes;
+}
+
+/** Large groups with many log samples could pass the SNS size limit: drop samples before failing. */
+function fitNotification(notification: Notification): Notification {
+  const size = (n: Notification) => Buffer.byteLength(JSON.stringify(n));
+  // The message carries the JSON up to three times (default, email, email-json).
+  if (size(notification) * 3 < MAX_SNS_MESSAGE_BYTES) return notification;
+  const trimmed: Notification = {
+    ...notification,
+    alerts: notification.alerts.map((a) => ({
+      ...a,
+      annotations: { ...a.annotations, samples: a.annotations.samples.slice(-1) },
+    })),
+  };
+  if (size(trimmed) * 3 < MAX_SNS_MESSAGE_BYTES) return trimmed;
+  return {
+    ...trimmed,
+    alerts: trimmed.alerts.map((a) => ({ ...a, annotations: { ...a.annotations, samples: [] } })),
+  };
+}
+
+/** Read an alert message back (remediation handler, tests); null when it is not one of ours. */
+export function parseAlertMessage(body: string): AlertMessage | null {
+  let value: unknown;
+  try {
+    value = JSON.parse(body);
+  } catch {
+    return null;
+  }
+  const v = value as Partial<AlertMessage> | null;
+  if (v?.kind !== "cloud-observability.notification" || v.version !== 1) return null;
+  const n = v.notification as Partial<Notification> | undefined;
+  if (typeof n?.id !== "string" || !Array.isArray(n.alerts) || typeof n.atMs !== "number") return null;
+  return v as AlertMessage;
+}
+
+export interface SnsSinkOptions {
+  client: SNSClient;
+  topicArn: string;
+  retry?: Partial<RetryOptions>;
+  logger?: Logger;
+}
+
+/** The SNS sink: bounded retries with backoff, then `retryable` so the caller keeps the alert. */
+export class SnsSink implements Sink {
+  readonly name = "sns";
+  private readonly retry: RetryOptions;
+
+  constructor(private readonly options: SnsSinkOptions) {
+    this.retry = {
+      attempts: 4,
+      baseDelayMs: 200,
+      maxDelayMs: 3_000,
+      isRetryable: isRetryableAwsError,
+      onRetry: (error, attempt, delayMs) =>
+        options.logger?.warn("SNS publish failed, retrying", { attempt, delayMs, error }),
+      ...options.retry,
+    };
+  }
+
+  async send(notification: Notification): Promise<SinkResult> {
+    const input = buildPublishInput(this.options.topicArn, notification);
+    try {
+      await withRetries(() => this.options.client.send(new PublishCommand(input)), this.retry);
+      return { status: "ok" };
+    } catch (error) {
+      const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+      return isRetryableAwsError(error)
+        ? { status: "retryable", error: message }
+        : { status: "error", error: message };
+    }
+  }
+}
+
+export function createSnsClient(settings: AwsClientSettings): SNSClient {
+  return new SNSClient({ ...settings, maxAttempts: 1 });
+}

@@ -1,0 +1,271 @@
+import type { Notification } from "../../shared/alerts/types.js";
+import type { PipelineConfig } from "../../shared/config/types.js";
+import type { RejectReason } from "../../shared/log/schema.js";
+import { Pipeline, type PipelineSnapshot } from "../../shared/pipeline.js";
+import type { Sink } from "../../shared/sinks/sink.js";
+import { decodeAwsLogsEvent, type PayloadRejectReason } from "../lib/awslogs.js";
+import { emfLine, type Logger } from "../lib/log.js";
+import { CONFLICT, type StateStore } from "../lib/state.js";
+
+/** What the processor keeps between invocations. */
+export interface ProcessorState {
+  pipeline: PipelineSnapshot;
+  /** Notifications decided but not yet published (SNS was unreachable): the spool. */
+  outbox: Notification[];
+}
+
+export interface ProcessorOptions {
+  config: PipelineConfig;
+  store: StateStore;
+  sink: Sink;
+  logger: Logger;
+  /** Where EMF metric lines go (stdout in Lambda). */
+  writeMetrics: (line: string) => void;
+  /** Wall clock, only for metric timestamps and storage TTLs; detection runs on event time. */
+  now?: () => number;
+  stateKey?: string;
+  /** Spool bound: beyond it the oldest spooled notification is logged in full and dropped. */
+  maxOutbox?: number;
+  /** Save attempts when concurrent invocations race on the state. */
+  maxConflictRetries?: number;
+  /**
+   * Save the state at most this often (wall time) when nothing but windows changed; 0 saves after
+   * every invocation. A cold start then loses up to this much window history, in exchange for far
+   * fewer (state-sized) DynamoDB writes. Notifications and a non-empty outbox always save at once.
+   */
+  minSaveIntervalMs?: number;
+}
+
+export interface ProcessorOutcome {
+  kind: "data" | "control" | "rejected_payload";
+  payloadRejectReason?: PayloadRejectReason;
+  logEvents: number;
+  accepted: number;
+  rejected: Partial<Record<RejectReason, number>>;
+  notifications: number;
+  published: number;
+  spooled: number;
+  dropped: number;
+  stateVersion: number | null;
+  /** False when the save was deferred (minSaveIntervalMs). */
+  stateSaved: boolean;
+  conflicts: number;
+}
+
+/** Everything after the first few rejected lines is only counted, so a flood cannot flood the logs. */
+const REJECT_SAMPLES_LOGGED = 3;
+
+/**
+ * The processor's logic, independent of the Lambda event plumbing: decode a subscription payload,
+ * run the shared pipeline on its lines, publish what it decides, keep the state.
+ *
+ * Delivery: publish first, then save the state with a conditional write. A crash in between means
+ * the retry recomputes the same notifications (same ids) and publishes them again: at least once.
+ * A publish that fails after bounded retries keeps the notification in the state's outbox; the next
+ * invocation tries again. A lost race (another instance saved first) reloads and redoes the batch.
+ */
+export class Processor {
+  private live: { pipeline: Pipeline; version: number | null; outbox: Notification[] } | null = null;
+  private readonly now: () => number;
+  private readonly stateKey: string;
+  private readonly maxOutbox: number;
+  private readonly maxConflictRetries: number;
+  private readonly minSaveIntervalMs: number;
+  private lastSavedAtMs = Number.NEGATIVE_INFINITY;
+
+  constructor(private readonly options: ProcessorOptions) {
+    this.now = options.now ?? Date.now;
+    this.stateKey = options.stateKey ?? "processor";
+    this.maxOutbox = options.maxOutbox ?? 1000;
+    this.maxConflictRetries = options.maxConflictRetries ?? 5;
+    this.minSaveIntervalMs = options.minSaveIntervalMs ?? 0;
+  }
+
+  async handle(event: unknown): Promise<ProcessorOutcome> {
+    try {
+      return await this.process(event);
+    } catch (error) {
+      // The live pipeline may hold this batch without it being saved; Lambda's retry re-sends the
+      // batch, so drop the live copy and start the retry from the stored state.
+      this.live = null;
+      throw error;
+    }
+  }
+
+  private async process(event: unknown): Promise<ProcessorOutcome> {
+    const outcome: ProcessorOutcome = {
+      kind: "data",
+      logEvents: 0,
+      accepted: 0,
+      rejected: {},
+      notifications: 0,
+      published: 0,
+      spooled: 0,
+      dropped: 0,
+      stateVersion: null,
+      stateSaved: false,
+      conflicts: 0,
+    };
+    const decoded = decodeAwsLogsEvent(event);
+    if (!decoded.ok) {
+      // Not retried: the same bytes would fail the same way forever.
+      this.options.logger.error("rejected CloudWatch Logs subscription payload", {
+        reason: decoded.reason,
+        detail: decoded.detail,
+      });
+      outcome.kind = "rejected_payload";
+      outcome.payloadRejectReason = decoded.reason;
+      this.emit(outcome);
+      return outcome;
+    }
+    const data = decoded.data;
+    if (data.messageType === "CONTROL_MESSAGE") {
+      // CloudWatch sends one when the subscription is created, to check the destination is reachable.
+      this.options.logger.info("control message", { logGroup: data.logGroup, logStream: data.logStream });
+      outcome.kind = "control";
+      this.emit(outcome);
+      return outcome;
+    }
+    outcome.logEvents = data.logEvents.length;
+
+    const published = new Set<string>();
+    for (let attempt = 1; ; attempt++) {
+      const state = await this.current();
+      const rejected: Partial<Record<RejectReason, number>> = {};
+      const samples: { id: string; reason: RejectReason; detail: string }[] = [];
+      let accepted = 0;
+      for (const logEvent of data.logEvents) {
+        const result = state.pipeline.ingestLine(logEvent.message);
+        if (result.ok) {
+          accepted++;
+        } else {
+          rejected[result.reason] = (rejected[result.reason] ?? 0) + 1;
+          if (samples.length < REJECT_SAMPLES_LOGGED) {
+            samples.push({ id: logEvent.id, reason: result.reason, detail: result.detail });
+          }
+        }
+      }
+      if (accepted > 0) state.pipeline.advance(state.pipeline.nowMs);
+      state.pipeline.takeFindings();
+      const fresh = state.pipeline.takeNotifications();
+      const queue = [...state.outbox, ...fresh];
+
+      const remaining: Notification[] = [];
+      for (const notification of queue) {
+        if (published.has(notification.id)) continue;
+        const result = await this.options.sink.send(notification);
+        if (result.status === "ok") {
+          published.add(notification.id);
+          continue;
+        }
+        remaining.push(notification);
+        const first = !state.outbox.some((n) => n.id === notification.id);
+        // The full notification goes to the log the first time it is spooled: even if the spool is
+        // later lost (memory state, cold start), the alert is on record.
+        this.options.logger.error("alert not published, kept in the outbox", {
+          notificationId: notification.id,
+          sinkStatus: result.status,
+          error: result.error,
+          ...(first ? { notification } : {}),
+        });
+      }
+      let dropped = 0;
+      while (remaining.length > this.maxOutbox) {
+        const oldest = remaining.shift();
+        dropped++;
+        this.options.logger.error("outbox full: oldest alert dropped from the spool", {
+          notification: oldest,
+        });
+      }
+
+      const deferSave =
+        state === this.live &&
+        fresh.length === 0 &&
+        remaining.length === 0 &&
+        state.outbox.length === 0 &&
+        this.now() - this.lastSavedAtMs < this.minSaveIntervalMs;
+      const saved = deferSave
+        ? state.version
+        : await this.options.store.save<ProcessorState>(
+            this.stateKey,
+            { pipeline: state.pipeline.snapshot(), outbox: remaining },
+            state.version,
+            this.now(),
+          );
+      if (saved === CONFLICT) {
+        outcome.conflicts++;
+        this.live = null;
+        if (attempt >= this.maxConflictRetries) {
+          // Fail the invocation: Lambda's async retry (and then its dead-letter queue) keeps the batch.
+          this.emit(outcome);
+          throw new Error(
+            `state ${this.stateKey}: lost ${attempt} write races in a row; giving up on this batch`,
+          );
+        }
+        this.options.logger.warn("state changed underneath (concurrent invocation); redoing the batch", {
+          attempt,
+        });
+        continue;
+      }
+      if (!deferSave) this.lastSavedAtMs = this.now();
+      this.live = { pipeline: state.pipeline, version: saved, outbox: remaining };
+      Object.assign(outcome, {
+        accepted,
+        rejected,
+        notifications: fresh.length,
+        published: published.size,
+        spooled: remaining.length,
+        dropped,
+        stateVersion: saved,
+        stateSaved: !deferSave,
+      });
+      const rejectedTotal = Object.values(rejected).reduce((sum, n) => sum + (n ?? 0), 0);
+      if (rejectedTotal > 0) {
+        this.options.logger.warn("rejected log lines", { rejected, samples, logGroup: data.logGroup });
+      }
+      this.emit(outcome);
+      return outcome;
+    }
+  }
+
+  /** The live pipeline when it is still the stored version; otherwise a fresh one restored from the store. */
+  private async current(): Promise<{ pipeline: Pipeline; version: number | null; outbox: Notification[] }> {
+    const storedVersion = await this.options.store.version(this.stateKey);
+    if (this.live !== null && this.live.version === storedVersion) return this.live;
+    const pipeline = new Pipeline({ config: this.options.config });
+    const stored = await this.options.store.load<ProcessorState>(this.stateKey);
+    if (stored === null) return { pipeline, version: null, outbox: [] };
+    try {
+      pipeline.restore(stored.value.pipeline);
+    } catch (error) {
+      // A snapshot this version cannot read (an upgrade changed the format): start clean rather
+      // than fail every invocation; the next save overwrites it.
+      this.options.logger.error("stored pipeline state unreadable; starting with empty windows", { error });
+      return { pipeline: new Pipeline({ config: this.options.config }), version: stored.version, outbox: [] };
+    }
+    return {
+      pipeline,
+      version: stored.version,
+      outbox: Array.isArray(stored.value.outbox) ? stored.value.outbox : [],
+    };
+  }
+
+  private emit(outcome: ProcessorOutcome): void {
+    const rejectedLines = Object.values(outcome.rejected).reduce((sum, n) => sum + (n ?? 0), 0);
+    this.options.writeMetrics(
+      emfLine(
+        "processor",
+        {
+          events: outcome.accepted,
+          rejected: rejectedLines,
+          payloads_rejected: outcome.kind === "rejected_payload" ? 1 : 0,
+          alerts: outcome.notifications,
+          published: outcome.published,
+          spooled: outcome.spooled,
+          state_conflicts: outcome.conflicts,
+        },
+        this.now(),
+      ),
+    );
+  }
+}

@@ -1,0 +1,34 @@
+import type { Context, SNSEvent } from "aws-lambda";
+import { SimulatedExecutor } from "../../shared/remediation/simulated-executor.js";
+import { awsClientSettings, type Env } from "../lib/env.js";
+import { createLogger } from "../lib/log.js";
+import { createStateStore, loadPipelineConfig } from "../lib/runtime.js";
+import { type RemediationSummary, Remediator } from "./remediator.js";
+
+/**
+ * Build the remediator from the environment. Actions go through the simulated executor: it logs
+ * what a real executor would do (docs/lambda.md says how to plug in a real one).
+ */
+export function createRemediatorFromEnv(env: Env): Remediator {
+  const settings = awsClientSettings(env);
+  const logger = createLogger({ function: "remediation" });
+  return new Remediator({
+    config: loadPipelineConfig(env).remediation,
+    store: createStateStore(env, settings),
+    executor: new SimulatedExecutor({ log: (line) => logger.info("executor", { line }) }),
+    logger,
+    writeMetrics: (line) => process.stdout.write(`${line}\n`),
+  });
+}
+
+let remediator: Remediator | null = null;
+
+/** Lambda entry point: SNS deliveries from the alert topic. Returns a summary without the audit bodies. */
+export async function handler(
+  event: SNSEvent,
+  _context?: Context,
+): Promise<Omit<RemediationSummary, "audit"> & { auditRecords: number }> {
+  remediator ??= createRemediatorFromEnv(process.env);
+  const { audit, ...summary } = await remediator.handle(event);
+  return { ...summary, auditRecords: audit.length };
+}

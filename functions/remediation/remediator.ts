@@ -1,0 +1,246 @@
+import type { SNSEvent } from "aws-lambda";
+import type { Notification } from "../../shared/alerts/types.js";
+import type { RemediationConfig } from "../../shared/config/types.js";
+import { actionRecord, incidentId, outcomeRecord, skipRecord } from "../../shared/remediation/audit.js";
+import { RemediationEngine } from "../../shared/remediation/engine.js";
+import type { AuditRecord, Executor, RemediationDecision } from "../../shared/remediation/types.js";
+import { emfLine, type Logger } from "../lib/log.js";
+import { parseAlertMessage } from "../lib/sns.js";
+import { CONFLICT, type StateStore } from "../lib/state.js";
+
+interface RemediatorState {
+  engine: unknown;
+  /** Alert fingerprint -> firing, from the notifications seen; the outcome check asks it. */
+  firing: Record<string, boolean>;
+}
+
+export interface RemediatorOptions {
+  config: RemediationConfig;
+  store: StateStore;
+  executor: Executor;
+  logger: Logger;
+  writeMetrics: (line: string) => void;
+  /** Wall clock, for claim and audit TTLs only; the policy runs on the notification's event time. */
+  now?: () => number;
+  stateKey?: string;
+  /** How long an action id stays claimed (at least SNS's redelivery horizon). */
+  claimTtlS?: number;
+  auditTtlS?: number;
+  maxConflictRetries?: number;
+}
+
+export interface RemediationSummary {
+  records: number;
+  invalid: number;
+  acted: number;
+  failed: number;
+  skipped: number;
+  duplicates: number;
+  outcomes: number;
+  audit: AuditRecord[];
+}
+
+/** Fingerprints tracked for the outcome check; the oldest are forgotten beyond this. */
+const MAX_TRACKED_FINGERPRINTS = 10_000;
+
+/**
+ * Remediation for SNS deliveries. SNS delivers at least once, so every action is claimed in the
+ * state store by its id (alert fingerprint + episode start) before it runs: a second delivery, even
+ * to a cold instance, finds the claim and records a `duplicate` skip instead of acting again.
+ */
+export class Remediator {
+  private live: {
+    engine: RemediationEngine;
+    firing: Record<string, boolean>;
+    version: number | null;
+  } | null = null;
+  private readonly now: () => number;
+  private readonly stateKey: string;
+
+  constructor(private readonly options: RemediatorOptions) {
+    this.now = options.now ?? Date.now;
+    this.stateKey = options.stateKey ?? "remediation";
+  }
+
+  async handle(event: SNSEvent): Promise<RemediationSummary> {
+    const summary: RemediationSummary = {
+      records: 0,
+      invalid: 0,
+      acted: 0,
+      failed: 0,
+      skipped: 0,
+      duplicates: 0,
+      outcomes: 0,
+      audit: [],
+    };
+    const records = Array.isArray(event?.Records) ? event.Records : [];
+    for (const record of records) {
+      summary.records++;
+      const message = parseAlertMessage(record?.Sns?.Message ?? "");
+      if (message === null) {
+        summary.invalid++;
+        this.options.logger.error("SNS message is not an alert notification; ignored", {
+          messageId: record?.Sns?.MessageId,
+          topicArn: record?.Sns?.TopicArn,
+        });
+        continue;
+      }
+      try {
+        await this.handleNotification(message.notification, summary);
+      } catch (error) {
+        // The live engine may hold decisions that were not saved: reload it on the retry.
+        this.live = null;
+        throw error;
+      }
+    }
+    for (const entry of summary.audit) await this.writeAudit(entry);
+    this.options.writeMetrics(
+      emfLine(
+        "remediation",
+        {
+          notifications: summary.records - summary.invalid,
+          invalid: summary.invalid,
+          actions: summary.acted,
+          action_failures: summary.failed,
+          skipped: summary.skipped,
+          duplicates: summary.duplicates,
+        },
+        this.now(),
+      ),
+    );
+    return summary;
+  }
+
+  private async handleNotification(n: Notification, summary: RemediationSummary): Promise<void> {
+    const executedHere = new Set<string>();
+    const maxRetries = this.options.maxConflictRetries ?? 5;
+    for (let attempt = 1; ; attempt++) {
+      const state = await this.current();
+      const audit: AuditRecord[] = [];
+      const counts = { acted: 0, failed: 0, skipped: 0, duplicates: 0, outcomes: 0 };
+      const nowMs = n.atMs;
+      for (const alert of n.alerts) state.firing[alert.fingerprint] = alert.status === "firing";
+      trimFiring(state.firing);
+
+      for (const decision of state.engine.decide(n, nowMs)) {
+        if (decision.kind === "skip") {
+          counts.skipped++;
+          audit.push(skipRecord(this.incidentOf(n, decision), decision, nowMs));
+          continue;
+        }
+        const { action } = decision;
+        if (!executedHere.has(action.id)) {
+          const claimed = await this.options.store.claim(
+            `action#${action.id}`,
+            this.options.claimTtlS ?? 7 * 24 * 3600,
+            this.now(),
+          );
+          if (!claimed) {
+            // Another delivery (or instance) already acted for this episode.
+            counts.duplicates++;
+            audit.push(
+              skipRecord(
+                action.id,
+                {
+                  kind: "skip",
+                  reason: "duplicate",
+                  alertFingerprint: action.alertFingerprint,
+                  alertType: action.alertType,
+                  detail: `${action.type} for this episode was already claimed by an earlier delivery`,
+                },
+                nowMs,
+              ),
+            );
+            continue;
+          }
+          executedHere.add(action.id);
+          const result = await this.options.executor.execute(action);
+          state.engine.recordResult(action, result, nowMs);
+          if (result.status === "ok") counts.acted++;
+          else counts.failed++;
+          audit.push(actionRecord(action, result));
+          this.options.logger.info("remediation action", { action, result });
+        }
+      }
+      for (const outcome of state.engine.dueOutcomes(nowMs, (fp) => state.firing[fp] === true)) {
+        counts.outcomes++;
+        audit.push(outcomeRecord(outcome));
+      }
+
+      const saved = await this.options.store.save<RemediatorState>(
+        this.stateKey,
+        { engine: state.engine.snapshot(), firing: state.firing },
+        state.version,
+        this.now(),
+      );
+      if (saved === CONFLICT) {
+        this.live = null;
+        if (attempt >= maxRetries)
+          throw new Error(`state ${this.stateKey}: lost ${attempt} write races in a row`);
+        continue;
+      }
+      this.live = { ...state, version: saved };
+      summary.acted += counts.acted;
+      summary.failed += counts.failed;
+      summary.skipped += counts.skipped;
+      summary.duplicates += counts.duplicates;
+      summary.outcomes += counts.outcomes;
+      summary.audit.push(...audit);
+      return;
+    }
+  }
+
+  private incidentOf(n: Notification, decision: Extract<RemediationDecision, { kind: "skip" }>): string {
+    const alert = n.alerts.find((a) => a.fingerprint === decision.alertFingerprint);
+    return alert ? incidentId(alert.fingerprint, alert.startsAtMs) : decision.alertFingerprint;
+  }
+
+  /** Every audit record is a structured log line, and an item in the state table when there is one. */
+  private async writeAudit(record: AuditRecord): Promise<void> {
+    this.options.logger.info("audit", { audit: record });
+    const sort = `${String(record.atMs).padStart(15, "0")}#${record.stage}#${stableHash(JSON.stringify(record.data))}`;
+    await this.options.store.putRecord(
+      record.incident,
+      sort,
+      record,
+      this.options.auditTtlS ?? 90 * 24 * 3600,
+      this.now(),
+    );
+  }
+
+  private async current(): Promise<{
+    engine: RemediationEngine;
+    firing: Record<string, boolean>;
+    version: number | null;
+  }> {
+    const storedVersion = await this.options.store.version(this.stateKey);
+    if (this.live !== null && this.live.version === storedVersion) return this.live;
+    const engine = new RemediationEngine(this.options.config);
+    const stored = await this.options.store.load<RemediatorState>(this.stateKey);
+    if (stored === null) return { engine, firing: {}, version: null };
+    try {
+      engine.restore(stored.value.engine);
+    } catch (error) {
+      this.options.logger.error(
+        "stored remediation state unreadable; starting clean (claims still prevent repeats)",
+        {
+          error,
+        },
+      );
+      return { engine: new RemediationEngine(this.options.config), firing: {}, version: stored.version };
+    }
+    return { engine, firing: { ...stored.value.firing }, version: stored.version };
+  }
+}
+
+function trimFiring(firing: Record<string, boolean>): void {
+  const keys = Object.keys(firing);
+  for (let i = 0; i < keys.length - MAX_TRACKED_FINGERPRINTS; i++) delete firing[keys[i] as string];
+}
+
+/** FNV-1a, so two records of one stage at the same instant get distinct, stable sort keys. */
+function stableHash(text: string): string {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) hash = Math.imul(hash ^ text.charCodeAt(i), 0x01000193);
+  return (hash >>> 0).toString(16).padStart(8, "0");
+}

@@ -1,0 +1,281 @@
+/**
+ * The AWS adapters against moto_server over HTTP with the real SDK: CloudWatch Logs shipping,
+ * SNS publishing (received through an SQS subscription), the DynamoDB state store, and the fault
+ * paths (a closed port, a throttling proxy).
+ */
+import { createServer, type Server } from "node:http";
+import { CloudWatchLogsClient, GetLogEventsCommand } from "@aws-sdk/client-cloudwatch-logs";
+import { CreateTableCommand, DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { CreateTopicCommand, SNSClient, SubscribeCommand } from "@aws-sdk/client-sns";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { generateWindow } from "../../functions/generator/generator.js";
+import { encodeAwsLogsEvent } from "../../functions/lib/awslogs.js";
+import { createLogsClient, LogShipper } from "../../functions/lib/cloudwatch-logs.js";
+import { createLogger } from "../../functions/lib/log.js";
+import { parseAlertMessage, SnsSink } from "../../functions/lib/sns.js";
+import {
+  CONFLICT,
+  DynamoStateStore,
+  STATE_CHUNK_BYTES,
+  stateTableDefinition,
+} from "../../functions/lib/state.js";
+import { Processor } from "../../functions/processor/processor.js";
+import { DEFAULT_CONFIG } from "../../shared/config/defaults.js";
+import { notification } from "../unit/functions/fixtures.js";
+import {
+  freePort,
+  MOTO_REGION,
+  type Moto,
+  motoAvailable,
+  SqsTestClient,
+  startMoto,
+  toolGate,
+  useTestCredentials,
+} from "./helpers/moto.js";
+
+const run = toolGate("moto_server", motoAvailable());
+const noWait = { sleep: async () => {}, random: () => 0 };
+const HOUR = Date.UTC(2026, 0, 5, 10, 0, 0);
+
+describe.skipIf(!run)("AWS adapters against moto_server", () => {
+  let moto: Moto;
+  const settings = () => ({ region: MOTO_REGION, endpoint: moto.endpoint });
+
+  beforeAll(async () => {
+    useTestCredentials();
+    moto = await startMoto();
+  });
+  afterAll(async () => {
+    await moto?.stop();
+  });
+  beforeEach(async () => {
+    await moto.reset();
+  });
+
+  it("ships more than one call's worth of events, creating the stream, and reads them back in order", async () => {
+    const client = createLogsClient(settings());
+    const shipper = new LogShipper({
+      client,
+      logGroupName: "/test/logs",
+      logStreamName: "gen-1",
+      createGroup: true,
+    });
+    const now = Date.now() - 120_000;
+    const events = Array.from({ length: 12_345 }, (_, i) => ({ timestamp: now + i, message: `line ${i}` }));
+    const result = await shipper.ship(events.slice().reverse());
+    expect(result).toMatchObject({ sent: 12_345, calls: 2 });
+
+    const read: string[] = [];
+    let token: string | undefined;
+    for (;;) {
+      const page = await new CloudWatchLogsClient(settings()).send(
+        new GetLogEventsCommand({
+          logGroupName: "/test/logs",
+          logStreamName: "gen-1",
+          startFromHead: true,
+          nextToken: token,
+        }),
+      );
+      for (const e of page.events ?? []) read.push(e.message ?? "");
+      if (!page.nextForwardToken || page.nextForwardToken === token || (page.events ?? []).length === 0)
+        break;
+      token = page.nextForwardToken;
+    }
+    expect(read).toHaveLength(12_345);
+    expect(read[0]).toBe("line 0");
+    expect(read.at(-1)).toBe("line 12344");
+  });
+
+  it("publishes an alert that an SQS subscriber receives with its attributes and the JSON body", async () => {
+    const sns = new SNSClient(settings());
+    const { TopicArn } = await sns.send(new CreateTopicCommand({ Name: "alerts" }));
+    const sqs = new SqsTestClient(moto.endpoint);
+    const queue = await sqs.createQueue("alerts-q");
+    await sns.send(new SubscribeCommand({ TopicArn, Protocol: "sqs", Endpoint: queue.arn }));
+
+    const sink = new SnsSink({
+      client: new SNSClient({ ...settings(), maxAttempts: 1 }),
+      topicArn: TopicArn ?? "",
+    });
+    expect(await sink.send(notification())).toEqual({ status: "ok" });
+    const [message] = await sqs.drain(queue.url);
+    const envelope = JSON.parse(message?.Body ?? "{}") as {
+      Subject: string;
+      Message: string;
+      MessageAttributes: Record<string, { Type: string; Value: string }>;
+    };
+    expect(envelope.Subject.length).toBeLessThanOrEqual(100);
+    expect(envelope.MessageAttributes.severity).toEqual({ Type: "String", Value: "critical" });
+    expect(envelope.MessageAttributes.alert_type?.Value).toBe("brute_force_ip");
+    expect(envelope.MessageAttributes.fingerprint?.Value).toBe("fp-brute-1");
+    expect(parseAlertMessage(envelope.Message)?.notification.id).toBe(notification().id);
+  });
+
+  it("reports an unreachable SNS endpoint as retryable after a bounded number of attempts", async () => {
+    const closed = await freePort();
+    let attempts = 0;
+    const sink = new SnsSink({
+      client: new SNSClient({ region: MOTO_REGION, endpoint: `http://127.0.0.1:${closed}`, maxAttempts: 1 }),
+      topicArn: "arn:aws:sns:us-east-1:123456789012:alerts",
+      retry: { ...noWait, attempts: 3, onRetry: () => attempts++ },
+    });
+    const result = await sink.send(notification());
+    expect(result.status).toBe("retryable");
+    expect(attempts).toBe(2);
+  });
+
+  it("retries through a throttling proxy and succeeds once it lets requests through", async () => {
+    const sns = new SNSClient(settings());
+    const { TopicArn } = await sns.send(new CreateTopicCommand({ Name: "alerts" }));
+    const proxy = await throttlingProxy(moto.port, 2);
+    try {
+      const sink = new SnsSink({
+        client: new SNSClient({ region: MOTO_REGION, endpoint: proxy.endpoint, maxAttempts: 1 }),
+        topicArn: TopicArn ?? "",
+        retry: noWait,
+      });
+      expect(await sink.send(notification())).toEqual({ status: "ok" });
+      expect(proxy.refused()).toBe(2);
+    } finally {
+      await proxy.close();
+    }
+  });
+
+  it("spools alerts in DynamoDB while SNS is unreachable; a cold-started processor publishes them", async () => {
+    const dynamo = new DynamoDBClient(settings());
+    await dynamo.send(new CreateTableCommand(stateTableDefinition("state")));
+    const store = () => new DynamoStateStore({ client: dynamo, tableName: "state", retry: noWait });
+    const sns = new SNSClient(settings());
+    const { TopicArn } = await sns.send(new CreateTopicCommand({ Name: "alerts" }));
+    const sqs = new SqsTestClient(moto.endpoint);
+    const queue = await sqs.createQueue("alerts-q");
+    await sns.send(new SubscribeCommand({ TopicArn, Protocol: "sqs", Endpoint: queue.arn }));
+    const traffic = generateWindow({
+      seed: 2,
+      startMs: HOUR,
+      endMs: HOUR + 240_000,
+      minIntervalS: 0.05,
+      maxIntervalS: 0.2,
+    });
+    const delivery = encodeAwsLogsEvent({
+      owner: "1",
+      logGroup: "g",
+      logStream: "s",
+      subscriptionFilters: [],
+      messageType: "DATA_MESSAGE",
+      logEvents: traffic.map((e, i) => ({
+        id: String(i),
+        timestamp: e.timestamp ?? 0,
+        message: e.message ?? "",
+      })),
+    });
+    const logLines: string[] = [];
+    const processor = (sinkEndpoint: string) =>
+      new Processor({
+        config: DEFAULT_CONFIG,
+        store: store(),
+        sink: new SnsSink({
+          client: new SNSClient({ region: MOTO_REGION, endpoint: sinkEndpoint, maxAttempts: 1 }),
+          topicArn: TopicArn ?? "",
+          retry: { ...noWait, attempts: 3 },
+        }),
+        logger: createLogger({}, (l) => logLines.push(l)),
+        writeMetrics: () => {},
+      });
+
+    const down = await processor(`http://127.0.0.1:${await freePort()}`).handle(delivery);
+    expect(down.notifications).toBeGreaterThan(0);
+    expect(down.spooled).toBe(down.notifications);
+    expect(await sqs.drain(queue.url)).toHaveLength(0);
+    expect(logLines.filter((l) => l.includes("kept in the outbox"))).toHaveLength(down.notifications);
+
+    const empty = encodeAwsLogsEvent({
+      owner: "1",
+      logGroup: "g",
+      logStream: "s",
+      subscriptionFilters: [],
+      messageType: "DATA_MESSAGE",
+      logEvents: [],
+    });
+    const up = await processor(moto.endpoint).handle(empty);
+    expect(up.spooled).toBe(0);
+    expect(up.published).toBe(down.notifications);
+    expect(await sqs.drain(queue.url)).toHaveLength(down.notifications);
+  });
+
+  describe("DynamoStateStore", () => {
+    const makeStore = async () => {
+      const client = new DynamoDBClient(settings());
+      await client.send(new CreateTableCommand(stateTableDefinition("state")));
+      return new DynamoStateStore({ client, tableName: "state", retry: noWait });
+    };
+
+    it("saves with optimistic concurrency: the second writer of a version loses", async () => {
+      const store = await makeStore();
+      expect(await store.load("k")).toBeNull();
+      expect(await store.save("k", { n: 1 }, null, Date.now())).toBe(1);
+      expect(await store.save("k", { n: 2 }, null, Date.now())).toBe(CONFLICT);
+      expect(await store.save("k", { n: 2 }, 1, Date.now())).toBe(2);
+      expect(await store.save("k", { n: 3 }, 1, Date.now())).toBe(CONFLICT);
+      expect(await store.load("k")).toEqual({ value: { n: 2 }, version: 2 });
+      expect(await store.version("k")).toBe(2);
+    });
+
+    it("splits state larger than one item into chunks and reads it back whole", async () => {
+      const store = await makeStore();
+      // Random-looking text barely compresses, so this spans several 350 KB chunks.
+      let seed = 1;
+      const noise = Array.from({ length: 120_000 }, () => {
+        seed = (seed * 1103515245 + 12345) >>> 0;
+        return seed.toString(36);
+      });
+      const value = { noise };
+      expect(JSON.stringify(value).length).toBeGreaterThan(2 * STATE_CHUNK_BYTES);
+      expect(await store.save("big", value, null, Date.now())).toBe(1);
+      expect((await store.load<typeof value>("big"))?.value.noise).toEqual(noise);
+    });
+
+    it("grants a claim once until it expires", async () => {
+      const store = await makeStore();
+      const now = Date.now();
+      expect(await store.claim("action#a", 60, now)).toBe(true);
+      expect(await store.claim("action#a", 60, now + 1000)).toBe(false);
+      expect(await store.claim("action#a", 60, now + 61_000)).toBe(true);
+    });
+  });
+});
+
+/** An HTTP proxy in front of moto that answers the first `failures` requests with SNS throttling. */
+async function throttlingProxy(targetPort: number, failures: number) {
+  let refused = 0;
+  const server: Server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on("data", (c: Buffer) => chunks.push(c));
+    req.on("end", async () => {
+      if (refused < failures) {
+        refused++;
+        res.writeHead(400, { "content-type": "text/xml" });
+        res.end(
+          "<ErrorResponse><Error><Type>Sender</Type><Code>Throttling</Code><Message>Rate exceeded</Message></Error><RequestId>x</RequestId></ErrorResponse>",
+        );
+        return;
+      }
+      const upstream = await fetch(`http://127.0.0.1:${targetPort}${req.url}`, {
+        method: req.method,
+        headers: Object.fromEntries(
+          Object.entries(req.headers).filter(([k]) => k !== "host" && k !== "content-length"),
+        ) as Record<string, string>,
+        body: Buffer.concat(chunks),
+      });
+      res.writeHead(upstream.status, { "content-type": upstream.headers.get("content-type") ?? "text/xml" });
+      res.end(Buffer.from(await upstream.arrayBuffer()));
+    });
+  });
+  const port = await freePort();
+  await new Promise<void>((resolve) => server.listen(port, "127.0.0.1", resolve));
+  return {
+    endpoint: `http://127.0.0.1:${port}`,
+    refused: () => refused,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}

@@ -1,0 +1,35 @@
+import { describe, expect, it } from "vitest";
+import { ConfigurationError } from "../../../functions/lib/env.js";
+import { createStateStore, loadPipelineConfig } from "../../../functions/lib/runtime.js";
+import { DynamoStateStore, MemoryStateStore } from "../../../functions/lib/state.js";
+import { DEFAULT_CONFIG } from "../../../shared/config/defaults.js";
+
+describe("loadPipelineConfig (PIPELINE_CONFIG)", () => {
+  it("uses the documented defaults when unset", () => {
+    expect(loadPipelineConfig({})).toEqual(DEFAULT_CONFIG);
+  });
+
+  it("overrides the keys given in the JSON document", () => {
+    const config = loadPipelineConfig({ PIPELINE_CONFIG: '{"remediation":{"dry_run":true}}' });
+    expect(config.remediation.dry_run).toBe(true);
+    expect(config.remediation.cooldown_s).toBe(DEFAULT_CONFIG.remediation.cooldown_s);
+  });
+
+  it.each([
+    ["not JSON", "dry_run: true", /PIPELINE_CONFIG is not JSON/],
+    ["an invalid value", '{"alerting":{"group_wait_s":"soon"}}', /alerting\.group_wait_s/],
+  ])("fails fast on %s", (_label, text, message) => {
+    expect(() => loadPipelineConfig({ PIPELINE_CONFIG: text })).toThrow(ConfigurationError);
+    expect(() => loadPipelineConfig({ PIPELINE_CONFIG: text })).toThrow(message);
+  });
+});
+
+describe("createStateStore", () => {
+  it("keeps state in memory without STATE_TABLE_NAME and in DynamoDB with it", () => {
+    const settings = { region: "us-east-1" };
+    expect(createStateStore({}, settings)).toBeInstanceOf(MemoryStateStore);
+    const durable = createStateStore({ STATE_TABLE_NAME: "state" }, settings);
+    expect(durable).toBeInstanceOf(DynamoStateStore);
+    expect(durable.durable).toBe(true);
+  });
+});
