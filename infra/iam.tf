@@ -1,0 +1,164 @@
+# Least privilege: every statement names its actions and the resources (built in main.tf) it
+# acts on. No wildcard actions, no "*" resources.
+
+data "aws_iam_policy_document" "ec2_assume" {
+  statement {
+    actions = ["sts:AssumeRole"]
+    principals {
+      type        = "Service"
+      identifiers = ["ec2.amazonaws.com"]
+    }
+  }
+}
+
+data "aws_iam_policy_document" "lambda_assume" {
+  statement {
+    actions = ["sts:AssumeRole"]
+    principals {
+      type        = "Service"
+      identifiers = ["lambda.amazonaws.com"]
+    }
+  }
+}
+
+# ---------------------------------------------------------------------------------------------
+# Generator host
+# ---------------------------------------------------------------------------------------------
+
+resource "aws_iam_role" "host" {
+  count              = local.host_count
+  name               = "${var.name_prefix}-host"
+  description        = "cloud-observability generator host: write its log group, read its bundle"
+  assume_role_policy = data.aws_iam_policy_document.ec2_assume.json
+}
+
+data "aws_iam_policy_document" "host" {
+  count = local.host_count
+
+  statement {
+    sid       = "WriteGeneratorLogGroup"
+    actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
+    resources = [local.generator_log_arn, "${local.generator_log_arn}:log-stream:*"]
+  }
+
+  statement {
+    sid       = "ReadGeneratorBundle"
+    actions   = ["s3:GetObject"]
+    resources = [local.generator_bundle_arn]
+  }
+}
+
+resource "aws_iam_role_policy" "host" {
+  count  = local.host_count
+  name   = "generator-host"
+  role   = aws_iam_role.host[0].id
+  policy = data.aws_iam_policy_document.host[0].json
+}
+
+# Session Manager: shell access with no open port, audited in CloudTrail.
+resource "aws_iam_role_policy_attachment" "host_ssm" {
+  count      = local.host_count
+  role       = aws_iam_role.host[0].name
+  policy_arn = "arn:${local.partition}:iam::aws:policy/AmazonSSMManagedInstanceCore"
+}
+
+resource "aws_iam_instance_profile" "host" {
+  count = local.host_count
+  name  = "${var.name_prefix}-host"
+  role  = aws_iam_role.host[0].name
+}
+
+# ---------------------------------------------------------------------------------------------
+# Processor Lambda
+# ---------------------------------------------------------------------------------------------
+
+resource "aws_iam_role" "processor" {
+  count              = local.processor_count
+  name               = "${var.name_prefix}-processor"
+  description        = "cloud-observability processor Lambda"
+  assume_role_policy = data.aws_iam_policy_document.lambda_assume.json
+}
+
+data "aws_iam_policy_document" "processor" {
+  count = local.processor_count
+
+  statement {
+    sid       = "OwnLogs"
+    actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
+    resources = ["${local.processor_own_log_arn}:*"]
+  }
+
+  dynamic "statement" {
+    for_each = var.enable_alert_topic ? [1] : []
+    content {
+      sid       = "PublishAlerts"
+      actions   = ["sns:Publish"]
+      resources = [local.topic_arn]
+    }
+  }
+
+  dynamic "statement" {
+    for_each = var.enable_state_table ? [1] : []
+    content {
+      sid       = "AlertState"
+      actions   = local.state_table_actions
+      resources = [local.table_arn]
+    }
+  }
+
+  statement {
+    sid       = "FailedInvocationsToDeadLetterQueue"
+    actions   = ["sqs:SendMessage"]
+    resources = [local.dlq_arn]
+  }
+}
+
+resource "aws_iam_role_policy" "processor" {
+  count  = local.processor_count
+  name   = "processor"
+  role   = aws_iam_role.processor[0].id
+  policy = data.aws_iam_policy_document.processor[0].json
+}
+
+# ---------------------------------------------------------------------------------------------
+# Remediation Lambda
+# ---------------------------------------------------------------------------------------------
+
+resource "aws_iam_role" "remediation" {
+  count              = local.remediation_count
+  name               = "${var.name_prefix}-remediation"
+  description        = "cloud-observability remediation Lambda"
+  assume_role_policy = data.aws_iam_policy_document.lambda_assume.json
+}
+
+data "aws_iam_policy_document" "remediation" {
+  count = local.remediation_count
+
+  statement {
+    sid       = "OwnLogsWithAuditTrail"
+    actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
+    resources = ["${local.remediation_log_arn}:*"]
+  }
+
+  dynamic "statement" {
+    for_each = var.enable_state_table ? [1] : []
+    content {
+      sid       = "CooldownsIdempotencyAndAudit"
+      actions   = local.state_table_actions
+      resources = [local.table_arn]
+    }
+  }
+
+  statement {
+    sid       = "FailedInvocationsToDeadLetterQueue"
+    actions   = ["sqs:SendMessage"]
+    resources = [local.dlq_arn]
+  }
+}
+
+resource "aws_iam_role_policy" "remediation" {
+  count  = local.remediation_count
+  name   = "remediation"
+  role   = aws_iam_role.remediation[0].id
+  policy = data.aws_iam_policy_document.remediation[0].json
+}

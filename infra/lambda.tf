@@ -1,0 +1,132 @@
+# Both functions run the esbuild bundles from `npm run build` (CommonJS index.js, handler
+# index.handler). nodejs22.x: AWS deprecated nodejs20.x on 2026-04-30 and provider 5.100 accepts
+# nothing newer; the bundles target node20 so they run on both. arm64 costs about 20% less.
+
+locals {
+  lambda_runtime       = "nodejs22.x"
+  lambda_architectures = ["arm64"]
+}
+
+# ---------------------------------------------------------------------------------------------
+# Processor: CloudWatch Logs subscription -> detectors -> SNS
+# ---------------------------------------------------------------------------------------------
+
+resource "aws_lambda_function" "processor" {
+  count            = local.processor_count
+  function_name    = local.processor_function_name
+  description      = "cloud-observability: parse log lines, detect anomalies, publish alerts"
+  role             = aws_iam_role.processor[0].arn
+  runtime          = local.lambda_runtime
+  architectures    = local.lambda_architectures
+  handler          = "index.handler"
+  filename         = local.processor_zip
+  source_code_hash = filebase64sha256(local.processor_zip)
+  memory_size      = var.processor_memory_mb
+  timeout          = var.processor_timeout_s
+
+  # Detector windows and alert deduplication are per service and order-sensitive: one copy at a
+  # time sees batches in order and never races another copy over the same state item. CloudWatch
+  # Logs retries throttled deliveries, so a burst waits rather than being lost. -1 lifts it.
+  reserved_concurrent_executions = var.processor_reserved_concurrency
+
+  environment {
+    variables = merge(
+      {
+        ALERT_TOPIC_ARN = local.topic_arn
+        # Not read by the handler: it names the source for whoever inspects the function.
+        LOG_GROUP_NAME = local.source_log_group_name
+        # The zips carry source maps: stack traces in TypeScript terms.
+        NODE_OPTIONS = "--enable-source-maps"
+      },
+      var.enable_state_table ? { STATE_TABLE_NAME = local.table_name } : {},
+      var.pipeline_config != "" ? { PIPELINE_CONFIG = jsonencode(local.pipeline_config) } : {},
+    )
+  }
+
+  depends_on = [aws_cloudwatch_log_group.processor, aws_iam_role_policy.processor]
+}
+
+resource "aws_lambda_function_event_invoke_config" "processor" {
+  count                        = local.processor_count
+  function_name                = aws_lambda_function.processor[0].function_name
+  maximum_retry_attempts       = var.async_max_retry_attempts
+  maximum_event_age_in_seconds = var.async_max_event_age_s
+
+  destination_config {
+    on_failure {
+      destination = aws_sqs_queue.async_dlq[0].arn
+    }
+  }
+}
+
+resource "aws_lambda_permission" "processor_from_logs" {
+  count          = local.processor_count
+  statement_id   = "AllowCloudWatchLogsSubscription"
+  action         = "lambda:InvokeFunction"
+  function_name  = aws_lambda_function.processor[0].function_name
+  principal      = "logs.amazonaws.com"
+  source_arn     = "${local.source_log_arn}:*"
+  source_account = local.account_id
+}
+
+resource "aws_cloudwatch_log_subscription_filter" "processor" {
+  count           = local.processor_count
+  name            = "${var.name_prefix}-processor"
+  log_group_name  = var.processor_source_log_group_name != "" ? var.processor_source_log_group_name : aws_cloudwatch_log_group.generator.name
+  filter_pattern  = var.processor_filter_pattern
+  destination_arn = aws_lambda_function.processor[0].arn
+
+  depends_on = [aws_lambda_permission.processor_from_logs]
+}
+
+# ---------------------------------------------------------------------------------------------
+# Remediation: SNS alert topic -> guardrails -> actions, audit trail
+# ---------------------------------------------------------------------------------------------
+
+resource "aws_lambda_function" "remediation" {
+  count            = local.remediation_count
+  function_name    = local.remediation_function_name
+  description      = "cloud-observability: guarded remediation of alerts, with an audit trail"
+  role             = aws_iam_role.remediation[0].arn
+  runtime          = local.lambda_runtime
+  architectures    = local.lambda_architectures
+  handler          = "index.handler"
+  filename         = local.remediation_zip
+  source_code_hash = filebase64sha256(local.remediation_zip)
+  memory_size      = 256
+  timeout          = 30
+
+  environment {
+    variables = merge(
+      {
+        PIPELINE_CONFIG = jsonencode(local.remediation_pipeline_config)
+        NODE_OPTIONS    = "--enable-source-maps"
+      },
+      var.enable_state_table ? { STATE_TABLE_NAME = local.table_name } : {},
+    )
+  }
+
+  depends_on = [aws_cloudwatch_log_group.remediation, aws_iam_role_policy.remediation]
+}
+
+resource "aws_lambda_function_event_invoke_config" "remediation" {
+  count                        = local.remediation_count
+  function_name                = aws_lambda_function.remediation[0].function_name
+  maximum_retry_attempts       = var.async_max_retry_attempts
+  maximum_event_age_in_seconds = var.async_max_event_age_s
+
+  destination_config {
+    on_failure {
+      destination = aws_sqs_queue.async_dlq[0].arn
+    }
+  }
+}
+
+resource "aws_lambda_permission" "remediation_from_sns" {
+  count         = local.remediation_count
+  statement_id  = "AllowAlertTopic"
+  action        = "lambda:InvokeFunction"
+  function_name = aws_lambda_function.remediation[0].function_name
+  principal     = "sns.amazonaws.com"
+  source_arn    = aws_sns_topic.alerts[0].arn
+}

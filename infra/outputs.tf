@@ -1,0 +1,68 @@
+output "ssh_command" {
+  description = "How to reach the generator host. Without ssh_public_key, use ssm_command instead."
+  value = !var.enable_generator_host ? "generator host disabled (enable_generator_host = false)" : (
+    var.ssh_public_key != ""
+    ? "ssh -i <path to the private key of ssh_public_key> ec2-user@${aws_instance.generator[0].public_ip}"
+    : "no ssh_public_key set, use Session Manager: aws ssm start-session --region ${local.region} --target ${aws_instance.generator[0].id}"
+  )
+}
+
+output "ssm_command" {
+  description = "Shell on the generator host through Session Manager (needs the session-manager-plugin)."
+  value       = var.enable_generator_host ? "aws ssm start-session --region ${local.region} --target ${aws_instance.generator[0].id}" : null
+}
+
+output "instance_id" {
+  description = "EC2 instance id of the generator host."
+  value       = one(aws_instance.generator[*].id)
+}
+
+output "instance_public_ip" {
+  description = "Public IPv4 address of the generator host."
+  value       = one(aws_instance.generator[*].public_ip)
+}
+
+output "log_group_name" {
+  description = "CloudWatch log group the generator writes to."
+  value       = aws_cloudwatch_log_group.generator.name
+}
+
+output "processor_source_log_group_name" {
+  description = "Log group the processor is subscribed to."
+  value       = var.enable_processor ? local.source_log_group_name : null
+}
+
+output "alert_topic_arn" {
+  description = "ARN of the SNS alert topic."
+  value       = one(aws_sns_topic.alerts[*].arn)
+}
+
+output "processor_function_name" {
+  description = "Name of the processor Lambda function."
+  value       = one(aws_lambda_function.processor[*].function_name)
+}
+
+output "remediation_function_name" {
+  description = "Name of the remediation Lambda function."
+  value       = one(aws_lambda_function.remediation[*].function_name)
+}
+
+output "processor_log_group_name" {
+  description = "Log group of the processor Lambda (rejections, alerts, metrics)."
+  value       = one(aws_cloudwatch_log_group.processor[*].name)
+}
+
+output "remediation_log_group_name" {
+  description = "Log group of the remediation Lambda, holding the audit trail (lines with \"message\":\"audit\")."
+  value       = one(aws_cloudwatch_log_group.remediation[*].name)
+}
+
+output "state_table_name" {
+  description = "Name of the DynamoDB state table."
+  value       = one(aws_dynamodb_table.state[*].name)
+}
+
+output "dead_letter_queue_url" {
+  description = "SQS queue receiving asynchronous invocations that failed every retry."
+  value       = one(aws_sqs_queue.async_dlq[*].url)
+}

@@ -1,0 +1,535 @@
+/**
+ * infra/ checked three ways, with as few terraform runs as a 2-core machine can afford:
+ *  1. offline: `terraform fmt -check -recursive` and `terraform validate`;
+ *  2. variable validation: one plan with deliberately bad values must be refused, with our messages;
+ *  3. against moto_server: one saved plan (policy checks on `terraform show -json`), applied with every
+ *     optional part on; the result is inspected through the AWS APIs, planned again (no changes) and
+ *     destroyed.
+ * The tests of part 3 run in order and share the deployment: each one checks one thing a user relies on.
+ */
+import { generateKeyPairSync } from "node:crypto";
+import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import {
+  CloudWatchLogsClient,
+  DescribeLogGroupsCommand,
+  DescribeSubscriptionFiltersCommand,
+} from "@aws-sdk/client-cloudwatch-logs";
+import { DescribeTableCommand, DescribeTimeToLiveCommand, DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import {
+  GetSubscriptionAttributesCommand,
+  GetTopicAttributesCommand,
+  ListSubscriptionsByTopicCommand,
+  ListTopicsCommand,
+  SNSClient,
+} from "@aws-sdk/client-sns";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { createZip } from "../../functions/lib/zip.js";
+import { ec2Query, lambdaGet, xmlItems, xmlValues } from "./helpers/aws-query.js";
+import { MOTO_REGION, type Moto, motoAvailable, startMoto, toolGate } from "./helpers/moto.js";
+import { runCommand, TerraformWorkspace, terraformAvailable, varArgs } from "./helpers/terraform.js";
+
+const REPO = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
+const INFRA = join(REPO, "infra");
+const BUNDLES = ["generator", "processor", "remediation"] as const;
+
+const withTerraform = toolGate("terraform", terraformAvailable());
+const withMoto = withTerraform && toolGate("moto_server", motoAvailable());
+
+const OPERATOR_CIDR = "203.0.113.7/32";
+const ALERT_EMAIL = "oncall@example.com";
+const EMAIL_FILTER_POLICY = { severity: ["critical"] };
+const PREFIX = "cloud-observability";
+const PROCESSOR = `${PREFIX}-processor`;
+const REMEDIATION = `${PREFIX}-remediation`;
+const LOG_GROUP = "/cloud-observability/generator";
+
+// ------------------------------------------------------------------------------------------------
+// Plan JSON (the subset of `terraform show -json` these tests read)
+// ------------------------------------------------------------------------------------------------
+
+interface PlannedResource {
+  address: string;
+  type: string;
+  values: Record<string, unknown>;
+}
+
+interface PlanJson {
+  planned_values?: { root_module?: { resources?: PlannedResource[] } };
+}
+
+interface PolicyStatement {
+  Sid?: string;
+  Effect: "Allow" | "Deny";
+  Action?: string | string[];
+  Resource?: string | string[];
+}
+
+function asList(value: string | string[] | undefined): string[] {
+  if (value === undefined) return [];
+  return Array.isArray(value) ? value : [value];
+}
+
+function record(value: unknown): Record<string, unknown> {
+  return typeof value === "object" && value !== null ? (value as Record<string, unknown>) : {};
+}
+
+/** First element of a nested block list (`root_block_device[0]`), or an empty record. */
+function block(resource: PlannedResource, name: string): Record<string, unknown> {
+  const list = resource.values[name];
+  return Array.isArray(list) ? record(list[0]) : {};
+}
+
+function openssh(publicKeyDer: Buffer): string {
+  // An SPKI-encoded Ed25519 key ends with the 32 raw key bytes; OpenSSH wraps them in its own blob.
+  const raw = publicKeyDer.subarray(publicKeyDer.length - 32);
+  const field = (data: Buffer) => {
+    const length = Buffer.alloc(4);
+    length.writeUInt32BE(data.length);
+    return Buffer.concat([length, data]);
+  };
+  const blob = Buffer.concat([field(Buffer.from("ssh-ed25519")), field(raw)]);
+  return `ssh-ed25519 ${blob.toString("base64")} terraform-test`;
+}
+
+function standInBundles(dir: string): void {
+  mkdirSync(dir, { recursive: true });
+  const source = Buffer.from("exports.handler = async () => ({ standIn: true });\n");
+  for (const name of BUNDLES) {
+    writeFileSync(join(dir, `${name}.zip`), createZip([{ name: "index.js", data: source }]));
+  }
+}
+
+/**
+ * The zips to deploy, copied into `snapshotDir` so that a rebuild of dist/ while the suite runs
+ * cannot change them between apply and the second plan: dist/ from `npm run build` (built here
+ * when missing), or stand-in zips when there is no working build yet.
+ */
+async function prepareBundles(snapshotDir: string): Promise<string> {
+  const dist = join(REPO, "dist");
+  const complete = () => BUNDLES.every((name) => existsSync(join(dist, `${name}.zip`)));
+  const snapshot = () => {
+    mkdirSync(snapshotDir, { recursive: true });
+    for (const name of BUNDLES) copyFileSync(join(dist, `${name}.zip`), join(snapshotDir, `${name}.zip`));
+    return snapshotDir;
+  };
+  if (complete()) return snapshot();
+  const scripts = record(JSON.parse(readFileSync(join(REPO, "package.json"), "utf8")).scripts);
+  if (typeof scripts.build === "string") {
+    const build = await runCommand("npm", ["run", "build"], { cwd: REPO });
+    if (build.code === 0 && complete()) return snapshot();
+    console.warn(
+      `note: npm run build failed (exit ${build.code}); deploying stand-in zips\n${build.stderr.slice(-2000)}`,
+    );
+  } else {
+    console.warn("note: no build script in package.json yet; deploying stand-in zips");
+  }
+  standInBundles(snapshotDir);
+  return snapshotDir;
+}
+
+describe.runIf(withTerraform)("infra/ Terraform configuration", () => {
+  let workspace: TerraformWorkspace;
+
+  beforeAll(async () => {
+    workspace = TerraformWorkspace.create(INFRA);
+    await workspace.init();
+  }, 180_000);
+
+  afterAll(() => workspace?.cleanup());
+
+  test("is formatted (terraform fmt -check -recursive)", async () => {
+    const result = await runCommand("terraform", ["fmt", "-check", "-recursive", "-no-color", INFRA], {
+      cwd: REPO,
+    });
+    expect(result.stdout, "files terraform fmt would rewrite").toBe("");
+    expect(result.code).toBe(0);
+  }, 60_000);
+
+  test("passes terraform validate", async () => {
+    const result = await workspace.run(["validate", "-no-color"]);
+    expect(result.stderr).not.toMatch(/Error/);
+    expect(result.code).toBe(0);
+  }, 120_000);
+
+  test("renders a boot script under EC2's 16 KB limit that installs the restarting systemd unit", async () => {
+    const printed = await workspace.evaluate(
+      `base64encode(templatefile("templates/user_data.sh.tftpl", {
+        region = "eu-west-1", log_group_name = "/team/generator", bundle_bucket = "bucket",
+        bundle_key = "bundles/generator.zip", bundle_sha256_base64 = "c2hhMjU2",
+        generator_environment = { SPEED = "2", SEED = "7" } }))`,
+      varArgs({ ssh_allowed_cidr: OPERATOR_CIDR }),
+    );
+    // base64 so that console's HCL string escaping (of "${" and "%{") cannot alter the script.
+    const script = Buffer.from(JSON.parse(printed.trim()) as string, "base64").toString("utf8");
+    expect(Buffer.byteLength(script)).toBeLessThan(16 * 1024);
+    expect(script.startsWith("#!/bin/bash\n")).toBe(true);
+    expect(script).toContain('aws s3 cp "s3://bucket/bundles/generator.zip"');
+    expect(script).toContain('if [ "$actual_sha" != "c2hhMjU2" ]');
+    const unit = script.slice(script.indexOf("[Unit]"), script.indexOf("\nUNIT\n"));
+    for (const line of [
+      "ExecStart=$NODE_BIN index.js",
+      "Environment=RUN_MODE=daemon",
+      "Environment=LOG_GROUP_NAME=/team/generator",
+      "Environment=AWS_REGION=eu-west-1",
+      'Environment="SEED=7"',
+      'Environment="SPEED=2"',
+      "Restart=on-failure",
+      "RestartPreventExitStatus=2",
+    ]) {
+      expect(unit.split("\n"), line).toContain(line);
+    }
+    expect(script).toContain("systemctl enable --now cloud-observability.service");
+    const syntax = await runCommand("bash", ["-n"], { cwd: workspace.dir, input: script });
+    expect(syntax.stderr).toBe("");
+    expect(syntax.code).toBe(0);
+  }, 60_000);
+
+  test("refuses SSH open to the world and other bad variables before touching AWS", async () => {
+    const result = await workspace.run([
+      "plan",
+      "-input=false",
+      "-no-color",
+      "-lock=false",
+      ...varArgs({
+        // Nothing listens here: a plan that got as far as calling AWS would fail differently.
+        endpoint: "http://127.0.0.1:9",
+        ssh_allowed_cidr: "0.0.0.0/0",
+        enable_alert_topic: false,
+        enable_remediation: true,
+        log_retention_days: 10,
+        alert_email: "not-an-email",
+      }),
+    ]);
+    expect(result.code).not.toBe(0);
+    const errors = result.stderr.replace(/\s+/g, " ");
+    expect(errors).toContain("ssh_allowed_cidr must not open SSH to the whole internet");
+    expect(errors).toContain("enable_remediation needs enable_alert_topic = true");
+    expect(errors).toContain("enable_processor needs enable_alert_topic = true");
+    expect(errors).toContain("log_retention_days must be a value CloudWatch Logs accepts");
+    expect(errors).toContain("alert_email must be empty or an email address");
+  }, 120_000);
+
+  describe.runIf(withMoto)("applied to moto_server with every optional part on", () => {
+    let moto: Moto;
+    let plan: PlanJson;
+    let resources: PlannedResource[];
+    let deployVars: string[];
+    let outputs: Record<string, string | null> = {};
+    let applied = false;
+    let destroyed = false;
+
+    const clientConfig = () => ({
+      endpoint: moto.endpoint,
+      region: MOTO_REGION,
+      credentials: { accessKeyId: "test", secretAccessKey: "test" },
+    });
+    const planned = (type: string) => resources.filter((resource) => resource.type === type);
+
+    beforeAll(async () => {
+      // The host role attaches AmazonSSMManagedInstanceCore; moto only knows AWS-managed policies
+      // when asked to load them. moto_server inherits this environment.
+      process.env.MOTO_IAM_LOAD_MANAGED_POLICIES = "true";
+      moto = await startMoto();
+
+      const bundleDir = await prepareBundles(join(workspace.dir, "bundles"));
+      const { publicKey } = generateKeyPairSync("ed25519");
+      const al2023 = await ec2Query(moto.endpoint, "DescribeImages", {
+        "Owner.1": "amazon",
+        "Filter.1.Name": "name",
+        "Filter.1.Value.1": "al2023-ami-2023.*-kernel-*-x86_64",
+      });
+      const amiOverride: Record<string, string> = {};
+      if (xmlValues(al2023, "imageId").length === 0) {
+        // Only when this moto has no Amazon Linux 2023 image: then the lookup cannot be exercised.
+        const anyImage = xmlValues(await ec2Query(moto.endpoint, "DescribeImages"), "imageId")[0];
+        if (anyImage === undefined) throw new Error("moto_server knows no AMI at all");
+        console.warn(`note: moto has no AL2023 image; passing ami_id=${anyImage}`);
+        amiOverride.ami_id = anyImage;
+      }
+
+      deployVars = varArgs({
+        endpoint: moto.endpoint,
+        aws_region: MOTO_REGION,
+        dist_dir: bundleDir,
+        ssh_allowed_cidr: OPERATOR_CIDR,
+        ssh_public_key: openssh(publicKey.export({ format: "der", type: "spki" })),
+        enable_generator_host: true,
+        enable_processor: true,
+        enable_alert_topic: true,
+        enable_remediation: true,
+        enable_state_table: true,
+        alert_email: ALERT_EMAIL,
+        alert_email_filter_policy: JSON.stringify(EMAIL_FILTER_POLICY),
+        ...amiOverride,
+      });
+
+      const planned = await workspace.run([
+        "plan",
+        "-input=false",
+        "-no-color",
+        "-out=deploy.tfplan",
+        ...deployVars,
+      ]);
+      if (planned.code !== 0) throw new Error(`terraform plan failed:\n${planned.stderr}`);
+      const shown = await workspace.run(["show", "-json", "-no-color", "deploy.tfplan"]);
+      if (shown.code !== 0) throw new Error(`terraform show failed:\n${shown.stderr}`);
+      plan = JSON.parse(shown.stdout) as PlanJson;
+      resources = plan.planned_values?.root_module?.resources ?? [];
+    }, 300_000);
+
+    afterAll(async () => {
+      try {
+        // A failed test must not leave state behind that the next run trips over.
+        if (applied && !destroyed)
+          await workspace.run(["destroy", "-auto-approve", "-input=false", "-no-color", ...deployVars]);
+      } finally {
+        await moto?.stop();
+        delete process.env.MOTO_IAM_LOAD_MANAGED_POLICIES;
+      }
+    }, 300_000);
+
+    test("plan: every IAM policy is known before apply and grants no wildcard action or resource", () => {
+      const policies = planned("aws_iam_role_policy");
+      expect(policies.map((policy) => policy.address).sort()).toEqual([
+        "aws_iam_role_policy.host[0]",
+        "aws_iam_role_policy.processor[0]",
+        "aws_iam_role_policy.remediation[0]",
+      ]);
+      const grants: Record<string, string[]> = {};
+      for (const policy of policies) {
+        expect(typeof policy.values.policy, `${policy.address} policy known at plan time`).toBe("string");
+        const statements = (JSON.parse(String(policy.values.policy)) as { Statement: PolicyStatement[] })
+          .Statement;
+        for (const statement of statements.filter((s) => s.Effect === "Allow")) {
+          for (const action of asList(statement.Action)) {
+            expect(action, `${policy.address} ${statement.Sid}`).not.toMatch(/^\*$|:\*$/);
+          }
+          expect(asList(statement.Resource), `${policy.address} ${statement.Sid}`).not.toContain("*");
+          grants[`${policy.address}:${statement.Sid}`] = asList(statement.Resource);
+        }
+      }
+      expect(grants["aws_iam_role_policy.processor[0]:PublishAlerts"]).toEqual([
+        `arn:aws:sns:${MOTO_REGION}:123456789012:${PREFIX}-alerts`,
+      ]);
+      expect(grants["aws_iam_role_policy.host[0]:ReadGeneratorBundle"]).toEqual([
+        `arn:aws:s3:::${PREFIX}-123456789012-${MOTO_REGION}/bundles/generator.zip`,
+      ]);
+
+      const attached = planned("aws_iam_role_policy_attachment").map((a) => String(a.values.policy_arn));
+      expect(attached).toEqual(["arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore"]);
+    });
+
+    test("plan: SSH is open only to ssh_allowed_cidr, nothing is open to the world inbound", () => {
+      const groups = [...planned("aws_security_group"), ...planned("aws_default_security_group")];
+      expect(groups.length).toBeGreaterThan(0);
+      const inbound = groups.flatMap((group) =>
+        Array.isArray(group.values.ingress) ? group.values.ingress : [],
+      );
+      for (const rule of inbound.map(record)) {
+        expect(rule.cidr_blocks).not.toContain("0.0.0.0/0");
+        expect(rule.ipv6_cidr_blocks ?? []).not.toContain("::/0");
+      }
+      const ssh = inbound
+        .map(record)
+        .filter((rule) => Number(rule.from_port) <= 22 && Number(rule.to_port) >= 22);
+      expect(ssh).toEqual([expect.objectContaining({ cidr_blocks: [OPERATOR_CIDR], protocol: "tcp" })]);
+      expect(planned("aws_vpc_security_group_ingress_rule")).toEqual([]);
+    });
+
+    test("plan: storage and messaging are encrypted, the host requires IMDSv2", () => {
+      const [instance] = planned("aws_instance");
+      expect(instance).toBeDefined();
+      if (instance === undefined) return;
+      expect(block(instance, "root_block_device").encrypted).toBe(true);
+      expect(block(instance, "metadata_options").http_tokens).toBe("required");
+      expect(block(instance, "metadata_options").http_put_response_hop_limit).toBe(1);
+
+      expect(planned("aws_sns_topic").map((t) => t.values.kms_master_key_id)).toEqual(["alias/aws/sns"]);
+      for (const table of planned("aws_dynamodb_table")) {
+        expect(block(table, "server_side_encryption").enabled).toBe(true);
+        expect(block(table, "ttl")).toMatchObject({ enabled: true, attribute_name: "expires_at" });
+      }
+      expect(planned("aws_sqs_queue").map((q) => q.values.sqs_managed_sse_enabled)).toEqual([true]);
+      const encryption = planned("aws_s3_bucket_server_side_encryption_configuration");
+      expect(encryption).toHaveLength(planned("aws_s3_bucket").length);
+      for (const group of planned("aws_cloudwatch_log_group")) {
+        expect(group.values.retention_in_days, group.address).toBe(14);
+      }
+    });
+
+    test("plan: Lambdas run nodejs22.x with a dead-letter destination; the processor is serialised", () => {
+      const functions = planned("aws_lambda_function");
+      expect(functions.map((f) => f.values.function_name).sort()).toEqual([PROCESSOR, REMEDIATION]);
+      for (const fn of functions) {
+        expect(fn.values).toMatchObject({ runtime: "nodejs22.x", handler: "index.handler" });
+      }
+      const processor = functions.find((f) => f.values.function_name === PROCESSOR);
+      expect(processor?.values.reserved_concurrent_executions).toBe(1);
+      expect(
+        record(block(processor ?? { address: "", type: "", values: {} }, "environment").variables),
+      ).toEqual({
+        ALERT_TOPIC_ARN: `arn:aws:sns:${MOTO_REGION}:123456789012:${PREFIX}-alerts`,
+        LOG_GROUP_NAME: LOG_GROUP,
+        NODE_OPTIONS: "--enable-source-maps",
+        STATE_TABLE_NAME: `${PREFIX}-state`,
+      });
+      // remediation_dry_run (default true) reaches the function as remediation.dry_run in its config.
+      const remediation = functions.find((f) => f.values.function_name === REMEDIATION);
+      const remediationEnv = record(
+        block(remediation ?? { address: "", type: "", values: {} }, "environment").variables,
+      );
+      expect(remediationEnv.STATE_TABLE_NAME).toBe(`${PREFIX}-state`);
+      expect(JSON.parse(String(remediationEnv.PIPELINE_CONFIG))).toEqual({ remediation: { dry_run: true } });
+      const invokeConfigs = planned("aws_lambda_function_event_invoke_config");
+      expect(invokeConfigs).toHaveLength(2);
+      for (const config of invokeConfigs) {
+        expect(config.values.maximum_retry_attempts).toBe(2);
+        expect(block(config, "destination_config")).toHaveProperty("on_failure");
+      }
+    });
+
+    test("apply creates the whole stack", async () => {
+      const result = await workspace.run(["apply", "-input=false", "-no-color", "deploy.tfplan"]);
+      applied = true;
+      expect(result.stderr).toBe("");
+      expect(result.code).toBe(0);
+      const shown = await workspace.run(["output", "-json", "-no-color"]);
+      const raw = JSON.parse(shown.stdout) as Record<string, { value: string | null }>;
+      outputs = Object.fromEntries(Object.entries(raw).map(([name, output]) => [name, output.value]));
+      expect(outputs).toMatchObject({
+        log_group_name: LOG_GROUP,
+        processor_function_name: PROCESSOR,
+        remediation_function_name: REMEDIATION,
+      });
+      expect(outputs.ssh_command).toMatch(/^ssh -i .* ec2-user@\d+\.\d+\.\d+\.\d+$/);
+      expect(outputs.alert_topic_arn).toMatch(/^arn:aws:sns:/);
+    }, 400_000);
+
+    test("the generator log group's subscription filter targets the processor", async () => {
+      const logs = new CloudWatchLogsClient(clientConfig());
+      const { subscriptionFilters } = await logs.send(
+        new DescribeSubscriptionFiltersCommand({ logGroupName: LOG_GROUP }),
+      );
+      expect(subscriptionFilters?.map((f) => f.destinationArn)).toEqual([
+        `arn:aws:lambda:${MOTO_REGION}:123456789012:function:${PROCESSOR}`,
+      ]);
+      const { logGroups } = await logs.send(new DescribeLogGroupsCommand({ logGroupNamePrefix: LOG_GROUP }));
+      expect(logGroups?.[0]?.retentionInDays).toBe(14);
+    });
+
+    test("the alert topic is encrypted and has the email (filtered) and remediation subscriptions", async () => {
+      const sns = new SNSClient(clientConfig());
+      const topicArn = String(outputs.alert_topic_arn);
+      const { Attributes } = await sns.send(new GetTopicAttributesCommand({ TopicArn: topicArn }));
+      expect(Attributes?.KmsMasterKeyId).toBe("alias/aws/sns");
+      const { Subscriptions = [] } = await sns.send(
+        new ListSubscriptionsByTopicCommand({ TopicArn: topicArn }),
+      );
+      const byProtocol = Object.fromEntries(Subscriptions.map((s) => [s.Protocol, s]));
+      expect(byProtocol.email?.Endpoint).toBe(ALERT_EMAIL);
+      expect(byProtocol.lambda?.Endpoint).toBe(
+        `arn:aws:lambda:${MOTO_REGION}:123456789012:function:${REMEDIATION}`,
+      );
+      const email = await sns.send(
+        new GetSubscriptionAttributesCommand({ SubscriptionArn: String(byProtocol.email?.SubscriptionArn) }),
+      );
+      expect(JSON.parse(email.Attributes?.FilterPolicy ?? "{}")).toEqual(EMAIL_FILTER_POLICY);
+    });
+
+    test("the host requires IMDSv2 and its root volume is encrypted", async () => {
+      const instanceId = String(outputs.instance_id);
+      const described = await ec2Query(moto.endpoint, "DescribeInstances", { "InstanceId.1": instanceId });
+      expect(xmlValues(described, "httpTokens")).toEqual(["required"]);
+      expect(xmlValues(described, "name")).toContain("running");
+      const volumes = await ec2Query(moto.endpoint, "DescribeVolumes", {
+        "Filter.1.Name": "attachment.instance-id",
+        "Filter.1.Value.1": instanceId,
+      });
+      expect(xmlValues(volumes, "encrypted")).toEqual(["true"]);
+    });
+
+    test("no security group rule in the stack's VPC opens port 22 (or anything) to 0.0.0.0/0", async () => {
+      const instance = await ec2Query(moto.endpoint, "DescribeInstances", {
+        "InstanceId.1": String(outputs.instance_id),
+      });
+      const vpcId = xmlValues(instance, "vpcId")[0] ?? "";
+      const described = await ec2Query(moto.endpoint, "DescribeSecurityGroups", {
+        "Filter.1.Name": "vpc-id",
+        "Filter.1.Value.1": vpcId,
+      });
+      const groups = xmlItems(described, "securityGroupInfo");
+      expect(groups.length).toBeGreaterThanOrEqual(2); // the host's group and the emptied default
+      const sshSources: string[] = [];
+      for (const group of groups) {
+        for (const rule of xmlItems(group, "ipPermissions")) {
+          const sources = xmlValues(rule, "cidrIp");
+          expect(sources).not.toContain("0.0.0.0/0");
+          const from = Number(xmlValues(rule, "fromPort")[0] ?? 0);
+          const to = Number(xmlValues(rule, "toPort")[0] ?? 65535);
+          if (from <= 22 && to >= 22) sshSources.push(...sources);
+        }
+      }
+      expect(sshSources).toEqual([OPERATOR_CIDR]);
+    });
+
+    test("failed async invocations go to the dead-letter queue; state table has TTL", async () => {
+      for (const name of [PROCESSOR, REMEDIATION]) {
+        const config = await lambdaGet(moto.endpoint, `/2019-09-25/functions/${name}/event-invoke-config`);
+        expect(record(record(config.DestinationConfig).OnFailure).Destination).toBe(
+          `arn:aws:sqs:${MOTO_REGION}:123456789012:${PREFIX}-async-dlq`,
+        );
+      }
+      const concurrency = await lambdaGet(moto.endpoint, `/2019-09-30/functions/${PROCESSOR}/concurrency`);
+      expect(concurrency.ReservedConcurrentExecutions).toBe(1);
+      const dynamodb = new DynamoDBClient(clientConfig());
+      const ttl = await dynamodb.send(
+        new DescribeTimeToLiveCommand({ TableName: String(outputs.state_table_name) }),
+      );
+      expect(ttl.TimeToLiveDescription).toMatchObject({
+        TimeToLiveStatus: "ENABLED",
+        AttributeName: "expires_at",
+      });
+      const table = await dynamodb.send(
+        new DescribeTableCommand({ TableName: String(outputs.state_table_name) }),
+      );
+      expect(table.Table?.BillingModeSummary?.BillingMode).toBe("PAY_PER_REQUEST");
+    });
+
+    test("a second plan finds no changes (the configuration matches what AWS reports back)", async () => {
+      const result = await workspace.run([
+        "plan",
+        "-input=false",
+        "-no-color",
+        "-detailed-exitcode",
+        ...deployVars,
+      ]);
+      // -detailed-exitcode: 0 = no changes, 2 = changes pending, 1 = error.
+      expect(result.stdout).toContain("No changes.");
+      expect(result.code).toBe(0);
+    }, 300_000);
+
+    test("destroy removes everything it created", async () => {
+      const result = await workspace.run([
+        "destroy",
+        "-auto-approve",
+        "-input=false",
+        "-no-color",
+        ...deployVars,
+      ]);
+      expect(result.code).toBe(0);
+      destroyed = true;
+      const sns = new SNSClient(clientConfig());
+      const { Topics = [] } = await sns.send(new ListTopicsCommand({}));
+      expect(Topics).toEqual([]);
+      const logs = new CloudWatchLogsClient(clientConfig());
+      const { logGroups = [] } = await logs.send(new DescribeLogGroupsCommand({ logGroupNamePrefix: "/" }));
+      expect(logGroups.map((group) => group.logGroupName)).toEqual([]);
+      const instance = await ec2Query(moto.endpoint, "DescribeInstances", {
+        "InstanceId.1": String(outputs.instance_id),
+      });
+      expect(xmlValues(xmlValues(instance, "instanceState")[0] ?? "", "name")).toEqual(["terminated"]);
+    }, 400_000);
+  });
+});
