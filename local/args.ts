@@ -21,7 +21,10 @@ export interface RunOptions {
   quiet: boolean;
 }
 
-export type ArgsResult = { kind: "run"; options: RunOptions } | { kind: "help" } | { kind: "error"; message: string };
+export type ArgsResult =
+  | { kind: "run"; options: RunOptions }
+  | { kind: "help" }
+  | { kind: "error"; message: string };
 
 export const USAGE = `Usage: npm run local -- [options]
 
@@ -61,7 +64,9 @@ function positiveNumber(name: string, raw: string, allowZero = false): number | 
 
 /** Parse command-line arguments into options, help, or one clear error message. */
 export function parseRunArgs(argv: readonly string[]): ArgsResult {
-  let parsed: ReturnType<typeof parseArgs<{ options: typeof OPTIONS; strict: true; allowPositionals: false }>>;
+  let parsed: ReturnType<
+    typeof parseArgs<{ options: typeof OPTIONS; strict: true; allowPositionals: false }>
+  >;
   try {
     parsed = parseArgs({ args: [...argv], options: OPTIONS, strict: true, allowPositionals: false });
   } catch (error) {
@@ -100,7 +105,10 @@ export function parseRunArgs(argv: readonly string[]): ArgsResult {
   if (v.start !== undefined) {
     startMs = Date.parse(v.start);
     if (Number.isNaN(startMs)) {
-      return { kind: "error", message: `--start must be an ISO 8601 time such as 2026-01-01T00:00:00Z, got "${v.start}"` };
+      return {
+        kind: "error",
+        message: `--start must be an ISO 8601 time such as 2026-01-01T00:00:00Z, got "${v.start}"`,
+      };
     }
   }
 

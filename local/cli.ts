@@ -15,7 +15,11 @@ async function main(argv: readonly string[]): Promise<number> {
     return 2;
   }
   try {
-    const report = await runLocal(args.options, { stdout: process.stdout, stderr: process.stderr, stdin: process.stdin });
+    const report = await runLocal(args.options, {
+      stdout: process.stdout,
+      stderr: process.stderr,
+      stdin: process.stdin,
+    });
     process.stdout.write(`\n${formatSummary(report)}\n`);
     if (args.options.reportPath) {
       writeFileSync(args.options.reportPath, `${JSON.stringify(report, null, 2)}\n`);

@@ -86,8 +86,12 @@ export function buildReport(input: {
     scenarios,
     precision: evaluation ? round(evaluation.precision, 4) : null,
     recall: evaluation ? round(evaluation.recall, 4) : null,
-    recall_rule_scenarios: scenarios ? roundOrNull(ratio(scenarios.filter((s) => !ML_SCENARIOS.has(s.type)))) : null,
-    recall_ml_scenarios: scenarios ? roundOrNull(ratio(scenarios.filter((s) => ML_SCENARIOS.has(s.type)))) : null,
+    recall_rule_scenarios: scenarios
+      ? roundOrNull(ratio(scenarios.filter((s) => !ML_SCENARIOS.has(s.type))))
+      : null,
+    recall_ml_scenarios: scenarios
+      ? roundOrNull(ratio(scenarios.filter((s) => ML_SCENARIOS.has(s.type))))
+      : null,
     false_alarms: (evaluation?.falseAlarms ?? []).map((a) => ({
       type: a.type,
       service: a.service,
@@ -129,7 +133,12 @@ export function formatSummary(report: LocalReport): string {
       `${rejectedTotal} rejected, ${report.notifications} notifications, ${report.escalations} escalations`,
   );
   if (rejectedTotal > 0) {
-    parts.push(table(["rejected reason", "lines"], Object.entries(report.rejected).map(([k, v]) => [k, v ?? 0])));
+    parts.push(
+      table(
+        ["rejected reason", "lines"],
+        Object.entries(report.rejected).map(([k, v]) => [k, v ?? 0]),
+      ),
+    );
   }
   const alertRows = Object.entries(report.alerts).map(([k, v]) => [k, v ?? 0]);
   parts.push(alertRows.length ? table(["alert type", "episodes"], alertRows) : "No alerts fired.");

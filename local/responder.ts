@@ -28,7 +28,13 @@ export interface ResponderStats {
  * trail. On AWS the same steps are split between the processor (sinks) and remediation Lambdas.
  */
 export class Responder {
-  readonly stats: ResponderStats = { notifications: 0, sinkFailures: {}, actions: {}, skipped: {}, escalations: 0 };
+  readonly stats: ResponderStats = {
+    notifications: 0,
+    sinkFailures: {},
+    actions: {},
+    skipped: {},
+    escalations: 0,
+  };
   /** One entry per firing episode, for the evaluation against ground truth. */
   readonly episodes: AlertEpisode[] = [];
   readonly audit = new AuditTrail();

@@ -2,8 +2,8 @@ import { createReadStream, createWriteStream, readFileSync, statSync, type Write
 import { createInterface } from "node:readline";
 import type { Readable, Writable } from "node:stream";
 import { setTimeout as sleep } from "node:timers/promises";
-import { parseConfig } from "../shared/config/load.js";
 import { DEFAULT_CONFIG } from "../shared/config/defaults.js";
+import { parseConfig } from "../shared/config/load.js";
 import type { PipelineConfig } from "../shared/config/types.js";
 import { evaluateDetections } from "../shared/eval/truth.js";
 import { createGenerator } from "../shared/generator/index.js";
@@ -41,7 +41,7 @@ export class UsageError extends Error {
 const STEP_MS = 1000;
 
 /** Incidents starting this close to the end of a generated run are left out of precision and recall. */
-const UNSCORED_TAIL_MS = 120_000;
+const UNSCORED_TAIL_MS = 300_000;
 
 export function loadConfig(path: string | null): PipelineConfig {
   if (path === null) return DEFAULT_CONFIG;
@@ -49,7 +49,9 @@ export function loadConfig(path: string | null): PipelineConfig {
   try {
     text = readFileSync(path, "utf8");
   } catch (error) {
-    throw new UsageError(`cannot read config file ${path}: ${(error as NodeJS.ErrnoException).code ?? error}`);
+    throw new UsageError(
+      `cannot read config file ${path}: ${(error as NodeJS.ErrnoException).code ?? error}`,
+    );
   }
   const result = parseConfig(text, path.endsWith(".json") ? "json" : "auto");
   if (!result.ok) {
@@ -67,7 +69,10 @@ export async function runLocal(options: RunOptions, io: RunIo): Promise<LocalRep
     ? { ...baseConfig, remediation: { ...baseConfig.remediation, dry_run: true } }
     : baseConfig;
 
-  const status = new StatusLine(io.stdout, options.quiet ? "off" : io.stdout.isTTY === true ? "tty" : "plain");
+  const status = new StatusLine(
+    io.stdout,
+    options.quiet ? "off" : io.stdout.isTTY === true ? "tty" : "plain",
+  );
   const say = (line: string) => {
     if (!options.quiet) status.print(line);
   };
@@ -95,9 +100,9 @@ export async function runLocal(options: RunOptions, io: RunIo): Promise<LocalRep
 
   const refreshStatus = () =>
     `${pipeline.stats.events.toLocaleString("en-US")} events, ` +
-        `${Math.round(pipeline.stats.events / Math.max((wallNow() - wallStart) / 1000, 0.001)).toLocaleString("en-US")} ev/s | ` +
-        `${pipeline.firingAlerts().length} firing | ${responder.stats.notifications} notifications | ` +
-        `${Object.values(responder.stats.actions).reduce((sum, t) => sum + (t?.executed ?? 0), 0)} actions | ` +
+    `${Math.round(pipeline.stats.events / Math.max((wallNow() - wallStart) / 1000, 0.001)).toLocaleString("en-US")} ev/s | ` +
+    `${pipeline.firingAlerts().length} firing | ${responder.stats.notifications} notifications | ` +
+    `${Object.values(responder.stats.actions).reduce((sum, t) => sum + (t?.executed ?? 0), 0)} actions | ` +
     `${Object.values(pipeline.stats.rejected).reduce((sum, n) => sum + (n ?? 0), 0)} rejected`;
 
   if (options.input === null) {
@@ -108,7 +113,8 @@ export async function runLocal(options: RunOptions, io: RunIo): Promise<LocalRep
       minIntervalS: options.minIntervalS,
       maxIntervalS: options.maxIntervalS,
     });
-    const endMs = options.speed === "max" ? Number.POSITIVE_INFINITY : startMs + options.durationS * options.speed * 1000;
+    const endMs =
+      options.speed === "max" ? Number.POSITIVE_INFINITY : startMs + options.durationS * options.speed * 1000;
     let next = generator.next();
     firstEventMs = next.timeMs;
     for (let stepEnd = startMs + STEP_MS; stepEnd <= endMs; stepEnd += STEP_MS) {
@@ -162,16 +168,14 @@ export async function runLocal(options: RunOptions, io: RunIo): Promise<LocalRep
   if (logSink) await closeStream(logSink);
   if (options.auditPath) appendAuditRecords(options.auditPath, responder.audit.drain());
 
+  // An incident that began in the run's last moments had no fair chance to be detected: it is left
+  // out of recall, and alerts about it are left out of precision (rather than counted as false).
   const evaluation =
     generator === null
       ? null
-      : evaluateDetections(
-          // An incident that began in the run's last moments had no fair chance to be detected.
-          generator.truth.filter(
-            (incident) => lastEventMs !== null && incident.startMs <= lastEventMs - UNSCORED_TAIL_MS,
-          ),
-          responder.episodes,
-        );
+      : evaluateDetections(generator.truth, responder.episodes, {
+          unscoredFromMs: (lastEventMs ?? Number.POSITIVE_INFINITY) - UNSCORED_TAIL_MS,
+        });
   return buildReport({
     options,
     pipeline,
@@ -194,5 +198,7 @@ function openInput(path: string): Readable {
 }
 
 function closeStream(stream: WriteStream): Promise<void> {
-  return new Promise((resolve, reject) => stream.end((error?: Error | null) => (error ? reject(error) : resolve())));
+  return new Promise((resolve, reject) =>
+    stream.end((error?: Error | null) => (error ? reject(error) : resolve())),
+  );
 }

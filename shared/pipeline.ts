@@ -26,6 +26,8 @@ export interface PipelineStats {
 export interface PipelineSnapshot {
   version: 1;
   latestMs: number;
+  /** When the next tick is due; kept so a restored pipeline ticks at exactly the same event times. */
+  nextTickMs: number;
   detectors: Record<string, unknown>;
   alerts: unknown;
   stats: PipelineStats;
@@ -42,7 +44,13 @@ const TICK_MS = 1000;
  * the alert lifecycle. It only computes; sending notifications and acting on them is the caller's job.
  */
 export class Pipeline {
-  readonly stats: PipelineStats = { events: 0, rejected: {}, findings: 0, notifications: 0, alertsByType: {} };
+  readonly stats: PipelineStats = {
+    events: 0,
+    rejected: {},
+    findings: 0,
+    notifications: 0,
+    alertsByType: {},
+  };
   private readonly detectors: Detector[];
   private readonly alerts: AlertManager;
   private latestMs = Number.NEGATIVE_INFINITY;
@@ -116,6 +124,7 @@ export class Pipeline {
     return {
       version: 1,
       latestMs: this.latestMs,
+      nextTickMs: this.nextTickMs,
       detectors,
       alerts: this.alerts.snapshot(),
       stats: structuredClone(this.stats),
@@ -130,7 +139,7 @@ export class Pipeline {
     }
     this.alerts.restore(snapshot.alerts);
     this.latestMs = snapshot.latestMs ?? Number.NEGATIVE_INFINITY;
-    this.nextTickMs = Number.NEGATIVE_INFINITY;
+    this.nextTickMs = snapshot.nextTickMs ?? Number.NEGATIVE_INFINITY;
     Object.assign(this.stats, structuredClone(snapshot.stats));
   }
 

@@ -27,7 +27,7 @@ export const DEFAULT_CONFIG: PipelineConfig = {
       max_training_windows: 512,
       threshold_quantile: 0.995,
       score_margin: 0.02,
-      for_windows: 2,
+      for_windows: 3,
       trees: 100,
       sample_size: 256,
       seed: 1,

@@ -41,7 +41,17 @@ describe("local runner on a seeded accelerated run", () => {
   beforeAll(async () => {
     // 6,000 simulated seconds, as in the acceptance command (--duration 10 --speed 600), but paced
     // ten times faster: steps are fixed in simulated time, so the outcome does not depend on pace.
-    const argv = ["--duration", "1", "--speed", "6000", "--seed", "1", "--start", "2026-03-02T08:00:00Z", "--quiet"];
+    const argv = [
+      "--duration",
+      "1",
+      "--speed",
+      "6000",
+      "--seed",
+      "1",
+      "--start",
+      "2026-03-02T08:00:00Z",
+      "--quiet",
+    ];
     report = await runLocal(options(argv), io().io);
     second = await runLocal(options(argv), io().io);
   }, 180_000);

@@ -6,7 +6,15 @@ describe("parseRunArgs", () => {
     const result = parseRunArgs([]);
     expect(result).toMatchObject({
       kind: "run",
-      options: { durationS: 15, speed: 1, minIntervalS: 0.05, maxIntervalS: 0.2, seed: 1, input: null, quiet: false },
+      options: {
+        durationS: 15,
+        speed: 1,
+        minIntervalS: 0.05,
+        maxIntervalS: 0.2,
+        seed: 1,
+        input: null,
+        quiet: false,
+      },
     });
   });
 
@@ -53,7 +61,10 @@ describe("parseRunArgs", () => {
     [["--duration", "0"], /--duration must be a positive number/],
     [["--speed=-3"], /--speed must be a positive number.*"max"/],
     [["--seed", "1.5"], /--seed must be a whole number/],
-    [["--min-interval", "2", "--max-interval", "1"], /--min-interval \(2\) must not exceed --max-interval \(1\)/],
+    [
+      ["--min-interval", "2", "--max-interval", "1"],
+      /--min-interval \(2\) must not exceed --max-interval \(1\)/,
+    ],
     [["--start", "yesterday"], /--start must be an ISO 8601 time/],
     [["--bogus"], /Unknown option '--bogus'/],
     [["stray"], /Unexpected argument 'stray'/],
