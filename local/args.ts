@@ -19,6 +19,9 @@ export interface RunOptions {
   writeLogsPath: string | null;
   dryRun: boolean;
   quiet: boolean;
+  /** Also ship every valid log line to this CloudWatch Logs group (AWS or an emulator). */
+  shipLogGroup: string | null;
+  shipLogStream: string;
 }
 
 export type ArgsResult =
@@ -45,6 +48,9 @@ Options:
   --audit FILE            write the remediation audit trail to FILE as JSON lines
   --write-logs FILE       also write the generated log lines to FILE (replay them later with --input)
   --dry-run               remediation logs what it would do and acts on nothing
+  --ship-to-log-group NAME  also send every valid line to this CloudWatch Logs group (created if
+                          missing); uses AWS_REGION, the usual AWS credentials and AWS_ENDPOINT_URL
+  --log-stream NAME       the log stream for --ship-to-log-group (default local-runner)
   --quiet                 print only the final summary
   -h, --help              show this help
 
@@ -112,6 +118,22 @@ export function parseRunArgs(argv: readonly string[]): ArgsResult {
     }
   }
 
+  for (const [flag, value] of [
+    ["ship-to-log-group", v["ship-to-log-group"]],
+    ["log-stream", v["log-stream"]],
+  ] as const) {
+    // CloudWatch Logs names: 1-512 characters, no colon or asterisk (stream) / restricted set (group).
+    if (value !== undefined && !/^[^:*]{1,512}$/.test(value)) {
+      return {
+        kind: "error",
+        message: `--${flag} must be 1 to 512 characters without ':' or '*', got "${value}"`,
+      };
+    }
+  }
+  if (v["log-stream"] !== undefined && v["ship-to-log-group"] === undefined) {
+    return { kind: "error", message: "--log-stream needs --ship-to-log-group" };
+  }
+
   return {
     kind: "run",
     options: {
@@ -129,6 +151,8 @@ export function parseRunArgs(argv: readonly string[]): ArgsResult {
       writeLogsPath: v["write-logs"] ?? null,
       dryRun: v["dry-run"] ?? false,
       quiet: v.quiet ?? false,
+      shipLogGroup: v["ship-to-log-group"] ?? null,
+      shipLogStream: v["log-stream"] ?? "local-runner",
     },
   };
 }
@@ -142,6 +166,8 @@ const OPTIONS = {
   start: { type: "string" },
   config: { type: "string" },
   input: { type: "string" },
+  "ship-to-log-group": { type: "string" },
+  "log-stream": { type: "string" },
   report: { type: "string" },
   alerts: { type: "string" },
   audit: { type: "string" },

@@ -5,6 +5,7 @@ import type { RejectReason } from "../shared/log/schema.js";
 import type { Pipeline } from "../shared/pipeline.js";
 import type { SkipReason } from "../shared/remediation/types.js";
 import type { RunOptions } from "./args.js";
+import type { ShippingReport } from "./log-shipping.js";
 import type { ActionTally, Responder } from "./responder.js";
 
 /** Scenarios only the per-service ML detector is meant to catch. */
@@ -35,6 +36,8 @@ export interface LocalReport {
   actions: Partial<Record<string, ActionTally>>;
   skipped_actions: Partial<Record<SkipReason, number>>;
   escalations: number;
+  /** `--ship-to-log-group` only. */
+  shipping: ShippingReport | null;
   /** Generated runs only (null on replay: there is no ground truth). */
   scenarios: ScenarioRow[] | null;
   precision: number | null;
@@ -59,10 +62,15 @@ export function buildReport(input: {
   evaluation: Evaluation | null;
   firstEventMs: number | null;
   lastEventMs: number | null;
+  shipping: ShippingReport | null;
   wallSeconds: number;
 }): LocalReport {
   const { options, pipeline, responder, evaluation } = input;
-  const scenarios = evaluation?.scenarios ?? null;
+  const scenarios =
+    evaluation?.scenarios.map((row) => ({
+      ...row,
+      median_time_to_detect_s: roundOrNull(row.median_time_to_detect_s, 1),
+    })) ?? null;
   return {
     mode: options.input === null ? "generated" : "replay",
     seed: options.input === null ? options.seed : null,
@@ -83,6 +91,7 @@ export function buildReport(input: {
     actions: structuredClone(responder.stats.actions),
     skipped_actions: { ...responder.stats.skipped },
     escalations: responder.stats.escalations,
+    shipping: input.shipping,
     scenarios,
     precision: evaluation ? round(evaluation.precision, 4) : null,
     recall: evaluation ? round(evaluation.recall, 4) : null,
@@ -112,8 +121,8 @@ function round(value: number, digits: number): number {
   return Math.round(value * scale) / scale;
 }
 
-function roundOrNull(value: number | null): number | null {
-  return value === null ? null : round(value, 4);
+function roundOrNull(value: number | null, digits = 4): number | null {
+  return value === null ? null : round(value, digits);
 }
 
 function table(headers: string[], rows: (string | number)[][]): string {
@@ -157,13 +166,26 @@ export function formatSummary(report: LocalReport): string {
     parts.push(
       table(
         ["scenario", "injected", "detected", "median time to detect (s)"],
-        report.scenarios.map((s) => [s.type, s.injected, s.detected, s.median_time_to_detect_s ?? "-"]),
+        report.scenarios.map((s) => [
+          s.type,
+          s.injected,
+          s.detected,
+          s.median_time_to_detect_s === null ? "-" : s.median_time_to_detect_s.toFixed(1),
+        ]),
       ),
     );
     const pct = (v: number | null) => (v === null ? "n/a" : `${(v * 100).toFixed(1)}%`);
     parts.push(
       `Precision ${pct(report.precision)}, recall ${pct(report.recall)} ` +
         `(rule scenarios ${pct(report.recall_rule_scenarios)}, ML scenarios ${pct(report.recall_ml_scenarios)})`,
+    );
+  }
+  if (report.shipping) {
+    const ship = report.shipping;
+    parts.push(
+      `Shipped to log group ${ship.log_group} (stream ${ship.log_stream}): ${ship.sent.toLocaleString("en-US")} lines ` +
+        `in ${ship.calls} calls, ${ship.refused} refused by CloudWatch, ${ship.failed} failed` +
+        (ship.first_error ? ` (first error: ${ship.first_error})` : ""),
     );
   }
   return parts.join("\n\n");

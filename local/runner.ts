@@ -14,6 +14,7 @@ import { SimulatedExecutor } from "../shared/remediation/simulated-executor.js";
 import type { Sink } from "../shared/sinks/sink.js";
 import type { RunOptions } from "./args.js";
 import { appendAuditRecords } from "./audit-file.js";
+import { LogGroupShipping } from "./log-shipping.js";
 import { buildReport, type LocalReport } from "./report.js";
 import { Responder } from "./responder.js";
 import { ConsoleSink } from "./sinks/console.js";
@@ -26,6 +27,8 @@ export interface RunIo {
   stdin: Readable;
   /** Wall clock in milliseconds; tests may pass a fake one. */
   now?: () => number;
+  /** Environment for AWS settings (`--ship-to-log-group`); defaults to process.env. */
+  env?: NodeJS.ProcessEnv;
 }
 
 /** A problem the user can fix (bad config file, unreadable input): exit code 2, one clear message. */
@@ -93,6 +96,20 @@ export async function runLocal(options: RunOptions, io: RunIo): Promise<LocalRep
     say(`  ESCALATION: ${outcome.actionType} on ${outcome.alertFingerprint} ${outcome.detail}`),
   );
   const logSink = options.writeLogsPath ? createWriteStream(options.writeLogsPath) : null;
+  let shipping: LogGroupShipping | null = null;
+  if (options.shipLogGroup !== null) {
+    try {
+      shipping = new LogGroupShipping(
+        options.shipLogGroup,
+        options.shipLogStream,
+        io.env ?? process.env,
+        wallNow,
+        (line) => io.stderr.write(`warning: ${line}\n`),
+      );
+    } catch (error) {
+      throw new UsageError((error as Error).message);
+    }
+  }
 
   const wallStart = wallNow();
   let firstEventMs: number | null = null;
@@ -121,12 +138,14 @@ export async function runLocal(options: RunOptions, io: RunIo): Promise<LocalRep
       while (next.timeMs < stepEnd) {
         const line = formatLogLine(next);
         logSink?.write(`${line}\n`);
+        shipping?.add(next.timeMs, line);
         pipeline.ingestLine(line);
         lastEventMs = next.timeMs;
         next = generator.next();
       }
       pipeline.advance(stepEnd);
       await responder.handle(stepEnd);
+      await shipping?.flushIfDue();
 
       const wallElapsedMs = wallNow() - wallStart;
       if (options.speed === "max") {
@@ -147,10 +166,14 @@ export async function runLocal(options: RunOptions, io: RunIo): Promise<LocalRep
     for await (const line of lines) {
       const result = pipeline.ingestLine(line);
       if (result.ok) {
+        shipping?.add(result.event.timeMs, line);
         firstEventMs ??= result.event.timeMs;
         lastEventMs = Math.max(lastEventMs ?? result.event.timeMs, result.event.timeMs);
       }
-      if (++count % 4096 === 0) status.tick(refreshStatus);
+      if (++count % 4096 === 0) {
+        status.tick(refreshStatus);
+        await shipping?.flushIfDue();
+      }
       if (pipeline.nowMs >= nextStep) {
         await responder.handle(pipeline.nowMs);
         nextStep = pipeline.nowMs + STEP_MS;
@@ -164,6 +187,7 @@ export async function runLocal(options: RunOptions, io: RunIo): Promise<LocalRep
     pipeline.advance(drainMs);
     await responder.handle(drainMs);
   }
+  await shipping?.flush();
   status.clear();
   if (logSink) await closeStream(logSink);
   if (options.auditPath) appendAuditRecords(options.auditPath, responder.audit.drain());
@@ -183,6 +207,7 @@ export async function runLocal(options: RunOptions, io: RunIo): Promise<LocalRep
     evaluation,
     firstEventMs,
     lastEventMs,
+    shipping: shipping?.report ?? null,
     wallSeconds: (wallNow() - wallStart) / 1000,
   });
 }

@@ -68,10 +68,20 @@ describe("parseRunArgs", () => {
     [["--start", "yesterday"], /--start must be an ISO 8601 time/],
     [["--bogus"], /Unknown option '--bogus'/],
     [["stray"], /Unexpected argument 'stray'/],
+    [["--log-stream", "s1"], /--log-stream needs --ship-to-log-group/],
+    [["--ship-to-log-group", "a:b"], /--ship-to-log-group must be 1 to 512 characters without ':'/],
   ])("refuses %j with a clear message", (argv, message) => {
     const result = parseRunArgs(argv);
     expect(result.kind).toBe("error");
     if (result.kind === "error") expect(result.message).toMatch(message);
+  });
+
+  it("takes a log group to ship to, with a default stream", () => {
+    expect(parseRunArgs(["--ship-to-log-group", "/app/logs"])).toMatchObject({
+      kind: "run",
+      options: { shipLogGroup: "/app/logs", shipLogStream: "local-runner" },
+    });
+    expect(parseRunArgs([])).toMatchObject({ kind: "run", options: { shipLogGroup: null } });
   });
 
   it("recognises --help and -h", () => {
