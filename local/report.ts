@@ -162,7 +162,12 @@ export function formatSummary(report: LocalReport): string {
   if (actionRows.length) parts.push(table(["action", "executed", "failed", "outcomes"], actionRows));
   const skipped = Object.entries(report.skipped_actions);
   if (skipped.length) parts.push(`Guardrail skips: ${skipped.map(([k, v]) => `${k}=${v}`).join(", ")}`);
-  if (report.scenarios) {
+  if (report.scenarios && report.scenarios.length === 0) {
+    parts.push(
+      "Detection not scored: no incident started early enough (incidents starting in the last 300 simulated\n" +
+        "seconds are left out). Run longer or faster, e.g. --duration 10 --speed 600, for precision and recall.",
+    );
+  } else if (report.scenarios) {
     parts.push(
       table(
         ["scenario", "injected", "detected", "median time to detect (s)"],

@@ -150,7 +150,7 @@ export class BruteForceDetector implements Detector {
   ): DetectorFinding[] | null {
     const keys = rule === "ip" ? this.ips : this.users;
     const key = service + KEY_SEPARATOR + entity;
-    let state = keys.get(key);
+    let state = keys.touchIfPresent(key, event.timeMs);
     let found = out;
     if (state === undefined) {
       // Enforce the cap on arrival: a spray of new IPs must not grow memory until the next sweep.
@@ -167,8 +167,8 @@ export class BruteForceDetector implements Detector {
         lastSeenMs: event.timeMs,
         samples: new SampleRing(),
       };
+      keys.touch(key, state, event.timeMs);
     }
-    keys.touch(key, state, event.timeMs);
     state.failures.slideTo(nowMs);
     // A failure older than the window cannot change a verdict.
     if (!state.failures.add(event.timeMs, 1, 1)) return found;

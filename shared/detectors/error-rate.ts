@@ -90,7 +90,7 @@ export class ErrorRateDetector implements Detector {
 
   /** Count one request in its service and apply the state machine; the periodic re-check runs after. */
   private record(event: LogEvent, isError: boolean, nowMs: number): DetectorFinding[] | null {
-    let state = this.services.get(event.service);
+    let state = this.services.touchIfPresent(event.service, event.timeMs);
     let found: DetectorFinding[] | null = null;
     if (state === undefined) {
       // Enforce the cap on arrival, so a flood of new service names cannot outgrow it between sweeps.
@@ -104,8 +104,8 @@ export class ErrorRateDetector implements Detector {
         errors: new SampleRing(),
         recent: new SampleRing(),
       };
+      this.services.touch(event.service, state, event.timeMs);
     }
-    this.services.touch(event.service, state, event.timeMs);
     state.window.slideTo(nowMs);
     if (!state.window.add(event.timeMs, isError ? 1 : 0, 1)) return found;
     if (isError) state.errors.push(event);

@@ -177,34 +177,81 @@ export class SampleRing {
   }
 }
 
+interface ActivityLink<S> {
+  readonly key: string;
+  state: S;
+  prev: ActivityLink<S> | null;
+  next: ActivityLink<S> | null;
+}
+
 /**
  * A map from key (service, IP, user) to state, kept in order of last activity: touching a key moves
  * it to the back, so idle keys collect at the front and eviction stops at the first active one.
+ * The order is an intrusive linked list rather than Map insertion order: moving a key is then a few
+ * pointer writes instead of a Map delete and re-insert on every event (the hottest line of every
+ * detector when the order lived in the Map).
  */
 export class ActivityMap<S extends { lastSeenMs: number }> {
-  readonly entries = new Map<string, S>();
+  private readonly links = new Map<string, ActivityLink<S>>();
+  /** Least recently active. */
+  private head: ActivityLink<S> | null = null;
+  /** Most recently active. */
+  private tail: ActivityLink<S> | null = null;
 
   get size(): number {
-    return this.entries.size;
+    return this.links.size;
+  }
+
+  /** Every key and state, least recently active first (snapshots keep this order). */
+  get entries(): Map<string, S> {
+    const ordered = new Map<string, S>();
+    for (let link = this.head; link !== null; link = link.next) ordered.set(link.key, link.state);
+    return ordered;
   }
 
   get(key: string): S | undefined {
-    return this.entries.get(key);
+    const link = this.links.get(key);
+    return link === undefined ? undefined : link.state;
+  }
+
+  /** The state of `key`, marked active at `timeMs` and moved to the back; undefined if absent. */
+  touchIfPresent(key: string, timeMs: number): S | undefined {
+    const link = this.links.get(key);
+    if (link === undefined) return undefined;
+    if (timeMs > link.state.lastSeenMs) link.state.lastSeenMs = timeMs;
+    if (link !== this.tail) {
+      this.unlink(link);
+      this.linkAtTail(link);
+    }
+    return link.state;
   }
 
   /** Mark `key` active at `timeMs` and move it to the back. */
   touch(key: string, state: S, timeMs: number): void {
     if (timeMs > state.lastSeenMs) state.lastSeenMs = timeMs;
-    this.entries.delete(key);
-    this.entries.set(key, state);
+    const link = this.links.get(key);
+    if (link === undefined) {
+      this.append(key, state);
+      return;
+    }
+    link.state = state;
+    if (link === this.tail) return;
+    this.unlink(link);
+    this.linkAtTail(link);
   }
 
+  /** Add `key` at the back, or replace its state where it stands. */
   set(key: string, state: S): void {
-    this.entries.set(key, state);
+    const link = this.links.get(key);
+    if (link === undefined) this.append(key, state);
+    else link.state = state;
   }
 
   delete(key: string): void {
-    this.entries.delete(key);
+    const link = this.links.get(key);
+    if (link === undefined) return;
+    this.unlink(link);
+    this.links.delete(key);
   }
 
   /**
@@ -212,12 +259,36 @@ export class ActivityMap<S extends { lastSeenMs: number }> {
    * calling `onEvict` for each so a detector can resolve what it still had firing.
    */
   evict(cutoffMs: number, maxKeys: number, onEvict: (key: string, state: S, reason: string) => void): void {
-    if (this.entries.size === 0) return;
-    for (const [key, state] of this.entries) {
-      const over = this.entries.size > maxKeys;
-      if (!over && state.lastSeenMs >= cutoffMs) break;
-      this.entries.delete(key);
-      onEvict(key, state, over ? "evicted" : "no_data");
+    while (this.head !== null) {
+      const link = this.head;
+      const over = this.links.size > maxKeys;
+      if (!over && link.state.lastSeenMs >= cutoffMs) break;
+      this.unlink(link);
+      this.links.delete(link.key);
+      onEvict(link.key, link.state, over ? "evicted" : "no_data");
     }
+  }
+
+  private append(key: string, state: S): void {
+    const link: ActivityLink<S> = { key, state, prev: null, next: null };
+    this.links.set(key, link);
+    this.linkAtTail(link);
+  }
+
+  private linkAtTail(link: ActivityLink<S>): void {
+    link.prev = this.tail;
+    link.next = null;
+    if (this.tail === null) this.head = link;
+    else this.tail.next = link;
+    this.tail = link;
+  }
+
+  private unlink(link: ActivityLink<S>): void {
+    if (link.prev === null) this.head = link.next;
+    else link.prev.next = link.next;
+    if (link.next === null) this.tail = link.prev;
+    else link.next.prev = link.prev;
+    link.prev = null;
+    link.next = null;
   }
 }

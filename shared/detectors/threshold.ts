@@ -115,7 +115,7 @@ export class ThresholdRuleDetector implements Detector {
 
   /** Add one reading to its service and apply the state machine; the periodic re-check runs after. */
   private record(event: LogEvent, value: number, nowMs: number): DetectorFinding[] | null {
-    let state = this.services.get(event.service);
+    let state = this.services.touchIfPresent(event.service, event.timeMs);
     let found: DetectorFinding[] | null = null;
     if (state === undefined) {
       // Enforce the cap on arrival, so a flood of new service names cannot outgrow it between sweeps.
@@ -129,8 +129,8 @@ export class ThresholdRuleDetector implements Detector {
         high: new SampleRing(),
         recent: new SampleRing(),
       };
+      this.services.touch(event.service, state, event.timeMs);
     }
-    this.services.touch(event.service, state, event.timeMs);
     state.window.slideTo(nowMs);
     // A reading older than the window cannot change a verdict.
     if (!state.window.add(event.timeMs, value, 1)) return found;

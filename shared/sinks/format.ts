@@ -58,7 +58,7 @@ function formatAlert(
   if (alert.endsAtMs !== null) out[0] += ` until ${isoTime(alert.endsAtMs)}`;
   out.push(`  ${a.summary}`);
   out.push(
-    `  observed ${formatNumber(a.observed)}${a.unit} vs threshold ${formatNumber(a.threshold)}${a.unit} over ${formatDuration(a.windowMs)}`,
+    `  observed ${withUnit(a.observed, a.unit)} vs threshold ${withUnit(a.threshold, a.unit)} over ${formatDuration(a.windowMs)}`,
   );
   if (a.contributions !== undefined && a.contributions.length > 0) {
     const top = a.contributions
@@ -105,6 +105,14 @@ function severityColour(severity: Severity): string {
 
 function isoTime(ms: number): string {
   return Number.isFinite(ms) ? new Date(ms).toISOString() : "unknown time";
+}
+
+/** `85%`, `120ms`, but `8 failures` and `0.467 ratio`: symbols stick to the number, words do not. */
+function withUnit(value: number, unit: string): string {
+  if (unit === "") return formatNumber(value);
+  return /^[a-z]{2,}/i.test(unit) && unit !== "ms"
+    ? `${formatNumber(value)} ${unit}`
+    : `${formatNumber(value)}${unit}`;
 }
 
 export function formatNumber(value: number): string {
