@@ -6,21 +6,41 @@ import type { Sink, SinkResult } from "../../shared/sinks/sink.js";
 export interface WebhookSinkOptions {
   /** Injected for tests; defaults to the global fetch of Node 20. */
   fetchImpl?: typeof fetch;
-  /** Abort the request after this long and report it retryable. */
+  /** Abort one request after this long (it then counts as a retryable failure). */
   timeoutMs?: number;
+  /** Requests per notification when the receiver answers 429, 5xx, times out or is unreachable. */
+  attempts?: number;
+  /** Wait before the second attempt; doubled before each further one. */
+  backoffMs?: number;
+  /**
+   * Give up retrying once this much time has passed since the first attempt, so a notification
+   * finishes inside the fan-out's own timeout (5 s) instead of being left behind.
+   */
+  deadlineMs?: number;
+  /** Injected for tests. */
+  sleep?: (ms: number) => Promise<void>;
 }
 
-const DEFAULT_TIMEOUT_MS = 5_000;
+const DEFAULT_TIMEOUT_MS = 2_000;
+const DEFAULT_ATTEMPTS = 3;
+const DEFAULT_BACKOFF_MS = 250;
+const DEFAULT_DEADLINE_MS = 4_500;
 
 /**
  * POSTs a Slack-compatible JSON body (`text`, plus the raw notification fields for other receivers)
  * to an incoming-webhook URL. 429, 5xx, timeouts and network errors are retryable; other 4xx mean
- * the request itself is wrong (bad URL, revoked token) and retrying cannot help.
+ * the request itself is wrong (bad URL, revoked token) and retrying cannot help. Retryable failures
+ * are retried with exponential backoff, bounded by `attempts` and `deadlineMs`; the last failure is
+ * what the caller sees.
  */
 export class WebhookSink implements Sink {
   readonly name = "webhook";
   private readonly fetchImpl: typeof fetch;
   private readonly timeoutMs: number;
+  private readonly attempts: number;
+  private readonly backoffMs: number;
+  private readonly deadlineMs: number;
+  private readonly sleep: (ms: number) => Promise<void>;
 
   constructor(
     readonly url: string,
@@ -28,12 +48,30 @@ export class WebhookSink implements Sink {
   ) {
     this.fetchImpl = options.fetchImpl ?? fetch;
     this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    this.attempts = Math.max(1, Math.floor(options.attempts ?? DEFAULT_ATTEMPTS));
+    this.backoffMs = options.backoffMs ?? DEFAULT_BACKOFF_MS;
+    this.deadlineMs = options.deadlineMs ?? DEFAULT_DEADLINE_MS;
+    this.sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
   }
 
   async send(notification: Notification): Promise<SinkResult> {
     const body = JSON.stringify(webhookBody(notification));
+    const started = Date.now();
+    let result = await this.post(body, this.timeoutMs);
+    let waitMs = this.backoffMs;
+    for (let attempt = 2; attempt <= this.attempts && result.status === "retryable"; attempt++) {
+      const remainingMs = this.deadlineMs - (Date.now() - started) - waitMs;
+      if (remainingMs <= 0) break;
+      await this.sleep(waitMs);
+      waitMs *= 2;
+      result = await this.post(body, Math.min(this.timeoutMs, remainingMs));
+    }
+    return result;
+  }
+
+  private async post(body: string, timeoutMs: number): Promise<SinkResult> {
     const controller = new AbortController();
-    const timer = setTimeout(() => controller.abort(), this.timeoutMs);
+    const timer = setTimeout(() => controller.abort(), timeoutMs);
     try {
       const response = await this.fetchImpl(this.url, {
         method: "POST",
@@ -49,7 +87,7 @@ export class WebhookSink implements Sink {
       return { status: "error", error };
     } catch (error) {
       if (controller.signal.aborted) {
-        return { status: "retryable", error: `webhook timed out after ${this.timeoutMs} ms` };
+        return { status: "retryable", error: `webhook timed out after ${timeoutMs} ms` };
       }
       return { status: "retryable", error: `webhook request failed: ${describeError(error)}` };
     } finally {

@@ -1,6 +1,8 @@
 import type { DetectorFinding, FeatureContribution } from "../alerts/types.js";
 import type { MlConfig } from "../config/types.js";
 import { type Detector, DetectorStateError, NO_FINDINGS } from "../detectors/detector.js";
+import { ActivityMap } from "../detectors/state.js";
+import { MIN_STALE_MS } from "../detectors/threshold.js";
 import type { LogEvent } from "../log/schema.js";
 import {
   addEvent,
@@ -23,10 +25,17 @@ import { ForestError, IsolationForest } from "./isolation-forest.js";
  * `for_windows` normal windows in a row resolve it. The model is retrained every
  * `retrain_every_windows` on recent windows that were not anomalous, so the baseline follows
  * slow drift but an incident does not teach the model that it is normal.
+ *
+ * A firing service that then sends nothing resolves after the stale period (as the rule detectors
+ * do), with `details.reason = "no_data"`; otherwise its alert would stay open forever. At most
+ * `MAX_SERVICES` services are tracked; a new one beyond that evicts the least recently seen.
  */
 
 const DETECTOR_NAME = "ml";
 const SNAPSHOT_VERSION = 1;
+
+/** Services tracked at once; each holds a model and up to max_training_windows rows. */
+export const MAX_SERVICES = 1000;
 
 interface ServiceModel {
   forest: IsolationForest;
@@ -54,10 +63,13 @@ interface ServiceState {
   /** Start of the first anomalous window of the current streak or incident. */
   sinceMs: number;
   lastScore: number;
+  /** Event time of the latest event. */
+  lastSeenMs: number;
 }
 
-function newService(): ServiceState {
+function newService(timeMs: number): ServiceState {
   return {
+    lastSeenMs: timeMs,
     window: null,
     windowsSeen: 0,
     windowsSinceTrain: 0,
@@ -151,7 +163,10 @@ export function createMlDetector(config: MlConfig): Detector {
   if (!(windowMs > 0)) throw new RangeError(`ml.window_s must be positive, got ${config.window_s}`);
   const forWindows = Math.max(1, Math.floor(config.for_windows));
   const minTraining = Math.max(2, Math.floor(config.warmup_windows));
-  let services = new Map<string, ServiceState>();
+  let services = new ActivityMap<ServiceState>();
+  /** Services currently firing: the only ones silence can resolve. */
+  let firing = new Set<string>();
+  const staleMs = Math.max(MIN_STALE_MS, 2 * forWindows * windowMs);
   /** Earliest end of any open window: lets observe() skip the scan of other services. */
   let nextCloseMs = Number.POSITIVE_INFINITY;
   const vector = new Float64Array(FEATURE_COUNT);
@@ -306,12 +321,14 @@ export function createMlDetector(config: MlConfig): Detector {
         state.normalStreak = 0;
         if (!state.firing && state.anomalousStreak >= forWindows) {
           state.firing = true;
+          firing.add(service);
           out.push(finding(service, state, model, window, "firing", score, endMs));
         }
       } else {
         state.normalStreak++;
         if (state.firing && state.normalStreak >= forWindows) {
           state.firing = false;
+          firing.delete(service);
           out.push(finding(service, state, model, window, "resolved", score, endMs));
           state.anomalousStreak = 0;
         } else if (!state.firing) {
@@ -330,10 +347,57 @@ export function createMlDetector(config: MlConfig): Detector {
     if (due && state.training.length >= minTraining) train(service, state);
   }
 
+  /** The finding that ends an incident without a scored window: the service went quiet or was evicted. */
+  function endWithoutData(
+    service: string,
+    state: ServiceState,
+    atMs: number,
+    reason: string,
+  ): DetectorFinding {
+    state.firing = false;
+    state.anomalousStreak = 0;
+    state.normalStreak = 0;
+    firing.delete(service);
+    const quietS = Math.round((atMs - state.lastSeenMs) / 1000);
+    return {
+      status: "resolved",
+      type: "ml_anomaly",
+      service,
+      entity: "",
+      severity: config.severity,
+      summary:
+        reason === "no_data"
+          ? `${service}: no events for ${quietS}s, resolving its anomaly alert`
+          : `${service}: no longer tracked (more than ${MAX_SERVICES} services), resolving its anomaly alert`,
+      observed: round(state.lastScore, 4),
+      threshold: round(state.model?.threshold ?? 0, 4),
+      unit: "score",
+      windowMs,
+      atMs,
+      sinceMs: state.sinceMs,
+      samples: [],
+      details: { reason, last_score: round(state.lastScore, 4), quiet_s: quietS },
+    };
+  }
+
+  function resolveSilent(nowMs: number, out: DetectorFinding[]): void {
+    for (const service of firing) {
+      const state = services.get(service);
+      if (state === undefined) {
+        firing.delete(service);
+        continue;
+      }
+      // An open window still holds events that will be scored; silence starts after it.
+      if (state.window === null && nowMs - state.lastSeenMs >= staleMs) {
+        out.push(endWithoutData(service, state, nowMs, "no_data"));
+      }
+    }
+  }
+
   function closeDue(nowMs: number, out: DetectorFinding[]): void {
     if (nowMs < nextCloseMs) return;
     let next = Number.POSITIVE_INFINITY;
-    for (const [service, state] of services) {
+    for (const [service, state] of services.entries) {
       const window = state.window;
       if (!window) continue;
       if (nowMs >= window.startMs + windowMs) closeWindow(service, state, out);
@@ -352,10 +416,15 @@ export function createMlDetector(config: MlConfig): Detector {
         out = [];
         closeDue(event.timeMs, out);
       }
-      let state = services.get(event.service);
+      let state = services.touchIfPresent(event.service, event.timeMs);
       if (!state) {
-        state = newService();
-        services.set(event.service, state);
+        services.evict(Number.NEGATIVE_INFINITY, MAX_SERVICES - 1, (service, evicted) => {
+          if (!evicted.firing) return;
+          out ??= [];
+          out.push(endWithoutData(service, evicted, event.timeMs, "evicted"));
+        });
+        state = newService(event.timeMs);
+        services.touch(event.service, state, event.timeMs);
       }
       if (!state.window) {
         state.window = newWindow(Math.floor(event.timeMs / windowMs) * windowMs);
@@ -370,12 +439,13 @@ export function createMlDetector(config: MlConfig): Detector {
       if (!config.enabled || !Number.isFinite(nowMs)) return NO_FINDINGS;
       const out: DetectorFinding[] = [];
       closeDue(nowMs, out);
+      resolveSilent(nowMs, out);
       return out.length > 0 ? out : NO_FINDINGS;
     },
 
     snapshot(): unknown {
       const serviceStates: unknown[] = [];
-      for (const [service, state] of services) {
+      for (const [service, state] of services.entries) {
         serviceStates.push({
           service,
           ...state,
@@ -389,9 +459,12 @@ export function createMlDetector(config: MlConfig): Detector {
 
     restore(snapshot: unknown): void {
       const restored = parseSnapshot(snapshot);
-      services = restored;
+      services = new ActivityMap<ServiceState>();
+      firing = new Set<string>();
       nextCloseMs = Number.POSITIVE_INFINITY;
-      for (const state of services.values()) {
+      for (const [service, state] of restored) {
+        services.set(service, state);
+        if (state.firing) firing.add(service);
         if (state.window) nextCloseMs = Math.min(nextCloseMs, state.window.startMs + windowMs);
       }
     },
@@ -490,8 +563,9 @@ function parseSnapshot(snapshot: unknown): Map<string, ServiceState> {
       numberArray(row, FEATURE_COUNT, `${where}.training[${i}]`).slice(),
     );
     if (typeof raw.firing !== "boolean") fail(`${where}.firing is not a boolean`);
+    const window = parseWindow(raw.window, `${where}.window`);
     result.set(service, {
-      window: parseWindow(raw.window, `${where}.window`),
+      window,
       windowsSeen: numberField(raw, "windowsSeen", where),
       windowsSinceTrain: numberField(raw, "windowsSinceTrain", where),
       trainings: numberField(raw, "trainings", where),
@@ -502,6 +576,11 @@ function parseSnapshot(snapshot: unknown): Map<string, ServiceState> {
       firing: raw.firing,
       sinceMs: numberField(raw, "sinceMs", where),
       lastScore: numberField(raw, "lastScore", where),
+      // Snapshots written before lastSeenMs existed: the open window's start is the best guess.
+      lastSeenMs:
+        raw.lastSeenMs === undefined
+          ? (window?.startMs ?? numberField(raw, "sinceMs", where))
+          : numberField(raw, "lastSeenMs", where),
     });
   }
   return result;

@@ -3,7 +3,7 @@ import type { DetectorFinding } from "../../../shared/alerts/types.js";
 import type { MlConfig } from "../../../shared/config/types.js";
 import { DetectorStateError } from "../../../shared/detectors/detector.js";
 import type { LogEvent } from "../../../shared/log/schema.js";
-import { createMlDetector, withoutContamination } from "../../../shared/ml/detector.js";
+import { createMlDetector, MAX_SERVICES, withoutContamination } from "../../../shared/ml/detector.js";
 import { MIN, T0, traffic } from "./traffic.js";
 
 const CONFIG: MlConfig = {
@@ -143,6 +143,57 @@ describe("ML detector", () => {
     const after = detector.snapshot() as typeof snapshot;
     expect(after.services[0]?.window).toBeNull();
     expect(after.services[0]?.windowsSeen).toBe(seenBefore + 1);
+  });
+
+  describe("a firing service that goes silent", () => {
+    // The latency shift starts at 25 min; the service stops sending at 27 min, mid-incident.
+    const lastEventMs = T0 + 27 * MIN;
+    const events = traffic(3, ["api"], T0, T0 + 40 * MIN, {
+      service: "api",
+      fromMs: T0 + 25 * MIN,
+      toMs: T0 + 29 * MIN,
+      shape: { latencyFactor: 4 },
+    }).filter((e) => e.timeMs < lastEventMs);
+
+    function fired(): { detector: ReturnType<typeof createMlDetector>; findings: DetectorFinding[] } {
+      const detector = createMlDetector(CONFIG);
+      const findings: DetectorFinding[] = [];
+      for (const e of events) findings.push(...detector.observe(e));
+      expect(findings.map((f) => f.status)).toEqual(["firing"]);
+      return { detector, findings };
+    }
+
+    it("stays firing through a short gap and resolves with reason no_data after 5 minutes", () => {
+      const { detector } = fired();
+      expect(detector.advance(lastEventMs + 4 * MIN)).toEqual([]);
+      const [resolved, ...rest] = detector.advance(lastEventMs + 5 * MIN + 1000);
+      expect(rest).toEqual([]);
+      expect(resolved?.status).toBe("resolved");
+      expect(resolved?.service).toBe("api");
+      expect(resolved?.details.reason).toBe("no_data");
+      expect(resolved?.summary).toMatch(/no events for 30\ds/);
+      expect(detector.advance(lastEventMs + 10 * MIN)).toEqual([]);
+    });
+
+    it("resolves the same way after a snapshot and restore", () => {
+      const { detector } = fired();
+      const restored = createMlDetector(CONFIG);
+      restored.restore(JSON.parse(JSON.stringify(detector.snapshot())));
+      const found = restored.advance(lastEventMs + 6 * MIN);
+      expect(found.map((f) => [f.status, f.details.reason])).toEqual([["resolved", "no_data"]]);
+    });
+  });
+
+  it("tracks at most MAX_SERVICES services, dropping the least recently seen", () => {
+    const detector = createMlDetector(CONFIG);
+    const base = traffic(10, ["api"], T0, T0 + MIN)[0] as LogEvent;
+    for (let i = 0; i <= MAX_SERVICES; i++) {
+      detector.observe({ ...base, service: `svc-${i}`, timeMs: T0 + i });
+    }
+    const names = (detector.snapshot() as { services: { service: string }[] }).services.map((s) => s.service);
+    expect(names).toHaveLength(MAX_SERVICES);
+    expect(names).not.toContain("svc-0");
+    expect(names).toContain(`svc-${MAX_SERVICES}`);
   });
 
   it.each([

@@ -57,6 +57,8 @@ export interface TestServer {
   requests: { method: string; contentType: string; body: string }[];
   /** Status code the next requests get; defaults to 200. */
   respondWith: number;
+  /** Status codes answered first, one per request, before falling back to `respondWith`. */
+  respondSequence: number[];
   close(): Promise<void>;
 }
 
@@ -66,6 +68,7 @@ export async function startServer(): Promise<TestServer> {
     url: "",
     requests: [],
     respondWith: 200,
+    respondSequence: [],
     close: async () => {},
   };
   const server: Server = createServer((req: IncomingMessage, res) => {
@@ -77,7 +80,7 @@ export async function startServer(): Promise<TestServer> {
         contentType: req.headers["content-type"] ?? "",
         body: Buffer.concat(chunks).toString("utf8"),
       });
-      res.statusCode = state.respondWith;
+      res.statusCode = state.respondSequence.shift() ?? state.respondWith;
       res.end("ok");
     });
   });

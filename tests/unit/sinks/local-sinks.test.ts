@@ -94,7 +94,7 @@ describe("WebhookSink", () => {
     [503, "retryable"],
   ])("HTTP %i -> %s", async (code, expected) => {
     server.respondWith = code;
-    const result = await new WebhookSink(server.url).send(notification());
+    const result = await new WebhookSink(server.url, { attempts: 1 }).send(notification());
     expect(result.status).toBe(expected);
     if (result.status !== "ok") expect(result.error).toBe(`webhook answered HTTP ${code}`);
   });
@@ -111,11 +111,62 @@ describe("WebhookSink", () => {
     expect(body.alerts[0]).toMatchObject({ type: "brute_force_ip", observed: 42, threshold: 10 });
   });
 
+  describe("retries", () => {
+    const noWait = { backoffMs: 1, sleep: async () => {} };
+
+    it("retries a 503 and succeeds on the next attempt", async () => {
+      server.requests.length = 0;
+      server.respondSequence = [503];
+      server.respondWith = 200;
+      const result = await new WebhookSink(server.url, noWait).send(notification());
+      expect(result).toEqual({ status: "ok" });
+      expect(server.requests).toHaveLength(2);
+      expect(server.requests[1]?.body).toBe(server.requests[0]?.body);
+    });
+
+    it("does not retry a 400: the request itself is wrong", async () => {
+      server.requests.length = 0;
+      server.respondWith = 400;
+      const result = await new WebhookSink(server.url, noWait).send(notification());
+      expect(result.status).toBe("error");
+      expect(server.requests).toHaveLength(1);
+    });
+
+    it("gives up after `attempts` and reports the last failure as retryable", async () => {
+      server.requests.length = 0;
+      server.respondSequence = [503, 502];
+      server.respondWith = 429;
+      const waits: number[] = [];
+      const sink = new WebhookSink(server.url, {
+        attempts: 3,
+        backoffMs: 10,
+        sleep: async (ms) => {
+          waits.push(ms);
+        },
+      });
+      const result = await sink.send(notification());
+      expect(result).toEqual({ status: "retryable", error: "webhook answered HTTP 429" });
+      expect(server.requests).toHaveLength(3);
+      expect(waits).toEqual([10, 20]);
+    });
+
+    it("stops retrying at the deadline", async () => {
+      server.requests.length = 0;
+      server.respondWith = 503;
+      const sink = new WebhookSink(server.url, { attempts: 10, backoffMs: 50, deadlineMs: 120 });
+      const result = await sink.send(notification());
+      expect(result.status).toBe("retryable");
+      // 50 ms then 100 ms of backoff would pass the 120 ms deadline: at most two attempts fit.
+      expect(server.requests.length).toBeLessThanOrEqual(2);
+      expect(server.requests.length).toBeGreaterThanOrEqual(1);
+    });
+  });
+
   it("reports a refused connection as retryable", async () => {
     const closed = await startServer();
     const url = closed.url;
     await closed.close();
-    const result = await new WebhookSink(url, { timeoutMs: 2000 }).send(notification());
+    const result = await new WebhookSink(url, { timeoutMs: 2000, attempts: 1 }).send(notification());
     expect(result).toMatchObject({
       status: "retryable",
       error: expect.stringContaining("webhook request failed"),
@@ -130,6 +181,7 @@ describe("WebhookSink", () => {
     const result = await new WebhookSink("http://127.0.0.1:9/hook", {
       fetchImpl: hanging,
       timeoutMs: 20,
+      attempts: 1,
     }).send(notification());
     expect(result).toEqual({ status: "retryable", error: "webhook timed out after 20 ms" });
   });
