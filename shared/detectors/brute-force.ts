@@ -12,9 +12,10 @@ import {
   readOptionalTime,
   readString,
   SampleRing,
+  timeOrNull,
 } from "./state.js";
 import { MAINTENANCE_INTERVAL_MS } from "./threshold.js";
-import { BucketWindow } from "./window.js";
+import { SparseBucketWindow } from "./window.js";
 
 const STATE_VERSION = 1;
 
@@ -37,7 +38,7 @@ interface KeyState {
   service: string;
   /** The IP or the user this key counts. */
   entity: string;
-  failures: BucketWindow;
+  failures: SparseBucketWindow;
   /** For an IP key: the users it tried; for a user key: the IPs that tried it. Oldest activity first. */
   peers: Map<string, PeerStat>;
   firing: boolean;
@@ -73,8 +74,10 @@ export class BruteForceDetector implements Detector {
   private users = new ActivityMap<KeyState>();
   private firingIps = new Set<string>();
   private firingUsers = new Set<string>();
-  private latestMs: number | null = null;
-  private nextMaintenanceMs: number | null = null;
+  // Plain numbers with -Infinity for "not yet", never null: V8 updates a number-only field in
+  // place, while storing a large number into a field that may hold null allocates every time.
+  private latestMs = Number.NEGATIVE_INFINITY;
+  private nextMaintenanceMs = Number.NEGATIVE_INFINITY;
 
   constructor(config: BruteForceConfig, options: BruteForceDetectorOptions = {}) {
     if (!(config.find_time_s > 0) || !(config.ip_max_failures >= 1) || !(config.user_max_failures >= 1)) {
@@ -91,7 +94,7 @@ export class BruteForceDetector implements Detector {
 
   observe(event: LogEvent): readonly DetectorFinding[] {
     if (event.event_type !== "auth_failure" || !Number.isFinite(event.timeMs)) return NO_FINDINGS;
-    const nowMs = this.latestMs === null ? event.timeMs : Math.max(this.latestMs, event.timeMs);
+    const nowMs = Math.max(this.latestMs, event.timeMs);
     this.latestMs = nowMs;
     const ip = event.source_ip;
     const user = event.user;
@@ -109,8 +112,8 @@ export class BruteForceDetector implements Detector {
 
   advance(nowMs: number): readonly DetectorFinding[] {
     if (!Number.isFinite(nowMs)) return NO_FINDINGS;
-    if (this.latestMs === null || nowMs > this.latestMs) this.latestMs = nowMs;
-    this.nextMaintenanceMs = null;
+    if (nowMs > this.latestMs) this.latestMs = nowMs;
+    this.nextMaintenanceMs = Number.NEGATIVE_INFINITY;
     return this.maintain(this.latestMs, null) ?? NO_FINDINGS;
   }
 
@@ -118,8 +121,8 @@ export class BruteForceDetector implements Detector {
     return {
       detector: this.name,
       version: STATE_VERSION,
-      latestMs: this.latestMs,
-      nextMaintenanceMs: this.nextMaintenanceMs,
+      latestMs: timeOrNull(this.latestMs),
+      nextMaintenanceMs: timeOrNull(this.nextMaintenanceMs),
       ips: keysToState(this.ips),
       users: keysToState(this.users),
     };
@@ -135,8 +138,8 @@ export class BruteForceDetector implements Detector {
     this.firingIps = ips.firing;
     this.users = users.keys;
     this.firingUsers = users.firing;
-    this.latestMs = latestMs;
-    this.nextMaintenanceMs = nextMaintenanceMs;
+    this.latestMs = latestMs ?? Number.NEGATIVE_INFINITY;
+    this.nextMaintenanceMs = nextMaintenanceMs ?? Number.NEGATIVE_INFINITY;
   }
 
   private record(
@@ -154,13 +157,15 @@ export class BruteForceDetector implements Detector {
     let found = out;
     if (state === undefined) {
       // Enforce the cap on arrival: a spray of new IPs must not grow memory until the next sweep.
-      keys.evict(Number.NEGATIVE_INFINITY, this.maxKeys - 1, (_key, evicted, reason) => {
-        found = this.dropKey(rule, _key, evicted, nowMs, reason, found);
-      });
+      if (keys.needsEviction(Number.NEGATIVE_INFINITY, this.maxKeys - 1)) {
+        keys.evict(Number.NEGATIVE_INFINITY, this.maxKeys - 1, (evictedKey, evicted, reason) => {
+          found = this.dropKey(rule, evictedKey, evicted, nowMs, reason, found);
+        });
+      }
       state = {
         service,
         entity,
-        failures: new BucketWindow(this.findMs),
+        failures: new SparseBucketWindow(this.findMs),
         peers: new Map(),
         firing: false,
         sinceMs: event.timeMs,
@@ -232,22 +237,28 @@ export class BruteForceDetector implements Detector {
   }
 
   private maintain(nowMs: number, out: DetectorFinding[] | null): DetectorFinding[] | null {
-    if (this.nextMaintenanceMs !== null && nowMs < this.nextMaintenanceMs) return out;
+    if (nowMs < this.nextMaintenanceMs) return out;
     this.nextMaintenanceMs = nowMs + MAINTENANCE_INTERVAL_MS;
+    return this.maintainRule("user", nowMs, this.maintainRule("ip", nowMs, out));
+  }
+
+  /** Re-check the rule's firing keys and evict its idle ones. */
+  private maintainRule(rule: Rule, nowMs: number, out: DetectorFinding[] | null): DetectorFinding[] | null {
+    const keys = rule === "ip" ? this.ips : this.users;
+    const firing = rule === "ip" ? this.firingIps : this.firingUsers;
     let found = out;
-    for (const rule of ["ip", "user"] as const) {
-      const keys = rule === "ip" ? this.ips : this.users;
-      const firing = rule === "ip" ? this.firingIps : this.firingUsers;
-      for (const key of firing) {
-        const state = keys.get(key);
-        if (state === undefined) {
-          firing.delete(key);
-          continue;
-        }
-        state.failures.slideTo(nowMs);
-        found = this.evaluate(rule, key, state, nowMs, found);
+    for (const key of firing) {
+      const state = keys.get(key);
+      if (state === undefined) {
+        firing.delete(key);
+        continue;
       }
-      keys.evict(nowMs - this.idleMs, this.maxKeys, (key, state, reason) => {
+      state.failures.slideTo(nowMs);
+      found = this.evaluate(rule, key, state, nowMs, found);
+    }
+    const cutoffMs = nowMs - this.idleMs;
+    if (keys.needsEviction(cutoffMs, this.maxKeys)) {
+      keys.evict(cutoffMs, this.maxKeys, (key, state, reason) => {
         found = this.dropKey(rule, key, state, nowMs, reason, found);
       });
     }
@@ -328,7 +339,7 @@ export class BruteForceDetector implements Detector {
       const service = readString(this.name, item, "service");
       const entity = readString(this.name, item, "entity");
       const key = service + KEY_SEPARATOR + entity;
-      const failures = new BucketWindow(this.findMs);
+      const failures = new SparseBucketWindow(this.findMs);
       failures.loadState(this.name, item.failures);
       const peers = new Map<string, PeerStat>();
       for (const peer of readArray(this.name, item, "peers")) {

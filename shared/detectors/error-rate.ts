@@ -12,6 +12,7 @@ import {
   readOptionalTime,
   readString,
   SampleRing,
+  timeOrNull,
 } from "./state.js";
 import { MAINTENANCE_INTERVAL_MS, MIN_STALE_MS } from "./threshold.js";
 import { BucketWindow } from "./window.js";
@@ -43,7 +44,9 @@ interface ServiceState {
   sinceMs: number;
   lastSeenMs: number;
   peakRatio: number;
+  /** Recent errors: the evidence shown when firing. */
   errors: SampleRing;
+  /** Recent requests while firing: the evidence shown when resolving. */
   recent: SampleRing;
 }
 
@@ -67,8 +70,10 @@ export class ErrorRateDetector implements Detector {
   private readonly maxServices: number;
   private services = new ActivityMap<ServiceState>();
   private firing = new Set<string>();
-  private latestMs: number | null = null;
-  private nextMaintenanceMs: number | null = null;
+  // Plain numbers with -Infinity for "not yet", never null: V8 updates a number-only field in
+  // place, while storing a large number into a field that may hold null allocates every time.
+  private latestMs = Number.NEGATIVE_INFINITY;
+  private nextMaintenanceMs = Number.NEGATIVE_INFINITY;
 
   constructor(config: ErrorRateConfig, options: ErrorRateDetectorOptions = {}) {
     if (!(config.window_s > 0) || !(config.recovery_ratio <= config.threshold_ratio)) {
@@ -83,7 +88,7 @@ export class ErrorRateDetector implements Detector {
   observe(event: LogEvent): readonly DetectorFinding[] {
     const kind = classifyTraffic(event);
     if (kind === null || !Number.isFinite(event.timeMs)) return NO_FINDINGS;
-    const nowMs = this.latestMs === null ? event.timeMs : Math.max(this.latestMs, event.timeMs);
+    const nowMs = Math.max(this.latestMs, event.timeMs);
     this.latestMs = nowMs;
     return this.maintain(nowMs, this.record(event, kind === "error", nowMs)) ?? NO_FINDINGS;
   }
@@ -109,14 +114,16 @@ export class ErrorRateDetector implements Detector {
     state.window.slideTo(nowMs);
     if (!state.window.add(event.timeMs, isError ? 1 : 0, 1)) return found;
     if (isError) state.errors.push(event);
-    state.recent.push(event);
+    // Only a firing service resolves, so only its recent requests are ever shown; keeping every
+    // event would cost a GC write barrier per event.
+    if (state.firing) state.recent.push(event);
     return this.evaluate(event.service, state, nowMs, found);
   }
 
   advance(nowMs: number): readonly DetectorFinding[] {
     if (!Number.isFinite(nowMs)) return NO_FINDINGS;
-    if (this.latestMs === null || nowMs > this.latestMs) this.latestMs = nowMs;
-    this.nextMaintenanceMs = null;
+    if (nowMs > this.latestMs) this.latestMs = nowMs;
+    this.nextMaintenanceMs = Number.NEGATIVE_INFINITY;
     return this.maintain(this.latestMs, null) ?? NO_FINDINGS;
   }
 
@@ -137,8 +144,8 @@ export class ErrorRateDetector implements Detector {
     return {
       detector: this.name,
       version: STATE_VERSION,
-      latestMs: this.latestMs,
-      nextMaintenanceMs: this.nextMaintenanceMs,
+      latestMs: timeOrNull(this.latestMs),
+      nextMaintenanceMs: timeOrNull(this.nextMaintenanceMs),
       services,
     };
   }
@@ -168,12 +175,12 @@ export class ErrorRateDetector implements Detector {
     }
     this.services = services;
     this.firing = firing;
-    this.latestMs = latestMs;
-    this.nextMaintenanceMs = nextMaintenanceMs;
+    this.latestMs = latestMs ?? Number.NEGATIVE_INFINITY;
+    this.nextMaintenanceMs = nextMaintenanceMs ?? Number.NEGATIVE_INFINITY;
   }
 
   private maintain(nowMs: number, out: DetectorFinding[] | null): DetectorFinding[] | null {
-    if (this.nextMaintenanceMs !== null && nowMs < this.nextMaintenanceMs) return out;
+    if (nowMs < this.nextMaintenanceMs) return out;
     this.nextMaintenanceMs = nowMs + MAINTENANCE_INTERVAL_MS;
     let found = out;
     for (const service of this.firing) {
@@ -195,6 +202,7 @@ export class ErrorRateDetector implements Detector {
     nowMs: number,
     out: DetectorFinding[] | null,
   ): DetectorFinding[] | null {
+    if (!this.services.needsEviction(cutoffMs, maxServices)) return out;
     let found = out;
     this.services.evict(cutoffMs, maxServices, (service, state, reason) => {
       if (!state.firing) return;

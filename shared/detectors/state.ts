@@ -32,6 +32,11 @@ export function readOptionalTime(
   return value;
 }
 
+/** The counterpart of `readOptionalTime`: an unset (infinite) time is saved as null. */
+export function timeOrNull(timeMs: number): number | null {
+  return Number.isFinite(timeMs) ? timeMs : null;
+}
+
 export function readString(detector: string, record: Record<string, unknown>, key: string): string {
   const value = record[key];
   if (typeof value !== "string") throw new DetectorStateError(detector, `"${key}" is not a string`);
@@ -259,6 +264,7 @@ export class ActivityMap<S extends { lastSeenMs: number }> {
    * calling `onEvict` for each so a detector can resolve what it still had firing.
    */
   evict(cutoffMs: number, maxKeys: number, onEvict: (key: string, state: S, reason: string) => void): void {
+    if (!this.needsEviction(cutoffMs, maxKeys)) return;
     while (this.head !== null) {
       const link = this.head;
       const over = this.links.size > maxKeys;
@@ -267,6 +273,14 @@ export class ActivityMap<S extends { lastSeenMs: number }> {
       this.links.delete(link.key);
       onEvict(link.key, link.state, over ? "evicted" : "no_data");
     }
+  }
+
+  /**
+   * Whether `evict` with these limits would remove anything. Detectors check this before building
+   * their eviction callback, since on almost every sweep nothing is due.
+   */
+  needsEviction(cutoffMs: number, maxKeys: number): boolean {
+    return this.head !== null && (this.links.size > maxKeys || this.head.state.lastSeenMs < cutoffMs);
   }
 
   private append(key: string, state: S): void {

@@ -11,6 +11,7 @@ import {
   readOptionalTime,
   readString,
   SampleRing,
+  timeOrNull,
 } from "./state.js";
 import { BucketWindow } from "./window.js";
 
@@ -37,7 +38,7 @@ interface ServiceState {
   peak: number;
   /** Recent readings at or above the threshold: the evidence shown when firing. */
   high: SampleRing;
-  /** The most recent readings of any value: the evidence shown when resolving. */
+  /** The most recent readings of any value while pending or firing: the evidence shown when resolving. */
   recent: SampleRing;
 }
 
@@ -79,8 +80,10 @@ export class ThresholdRuleDetector implements Detector {
   private services = new ActivityMap<ServiceState>();
   /** Services pending or firing: the only ones time alone can change. */
   private active = new Set<string>();
-  private latestMs: number | null = null;
-  private nextMaintenanceMs: number | null = null;
+  // Plain numbers with -Infinity for "not yet", never null: V8 updates a number-only field in
+  // place, while storing a large number into a field that may hold null allocates every time.
+  private latestMs = Number.NEGATIVE_INFINITY;
+  private nextMaintenanceMs = Number.NEGATIVE_INFINITY;
 
   constructor(options: ThresholdDetectorOptions) {
     const { config } = options;
@@ -108,7 +111,7 @@ export class ThresholdRuleDetector implements Detector {
     if (!Number.isFinite(event.timeMs) || typeof value !== "number" || !Number.isFinite(value)) {
       return NO_FINDINGS;
     }
-    const nowMs = this.latestMs === null ? event.timeMs : Math.max(this.latestMs, event.timeMs);
+    const nowMs = Math.max(this.latestMs, event.timeMs);
     this.latestMs = nowMs;
     return this.maintain(nowMs, this.record(event, value, nowMs)) ?? NO_FINDINGS;
   }
@@ -135,15 +138,17 @@ export class ThresholdRuleDetector implements Detector {
     // A reading older than the window cannot change a verdict.
     if (!state.window.add(event.timeMs, value, 1)) return found;
     if (value >= this.threshold) state.high.push(event);
-    state.recent.push(event);
+    // Resolution evidence only matters for a service that can resolve. Keeping a reference to
+    // every event would cost a GC write barrier per event (a young object stored into an old ring).
+    if (state.phase !== INACTIVE) state.recent.push(event);
     return this.evaluate(event.service, state, nowMs, value, found);
   }
 
   advance(nowMs: number): readonly DetectorFinding[] {
     if (!Number.isFinite(nowMs)) return NO_FINDINGS;
-    if (this.latestMs === null || nowMs > this.latestMs) this.latestMs = nowMs;
+    if (nowMs > this.latestMs) this.latestMs = nowMs;
     // advance always re-checks: the caller asked for time to pass, so do not wait for the interval.
-    this.nextMaintenanceMs = null;
+    this.nextMaintenanceMs = Number.NEGATIVE_INFINITY;
     return this.maintain(this.latestMs, null) ?? NO_FINDINGS;
   }
 
@@ -164,8 +169,8 @@ export class ThresholdRuleDetector implements Detector {
     return {
       detector: this.name,
       version: STATE_VERSION,
-      latestMs: this.latestMs,
-      nextMaintenanceMs: this.nextMaintenanceMs,
+      latestMs: timeOrNull(this.latestMs),
+      nextMaintenanceMs: timeOrNull(this.nextMaintenanceMs),
       services,
     };
   }
@@ -198,13 +203,13 @@ export class ThresholdRuleDetector implements Detector {
     }
     this.services = services;
     this.active = active;
-    this.latestMs = latestMs;
-    this.nextMaintenanceMs = nextMaintenanceMs;
+    this.latestMs = latestMs ?? Number.NEGATIVE_INFINITY;
+    this.nextMaintenanceMs = nextMaintenanceMs ?? Number.NEGATIVE_INFINITY;
   }
 
   /** Re-check pending and firing services as their windows slide, and evict idle services. */
   private maintain(nowMs: number, out: DetectorFinding[] | null): DetectorFinding[] | null {
-    if (this.nextMaintenanceMs !== null && nowMs < this.nextMaintenanceMs) return out;
+    if (nowMs < this.nextMaintenanceMs) return out;
     this.nextMaintenanceMs = nowMs + MAINTENANCE_INTERVAL_MS;
     let found = out;
     for (const service of this.active) {
@@ -223,6 +228,7 @@ export class ThresholdRuleDetector implements Detector {
     nowMs: number,
     out: DetectorFinding[] | null,
   ): DetectorFinding[] | null {
+    if (!this.services.needsEviction(cutoffMs, maxServices)) return out;
     let found = out;
     this.services.evict(cutoffMs, maxServices, (service, state, reason) => {
       this.active.delete(service);

@@ -7,6 +7,9 @@ const MAX_BUCKETS = 600;
 /** The default bucket width: alert decisions are made in whole seconds. */
 const DEFAULT_BUCKET_MS = 1000;
 
+/** Numbers per slot in `BucketWindow.slots`: bucket index, a, b. */
+const SLOT_WIDTH = 3;
+
 export interface BucketWindowState {
   bucketMs: number;
   size: number;
@@ -29,21 +32,21 @@ export class BucketWindow {
   readonly bucketMs: number;
   readonly size: number;
   private head: number | null = null;
-  private readonly epochs: number[];
-  private readonly a: number[];
-  private readonly b: number[];
+  /**
+   * Per slot, side by side: [bucket index or NaN when unclaimed, a, b]. One typed array instead of
+   * three arrays keeps an update to one or two cache lines, which matters on the hot path where
+   * every event touches a window right after JSON.parse has streamed through the cache.
+   */
+  private readonly slots: Float64Array;
   private sumA = 0;
   private sumB = 0;
 
   constructor(windowMs: number) {
-    if (!(windowMs > 0) || !Number.isFinite(windowMs)) {
-      throw new RangeError(`window length must be a positive number of ms, got ${windowMs}`);
-    }
-    this.bucketMs = Math.max(DEFAULT_BUCKET_MS, Math.ceil(windowMs / MAX_BUCKETS));
-    this.size = Math.max(1, Math.ceil(windowMs / this.bucketMs));
-    this.epochs = new Array<number>(this.size).fill(-1);
-    this.a = new Array<number>(this.size).fill(0);
-    this.b = new Array<number>(this.size).fill(0);
+    const shape = windowShape(windowMs);
+    this.bucketMs = shape.bucketMs;
+    this.size = shape.size;
+    this.slots = new Float64Array(this.size * SLOT_WIDTH);
+    this.clearAll();
   }
 
   get windowMs(): number {
@@ -60,20 +63,7 @@ export class BucketWindow {
 
   /** Move the newest edge of the window to `nowMs`; buckets that fall out are cleared. */
   slideTo(nowMs: number): void {
-    const index = Math.floor(nowMs / this.bucketMs);
-    if (this.head === null) {
-      this.head = index;
-      this.claim(index);
-      return;
-    }
-    if (index <= this.head) return;
-    // A jump longer than the window clears every bucket once; no need to walk the whole gap.
-    const first = Math.max(this.head + 1, index - this.size + 1);
-    if (index - this.head >= this.size) {
-      for (let slot = 0; slot < this.size; slot++) this.clearSlot(slot);
-    }
-    for (let i = first; i <= index; i++) this.claim(i);
-    this.head = index;
+    this.slideToIndex(Math.floor(nowMs / this.bucketMs));
   }
 
   /**
@@ -81,15 +71,13 @@ export class BucketWindow {
    * Returns false (and adds nothing) when the time is already older than the window.
    */
   add(timeMs: number, a: number, b: number): boolean {
-    this.slideTo(timeMs);
     const index = Math.floor(timeMs / this.bucketMs);
-    const head = this.head as number;
-    if (index <= head - this.size) return false;
+    this.slideToIndex(index);
+    if (index <= (this.head as number) - this.size) return false;
     // A late value may land in a bucket the window has not claimed yet (before its first value).
-    this.claim(index);
-    const slot = this.slotOf(index);
-    this.a[slot] = (this.a[slot] ?? 0) + a;
-    this.b[slot] = (this.b[slot] ?? 0) + b;
+    const base = this.claim(index);
+    this.slots[base + 1] = (this.slots[base + 1] ?? 0) + a;
+    this.slots[base + 2] = (this.slots[base + 2] ?? 0) + b;
     this.sumA += a;
     this.sumB += b;
     return true;
@@ -99,8 +87,8 @@ export class BucketWindow {
   oldestStartWithA(): number | null {
     if (this.head === null) return null;
     for (let index = this.head - this.size + 1; index <= this.head; index++) {
-      const slot = this.slotOf(index);
-      if (this.epochs[slot] === index && (this.a[slot] ?? 0) !== 0) return index * this.bucketMs;
+      const base = this.baseOf(index);
+      if (this.slots[base] === index && this.slots[base + 1] !== 0) return index * this.bucketMs;
     }
     return null;
   }
@@ -109,10 +97,10 @@ export class BucketWindow {
     const buckets: [number, number, number][] = [];
     if (this.head !== null) {
       for (let index = this.head - this.size + 1; index <= this.head; index++) {
-        const slot = this.slotOf(index);
-        const b = this.b[slot] ?? 0;
-        const a = this.a[slot] ?? 0;
-        if (this.epochs[slot] === index && (a !== 0 || b !== 0)) buckets.push([index, a, b]);
+        const base = this.baseOf(index);
+        const a = this.slots[base + 1] ?? 0;
+        const b = this.slots[base + 2] ?? 0;
+        if (this.slots[base] === index && (a !== 0 || b !== 0)) buckets.push([index, a, b]);
       }
     }
     return {
@@ -127,73 +115,257 @@ export class BucketWindow {
 
   /** Load a state written by `toState` of a window with the same length; throws DetectorStateError. */
   loadState(detector: string, state: unknown): void {
-    if (!isRecord(state)) throw new DetectorStateError(detector, "window is not an object");
-    const bucketMs = readFiniteNumber(detector, state, "bucketMs");
-    const size = readFiniteNumber(detector, state, "size");
-    if (bucketMs !== this.bucketMs || size !== this.size) {
-      throw new DetectorStateError(
-        detector,
-        `window shape ${size}x${bucketMs}ms does not match the configured ${this.size}x${this.bucketMs}ms`,
-      );
+    const loaded = readWindowState(detector, state, this.bucketMs, this.size);
+    this.head = loaded.head;
+    this.clearAll();
+    for (const [index, a, b] of loaded.buckets) {
+      const base = this.baseOf(index);
+      this.slots[base] = index;
+      this.slots[base + 1] = a;
+      this.slots[base + 2] = b;
     }
-    const head = state.head;
-    if (head !== null && (typeof head !== "number" || !Number.isInteger(head))) {
-      throw new DetectorStateError(detector, "window head is not an integer or null");
-    }
-    const buckets = readArray(detector, state, "buckets");
-    const totalA = readFiniteNumber(detector, state, "totalA");
-    const totalB = readFiniteNumber(detector, state, "totalB");
-    const entries: [number, number, number][] = [];
-    for (const bucket of buckets) {
-      if (
-        !Array.isArray(bucket) ||
-        bucket.length !== 3 ||
-        !bucket.every((n) => typeof n === "number" && Number.isFinite(n)) ||
-        head === null ||
-        !Number.isInteger(bucket[0]) ||
-        bucket[0] > head ||
-        bucket[0] <= head - size
-      ) {
-        throw new DetectorStateError(detector, "window bucket is not [index inside the window, a, b]");
-      }
-      entries.push(bucket as [number, number, number]);
-    }
-    this.head = head;
-    this.epochs.fill(-1);
-    this.a.fill(0);
-    this.b.fill(0);
-    for (const [index, a, b] of entries) {
-      const slot = this.slotOf(index);
-      this.epochs[slot] = index;
-      this.a[slot] = a;
-      this.b[slot] = b;
-    }
-    this.sumA = totalA;
-    this.sumB = totalB;
+    this.sumA = loaded.totalA;
+    this.sumB = loaded.totalB;
   }
 
-  private slotOf(index: number): number {
+  private slideToIndex(index: number): void {
+    if (this.head === null) {
+      this.head = index;
+      this.claim(index);
+      return;
+    }
+    if (index <= this.head) return;
+    // A jump longer than the window clears every bucket once; no need to walk the whole gap.
+    if (index - this.head >= this.size) {
+      for (let base = 0; base < this.slots.length; base += SLOT_WIDTH) this.clearSlot(base);
+    }
+    for (let i = Math.max(this.head + 1, index - this.size + 1); i <= index; i++) this.claim(i);
+    this.head = index;
+  }
+
+  /** Offset in `slots` of the slot that bucket `index` maps to. */
+  private baseOf(index: number): number {
     const slot = index % this.size;
-    return slot < 0 ? slot + this.size : slot;
+    return (slot < 0 ? slot + this.size : slot) * SLOT_WIDTH;
   }
 
-  /** Give the slot of `index` to that bucket, removing whatever older bucket it held from the totals. */
-  private claim(index: number): void {
-    const slot = this.slotOf(index);
-    if (this.epochs[slot] === index) return;
-    this.clearSlot(slot);
-    this.epochs[slot] = index;
+  /**
+   * Give the slot of `index` to that bucket, removing whatever older bucket it held from the totals;
+   * returns the slot's offset.
+   */
+  private claim(index: number): number {
+    const base = this.baseOf(index);
+    if (this.slots[base] !== index) {
+      this.clearSlot(base);
+      this.slots[base] = index;
+    }
+    return base;
   }
 
-  private clearSlot(slot: number): void {
-    this.sumA -= this.a[slot] ?? 0;
-    this.sumB -= this.b[slot] ?? 0;
-    this.a[slot] = 0;
-    this.b[slot] = 0;
+  private clearSlot(base: number): void {
+    this.sumA -= this.slots[base + 1] ?? 0;
+    this.sumB -= this.slots[base + 2] ?? 0;
+    this.slots[base] = Number.NaN;
+    this.slots[base + 1] = 0;
+    this.slots[base + 2] = 0;
     // Running sums of fractional values drift; an empty window must read as exactly empty.
     if (Math.abs(this.sumB) < 1e-9) {
       this.sumB = 0;
       this.sumA = 0;
     }
   }
+
+  private clearAll(): void {
+    for (let base = 0; base < this.slots.length; base += SLOT_WIDTH) {
+      this.slots[base] = Number.NaN;
+      this.slots[base + 1] = 0;
+      this.slots[base + 2] = 0;
+    }
+  }
+}
+
+/**
+ * The same window and the same state as `BucketWindow`, stored sparsely: only buckets that hold
+ * something, oldest first. Memory grows with the buckets in use rather than the window length, which
+ * suits keys that see a few events each, such as the source IPs of failed logins: an IP spray
+ * creates thousands of keys, and a fixed ring per key would cost kilobytes each.
+ */
+export class SparseBucketWindow {
+  readonly bucketMs: number;
+  readonly size: number;
+  private head: number | null = null;
+  /** Bucket indexes, ascending, from `first` on; entries before `first` are spent. */
+  private readonly indexes: number[] = [];
+  private readonly a: number[] = [];
+  private readonly b: number[] = [];
+  private first = 0;
+  private sumA = 0;
+  private sumB = 0;
+
+  constructor(windowMs: number) {
+    const shape = windowShape(windowMs);
+    this.bucketMs = shape.bucketMs;
+    this.size = shape.size;
+  }
+
+  get windowMs(): number {
+    return this.bucketMs * this.size;
+  }
+
+  get totalA(): number {
+    return this.sumA;
+  }
+
+  get totalB(): number {
+    return this.sumB;
+  }
+
+  /** Move the newest edge of the window to `nowMs`; buckets that fall out are dropped. */
+  slideTo(nowMs: number): void {
+    this.slideToIndex(Math.floor(nowMs / this.bucketMs));
+  }
+
+  /** As `BucketWindow.add`: false (and nothing added) when `timeMs` is older than the window. */
+  add(timeMs: number, a: number, b: number): boolean {
+    const index = Math.floor(timeMs / this.bucketMs);
+    this.slideToIndex(index);
+    if (index <= (this.head as number) - this.size) return false;
+    // Values arrive almost in order, so the bucket is the last one or close to it.
+    let at = this.indexes.length - 1;
+    while (at >= this.first && (this.indexes[at] as number) > index) at--;
+    if (at >= this.first && this.indexes[at] === index) {
+      this.a[at] = (this.a[at] ?? 0) + a;
+      this.b[at] = (this.b[at] ?? 0) + b;
+    } else if (at === this.indexes.length - 1) {
+      this.indexes.push(index);
+      this.a.push(a);
+      this.b.push(b);
+    } else {
+      this.indexes.splice(at + 1, 0, index);
+      this.a.splice(at + 1, 0, a);
+      this.b.splice(at + 1, 0, b);
+    }
+    this.sumA += a;
+    this.sumB += b;
+    return true;
+  }
+
+  /** Start time of the oldest bucket in the window whose first sum is non-zero; null if none. */
+  oldestStartWithA(): number | null {
+    for (let at = this.first; at < this.indexes.length; at++) {
+      if (this.a[at] !== 0) return (this.indexes[at] as number) * this.bucketMs;
+    }
+    return null;
+  }
+
+  toState(): BucketWindowState {
+    const buckets: [number, number, number][] = [];
+    for (let at = this.first; at < this.indexes.length; at++) {
+      const a = this.a[at] ?? 0;
+      const b = this.b[at] ?? 0;
+      if (a !== 0 || b !== 0) buckets.push([this.indexes[at] as number, a, b]);
+    }
+    return {
+      bucketMs: this.bucketMs,
+      size: this.size,
+      head: this.head,
+      buckets,
+      totalA: this.sumA,
+      totalB: this.sumB,
+    };
+  }
+
+  /** Load a state written by either window's `toState` with the same length; throws DetectorStateError. */
+  loadState(detector: string, state: unknown): void {
+    const loaded = readWindowState(detector, state, this.bucketMs, this.size);
+    this.head = loaded.head;
+    this.first = 0;
+    this.indexes.length = 0;
+    this.a.length = 0;
+    this.b.length = 0;
+    for (const [index, a, b] of [...loaded.buckets].sort((x, y) => x[0] - y[0])) {
+      this.indexes.push(index);
+      this.a.push(a);
+      this.b.push(b);
+    }
+    this.sumA = loaded.totalA;
+    this.sumB = loaded.totalB;
+  }
+
+  private slideToIndex(index: number): void {
+    if (this.head !== null && index <= this.head) return;
+    this.head = index;
+    const oldest = index - this.size;
+    while (this.first < this.indexes.length && (this.indexes[this.first] as number) <= oldest) {
+      this.sumA -= this.a[this.first] ?? 0;
+      this.sumB -= this.b[this.first] ?? 0;
+      this.first++;
+    }
+    if (this.first === this.indexes.length) {
+      // Empty: reset exactly, which also clears any drift of the running sums.
+      this.first = 0;
+      this.indexes.length = 0;
+      this.a.length = 0;
+      this.b.length = 0;
+      this.sumA = 0;
+      this.sumB = 0;
+    } else if (this.first > 32 && this.first * 2 > this.indexes.length) {
+      this.indexes.splice(0, this.first);
+      this.a.splice(0, this.first);
+      this.b.splice(0, this.first);
+      this.first = 0;
+    }
+  }
+}
+
+function windowShape(windowMs: number): { bucketMs: number; size: number } {
+  if (!(windowMs > 0) || !Number.isFinite(windowMs)) {
+    throw new RangeError(`window length must be a positive number of ms, got ${windowMs}`);
+  }
+  const bucketMs = Math.max(DEFAULT_BUCKET_MS, Math.ceil(windowMs / MAX_BUCKETS));
+  return { bucketMs, size: Math.max(1, Math.ceil(windowMs / bucketMs)) };
+}
+
+/** Check a saved window against the configured shape; throws DetectorStateError naming the problem. */
+function readWindowState(
+  detector: string,
+  state: unknown,
+  bucketMs: number,
+  size: number,
+): { head: number | null; buckets: [number, number, number][]; totalA: number; totalB: number } {
+  if (!isRecord(state)) throw new DetectorStateError(detector, "window is not an object");
+  const savedBucketMs = readFiniteNumber(detector, state, "bucketMs");
+  const savedSize = readFiniteNumber(detector, state, "size");
+  if (savedBucketMs !== bucketMs || savedSize !== size) {
+    throw new DetectorStateError(
+      detector,
+      `window shape ${savedSize}x${savedBucketMs}ms does not match the configured ${size}x${bucketMs}ms`,
+    );
+  }
+  const head = state.head;
+  if (head !== null && (typeof head !== "number" || !Number.isInteger(head))) {
+    throw new DetectorStateError(detector, "window head is not an integer or null");
+  }
+  const totalA = readFiniteNumber(detector, state, "totalA");
+  const totalB = readFiniteNumber(detector, state, "totalB");
+  const buckets: [number, number, number][] = [];
+  const seen = new Set<number>();
+  for (const bucket of readArray(detector, state, "buckets")) {
+    if (
+      !Array.isArray(bucket) ||
+      bucket.length !== 3 ||
+      !bucket.every((n) => typeof n === "number" && Number.isFinite(n)) ||
+      head === null ||
+      !Number.isInteger(bucket[0]) ||
+      bucket[0] > head ||
+      bucket[0] <= head - size
+    ) {
+      throw new DetectorStateError(detector, "window bucket is not [index inside the window, a, b]");
+    }
+    if (seen.has(bucket[0]))
+      throw new DetectorStateError(detector, `window bucket ${bucket[0]} appears twice`);
+    seen.add(bucket[0]);
+    buckets.push(bucket as [number, number, number]);
+  }
+  return { head, buckets, totalA, totalB };
 }

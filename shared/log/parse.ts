@@ -275,6 +275,10 @@ function digitsAt(text: string, start: number, count: number): number {
  * zone-less local times (wrong on any host not in UTC) and rolls 2026-02-31 over into March.
  */
 export function parseIsoTimestamp(text: string): number | string {
+  if (text.length === 24) {
+    const timeMs = parseCanonicalUtc(text);
+    if (timeMs >= 0) return timeMs;
+  }
   const shape = "expected ISO 8601 like 2026-01-01T12:00:00.000Z with a zone (Z or +HH:MM)";
   if (text.length < 19 || text.length > 40) return shape;
   const year = digitsAt(text, 0, 4);
@@ -344,6 +348,85 @@ export function parseIsoTimestamp(text: string): number | string {
 
   const days = daysFromCivil(year, month, day);
   return ((days * 24 + hour) * 60 + minute - offsetMinutes) * 60_000 + second * 1000 + millis;
+}
+
+/** The date of the last canonical timestamp (as YYYYMMDD) and its day number: consecutive events share it. */
+let lastDateKey = -1;
+let lastDateDays = 0;
+
+/**
+ * Fast path for the shape our writers emit, `YYYY-MM-DDTHH:MM:SS.mmmZ` (JavaScript's toISOString),
+ * which is nearly every line: a fixed layout read digit by digit, and the day number of the date
+ * computed once per date rather than per line. Returns -1 for anything else, including dates before
+ * 1970 and invalid values, and the general parser then gives the precise reason.
+ */
+function parseCanonicalUtc(text: string): number {
+  if (
+    text.charCodeAt(4) !== 0x2d ||
+    text.charCodeAt(7) !== 0x2d ||
+    text.charCodeAt(10) !== 0x54 ||
+    text.charCodeAt(13) !== 0x3a ||
+    text.charCodeAt(16) !== 0x3a ||
+    text.charCodeAt(19) !== 0x2e ||
+    text.charCodeAt(23) !== 0x5a
+  ) {
+    return -1;
+  }
+  const y0 = text.charCodeAt(0) - 48;
+  const y1 = text.charCodeAt(1) - 48;
+  const y2 = text.charCodeAt(2) - 48;
+  const y3 = text.charCodeAt(3) - 48;
+  const mo0 = text.charCodeAt(5) - 48;
+  const mo1 = text.charCodeAt(6) - 48;
+  const d0 = text.charCodeAt(8) - 48;
+  const d1 = text.charCodeAt(9) - 48;
+  const h0 = text.charCodeAt(11) - 48;
+  const h1 = text.charCodeAt(12) - 48;
+  const mi0 = text.charCodeAt(14) - 48;
+  const mi1 = text.charCodeAt(15) - 48;
+  const s0 = text.charCodeAt(17) - 48;
+  const s1 = text.charCodeAt(18) - 48;
+  const ms0 = text.charCodeAt(20) - 48;
+  const ms1 = text.charCodeAt(21) - 48;
+  const ms2 = text.charCodeAt(22) - 48;
+  // `>>> 0` turns a negative difference (a character below '0') into a huge number.
+  if (
+    y0 >>> 0 > 9 ||
+    y1 >>> 0 > 9 ||
+    y2 >>> 0 > 9 ||
+    y3 >>> 0 > 9 ||
+    mo0 >>> 0 > 9 ||
+    mo1 >>> 0 > 9 ||
+    d0 >>> 0 > 9 ||
+    d1 >>> 0 > 9 ||
+    h0 >>> 0 > 9 ||
+    h1 >>> 0 > 9 ||
+    mi0 >>> 0 > 9 ||
+    mi1 >>> 0 > 9 ||
+    s0 >>> 0 > 9 ||
+    s1 >>> 0 > 9 ||
+    ms0 >>> 0 > 9 ||
+    ms1 >>> 0 > 9 ||
+    ms2 >>> 0 > 9
+  ) {
+    return -1;
+  }
+  const year = y0 * 1000 + y1 * 100 + y2 * 10 + y3;
+  const month = mo0 * 10 + mo1;
+  const day = d0 * 10 + d1;
+  const hour = h0 * 10 + h1;
+  const minute = mi0 * 10 + mi1;
+  const second = s0 * 10 + s1;
+  if (hour > 23 || minute > 59 || second > 59 || year < 1970) return -1;
+  const dateKey = year * 10000 + month * 100 + day;
+  if (dateKey !== lastDateKey) {
+    if (month < 1 || month > 12 || day < 1) return -1;
+    const leap = year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
+    if (day > (month === 2 && leap ? 29 : (DAYS_IN_MONTH[month - 1] ?? 31))) return -1;
+    lastDateDays = daysFromCivil(year, month, day);
+    lastDateKey = dateKey;
+  }
+  return ((lastDateDays * 24 + hour) * 60 + minute) * 60_000 + second * 1000 + ms0 * 100 + ms1 * 10 + ms2;
 }
 
 /** Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's days_from_civil). */

@@ -1,10 +1,15 @@
 import { describe, expect, it } from "vitest";
 import { DetectorStateError } from "../../../shared/detectors/detector.js";
 import { SampleRing } from "../../../shared/detectors/state.js";
-import { BucketWindow } from "../../../shared/detectors/window.js";
+import * as windows from "../../../shared/detectors/window.js";
+import { BucketWindow, SparseBucketWindow } from "../../../shared/detectors/window.js";
 import { makeEvent } from "./events.js";
 
-describe("BucketWindow", () => {
+// Both windows keep the same sums and the same state; only their memory layout differs.
+describe.each([
+  ["BucketWindow", BucketWindow],
+  ["SparseBucketWindow", SparseBucketWindow],
+])("%s", (_name, BucketWindow) => {
   it("keeps the sums of the newest window of one-second buckets", () => {
     const window = new BucketWindow(10_000);
     expect([window.bucketMs, window.size]).toEqual([1000, 10]);
@@ -67,6 +72,60 @@ describe("BucketWindow", () => {
   it("rejects a window length that is not positive", () => {
     expect(() => new BucketWindow(0)).toThrow(RangeError);
     expect(() => new BucketWindow(Number.NaN)).toThrow(RangeError);
+  });
+
+  it("keeps late values in their own buckets, in order, and drops them as the window passes", () => {
+    const window = new BucketWindow(10_000);
+    window.add(9_000, 1, 1);
+    window.add(4_000, 2, 1);
+    window.add(6_000, 4, 1);
+    window.add(4_500, 8, 1);
+    expect(window.toState().buckets).toEqual([
+      [4, 10, 2],
+      [6, 4, 1],
+      [9, 1, 1],
+    ]);
+    expect(window.oldestStartWithA()).toBe(4_000);
+    window.slideTo(15_000);
+    expect([window.totalA, window.totalB]).toEqual([5, 2]);
+    window.slideTo(18_000);
+    expect([window.totalA, window.totalB]).toEqual([1, 1]);
+  });
+
+  it("loads the state the other kind of window saved", () => {
+    const Other = BucketWindow === SparseBucketWindow ? windows.BucketWindow : SparseBucketWindow;
+    const other = new Other(10_000);
+    other.add(2_000, 1, 1);
+    other.add(7_000, 3, 2);
+    const copy = new BucketWindow(10_000);
+    copy.loadState("test", other.toState());
+    expect(copy.toState()).toEqual(other.toState());
+  });
+
+  it("refuses a saved state that lists a bucket twice", () => {
+    const window = new BucketWindow(10_000);
+    window.add(4_000, 2, 1);
+    expect(() =>
+      window.loadState("test", {
+        ...window.toState(),
+        buckets: [
+          [4, 1, 1],
+          [4, 1, 1],
+        ],
+      }),
+    ).toThrow(/appears twice/);
+  });
+});
+
+describe("SparseBucketWindow memory", () => {
+  it("holds only the buckets in use, however long the window", () => {
+    const window = new SparseBucketWindow(3_600_000);
+    window.add(0, 1, 1);
+    window.add(3_000_000, 1, 1);
+    expect(window.toState().buckets).toHaveLength(2);
+    // An hour later both buckets are gone and the sums read exactly zero.
+    window.slideTo(7_300_000);
+    expect([window.totalA, window.totalB, window.toState().buckets.length]).toEqual([0, 0, 0]);
   });
 });
 

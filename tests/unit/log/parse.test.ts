@@ -6,6 +6,7 @@ import {
   REJECT_REASONS,
   type RejectReason,
 } from "../../../shared/log/schema.js";
+import { Rng } from "../../../shared/random.js";
 
 const VALID: LogLine = {
   timestamp: "2026-01-01T12:00:00.250Z",
@@ -272,6 +273,28 @@ describe("parseIsoTimestamp", () => {
     "+002026-01-01T00:00:00Z",
   ])("rejects %s", (text) => {
     expect(typeof parseIsoTimestamp(text)).toBe("string");
+  });
+
+  // Lines in toISOString's layout take a fast path that remembers the last date; it must agree with
+  // Date.parse everywhere and still refuse impossible dates right after a valid one.
+  it("reads toISOString's layout exactly like Date.parse over many dates, in any order", () => {
+    const random = new Rng(11);
+    for (let i = 0; i < 5_000; i++) {
+      const timeMs = Math.floor(random.next() * Date.UTC(2200, 0, 1));
+      const text = new Date(timeMs).toISOString();
+      expect(parseIsoTimestamp(text)).toBe(timeMs);
+    }
+  });
+
+  it.each([
+    ["2025-02-28T10:00:00.000Z", "2025-02-29T10:00:00.000Z"],
+    ["2026-04-30T10:00:00.000Z", "2026-04-31T10:00:00.000Z"],
+    ["2026-12-31T10:00:00.000Z", "2026-13-01T10:00:00.000Z"],
+    ["2026-01-01T10:00:00.000Z", "2026-01-01T24:00:00.000Z"],
+    ["2026-01-01T10:00:00.000Z", "2026-01-01T10:00:00.00xZ"],
+  ])("after %s still rejects %s", (valid, invalid) => {
+    expect(parseIsoTimestamp(valid)).toBe(Date.parse(valid));
+    expect(typeof parseIsoTimestamp(invalid)).toBe("string");
   });
 });
 
