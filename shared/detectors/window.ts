@@ -21,32 +21,30 @@ export interface BucketWindowState {
   totalB: number;
 }
 
+type Bucket = [index: number, a: number, b: number];
+
 /**
  * A sliding time window of fixed-width buckets holding two running sums (for example a metric sum
  * and a reading count, or errors and requests). Adding, sliding and reading the totals are O(1)
- * amortised with no allocation: each bucket is cleared once as the window passes it, and the totals
- * are kept incrementally. The window edge has bucket resolution: it covers the `size` newest
- * buckets, that is between `windowMs - bucketMs` and `windowMs` of time.
+ * amortised, and the totals are kept incrementally. The window edge has bucket resolution: it
+ * covers the `size` newest buckets, that is between `windowMs - bucketMs` and `windowMs` of time.
+ * Two layouts share this contract and the saved state: `BucketWindow` (a ring, for keys with steady
+ * traffic) and `SparseBucketWindow` (only the buckets in use, for keys that see a few events).
  */
-export class BucketWindow {
+abstract class SlidingWindow {
   readonly bucketMs: number;
   readonly size: number;
-  private head: number | null = null;
-  /**
-   * Per slot, side by side: [bucket index or NaN when unclaimed, a, b]. One typed array instead of
-   * three arrays keeps an update to one or two cache lines, which matters on the hot path where
-   * every event touches a window right after JSON.parse has streamed through the cache.
-   */
-  private readonly slots: Float64Array;
-  private sumA = 0;
-  private sumB = 0;
+  /** Index (time / bucketMs) of the newest bucket, or null before the first value. */
+  protected head: number | null = null;
+  protected sumA = 0;
+  protected sumB = 0;
 
   constructor(windowMs: number) {
-    const shape = windowShape(windowMs);
-    this.bucketMs = shape.bucketMs;
-    this.size = shape.size;
-    this.slots = new Float64Array(this.size * SLOT_WIDTH);
-    this.clearAll();
+    if (!(windowMs > 0) || !Number.isFinite(windowMs)) {
+      throw new RangeError(`window length must be a positive number of ms, got ${windowMs}`);
+    }
+    this.bucketMs = Math.max(DEFAULT_BUCKET_MS, Math.ceil(windowMs / MAX_BUCKETS));
+    this.size = Math.max(1, Math.ceil(windowMs / this.bucketMs));
   }
 
   get windowMs(): number {
@@ -61,15 +59,64 @@ export class BucketWindow {
     return this.sumB;
   }
 
-  /** Move the newest edge of the window to `nowMs`; buckets that fall out are cleared. */
-  slideTo(nowMs: number): void {
-    this.slideToIndex(Math.floor(nowMs / this.bucketMs));
-  }
+  /** Move the newest edge of the window to `nowMs`; buckets that fall out are dropped. */
+  abstract slideTo(nowMs: number): void;
 
   /**
    * Add to the bucket holding `timeMs`, sliding forward first if it is newer than the window.
    * Returns false (and adds nothing) when the time is already older than the window.
    */
+  abstract add(timeMs: number, a: number, b: number): boolean;
+
+  /** Start time of the oldest bucket in the window whose first sum is non-zero; null if none. */
+  oldestStartWithA(): number | null {
+    for (const [index, a] of this.buckets()) if (a !== 0) return index * this.bucketMs;
+    return null;
+  }
+
+  toState(): BucketWindowState {
+    return {
+      bucketMs: this.bucketMs,
+      size: this.size,
+      head: this.head,
+      buckets: this.buckets(),
+      totalA: this.sumA,
+      totalB: this.sumB,
+    };
+  }
+
+  /** Load a state saved by either layout for the same window length; throws DetectorStateError. */
+  loadState(detector: string, state: unknown): void {
+    const loaded = readWindowState(detector, state, this.bucketMs, this.size);
+    this.head = loaded.head;
+    this.load(loaded.buckets.sort((x, y) => x[0] - y[0]));
+    this.sumA = loaded.totalA;
+    this.sumB = loaded.totalB;
+  }
+
+  /** Buckets inside the window that hold something, oldest first. */
+  protected abstract buckets(): Bucket[];
+  /** Replace the contents with `buckets` (validated, oldest first); head and totals are the caller's. */
+  protected abstract load(buckets: Bucket[]): void;
+}
+
+/** The ring layout: fixed memory per window, no allocation per value. */
+export class BucketWindow extends SlidingWindow {
+  /** Per slot, side by side: [bucket index or NaN when unclaimed, a, b]. */
+  private readonly slots: Float64Array;
+
+  constructor(windowMs: number) {
+    super(windowMs);
+    this.slots = new Float64Array(this.size * SLOT_WIDTH);
+    this.clearAll();
+  }
+
+  // slideTo and add are written out in each layout rather than shared through the base class:
+  // a shared method would see both layouts and dispatch polymorphically on the hottest path.
+  slideTo(nowMs: number): void {
+    this.slideToIndex(Math.floor(nowMs / this.bucketMs));
+  }
+
   add(timeMs: number, a: number, b: number): boolean {
     const index = Math.floor(timeMs / this.bucketMs);
     this.slideToIndex(index);
@@ -81,51 +128,6 @@ export class BucketWindow {
     this.sumA += a;
     this.sumB += b;
     return true;
-  }
-
-  /** Start time of the oldest bucket in the window whose first sum is non-zero; null if none. */
-  oldestStartWithA(): number | null {
-    if (this.head === null) return null;
-    for (let index = this.head - this.size + 1; index <= this.head; index++) {
-      const base = this.baseOf(index);
-      if (this.slots[base] === index && this.slots[base + 1] !== 0) return index * this.bucketMs;
-    }
-    return null;
-  }
-
-  toState(): BucketWindowState {
-    const buckets: [number, number, number][] = [];
-    if (this.head !== null) {
-      for (let index = this.head - this.size + 1; index <= this.head; index++) {
-        const base = this.baseOf(index);
-        const a = this.slots[base + 1] ?? 0;
-        const b = this.slots[base + 2] ?? 0;
-        if (this.slots[base] === index && (a !== 0 || b !== 0)) buckets.push([index, a, b]);
-      }
-    }
-    return {
-      bucketMs: this.bucketMs,
-      size: this.size,
-      head: this.head,
-      buckets,
-      totalA: this.sumA,
-      totalB: this.sumB,
-    };
-  }
-
-  /** Load a state written by `toState` of a window with the same length; throws DetectorStateError. */
-  loadState(detector: string, state: unknown): void {
-    const loaded = readWindowState(detector, state, this.bucketMs, this.size);
-    this.head = loaded.head;
-    this.clearAll();
-    for (const [index, a, b] of loaded.buckets) {
-      const base = this.baseOf(index);
-      this.slots[base] = index;
-      this.slots[base + 1] = a;
-      this.slots[base + 2] = b;
-    }
-    this.sumA = loaded.totalA;
-    this.sumB = loaded.totalB;
   }
 
   private slideToIndex(index: number): void {
@@ -141,6 +143,28 @@ export class BucketWindow {
     }
     for (let i = Math.max(this.head + 1, index - this.size + 1); i <= index; i++) this.claim(i);
     this.head = index;
+  }
+
+  protected buckets(): Bucket[] {
+    const buckets: Bucket[] = [];
+    if (this.head === null) return buckets;
+    for (let index = this.head - this.size + 1; index <= this.head; index++) {
+      const base = this.baseOf(index);
+      const a = this.slots[base + 1] ?? 0;
+      const b = this.slots[base + 2] ?? 0;
+      if (this.slots[base] === index && (a !== 0 || b !== 0)) buckets.push([index, a, b]);
+    }
+    return buckets;
+  }
+
+  protected load(buckets: Bucket[]): void {
+    this.clearAll();
+    for (const [index, a, b] of buckets) {
+      const base = this.baseOf(index);
+      this.slots[base] = index;
+      this.slots[base + 1] = a;
+      this.slots[base + 2] = b;
+    }
   }
 
   /** Offset in `slots` of the slot that bucket `index` maps to. */
@@ -185,51 +209,55 @@ export class BucketWindow {
 }
 
 /**
- * The same window and the same state as `BucketWindow`, stored sparsely: only buckets that hold
- * something, oldest first. Memory grows with the buckets in use rather than the window length, which
- * suits keys that see a few events each, such as the source IPs of failed logins: an IP spray
- * creates thousands of keys, and a fixed ring per key would cost kilobytes each.
+ * The sparse layout: only buckets that hold something, oldest first. Memory grows with the buckets
+ * in use rather than the window length, which suits keys that see a few events each, such as the
+ * source IPs of failed logins: an IP spray creates thousands of keys, and a ring per key would cost
+ * kilobytes each.
  */
-export class SparseBucketWindow {
-  readonly bucketMs: number;
-  readonly size: number;
-  private head: number | null = null;
+export class SparseBucketWindow extends SlidingWindow {
   /** Bucket indexes, ascending, from `first` on; entries before `first` are spent. */
   private readonly indexes: number[] = [];
   private readonly a: number[] = [];
   private readonly b: number[] = [];
   private first = 0;
-  private sumA = 0;
-  private sumB = 0;
 
-  constructor(windowMs: number) {
-    const shape = windowShape(windowMs);
-    this.bucketMs = shape.bucketMs;
-    this.size = shape.size;
-  }
-
-  get windowMs(): number {
-    return this.bucketMs * this.size;
-  }
-
-  get totalA(): number {
-    return this.sumA;
-  }
-
-  get totalB(): number {
-    return this.sumB;
-  }
-
-  /** Move the newest edge of the window to `nowMs`; buckets that fall out are dropped. */
   slideTo(nowMs: number): void {
     this.slideToIndex(Math.floor(nowMs / this.bucketMs));
   }
 
-  /** As `BucketWindow.add`: false (and nothing added) when `timeMs` is older than the window. */
   add(timeMs: number, a: number, b: number): boolean {
     const index = Math.floor(timeMs / this.bucketMs);
     this.slideToIndex(index);
     if (index <= (this.head as number) - this.size) return false;
+    this.addToBucket(index, a, b);
+    this.sumA += a;
+    this.sumB += b;
+    return true;
+  }
+
+  private slideToIndex(index: number): void {
+    if (this.head !== null && index <= this.head) return;
+    this.head = index;
+    const oldest = index - this.size;
+    while (this.first < this.indexes.length && (this.indexes[this.first] as number) <= oldest) {
+      this.sumA -= this.a[this.first] ?? 0;
+      this.sumB -= this.b[this.first] ?? 0;
+      this.first++;
+    }
+    if (this.first === this.indexes.length) {
+      // Empty: reset exactly, which also clears any drift of the running sums.
+      this.load([]);
+      this.sumA = 0;
+      this.sumB = 0;
+    } else if (this.first > 32 && this.first * 2 > this.indexes.length) {
+      this.indexes.splice(0, this.first);
+      this.a.splice(0, this.first);
+      this.b.splice(0, this.first);
+      this.first = 0;
+    }
+  }
+
+  private addToBucket(index: number, a: number, b: number): void {
     // Values arrive almost in order, so the bucket is the last one or close to it.
     let at = this.indexes.length - 1;
     while (at >= this.first && (this.indexes[at] as number) > index) at--;
@@ -245,85 +273,29 @@ export class SparseBucketWindow {
       this.a.splice(at + 1, 0, a);
       this.b.splice(at + 1, 0, b);
     }
-    this.sumA += a;
-    this.sumB += b;
-    return true;
   }
 
-  /** Start time of the oldest bucket in the window whose first sum is non-zero; null if none. */
-  oldestStartWithA(): number | null {
-    for (let at = this.first; at < this.indexes.length; at++) {
-      if (this.a[at] !== 0) return (this.indexes[at] as number) * this.bucketMs;
-    }
-    return null;
-  }
-
-  toState(): BucketWindowState {
-    const buckets: [number, number, number][] = [];
+  protected buckets(): Bucket[] {
+    const buckets: Bucket[] = [];
     for (let at = this.first; at < this.indexes.length; at++) {
       const a = this.a[at] ?? 0;
       const b = this.b[at] ?? 0;
       if (a !== 0 || b !== 0) buckets.push([this.indexes[at] as number, a, b]);
     }
-    return {
-      bucketMs: this.bucketMs,
-      size: this.size,
-      head: this.head,
-      buckets,
-      totalA: this.sumA,
-      totalB: this.sumB,
-    };
+    return buckets;
   }
 
-  /** Load a state written by either window's `toState` with the same length; throws DetectorStateError. */
-  loadState(detector: string, state: unknown): void {
-    const loaded = readWindowState(detector, state, this.bucketMs, this.size);
-    this.head = loaded.head;
+  protected load(buckets: Bucket[]): void {
     this.first = 0;
     this.indexes.length = 0;
     this.a.length = 0;
     this.b.length = 0;
-    for (const [index, a, b] of [...loaded.buckets].sort((x, y) => x[0] - y[0])) {
+    for (const [index, a, b] of buckets) {
       this.indexes.push(index);
       this.a.push(a);
       this.b.push(b);
     }
-    this.sumA = loaded.totalA;
-    this.sumB = loaded.totalB;
   }
-
-  private slideToIndex(index: number): void {
-    if (this.head !== null && index <= this.head) return;
-    this.head = index;
-    const oldest = index - this.size;
-    while (this.first < this.indexes.length && (this.indexes[this.first] as number) <= oldest) {
-      this.sumA -= this.a[this.first] ?? 0;
-      this.sumB -= this.b[this.first] ?? 0;
-      this.first++;
-    }
-    if (this.first === this.indexes.length) {
-      // Empty: reset exactly, which also clears any drift of the running sums.
-      this.first = 0;
-      this.indexes.length = 0;
-      this.a.length = 0;
-      this.b.length = 0;
-      this.sumA = 0;
-      this.sumB = 0;
-    } else if (this.first > 32 && this.first * 2 > this.indexes.length) {
-      this.indexes.splice(0, this.first);
-      this.a.splice(0, this.first);
-      this.b.splice(0, this.first);
-      this.first = 0;
-    }
-  }
-}
-
-function windowShape(windowMs: number): { bucketMs: number; size: number } {
-  if (!(windowMs > 0) || !Number.isFinite(windowMs)) {
-    throw new RangeError(`window length must be a positive number of ms, got ${windowMs}`);
-  }
-  const bucketMs = Math.max(DEFAULT_BUCKET_MS, Math.ceil(windowMs / MAX_BUCKETS));
-  return { bucketMs, size: Math.max(1, Math.ceil(windowMs / bucketMs)) };
 }
 
 /** Check a saved window against the configured shape; throws DetectorStateError naming the problem. */
@@ -332,7 +304,7 @@ function readWindowState(
   state: unknown,
   bucketMs: number,
   size: number,
-): { head: number | null; buckets: [number, number, number][]; totalA: number; totalB: number } {
+): { head: number | null; buckets: Bucket[]; totalA: number; totalB: number } {
   if (!isRecord(state)) throw new DetectorStateError(detector, "window is not an object");
   const savedBucketMs = readFiniteNumber(detector, state, "bucketMs");
   const savedSize = readFiniteNumber(detector, state, "size");
@@ -348,7 +320,7 @@ function readWindowState(
   }
   const totalA = readFiniteNumber(detector, state, "totalA");
   const totalB = readFiniteNumber(detector, state, "totalB");
-  const buckets: [number, number, number][] = [];
+  const buckets: Bucket[] = [];
   const seen = new Set<number>();
   for (const bucket of readArray(detector, state, "buckets")) {
     if (
@@ -365,7 +337,7 @@ function readWindowState(
     if (seen.has(bucket[0]))
       throw new DetectorStateError(detector, `window bucket ${bucket[0]} appears twice`);
     seen.add(bucket[0]);
-    buckets.push(bucket as [number, number, number]);
+    buckets.push(bucket as Bucket);
   }
   return { head, buckets, totalA, totalB };
 }
