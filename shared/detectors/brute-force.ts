@@ -5,6 +5,7 @@ import { type Detector, DetectorStateError, NO_FINDINGS } from "./detector.js";
 import {
   ActivityMap,
   isRecord,
+  MAX_SAMPLES,
   readArray,
   readBoolean,
   readFiniteNumber,
@@ -177,7 +178,10 @@ export class BruteForceDetector implements Detector {
     state.failures.slideTo(nowMs);
     // A failure older than the window cannot change a verdict.
     if (!state.failures.add(event.timeMs, 1, 1)) return found;
-    state.samples.push(event);
+    // The ring shows the last MAX_SAMPLES failures when the key fires, so failures that leave the
+    // count too far below the limit to be among them are not kept: most keys (one mistyped
+    // password) then hold no event at all, which spares the GC copying them while they idle out.
+    if (state.firing || state.failures.totalA > this.limit(rule) - MAX_SAMPLES) state.samples.push(event);
     if (peer !== null && peer !== "") this.notePeer(state, peer, event.timeMs);
     return this.evaluate(rule, key, state, nowMs, found);
   }
@@ -207,11 +211,15 @@ export class BruteForceDetector implements Detector {
     }
   }
 
+  private limit(rule: Rule): number {
+    return rule === "ip" ? this.config.ip_max_failures : this.config.user_max_failures;
+  }
+
   private holds(rule: Rule, state: KeyState, nowMs: number): boolean {
     this.prunePeers(state, nowMs);
     const failures = state.failures.totalA;
-    if (rule === "ip") return failures >= this.config.ip_max_failures;
-    return failures >= this.config.user_max_failures && state.peers.size >= this.config.user_min_ips;
+    if (failures < this.limit(rule)) return false;
+    return rule === "ip" || state.peers.size >= this.config.user_min_ips;
   }
 
   private evaluate(
@@ -296,7 +304,7 @@ export class BruteForceDetector implements Detector {
     const atLeast = distinct >= MAX_TRACKED_PEERS ? "at least " : "";
     const findS = this.config.find_time_s;
     const peerWord = rule === "ip" ? "users" : "IPs";
-    const threshold = rule === "ip" ? this.config.ip_max_failures : this.config.user_max_failures;
+    const threshold = this.limit(rule);
     const details: Record<string, number | string> = {
       failures,
       find_time_s: findS,

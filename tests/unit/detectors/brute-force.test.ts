@@ -75,8 +75,17 @@ describe("brute force", () => {
       "dave:2",
     ]);
     expect(finding?.samples).toHaveLength(5);
-    expect(finding?.samples.at(-1)?.timestamp).toBe(new Date(at(7)).toISOString());
+    expect(finding?.samples.map((line) => line.timestamp)).toEqual(
+      [3, 4, 5, 6, 7].map((step) => new Date(at(step)).toISOString()),
+    );
     expect(finding?.summary).toBe("8 auth failures in 60s for IP 203.0.113.9 on auth (4 users)");
+  });
+
+  it("keeps no sample lines for a key too far under the limit to fire soon (an IP spray costs less)", () => {
+    const detector = new BruteForceDetector(CONFIG);
+    run(detector, failures(0, 3, 2, ["203.0.113.9"], ["alice"]));
+    const saved = detector.snapshot() as { ips: { samples: unknown[] }[] };
+    expect(saved.ips.map((key) => key.samples.length)).toEqual([0]);
   });
 
   it.each([
