@@ -123,6 +123,42 @@ const SPREAD_FLOOR: readonly { absolute: number; relative: number }[] = [
 ];
 /** Rows further than this many robust standard deviations from the median on any feature are dropped. */
 const CONTAMINATION_LIMIT = 6;
+/** Width of the 1st..99th percentile range of a normal distribution, in standard deviations. */
+const NORMAL_P1_P99_SDS = 4.653;
+
+/**
+ * The feature of `vector` furthest outside what training saw, if it is more than
+ * CONTAMINATION_LIMIT robust standard deviations from its median (the spread estimated from the
+ * stored 1st..99th percentiles, with the same floors as training); null otherwise.
+ *
+ * Why the forest alone is not enough: with six features a tree splits on the one that moved only
+ * about one time in six, so a window that is extreme in a single feature (latency 5x) scores near
+ * 0.7 however extreme it gets, while the calibrated threshold of a noisy service can sit at
+ * 0.65-0.67. Such a window is exactly what training refuses as contamination, so it is anomalous
+ * by the model's own definition of normal.
+ */
+function outOfRangeFeature(
+  model: { median: number[]; low: number[]; high: number[] },
+  vector: Float64Array,
+): number | null {
+  let worst: number | null = null;
+  let worstDistance: number = CONTAMINATION_LIMIT;
+  for (let f = 0; f < FEATURE_COUNT; f++) {
+    const median = model.median[f] as number;
+    const floor = SPREAD_FLOOR[f] ?? { absolute: 0, relative: 0 };
+    const spread = Math.max(
+      ((model.high[f] as number) - (model.low[f] as number)) / NORMAL_P1_P99_SDS,
+      floor.absolute,
+      floor.relative * Math.abs(median),
+    );
+    const distance = Math.abs((vector[f] as number) - median) / spread;
+    if (distance > worstDistance) {
+      worst = f;
+      worstDistance = distance;
+    }
+  }
+  return worst;
+}
 /** Trimming only applies when it keeps most rows; dropping more means the baseline moved, not an incident. */
 const MIN_KEPT_SHARE = 0.8;
 
@@ -258,18 +294,26 @@ export function createMlDetector(config: MlConfig): Detector {
     status: "firing" | "resolved",
     score: number,
     atMs: number,
+    /** The feature far outside its training range in this window, if any (see outOfRangeFeature). */
+    outOfRange: number | null,
   ): DetectorFinding {
     const contributions = explain(model, score);
     const top = contributions[0];
     const topName = top?.feature as FeatureName | undefined;
-    const driver =
-      top && topName
-        ? `${topName} ${top.observed}${FEATURE_UNITS[topName]} (expected ${top.expectedLow}..${top.expectedHigh})`
-        : "no single feature";
-    const summary =
-      status === "firing"
-        ? `${service} behaves unusually: anomaly score ${round(score)} above ${round(model.threshold)} for ${state.anomalousStreak} windows, driven by ${driver}`
-        : `${service} back to normal: anomaly score ${round(score)} below ${round(model.threshold)}`;
+    const describe = (c: FeatureContribution, name: FeatureName) =>
+      `${name} ${c.observed}${FEATURE_UNITS[name]} (expected ${c.expectedLow}..${c.expectedHigh})`;
+    const driver = top && topName ? describe(top, topName) : "no single feature";
+    const byScore = score > model.threshold;
+    const rangeName = outOfRange === null ? undefined : (FEATURE_NAMES[outOfRange] as FeatureName);
+    const rangeContribution = contributions.find((c) => c.feature === rangeName);
+    let summary: string;
+    if (status === "resolved") {
+      summary = `${service} back to normal: anomaly score ${round(score)} below ${round(model.threshold)}`;
+    } else if (byScore || rangeName === undefined || rangeContribution === undefined) {
+      summary = `${service} behaves unusually: anomaly score ${round(score)} above ${round(model.threshold)} for ${state.anomalousStreak} windows, driven by ${driver}`;
+    } else {
+      summary = `${service} behaves unusually: ${describe(rangeContribution, rangeName)} far outside its training range for ${state.anomalousStreak} windows (anomaly score ${round(score)}, threshold ${round(model.threshold)})`;
+    }
     const details: Record<string, number | string> = {
       score: round(score, 4),
       threshold: round(model.threshold, 4),
@@ -277,6 +321,10 @@ export function createMlDetector(config: MlConfig): Detector {
       training_windows: model.trainedOn,
       top_feature: topName ?? "",
     };
+    if (status === "firing") {
+      details.trigger = byScore ? "score" : "out_of_range";
+      if (rangeName !== undefined) details.out_of_range_feature = rangeName;
+    }
     for (let f = 0; f < FEATURE_COUNT; f++) details[FEATURE_NAMES[f] as string] = round(vector[f] as number);
     return {
       status,
@@ -312,8 +360,9 @@ export function createMlDetector(config: MlConfig): Detector {
     let borderline = false;
     if (model) {
       const score = model.forest.score(vector);
+      const outOfRange = outOfRangeFeature(model, vector);
       state.lastScore = score;
-      anomalous = score > model.threshold;
+      anomalous = score > model.threshold || outOfRange !== null;
       borderline = score > model.trainingGate;
       if (anomalous) {
         if (state.anomalousStreak === 0 && !state.firing) state.sinceMs = window.startMs;
@@ -322,14 +371,14 @@ export function createMlDetector(config: MlConfig): Detector {
         if (!state.firing && state.anomalousStreak >= forWindows) {
           state.firing = true;
           firing.add(service);
-          out.push(finding(service, state, model, window, "firing", score, endMs));
+          out.push(finding(service, state, model, window, "firing", score, endMs, outOfRange));
         }
       } else {
         state.normalStreak++;
         if (state.firing && state.normalStreak >= forWindows) {
           state.firing = false;
           firing.delete(service);
-          out.push(finding(service, state, model, window, "resolved", score, endMs));
+          out.push(finding(service, state, model, window, "resolved", score, endMs, null));
           state.anomalousStreak = 0;
         } else if (!state.firing) {
           state.anomalousStreak = 0;

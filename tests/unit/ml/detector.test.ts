@@ -75,6 +75,36 @@ describe("ML detector", () => {
     expect(resolved.atMs).toBeLessThanOrEqual(T0 + 29 * MIN + 60_000);
   });
 
+  // A threshold no score can reach leaves only the range check: one feature far outside what
+  // training saw is anomalous however the forest scores it (a single-feature outlier tops out near
+  // 0.7 with six features, which a noisy service's threshold can exceed).
+  describe("one feature far outside its training range", () => {
+    const unreachable: MlConfig = { ...CONFIG, score_margin: 1 };
+
+    it("fires on its own, says so, and names the feature", () => {
+      const events = traffic(3, ["api"], T0, T0 + 40 * MIN, {
+        service: "api",
+        fromMs: T0 + 25 * MIN,
+        toMs: T0 + 29 * MIN,
+        shape: { latencyFactor: 4 },
+      });
+      const findings = run(events, unreachable);
+      expect(findings.map((f) => f.status)).toEqual(["firing", "resolved"]);
+      const firing = findings[0] as DetectorFinding;
+      expect(firing.details).toMatchObject({
+        trigger: "out_of_range",
+        out_of_range_feature: "latency_p95_ms",
+      });
+      expect(firing.summary).toMatch(/latency_p95_ms .* far outside its training range for 3 windows/);
+      expect(firing.atMs).toBeLessThanOrEqual(T0 + 25 * MIN + 40_000);
+    });
+
+    it("stays quiet on ordinary traffic", () => {
+      const events = traffic(2, ["api", "auth", "db"], T0, T0 + 60 * MIN);
+      expect(run(events, unreachable)).toEqual([]);
+    });
+  });
+
   it("catches a mixed degradation that stays under every single rule", () => {
     const events = traffic(4, ["api"], T0, T0 + 40 * MIN, {
       service: "api",
