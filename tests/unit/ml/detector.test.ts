@@ -30,6 +30,16 @@ function run(events: LogEvent[], config: MlConfig = CONFIG): DetectorFinding[] {
   return findings;
 }
 
+/** Forty minutes of one service whose latency quadruples from minute 25 to 29. */
+function latencyShift(): LogEvent[] {
+  return traffic(3, ["api"], T0, T0 + 40 * MIN, {
+    service: "api",
+    fromMs: T0 + 25 * MIN,
+    toMs: T0 + 29 * MIN,
+    shape: { latencyFactor: 4 },
+  });
+}
+
 describe("ML detector", () => {
   it("stays silent during warm-up even on wild data", () => {
     const events = traffic(1, ["api"], T0, T0 + 9 * MIN, {
@@ -48,12 +58,7 @@ describe("ML detector", () => {
   });
 
   it("fires on a sustained latency shift with latency as the top contribution, then resolves", () => {
-    const events = traffic(3, ["api"], T0, T0 + 40 * MIN, {
-      service: "api",
-      fromMs: T0 + 25 * MIN,
-      toMs: T0 + 29 * MIN,
-      shape: { latencyFactor: 4 },
-    });
+    const events = latencyShift();
     const findings = run(events);
     expect(findings.map((f) => f.status)).toEqual(["firing", "resolved"]);
     const [firing, resolved] = findings as [DetectorFinding, DetectorFinding];
@@ -82,12 +87,7 @@ describe("ML detector", () => {
     const unreachable: MlConfig = { ...CONFIG, score_margin: 1 };
 
     it("fires on its own, says so, and names the feature", () => {
-      const events = traffic(3, ["api"], T0, T0 + 40 * MIN, {
-        service: "api",
-        fromMs: T0 + 25 * MIN,
-        toMs: T0 + 29 * MIN,
-        shape: { latencyFactor: 4 },
-      });
+      const events = latencyShift();
       const findings = run(events, unreachable);
       expect(findings.map((f) => f.status)).toEqual(["firing", "resolved"]);
       const firing = findings[0] as DetectorFinding;
@@ -178,12 +178,7 @@ describe("ML detector", () => {
   describe("a firing service that goes silent", () => {
     // The latency shift starts at 25 min; the service stops sending at 27 min, mid-incident.
     const lastEventMs = T0 + 27 * MIN;
-    const events = traffic(3, ["api"], T0, T0 + 40 * MIN, {
-      service: "api",
-      fromMs: T0 + 25 * MIN,
-      toMs: T0 + 29 * MIN,
-      shape: { latencyFactor: 4 },
-    }).filter((e) => e.timeMs < lastEventMs);
+    const events = latencyShift().filter((e) => e.timeMs < lastEventMs);
 
     function fired(): { detector: ReturnType<typeof createMlDetector>; findings: DetectorFinding[] } {
       const detector = createMlDetector(CONFIG);
