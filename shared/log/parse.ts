@@ -16,8 +16,10 @@ import {
 
 export type ParseResult = { ok: true; event: LogEvent } | { ok: false; reason: RejectReason; detail: string };
 
-const LEVEL_SET: ReadonlySet<string> = new Set(LOG_LEVELS);
-const EVENT_TYPE_SET: ReadonlySet<string> = new Set(EVENT_TYPES);
+// Maps rather than sets: the lookup that validates a value also yields the constant string, so the
+// event carries one shared string per level and type and later comparisons are pointer checks.
+const LEVELS: ReadonlyMap<string, LogLevel> = new Map(LOG_LEVELS.map((level) => [level, level]));
+const EVENT_TYPES_BY_NAME: ReadonlyMap<string, EventType> = new Map(EVENT_TYPES.map((type) => [type, type]));
 
 /** Longest piece of an offending value quoted in a detail, so a reject report stays readable. */
 const MAX_QUOTED_CHARS = 60;
@@ -76,16 +78,19 @@ export function parseLogObject(value: unknown): ParseResult {
   if (typeof service !== "string") return wrongType("service", "a string", service);
   // An empty service name would merge unrelated streams into one detector state.
   if (service.length === 0) return reject("missing_field", "service: must not be empty");
+  const serviceName = canonicalService(service);
 
-  const level = record.level;
-  if (level === undefined) return missing("level");
-  if (typeof level !== "string") return wrongType("level", "a string", level);
-  if (!LEVEL_SET.has(level)) return unknownEnum("level", LOG_LEVELS, level);
+  const levelText = record.level;
+  if (levelText === undefined) return missing("level");
+  if (typeof levelText !== "string") return wrongType("level", "a string", levelText);
+  const level = LEVELS.get(levelText);
+  if (level === undefined) return unknownEnum("level", LOG_LEVELS, levelText);
 
-  const eventType = record.event_type;
-  if (eventType === undefined) return missing("event_type");
-  if (typeof eventType !== "string") return wrongType("event_type", "a string", eventType);
-  if (!EVENT_TYPE_SET.has(eventType)) return unknownEnum("event_type", EVENT_TYPES, eventType);
+  const eventTypeText = record.event_type;
+  if (eventTypeText === undefined) return missing("event_type");
+  if (typeof eventTypeText !== "string") return wrongType("event_type", "a string", eventTypeText);
+  const eventType = EVENT_TYPES_BY_NAME.get(eventTypeText);
+  if (eventType === undefined) return unknownEnum("event_type", EVENT_TYPES, eventTypeText);
 
   const message = record.message;
   if (message === undefined) return missing("message");
@@ -138,9 +143,9 @@ export function parseLogObject(value: unknown): ParseResult {
     event: {
       timestamp,
       timeMs,
-      service,
-      level: level as LogLevel,
-      event_type: eventType as EventType,
+      service: serviceName,
+      level,
+      event_type: eventType,
       message,
       metrics: { cpu_pct: cpu, memory_pct: memory, latency_ms: latency },
       status_code: statusCode as number | null,
@@ -149,6 +154,22 @@ export function parseLogObject(value: unknown): ParseResult {
       request_id: requestId,
     },
   };
+}
+
+/** Service names remembered by `canonicalService`; beyond this many, new names pass through as they are. */
+const MAX_CANONICAL_SERVICES = 10_000;
+const canonicalServices = new Map<string, string>();
+
+/**
+ * The first string seen with this service name. Every detector looks the service up in its own
+ * map; with one shared string per service those lookups find the key by identity, while a fresh
+ * string from each line would be compared character by character every time.
+ */
+function canonicalService(name: string): string {
+  const known = canonicalServices.get(name);
+  if (known !== undefined) return known;
+  if (canonicalServices.size < MAX_CANONICAL_SERVICES) canonicalServices.set(name, name);
+  return name;
 }
 
 /** One JSON line, fields in schema order, without the derived `timeMs`. */
