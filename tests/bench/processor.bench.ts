@@ -6,7 +6,7 @@ import { Pipeline } from "../../shared/pipeline.js";
 import { machineLine, writeBenchSection } from "./report.js";
 
 const LINES = 200_000;
-const ROUNDS = 5;
+const ROUNDS = 9;
 /** A first round, not counted, lets the JIT settle before anything is measured. */
 const WARMUP_ROUNDS = 1;
 
