@@ -264,7 +264,6 @@ export class ActivityMap<S extends { lastSeenMs: number }> {
    * calling `onEvict` for each so a detector can resolve what it still had firing.
    */
   evict(cutoffMs: number, maxKeys: number, onEvict: (key: string, state: S, reason: string) => void): void {
-    if (!this.needsEviction(cutoffMs, maxKeys)) return;
     while (this.head !== null) {
       const link = this.head;
       const over = this.links.size > maxKeys;

@@ -274,6 +274,12 @@ function utf8ByteLength(text: string, limit: number): number {
 
 const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
 
+/** Days in `month` (1..12) of a proleptic Gregorian `year`. */
+function daysInMonth(year: number, month: number): number {
+  const leap = year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
+  return month === 2 && leap ? 29 : (DAYS_IN_MONTH[month - 1] ?? 31);
+}
+
 function digitAt(text: string, index: number): number {
   const digit = text.charCodeAt(index) - 48;
   return digit >= 0 && digit <= 9 ? digit : -1;
@@ -325,9 +331,8 @@ export function parseIsoTimestamp(text: string): number | string {
     return shape;
   }
   if (month < 1 || month > 12) return `month ${month} is not 1..12`;
-  const leap = year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
-  const monthDays = month === 2 && leap ? 29 : (DAYS_IN_MONTH[month - 1] ?? 31);
-  if (day < 1 || day > monthDays) return `day ${day} does not exist in ${year}-${text.slice(5, 7)}`;
+  if (day < 1 || day > daysInMonth(year, month))
+    return `day ${day} does not exist in ${year}-${text.slice(5, 7)}`;
   if (hour > 23 || minute > 59 || second > 59) return "time of day out of range";
 
   let index = 19;
@@ -441,9 +446,7 @@ function parseCanonicalUtc(text: string): number {
   if (hour > 23 || minute > 59 || second > 59 || year < 1970) return -1;
   const dateKey = year * 10000 + month * 100 + day;
   if (dateKey !== lastDateKey) {
-    if (month < 1 || month > 12 || day < 1) return -1;
-    const leap = year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
-    if (day > (month === 2 && leap ? 29 : (DAYS_IN_MONTH[month - 1] ?? 31))) return -1;
+    if (month < 1 || month > 12 || day < 1 || day > daysInMonth(year, month)) return -1;
     lastDateDays = daysFromCivil(year, month, day);
     lastDateKey = dateKey;
   }

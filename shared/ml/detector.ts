@@ -121,6 +121,12 @@ const SPREAD_FLOOR: readonly { absolute: number; relative: number }[] = [
   { absolute: 0.2, relative: 0.1 }, // request_rate_per_s
   { absolute: 0.2, relative: 0 }, // auth_failure_rate_per_s
 ];
+/** A spread estimate of feature `f`, raised to the feature's floor (absolute, and relative to `median`). */
+function flooredSpread(f: number, estimate: number, median: number): number {
+  const floor = SPREAD_FLOOR[f] ?? { absolute: 0, relative: 0 };
+  return Math.max(estimate, floor.absolute, floor.relative * Math.abs(median));
+}
+
 /** Rows further than this many robust standard deviations from the median on any feature are dropped. */
 const CONTAMINATION_LIMIT = 6;
 /** Width of the 1st..99th percentile range of a normal distribution, in standard deviations. */
@@ -145,11 +151,10 @@ function outOfRangeFeature(
   let worstDistance: number = CONTAMINATION_LIMIT;
   for (let f = 0; f < FEATURE_COUNT; f++) {
     const median = model.median[f] as number;
-    const floor = SPREAD_FLOOR[f] ?? { absolute: 0, relative: 0 };
-    const spread = Math.max(
+    const spread = flooredSpread(
+      f,
       ((model.high[f] as number) - (model.low[f] as number)) / NORMAL_P1_P99_SDS,
-      floor.absolute,
-      floor.relative * Math.abs(median),
+      median,
     );
     const distance = Math.abs((vector[f] as number) - median) / spread;
     if (distance > worstDistance) {
@@ -180,11 +185,8 @@ export function withoutContamination(training: number[][]): number[][] {
     const mid = quantileSorted(column, 0.5);
     for (let i = 0; i < n; i++) deviation[i] = Math.abs((column[i] as number) - mid);
     deviation.sort();
-    const floor = SPREAD_FLOOR[f] ?? { absolute: 0, relative: 0 };
     median.push(mid);
-    spread.push(
-      Math.max(1.4826 * quantileSorted(deviation, 0.5), floor.absolute, floor.relative * Math.abs(mid)),
-    );
+    spread.push(flooredSpread(f, 1.4826 * quantileSorted(deviation, 0.5), mid));
   }
   const kept = training.filter((row) =>
     row.every(
