@@ -1,11 +1,26 @@
 import { defineConfig } from "vitest/config";
 
+/**
+ * Three suites by speed, chosen with --project (see README "Tests"):
+ *  - fast: unit and in-process integration tests (moto_server, loopback HTTP); `npm test`, under a minute;
+ *  - e2e: spawned processes and whole-pipeline runs; `npm run test:e2e`;
+ *  - infra: Terraform against moto_server; `npm run test:infra`.
+ * `npm run test:all` (and .ci/run) runs all three.
+ */
 export default defineConfig({
   test: {
-    include: ["tests/**/*.test.ts"],
+    reporters: ["default", "./tests/support/summary-reporter.ts"],
     // Integration suites start moto_server and terraform; give them room on a 2-core machine.
     testTimeout: 30_000,
     hookTimeout: 120_000,
     pool: "forks",
+    projects: [
+      {
+        extends: true,
+        test: { name: "fast", include: ["tests/unit/**/*.test.ts", "tests/integration/**/*.test.ts"] },
+      },
+      { extends: true, test: { name: "e2e", include: ["tests/e2e/**/*.test.ts"] } },
+      { extends: true, test: { name: "infra", include: ["tests/infra/**/*.test.ts"] } },
+    ],
   },
 });

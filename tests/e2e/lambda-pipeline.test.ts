@@ -21,7 +21,7 @@ import { MemoryStateStore, stateTableDefinition } from "../../functions/lib/stat
 import { Processor } from "../../functions/processor/processor.js";
 import { DEFAULT_CONFIG } from "../../shared/config/defaults.js";
 import { MemorySink } from "../../shared/sinks/sink.js";
-import { type Moto, motoAvailable, SqsTestClient, startMoto, toolGate } from "../integration/helpers/moto.js";
+import { type Moto, motoAvailable, SqsTestClient, startMoto, toolGate } from "../helpers/moto.js";
 
 const run = toolGate("moto_server", motoAvailable());
 

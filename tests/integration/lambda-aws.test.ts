@@ -21,7 +21,6 @@ import {
 } from "../../functions/lib/state.js";
 import { Processor } from "../../functions/processor/processor.js";
 import { DEFAULT_CONFIG } from "../../shared/config/defaults.js";
-import { notification } from "../unit/functions/fixtures.js";
 import {
   freePort,
   MOTO_REGION,
@@ -31,7 +30,8 @@ import {
   startMoto,
   toolGate,
   useTestCredentials,
-} from "./helpers/moto.js";
+} from "../helpers/moto.js";
+import { notification } from "../unit/functions/fixtures.js";
 
 const run = toolGate("moto_server", motoAvailable());
 const noWait = { sleep: async () => {}, random: () => 0 };

@@ -16,7 +16,7 @@ import {
 } from "@aws-sdk/client-cloudwatch-logs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { BUNDLE_BUDGET_BYTES, type BuiltFunction, buildFunctions } from "../../functions/build.js";
-import { type Moto, motoAvailable, startMoto, toolGate, useTestCredentials } from "./helpers/moto.js";
+import { type Moto, motoAvailable, startMoto, toolGate, useTestCredentials } from "../helpers/moto.js";
 
 const python = toolGate("python3", spawnSync("python3", ["--version"], { stdio: "ignore" }).status === 0);
 const moto = python && toolGate("moto_server", motoAvailable());

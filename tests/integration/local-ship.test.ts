@@ -17,7 +17,7 @@ import {
   startMoto,
   toolGate,
   useTestCredentials,
-} from "./helpers/moto.js";
+} from "../helpers/moto.js";
 
 const run = toolGate("moto_server", motoAvailable());
 

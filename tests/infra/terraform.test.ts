@@ -26,9 +26,9 @@ import {
 } from "@aws-sdk/client-sns";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { createZip } from "../../functions/lib/zip.js";
-import { ec2Query, lambdaGet, xmlItems, xmlValues } from "./helpers/aws-query.js";
-import { MOTO_REGION, type Moto, motoAvailable, startMoto, toolGate } from "./helpers/moto.js";
-import { runCommand, TerraformWorkspace, terraformAvailable, varArgs } from "./helpers/terraform.js";
+import { ec2Query, lambdaGet, xmlItems, xmlValues } from "../helpers/aws-query.js";
+import { MOTO_REGION, type Moto, motoAvailable, startMoto, toolGate } from "../helpers/moto.js";
+import { runCommand, TerraformWorkspace, terraformAvailable, varArgs } from "../helpers/terraform.js";
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 const INFRA = join(REPO, "infra");
