@@ -11,6 +11,7 @@ import type { LogGenerator } from "../shared/generator/types.js";
 import { formatLogLine } from "../shared/log/parse.js";
 import { Pipeline } from "../shared/pipeline.js";
 import { SimulatedExecutor } from "../shared/remediation/simulated-executor.js";
+import { showControlCharacters } from "../shared/sinks/escape.js";
 import type { Sink } from "../shared/sinks/sink.js";
 import type { RunOptions } from "./args.js";
 import { appendAuditRecords } from "./audit-file.js";
@@ -76,8 +77,9 @@ export async function runLocal(options: RunOptions, io: RunIo): Promise<LocalRep
     io.stdout,
     options.quiet ? "off" : io.stdout.isTTY === true ? "tty" : "plain",
   );
+  // Remediation and escalation lines quote targets and details taken from log content.
   const say = (line: string) => {
-    if (!options.quiet) status.print(line);
+    if (!options.quiet) status.print(showControlCharacters(line));
   };
 
   const sinks: Sink[] = [];

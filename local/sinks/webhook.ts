@@ -1,4 +1,5 @@
 import type { Notification } from "../../shared/alerts/types.js";
+import { escapeChatMarkup } from "../../shared/sinks/escape.js";
 import { describeError } from "../../shared/sinks/fanout.js";
 import { formatNotificationText, notificationSubject } from "../../shared/sinks/format.js";
 import type { Sink, SinkResult } from "../../shared/sinks/sink.js";
@@ -21,6 +22,38 @@ export interface WebhookSinkOptions {
   sleep?: (ms: number) => Promise<void>;
 }
 
+/** A webhook URL this sink refuses to post to (see `checkWebhookUrl`). */
+export class WebhookUrlError extends Error {
+  override readonly name = "WebhookUrlError";
+}
+
+/**
+ * Why `url` is not a safe webhook target, or null when it is: https only, except plain http to
+ * this machine (a local receiver or a test), and no credentials in the URL (they would end up in
+ * logs). Alerts carry log content and service names, so they are never sent in clear over a network.
+ */
+export function checkWebhookUrl(url: string): string | null {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return `webhook URL ${JSON.stringify(url.slice(0, 200))} is not a valid URL`;
+  }
+  if (parsed.username !== "" || parsed.password !== "") {
+    return "webhook URL must not carry credentials (user:password@); put the secret in the path as Slack does";
+  }
+  if (parsed.protocol === "https:") return null;
+  if (parsed.protocol === "http:" && isLoopbackHost(parsed.hostname)) return null;
+  return `webhook URL must use https (plain http only to localhost, 127.0.0.0/8 or [::1]), got ${parsed.protocol}//${parsed.host}`;
+}
+
+function isLoopbackHost(hostname: string): boolean {
+  // The URL parser has already normalised IPv4 shorthands ("127.1") to four decimal parts.
+  return (
+    hostname === "localhost" || hostname === "[::1]" || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(hostname)
+  );
+}
+
 const DEFAULT_TIMEOUT_MS = 2_000;
 const DEFAULT_ATTEMPTS = 3;
 const DEFAULT_BACKOFF_MS = 250;
@@ -31,7 +64,8 @@ const DEFAULT_DEADLINE_MS = 4_500;
  * to an incoming-webhook URL. 429, 5xx, timeouts and network errors are retryable; other 4xx mean
  * the request itself is wrong (bad URL, revoked token) and retrying cannot help. Retryable failures
  * are retried with exponential backoff, bounded by `attempts` and `deadlineMs`; the last failure is
- * what the caller sees.
+ * what the caller sees. Redirects are never followed: a 3xx is an error, because following one would
+ * re-send the alert, with its log content, to an address nobody configured.
  */
 export class WebhookSink implements Sink {
   readonly name = "webhook";
@@ -46,6 +80,8 @@ export class WebhookSink implements Sink {
     readonly url: string,
     options: WebhookSinkOptions = {},
   ) {
+    const problem = checkWebhookUrl(url);
+    if (problem !== null) throw new WebhookUrlError(problem);
     this.fetchImpl = options.fetchImpl ?? fetch;
     this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     this.attempts = Math.max(1, Math.floor(options.attempts ?? DEFAULT_ATTEMPTS));
@@ -78,10 +114,17 @@ export class WebhookSink implements Sink {
         headers: { "content-type": "application/json" },
         body,
         signal: controller.signal,
+        redirect: "manual",
       });
       // Drain the body so the connection can be reused; its content is not needed.
       await response.arrayBuffer().catch(() => undefined);
       if (response.ok) return { status: "ok" };
+      if (response.status >= 300 && response.status < 400) {
+        return {
+          status: "error",
+          error: `webhook answered with a redirect (HTTP ${response.status}); redirects are not followed, configure the final URL`,
+        };
+      }
       const error = `webhook answered HTTP ${response.status}`;
       if (response.status === 429 || response.status >= 500) return { status: "retryable", error };
       return { status: "error", error };
@@ -96,10 +139,14 @@ export class WebhookSink implements Sink {
   }
 }
 
-/** The JSON a webhook receives: Slack reads `text`; other receivers get the structured fields. */
+/**
+ * The JSON a webhook receives: Slack reads `text`; other receivers get the structured fields. The
+ * text is escaped for chat markup, so a log line saying `<!channel>` cannot page a whole channel.
+ */
 export function webhookBody(n: Notification) {
+  const text = `*${notificationSubject(n)}*\n${formatNotificationText(n, { color: false })}`;
   return {
-    text: `*${notificationSubject(n)}*\n${formatNotificationText(n, { color: false })}`,
+    text: escapeChatMarkup(text),
     id: n.id,
     groupKey: n.groupKey,
     status: n.status,

@@ -1,5 +1,6 @@
 import type { Alert, Notification, Severity } from "../alerts/types.js";
 import type { LogLine } from "../log/schema.js";
+import { showControlCharacters as shown } from "./escape.js";
 
 export interface FormatOptions {
   /** ANSI colours; only for a terminal. */
@@ -26,7 +27,9 @@ const ANSI = {
 /**
  * A notification as readable multi-line text: status and severity, title, then per alert what was
  * observed against what threshold over which window, the runbook hint and a few sample lines.
- * Pure; the console sink prints it and the SNS publisher uses it as the message body.
+ * Pure; the console sink prints it and the SNS publisher uses it as the message body. Everything
+ * that comes from log content passes through `showControlCharacters`, so a line cannot drive the
+ * reader's terminal; the only escape codes in the result are our own colours.
  */
 export function formatNotificationText(n: Notification, options: FormatOptions): string {
   const paint = (code: string, text: string) => (options.color ? `${code}${text}${ANSI.reset}` : text);
@@ -34,9 +37,11 @@ export function formatNotificationText(n: Notification, options: FormatOptions):
   const statusColour = n.status === "resolved" ? ANSI.green : severityColour(n.severity);
   const lines: string[] = [];
   lines.push(
-    `${paint(ANSI.bold + statusColour, `${n.status.toUpperCase()} ${n.severity.toUpperCase()}`)} ${n.title}`,
+    `${paint(ANSI.bold + statusColour, `${n.status.toUpperCase()} ${n.severity.toUpperCase()}`)} ${shown(n.title)}`,
   );
-  lines.push(paint(ANSI.dim, `group ${n.groupKey} | ${n.reason} | at ${isoTime(n.atMs)} | id ${n.id}`));
+  lines.push(
+    paint(ANSI.dim, `group ${shown(n.groupKey)} | ${n.reason} | at ${isoTime(n.atMs)} | id ${shown(n.id)}`),
+  );
   for (const alert of n.alerts) {
     lines.push(...formatAlert(alert, paint, maxSamples));
   }
@@ -49,29 +54,31 @@ function formatAlert(
   maxSamples: number,
 ): string[] {
   const a = alert.annotations;
-  const who = alert.entity === "" ? alert.service : `${alert.service} ${alert.entity}`;
+  const who = shown(alert.entity === "" ? alert.service : `${alert.service} ${alert.entity}`);
   const state =
     alert.status === "firing"
       ? paint(severityColour(alert.severity), "firing")
       : paint(ANSI.green, "resolved");
-  const out = [`- ${alert.type} on ${who}: ${state} since ${isoTime(alert.startsAtMs)}`];
+  const out = [`- ${shown(alert.type)} on ${who}: ${state} since ${isoTime(alert.startsAtMs)}`];
   if (alert.endsAtMs !== null) out[0] += ` until ${isoTime(alert.endsAtMs)}`;
-  out.push(`  ${a.summary}`);
+  out.push(`  ${shown(a.summary)}`);
   out.push(
-    `  observed ${withUnit(a.observed, a.unit)} vs threshold ${withUnit(a.threshold, a.unit)} over ${formatDuration(a.windowMs)}`,
+    shown(
+      `  observed ${withUnit(a.observed, a.unit)} vs threshold ${withUnit(a.threshold, a.unit)} over ${formatDuration(a.windowMs)}`,
+    ),
   );
   if (a.contributions !== undefined && a.contributions.length > 0) {
     const top = a.contributions
       .slice(0, 3)
       .map(
         (c) =>
-          `${c.feature} ${Math.round(c.contribution * 100)}% (${formatNumber(c.observed)}, normal ${formatNumber(c.expectedLow)}..${formatNumber(c.expectedHigh)})`,
+          `${shown(c.feature)} ${Math.round(c.contribution * 100)}% (${formatNumber(c.observed)}, normal ${formatNumber(c.expectedLow)}..${formatNumber(c.expectedHigh)})`,
       );
     out.push(`  drivers: ${top.join(", ")}`);
   }
-  out.push(`  ${paint(ANSI.cyan, "runbook:")} ${a.runbook}`);
+  out.push(`  ${paint(ANSI.cyan, "runbook:")} ${shown(a.runbook)}`);
   for (const sample of a.samples.slice(Math.max(0, a.samples.length - maxSamples))) {
-    out.push(paint(ANSI.dim, `  > ${formatSample(sample)}`));
+    out.push(paint(ANSI.dim, `  > ${shown(formatSample(sample))}`));
   }
   return out;
 }

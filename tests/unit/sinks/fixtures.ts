@@ -59,6 +59,8 @@ export interface TestServer {
   respondWith: number;
   /** Status codes answered first, one per request, before falling back to `respondWith`. */
   respondSequence: number[];
+  /** Headers sent with every response (for example a redirect's Location). */
+  respondHeaders: Record<string, string>;
   close(): Promise<void>;
 }
 
@@ -69,6 +71,7 @@ export async function startServer(): Promise<TestServer> {
     requests: [],
     respondWith: 200,
     respondSequence: [],
+    respondHeaders: {},
     close: async () => {},
   };
   const server: Server = createServer((req: IncomingMessage, res) => {
@@ -81,6 +84,7 @@ export async function startServer(): Promise<TestServer> {
         body: Buffer.concat(chunks).toString("utf8"),
       });
       res.statusCode = state.respondSequence.shift() ?? state.respondWith;
+      for (const [name, value] of Object.entries(state.respondHeaders)) res.setHeader(name, value);
       res.end("ok");
     });
   });
