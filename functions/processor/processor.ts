@@ -3,7 +3,7 @@ import type { PipelineConfig } from "../../shared/config/types.js";
 import type { RejectReason } from "../../shared/log/schema.js";
 import { Pipeline, type PipelineSnapshot } from "../../shared/pipeline.js";
 import type { Sink } from "../../shared/sinks/sink.js";
-import { decodeAwsLogsEvent, type PayloadRejectReason } from "../lib/awslogs.js";
+import { clip, decodeAwsLogsEvent, type PayloadRejectReason } from "../lib/awslogs.js";
 import { emfLine, type Logger } from "../lib/log.js";
 import { CONFLICT, type StateStore } from "../lib/state.js";
 
@@ -121,19 +121,30 @@ export class Processor {
     const data = decoded.data;
     if (data.messageType === "CONTROL_MESSAGE") {
       // CloudWatch sends one when the subscription is created, to check the destination is reachable.
-      this.options.logger.info("control message", { logGroup: data.logGroup, logStream: data.logStream });
+      this.options.logger.info("control message", {
+        logGroup: typeof data.logGroup === "string" ? clip(data.logGroup) : null,
+        logStream: typeof data.logStream === "string" ? clip(data.logStream) : null,
+      });
       outcome.kind = "control";
       this.emit(outcome);
       return outcome;
     }
-    outcome.logEvents = data.logEvents.length;
+    const invalidEvents = decoded.invalidEvents;
+    outcome.logEvents = data.logEvents.length + invalidEvents.length;
+    const logGroup = typeof data.logGroup === "string" ? clip(data.logGroup) : null;
 
     const published = new Set<string>();
     for (let attempt = 1; ; attempt++) {
       const state = await this.current();
       const rejected: Partial<Record<RejectReason, number>> = {};
-      const samples: { id: string; reason: RejectReason; detail: string }[] = [];
+      const samples: { id: string | null; reason: RejectReason; detail: string }[] = [];
       let accepted = 0;
+      for (const invalid of invalidEvents) {
+        rejected.wrong_type = (rejected.wrong_type ?? 0) + 1;
+        if (samples.length < REJECT_SAMPLES_LOGGED) {
+          samples.push({ id: invalid.id, reason: "wrong_type", detail: invalid.detail });
+        }
+      }
       for (const logEvent of data.logEvents) {
         const result = state.pipeline.ingestLine(logEvent.message);
         if (result.ok) {
@@ -141,7 +152,11 @@ export class Processor {
         } else {
           rejected[result.reason] = (rejected[result.reason] ?? 0) + 1;
           if (samples.length < REJECT_SAMPLES_LOGGED) {
-            samples.push({ id: logEvent.id, reason: result.reason, detail: result.detail });
+            samples.push({
+              id: typeof logEvent.id === "string" ? clip(logEvent.id) : null,
+              reason: result.reason,
+              detail: result.detail,
+            });
           }
         }
       }
@@ -221,7 +236,7 @@ export class Processor {
       });
       const rejectedTotal = Object.values(rejected).reduce((sum, n) => sum + (n ?? 0), 0);
       if (rejectedTotal > 0) {
-        this.options.logger.warn("rejected log lines", { rejected, samples, logGroup: data.logGroup });
+        this.options.logger.warn("rejected log lines", { rejected, samples, logGroup });
       }
       this.emit(outcome);
       return outcome;

@@ -7,13 +7,24 @@ import { kitJson } from "./fixtures.js";
 const b64 = (text: string) => gzipSync(Buffer.from(text)).toString("base64");
 
 describe("decodeAwsLogsEvent", () => {
+  it("sets an event without a message aside instead of refusing the payload", () => {
+    const result = decodeAwsLogsEvent({
+      awslogs: { data: b64('{"messageType":"DATA_MESSAGE","logEvents":[{"id":"1"}]}') },
+    });
+    expect(result).toMatchObject({
+      ok: true,
+      data: { logEvents: [] },
+      invalidEvents: [{ index: 0, id: "1", detail: "logEvents[0].message is missing, not a string" }],
+    });
+  });
+
   it("decodes the real subscription payload from aws-lambda-go to its published decoded form", () => {
     const event = kitJson("data/aws-events/aws-lambda-go__cloudwatch-logs-event.json");
     const expected = kitJson<CloudWatchLogsDecodedData>(
       "data/aws-events/aws-lambda-go__cloudwatch-logs-event.decoded.json",
     );
     const result = decodeAwsLogsEvent(event);
-    expect(result).toEqual({ ok: true, data: expected });
+    expect(result).toEqual({ ok: true, data: expected, invalidEvents: [] });
   });
 
   it("round-trips what encodeAwsLogsEvent builds (the shape AWS sends)", () => {
@@ -25,7 +36,7 @@ describe("decodeAwsLogsEvent", () => {
       messageType: "DATA_MESSAGE",
       logEvents: [{ id: "1", timestamp: 1, message: '{"a":1}' }],
     };
-    expect(decodeAwsLogsEvent(encodeAwsLogsEvent(data))).toEqual({ ok: true, data });
+    expect(decodeAwsLogsEvent(encodeAwsLogsEvent(data))).toEqual({ ok: true, data, invalidEvents: [] });
   });
 
   it.each([
@@ -48,11 +59,6 @@ describe("decodeAwsLogsEvent", () => {
     ["gzip of non-JSON", { awslogs: { data: b64("not json") } }, "malformed_json"],
     ["JSON array", { awslogs: { data: b64("[]") } }, "bad_shape"],
     ["unknown messageType", { awslogs: { data: b64('{"messageType":"X","logEvents":[]}') } }, "bad_shape"],
-    [
-      "event without message",
-      { awslogs: { data: b64('{"messageType":"DATA_MESSAGE","logEvents":[{"id":"1"}]}') } },
-      "bad_shape",
-    ],
   ])("refuses %s with reason %s, never throwing", (_label, event, reason) => {
     const result = decodeAwsLogsEvent(event);
     expect(result.ok).toBe(false);
