@@ -54,7 +54,7 @@ Options:
   --quiet                 print only the final summary
   -h, --help              show this help
 
-Exit codes: 0 success, 2 bad arguments or configuration, 1 unexpected failure.
+Exit codes: 0 success, 2 bad arguments, configuration, input or output path, 1 unexpected failure.
 Examples:
   npm run local                                            15 s of live traffic in real time
   npm run local -- --duration 10 --speed 600 --report r.json   100 simulated minutes in 10 s

@@ -22,7 +22,15 @@ async function main(argv: readonly string[]): Promise<number> {
     });
     process.stdout.write(`\n${formatSummary(report)}\n`);
     if (args.options.reportPath) {
-      writeFileSync(args.options.reportPath, `${JSON.stringify(report, null, 2)}\n`);
+      try {
+        writeFileSync(args.options.reportPath, `${JSON.stringify(report, null, 2)}\n`);
+      } catch (error) {
+        // Checked writable at the start; something changed during the run. Say so, no stack trace.
+        process.stderr.write(
+          `error: cannot write --report ${args.options.reportPath}: ${(error as NodeJS.ErrnoException).code ?? error}\n`,
+        );
+        return 1;
+      }
       process.stdout.write(`\nReport written to ${args.options.reportPath}\n`);
     }
     return 0;

@@ -22,6 +22,11 @@ export interface ResponderStats {
   escalations: number;
 }
 
+export interface ResponderOptions {
+  /** Keep one entry per firing episode in `episodes` (for scoring); off, memory stays flat. Default on. */
+  keepEpisodes?: boolean;
+}
+
 /**
  * What happens after detection, in one process: fan notifications out to the sinks, let the
  * remediation policy decide, execute through the executor, verify outcomes and keep the audit
@@ -39,6 +44,7 @@ export class Responder {
   readonly episodes: AlertEpisode[] = [];
   readonly audit = new AuditTrail();
   private readonly engine: RemediationEngine;
+  private readonly keepEpisodes: boolean;
 
   constructor(
     private readonly pipeline: Pipeline,
@@ -46,8 +52,10 @@ export class Responder {
     private readonly sinks: Sink[],
     private readonly executor: Executor,
     private readonly onEscalation: (outcome: RemediationOutcome) => void = () => {},
+    options: ResponderOptions = {},
   ) {
     this.engine = new RemediationEngine(config.remediation);
+    this.keepEpisodes = options.keepEpisodes ?? true;
   }
 
   /** Drain what the pipeline decided since the last call and act on it at event time `nowMs`. */
@@ -66,7 +74,7 @@ export class Responder {
   }
 
   private recordFinding(finding: DetectorFinding): void {
-    if (finding.status === "firing") {
+    if (finding.status === "firing" && this.keepEpisodes) {
       this.episodes.push({
         type: finding.type,
         service: finding.service,

@@ -1,5 +1,4 @@
 import { createReadStream, createWriteStream, readFileSync, statSync, type WriteStream } from "node:fs";
-import { createInterface } from "node:readline";
 import type { Readable, Writable } from "node:stream";
 import { setTimeout as sleep } from "node:timers/promises";
 import { DEFAULT_CONFIG } from "../shared/config/defaults.js";
@@ -9,13 +8,16 @@ import { evaluateDetections } from "../shared/eval/truth.js";
 import { createGenerator } from "../shared/generator/index.js";
 import type { LogGenerator } from "../shared/generator/types.js";
 import { formatLogLine } from "../shared/log/parse.js";
+import { MAX_LINE_BYTES } from "../shared/log/schema.js";
 import { Pipeline } from "../shared/pipeline.js";
 import { SimulatedExecutor } from "../shared/remediation/simulated-executor.js";
 import { showControlCharacters } from "../shared/sinks/escape.js";
 import type { Sink } from "../shared/sinks/sink.js";
 import type { RunOptions } from "./args.js";
 import { appendAuditRecords } from "./audit-file.js";
+import { readBoundedLines } from "./lines.js";
 import { LogGroupShipping } from "./log-shipping.js";
+import { outputPathProblem } from "./output-paths.js";
 import { buildReport, type LocalReport } from "./report.js";
 import { Responder } from "./responder.js";
 import { ConsoleSink } from "./sinks/console.js";
@@ -66,8 +68,23 @@ export function loadConfig(path: string | null): PipelineConfig {
   return result.config;
 }
 
+/** Refuse unwritable output paths up front (exit 2), before any work that would then be lost. */
+export function checkOutputPaths(options: RunOptions): void {
+  for (const [flag, path] of [
+    ["--report", options.reportPath],
+    ["--alerts", options.alertsPath],
+    ["--audit", options.auditPath],
+    ["--write-logs", options.writeLogsPath],
+  ] as const) {
+    if (path === null) continue;
+    const problem = outputPathProblem(flag, path);
+    if (problem !== null) throw new UsageError(problem);
+  }
+}
+
 export async function runLocal(options: RunOptions, io: RunIo): Promise<LocalReport> {
   const wallNow = io.now ?? (() => performance.now());
+  checkOutputPaths(options);
   const baseConfig = loadConfig(options.configPath);
   const config: PipelineConfig = options.dryRun
     ? { ...baseConfig, remediation: { ...baseConfig.remediation, dry_run: true } }
@@ -94,9 +111,22 @@ export async function runLocal(options: RunOptions, io: RunIo): Promise<LocalRep
     },
   });
   const pipeline = new Pipeline({ config });
-  const responder = new Responder(pipeline, config, sinks, executor, (outcome) =>
-    say(`  ESCALATION: ${outcome.actionType} on ${outcome.alertFingerprint} ${outcome.detail}`),
+  const responder = new Responder(
+    pipeline,
+    config,
+    sinks,
+    executor,
+    (outcome) => say(`  ESCALATION: ${outcome.actionType} on ${outcome.alertFingerprint} ${outcome.detail}`),
+    // Episodes feed the evaluation against ground truth, which only a generated run has.
+    { keepEpisodes: options.input === null },
   );
+  // The audit trail is written (or, without --audit, dropped) after every step, never held for
+  // the whole run: 100k incidents would otherwise keep close to a million records in memory.
+  const respond = async (nowMs: number) => {
+    await responder.handle(nowMs);
+    const records = responder.audit.drain();
+    if (options.auditPath) appendAuditRecords(options.auditPath, records);
+  };
   const logSink = options.writeLogsPath ? createWriteStream(options.writeLogsPath) : null;
   let shipping: LogGroupShipping | null = null;
   if (options.shipLogGroup !== null) {
@@ -146,7 +176,7 @@ export async function runLocal(options: RunOptions, io: RunIo): Promise<LocalRep
         next = generator.next();
       }
       pipeline.advance(stepEnd);
-      await responder.handle(stepEnd);
+      await respond(stepEnd);
       await shipping?.flushIfDue();
 
       const wallElapsedMs = wallNow() - wallStart;
@@ -162,10 +192,15 @@ export async function runLocal(options: RunOptions, io: RunIo): Promise<LocalRep
     }
   } else {
     const input = options.input === "-" ? io.stdin : openInput(options.input);
-    const lines = createInterface({ input, crlfDelay: Number.POSITIVE_INFINITY });
     let count = 0;
     let nextStep = Number.NEGATIVE_INFINITY;
-    for await (const line of lines) {
+    // One character more than the parser's limit: a trailing "\r" must not push a line over it.
+    for await (const read of readBoundedLines(input, MAX_LINE_BYTES + 1)) {
+      if (read.kind === "too_long") {
+        pipeline.countRejected("line_too_long");
+        continue;
+      }
+      const line = read.text;
       const result = pipeline.ingestLine(line);
       if (result.ok) {
         shipping?.add(result.event.timeMs, line);
@@ -177,7 +212,7 @@ export async function runLocal(options: RunOptions, io: RunIo): Promise<LocalRep
         await shipping?.flushIfDue();
       }
       if (pipeline.nowMs >= nextStep) {
-        await responder.handle(pipeline.nowMs);
+        await respond(pipeline.nowMs);
         nextStep = pipeline.nowMs + STEP_MS;
       }
     }
@@ -187,12 +222,11 @@ export async function runLocal(options: RunOptions, io: RunIo): Promise<LocalRep
   if (lastEventMs !== null) {
     const drainMs = Math.max(pipeline.nowMs, lastEventMs) + config.alerting.group_wait_s * 1000 + STEP_MS;
     pipeline.advance(drainMs);
-    await responder.handle(drainMs);
+    await respond(drainMs);
   }
   await shipping?.flush();
   status.clear();
   if (logSink) await closeStream(logSink);
-  if (options.auditPath) appendAuditRecords(options.auditPath, responder.audit.drain());
 
   // An incident that began in the run's last moments had no fair chance to be detected: it is left
   // out of recall, and alerts about it are left out of precision (rather than counted as false).

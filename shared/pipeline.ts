@@ -75,6 +75,11 @@ export class Pipeline {
     return parsed;
   }
 
+  /** Count a line refused before it reached the parser (for example cut off by a reader's length cap). */
+  countRejected(reason: RejectReason): void {
+    this.stats.rejected[reason] = (this.stats.rejected[reason] ?? 0) + 1;
+  }
+
   ingestEvent(event: LogEvent): void {
     this.stats.events++;
     for (const detector of this.detectors) {

@@ -1,7 +1,10 @@
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { PassThrough, Readable } from "node:stream";
 import { describe, expect, it } from "vitest";
 import { parseRunArgs, type RunOptions } from "../../local/args.js";
-import { runLocal } from "../../local/runner.js";
+import { runLocal, UsageError } from "../../local/runner.js";
 
 function options(argv: string[]): RunOptions {
   const parsed = parseRunArgs(argv);
@@ -56,5 +59,98 @@ describe("local runner: control characters in log content", () => {
     expect(output).toContain("auth\\x1b[2J\\x1b[H");
     expect([...output].filter((ch) => ch === ESC)).toHaveLength(0);
     expect([...output].filter((ch) => ch === BEL)).toHaveLength(0);
+  });
+});
+
+describe("local runner: a line with no end on standard input", () => {
+  it("counts a 600 MB line as line_too_long and goes on with the next lines", async () => {
+    const chunk = Buffer.alloc(1024 * 1024, "x".charCodeAt(0));
+    async function* input() {
+      yield `${line(0, {})}\n{"message":"`;
+      for (let i = 0; i < 600; i++) yield chunk;
+      yield `"}\n${line(1, {})}\n${line(2, {})}`;
+    }
+    const streams = io(Readable.from(input()));
+    const report = await runLocal(options(["--input", "-", "--quiet"]), streams.io);
+    expect(report.rejected).toEqual({ line_too_long: 1 });
+    expect(report.events).toBe(3);
+  }, 20_000);
+
+  it("keeps lines split across chunks and multi-byte characters split across chunks intact", async () => {
+    const text = `${line(0, { message: "caf\u00e9 \u2615" })}\n${line(1, {})}\r\n\n${line(2, {})}`;
+    const bytes = Buffer.from(text, "utf8");
+    const chunks = Array.from({ length: Math.ceil(bytes.length / 7) }, (_, i) =>
+      bytes.subarray(i * 7, i * 7 + 7),
+    );
+    const streams = io(Readable.from(chunks));
+    const report = await runLocal(options(["--input", "-", "--quiet"]), streams.io);
+    expect(report.events).toBe(3);
+    expect(report.rejected).toEqual({ empty_line: 1 });
+  });
+});
+
+describe("local runner: output paths are checked before the run starts", () => {
+  const dir = mkdtempSync(join(tmpdir(), "co-outputs-"));
+  mkdirSync(join(dir, "a-folder"));
+  const input = join(dir, "in.log");
+  writeFileSync(input, `${line(0, {})}\n`);
+
+  it.each([
+    ["--report", join(dir, "missing", "r.json"), /--report .*missing.*: the folder .* does not exist/],
+    ["--alerts", join(dir, "missing", "a.jsonl"), /--alerts .*: the folder .* does not exist/],
+    ["--audit", join(dir, "missing", "audit.jsonl"), /--audit .*: the folder .* does not exist/],
+    ["--write-logs", join(dir, "missing", "logs.jsonl"), /--write-logs .*: the folder .* does not exist/],
+    ["--report", join(dir, "a-folder"), /--report .*a-folder: is a folder, not a file/],
+    ["--alerts", join(dir, "in.log", "x.jsonl"), /--alerts .*: .*in\.log is not a folder/],
+  ])("%s %s is refused as a usage error", async (flag, path, message) => {
+    const streams = io();
+    const run = runLocal(options(["--input", input, "--quiet", flag, path]), streams.io);
+    await expect(run).rejects.toThrow(UsageError);
+    await expect(run).rejects.toThrow(message);
+  });
+
+  it("refuses before generating anything", async () => {
+    const logs = join(dir, "never.jsonl");
+    const streams = io();
+    const run = runLocal(
+      options([
+        "--duration",
+        "5",
+        "--speed",
+        "max",
+        "--write-logs",
+        logs,
+        "--report",
+        join(dir, "no", "r.json"),
+      ]),
+      streams.io,
+    );
+    await expect(run).rejects.toThrow(UsageError);
+    expect(existsSync(logs)).toBe(false);
+  });
+});
+
+describe("local runner: the audit trail is streamed", () => {
+  it("writes audit records while the input is still open", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "co-audit-"));
+    const auditPath = join(dir, "audit.jsonl");
+    const stdin = new PassThrough();
+    const streams = io(stdin);
+    const run = runLocal(options(["--input", "-", "--quiet", "--audit", auditPath]), streams.io);
+    // Twelve failed logins, then quiet traffic long enough for the group wait to pass.
+    for (let i = 0; i < 12; i++) stdin.write(`${line(i, { source_ip: "198.51.100.9" })}\n`);
+    for (let i = 0; i < 30; i++)
+      stdin.write(`${line(12 + i, { event_type: "request", level: "INFO", status_code: 200 })}\n`);
+    const deadline = Date.now() + 5000;
+    let text = "";
+    while (Date.now() < deadline) {
+      text = existsSync(auditPath) ? readFileSync(auditPath, "utf8") : "";
+      if (text.includes('"stage":"action"')) break;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    stdin.end();
+    await run;
+    expect(text).toContain('"stage":"detection"');
+    expect(text).toContain('"stage":"action"');
   });
 });
