@@ -112,7 +112,27 @@ export function parseAlertMessage(body: string): AlertMessage | null {
   if (v?.kind !== "cloud-observability.notification" || v.version !== 1) return null;
   const n = v.notification as Partial<Notification> | undefined;
   if (typeof n?.id !== "string" || !Array.isArray(n.alerts) || typeof n.atMs !== "number") return null;
+  if (n.status !== "firing" && n.status !== "resolved") return null;
+  // Every alert is read field by field downstream: one null or half-formed alert must not throw there.
+  if (!n.alerts.every(isAlertShaped)) return null;
   return v as AlertMessage;
+}
+
+function isAlertShaped(value: unknown): boolean {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) return false;
+  const a = value as Record<string, unknown>;
+  const annotations = a.annotations as Record<string, unknown> | null | undefined;
+  return (
+    typeof a.fingerprint === "string" &&
+    typeof a.type === "string" &&
+    typeof a.service === "string" &&
+    typeof a.entity === "string" &&
+    (a.status === "firing" || a.status === "resolved") &&
+    typeof a.startsAtMs === "number" &&
+    typeof annotations === "object" &&
+    annotations !== null &&
+    typeof annotations.summary === "string"
+  );
 }
 
 export interface SnsSinkOptions {

@@ -4,6 +4,7 @@ import type { RemediationConfig } from "../../shared/config/types.js";
 import { actionRecord, incidentId, outcomeRecord, skipRecord } from "../../shared/remediation/audit.js";
 import { RemediationEngine } from "../../shared/remediation/engine.js";
 import type { AuditRecord, Executor, RemediationDecision } from "../../shared/remediation/types.js";
+import { notificationTimeProblem, type TimeBounds } from "../../shared/remediation/validate.js";
 import { emfLine, type Logger } from "../lib/log.js";
 import { parseAlertMessage } from "../lib/sns.js";
 import { CONFLICT, type StateStore } from "../lib/state.js";
@@ -27,7 +28,12 @@ export interface RemediatorOptions {
   claimTtlS?: number;
   auditTtlS?: number;
   maxConflictRetries?: number;
+  /** Notifications dated further ahead of the wall clock, or older, are refused (`impossible_time`). */
+  timeBounds?: Partial<TimeBounds>;
 }
+
+/** Five minutes of clock skew between the processor's log timestamps and this function's clock. */
+export const DEFAULT_TIME_BOUNDS: TimeBounds = { maxFutureSkewMs: 5 * 60_000, maxAgeMs: 24 * 3_600_000 };
 
 export interface RemediationSummary {
   records: number;
@@ -56,10 +62,12 @@ export class Remediator {
   } | null = null;
   private readonly now: () => number;
   private readonly stateKey: string;
+  private readonly timeBounds: TimeBounds;
 
   constructor(private readonly options: RemediatorOptions) {
     this.now = options.now ?? Date.now;
     this.stateKey = options.stateKey ?? "remediation";
+    this.timeBounds = { ...DEFAULT_TIME_BOUNDS, ...options.timeBounds };
   }
 
   async handle(event: SNSEvent): Promise<RemediationSummary> {
@@ -73,7 +81,7 @@ export class Remediator {
       outcomes: 0,
       audit: [],
     };
-    const records = Array.isArray(event?.Records) ? event.Records : [];
+    const records = this.recordsOf(event);
     for (const record of records) {
       summary.records++;
       const message = parseAlertMessage(record?.Sns?.Message ?? "");
@@ -83,6 +91,11 @@ export class Remediator {
           messageId: record?.Sns?.MessageId,
           topicArn: record?.Sns?.TopicArn,
         });
+        continue;
+      }
+      const timeProblem = notificationTimeProblem(message.notification, this.now(), this.timeBounds);
+      if (timeProblem !== null) {
+        this.refuse(message.notification, timeProblem, summary);
         continue;
       }
       try {
@@ -187,6 +200,50 @@ export class Remediator {
       summary.outcomes += counts.outcomes;
       summary.audit.push(...audit);
       return;
+    }
+  }
+
+  /**
+   * SNS sends `Records`. A camelCase `records` (a hand-built test event, another integration) is
+   * accepted with a warning rather than dropped in silence; anything else is logged as empty.
+   */
+  private recordsOf(event: SNSEvent): SNSEvent["Records"] {
+    const value = event as unknown as Record<string, unknown> | null;
+    if (Array.isArray(value?.Records)) return value.Records as SNSEvent["Records"];
+    if (Array.isArray(value?.records)) {
+      this.options.logger.warn("event has `records` instead of SNS's `Records`; processing it anyway", {
+        records: value.records.length,
+      });
+      return value.records as SNSEvent["Records"];
+    }
+    this.options.logger.error("event has no Records array; nothing to do", {
+      keys: value !== null && typeof value === "object" ? Object.keys(value).slice(0, 10) : typeof value,
+    });
+    return [];
+  }
+
+  /**
+   * A notification whose time cannot be right is not acted on and does not touch the engine: its
+   * time would otherwise prune every cooldown or fill the breaker's window for years.
+   */
+  private refuse(n: Notification, problem: string, summary: RemediationSummary): void {
+    this.options.logger.warn("notification refused: impossible time", { notificationId: n.id, problem });
+    for (const alert of n.alerts) {
+      summary.skipped++;
+      summary.audit.push(
+        skipRecord(
+          incidentId(alert.fingerprint, alert.startsAtMs),
+          {
+            kind: "skip",
+            reason: "impossible_time",
+            alertFingerprint: alert.fingerprint,
+            alertType: alert.type,
+            detail: problem,
+          },
+          // The audit store keys records by time; the refused time itself could be anything.
+          this.now(),
+        ),
+      );
     }
   }
 

@@ -8,6 +8,7 @@ import type {
   RemediationOutcome,
   SkipReason,
 } from "./types.js";
+import { isIpOrCidr } from "./validate.js";
 
 /** Actions that act on the alert's entity (an IP or a user) and expire. */
 const BAN_ACTIONS: ReadonlySet<ActionType> = new Set<ActionType>(["block_ip", "lock_user"]);
@@ -99,7 +100,8 @@ export class RemediationEngine {
   }
 
   private decideOne(alert: Alert, nowMs: number): RemediationDecision | null {
-    const type = this.config.actions[alert.type];
+    // Own properties only: an alert type such as "constructor" must not find Object's prototype.
+    const type = Object.hasOwn(this.config.actions, alert.type) ? this.config.actions[alert.type] : undefined;
     const id = actionId(alert.fingerprint, alert.startsAtMs);
     const skip = (reason: SkipReason, detail: string): RemediationDecision => ({
       kind: "skip",
@@ -118,6 +120,12 @@ export class RemediationEngine {
     if (type === undefined) return skip("no_policy", `no action configured for ${alert.type}`);
     const target = actionTarget(type, alert);
     if (target === "") return skip("no_policy", `${type} needs an IP or user, ${alert.type} has no entity`);
+    if (type === "block_ip" && !isIpOrCidr(target)) {
+      return skip(
+        "invalid_target",
+        `block_ip needs an IP address or CIDR range, got ${JSON.stringify(target.slice(0, 60))}`,
+      );
+    }
     if (this.config.kill_switch) return skip("kill_switch", `kill switch is on; would ${type} ${target}`);
     const decidedAt = this.acted.get(id);
     if (decidedAt !== undefined) {

@@ -26,7 +26,11 @@ export type SkipReason =
   | "cooldown"
   | "circuit_open"
   | "alert_resolved"
-  | "silenced";
+  | "silenced"
+  /** The target is not what the action needs (block_ip on something that is not an IP or CIDR). */
+  | "invalid_target"
+  /** The notification's time cannot be right (far in the future, or long past). */
+  | "impossible_time";
 
 export type RemediationDecision =
   | { kind: "act"; action: RemediationAction }
