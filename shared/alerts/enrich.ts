@@ -21,6 +21,8 @@ export const RUNBOOK_HINTS: Record<AlertType, string> = {
     "Compare the error onset with the latest deploy; read the top error messages; roll back if the deploy is the cause.",
   ml_anomaly:
     "Unusual mix of metrics for this service: look at the features with the largest contribution first, then recent changes.",
+  pipeline_capacity:
+    "A detector is full and ignores new keys: raise its max_services / max_keys, or find what floods it with new names.",
 };
 
 const SEVERITY_RANK: Record<Severity, number> = { info: 0, warning: 1, critical: 2 };
@@ -41,6 +43,7 @@ const TYPE_LABEL: Record<AlertType, string> = {
   brute_force_user: "Brute force against user",
   high_error_rate: "High error rate",
   ml_anomaly: "Anomalous behaviour",
+  pipeline_capacity: "Pipeline over capacity",
 };
 
 /** One-line human title for a single alert, e.g. "High CPU on payment-service". */

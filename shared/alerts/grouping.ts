@@ -13,6 +13,7 @@ export const ALERT_FAMILY: Record<AlertType, string> = {
   brute_force_user: "auth",
   high_error_rate: "errors",
   ml_anomaly: "anomaly",
+  pipeline_capacity: "capacity",
 };
 
 /** Group key: service plus alert family, e.g. "payment-service/resources". */

@@ -10,6 +10,8 @@ export const ALERT_TYPES = [
   "brute_force_user",
   "high_error_rate",
   "ml_anomaly",
+  /** The pipeline itself: a detector tracks as many keys as its cap allows and refuses the rest. */
+  "pipeline_capacity",
 ] as const;
 export type AlertType = (typeof ALERT_TYPES)[number];
 

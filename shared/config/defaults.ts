@@ -3,14 +3,29 @@ import type { PipelineConfig } from "./types.js";
 /** The documented defaults (docs/configuration.md). A config file overrides any subset of keys. */
 export const DEFAULT_CONFIG: PipelineConfig = {
   detectors: {
-    cpu: { threshold_pct: 85, recovery_pct: 70, for_s: 30, smoothing_s: 15, severity: "warning" },
-    memory: { threshold_pct: 90, recovery_pct: 80, for_s: 30, smoothing_s: 15, severity: "warning" },
+    cpu: {
+      threshold_pct: 85,
+      recovery_pct: 70,
+      for_s: 30,
+      smoothing_s: 15,
+      severity: "warning",
+      max_services: 1000,
+    },
+    memory: {
+      threshold_pct: 90,
+      recovery_pct: 80,
+      for_s: 30,
+      smoothing_s: 15,
+      severity: "warning",
+      max_services: 1000,
+    },
     brute_force: {
       ip_max_failures: 8,
       user_max_failures: 10,
       user_min_ips: 3,
       find_time_s: 60,
       severity: "critical",
+      max_keys: 10_000,
     },
     error_rate: {
       window_s: 60,
@@ -18,6 +33,7 @@ export const DEFAULT_CONFIG: PipelineConfig = {
       recovery_ratio: 0.08,
       min_requests: 30,
       severity: "critical",
+      max_services: 1000,
     },
     ml: {
       enabled: true,

@@ -78,6 +78,7 @@ const thresholdRule: ObjectSpec = {
     for_s: duration,
     smoothing_s: duration,
     severity,
+    max_services: count(1, 10_000_000),
   },
 };
 
@@ -97,6 +98,7 @@ const CONFIG_SPEC: ObjectSpec = {
             user_min_ips: count(1),
             find_time_s: positiveDuration,
             severity,
+            max_keys: count(1, 10_000_000),
           },
         },
         error_rate: {
@@ -107,6 +109,7 @@ const CONFIG_SPEC: ObjectSpec = {
             recovery_ratio: { kind: "number", min: 0, max: 1, maxExclusive: true },
             min_requests: count(1),
             severity,
+            max_services: count(1, 10_000_000),
           },
         },
         ml: {

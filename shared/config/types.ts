@@ -20,6 +20,8 @@ export interface ThresholdRuleConfig {
   /** Smoothing window for the per-service value. */
   smoothing_s: number;
   severity: Severity;
+  /** Services tracked at once; past it new services are refused and `pipeline_capacity` fires. */
+  max_services?: number;
 }
 
 export interface BruteForceConfig {
@@ -31,6 +33,8 @@ export interface BruteForceConfig {
   user_min_ips: number;
   find_time_s: number;
   severity: Severity;
+  /** IPs (and, separately, users) tracked at once; past it new ones are refused and `pipeline_capacity` fires. */
+  max_keys?: number;
 }
 
 export interface ErrorRateConfig {
@@ -41,6 +45,8 @@ export interface ErrorRateConfig {
   /** No verdict on fewer requests than this in the window. */
   min_requests: number;
   severity: Severity;
+  /** Services tracked at once; past it new services are refused and `pipeline_capacity` fires. */
+  max_services?: number;
 }
 
 export interface MlConfig {

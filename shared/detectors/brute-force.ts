@@ -1,6 +1,7 @@
 import type { DetectorFinding } from "../alerts/types.js";
 import type { BruteForceConfig } from "../config/types.js";
 import type { LogEvent } from "../log/schema.js";
+import { CapacityGuard } from "./capacity.js";
 import { type Detector, DetectorStateError, NO_FINDINGS } from "./detector.js";
 import {
   ActivityMap,
@@ -15,7 +16,7 @@ import {
   SampleRing,
   timeOrNull,
 } from "./state.js";
-import { MAINTENANCE_INTERVAL_MS } from "./threshold.js";
+import { MAINTENANCE_INTERVAL_MS, MIN_STALE_MS } from "./threshold.js";
 import { SparseBucketWindow } from "./window.js";
 
 const STATE_VERSION = 1;
@@ -71,6 +72,8 @@ export class BruteForceDetector implements Detector {
   private readonly findMs: number;
   private readonly idleMs: number;
   private readonly maxKeys: number;
+  private readonly ipCapacity: CapacityGuard;
+  private readonly userCapacity: CapacityGuard;
   private ips = new ActivityMap<KeyState>();
   private users = new ActivityMap<KeyState>();
   private firingIps = new Set<string>();
@@ -90,7 +93,10 @@ export class BruteForceDetector implements Detector {
     this.findMs = config.find_time_s * 1000;
     // A key stays until it has been quiet for two windows, so a slow attacker is still remembered.
     this.idleMs = 2 * this.findMs;
-    this.maxKeys = options.maxKeys ?? 10_000;
+    this.maxKeys = options.maxKeys ?? config.max_keys ?? 10_000;
+    const quietMs = Math.max(MIN_STALE_MS, this.idleMs);
+    this.ipCapacity = new CapacityGuard("brute_force_ip", "IPs", this.maxKeys, quietMs);
+    this.userCapacity = new CapacityGuard("brute_force_user", "users", this.maxKeys, quietMs);
   }
 
   observe(event: LogEvent): readonly DetectorFinding[] {
@@ -126,6 +132,8 @@ export class BruteForceDetector implements Detector {
       nextMaintenanceMs: timeOrNull(this.nextMaintenanceMs),
       ips: keysToState(this.ips),
       users: keysToState(this.users),
+      ipCapacity: this.ipCapacity.toState(),
+      userCapacity: this.userCapacity.toState(),
     };
   }
 
@@ -135,6 +143,8 @@ export class BruteForceDetector implements Detector {
     const nextMaintenanceMs = readOptionalTime(this.name, record, "nextMaintenanceMs");
     const ips = this.keysFromState(readArray(this.name, record, "ips"));
     const users = this.keysFromState(readArray(this.name, record, "users"));
+    this.ipCapacity.loadState(record.ipCapacity);
+    this.userCapacity.loadState(record.userCapacity);
     this.ips = ips.keys;
     this.firingIps = ips.firing;
     this.users = users.keys;
@@ -158,10 +168,14 @@ export class BruteForceDetector implements Detector {
     let found = out;
     if (state === undefined) {
       // Enforce the cap on arrival: a spray of new IPs must not grow memory until the next sweep.
-      if (keys.needsEviction(Number.NEGATIVE_INFINITY, this.maxKeys - 1)) {
-        keys.evict(Number.NEGATIVE_INFINITY, this.maxKeys - 1, (evictedKey, evicted, reason) => {
-          found = this.dropKey(rule, evictedKey, evicted, nowMs, reason, found);
-        });
+      // Only a key with no failure left in its window makes room; when every key is active the
+      // newcomer is refused and counted (pipeline_capacity) instead of evicting a live attacker.
+      const room = keys.makeRoom(this.maxKeys, nowMs - this.findMs, (evictedKey, evicted, reason) => {
+        found = this.dropKey(rule, evictedKey, evicted, nowMs, reason, found);
+      });
+      if (!room) {
+        const guard = rule === "ip" ? this.ipCapacity : this.userCapacity;
+        return guard.refused(key, keys.size, nowMs, found);
       }
       state = {
         service,
@@ -247,7 +261,9 @@ export class BruteForceDetector implements Detector {
   private maintain(nowMs: number, out: DetectorFinding[] | null): DetectorFinding[] | null {
     if (nowMs < this.nextMaintenanceMs) return out;
     this.nextMaintenanceMs = nowMs + MAINTENANCE_INTERVAL_MS;
-    return this.maintainRule("user", nowMs, this.maintainRule("ip", nowMs, out));
+    let found = this.maintainRule("user", nowMs, this.maintainRule("ip", nowMs, out));
+    found = this.ipCapacity.check(this.ips.size, nowMs, found);
+    return this.userCapacity.check(this.users.size, nowMs, found);
   }
 
   /** Re-check the rule's firing keys and evict its idle ones. */

@@ -1,6 +1,7 @@
 import type { DetectorFinding } from "../alerts/types.js";
 import type { ErrorRateConfig } from "../config/types.js";
 import type { EventType, LogEvent } from "../log/schema.js";
+import { CapacityGuard } from "./capacity.js";
 import { type Detector, DetectorStateError, NO_FINDINGS } from "./detector.js";
 import {
   ActivityMap,
@@ -68,6 +69,7 @@ export class ErrorRateDetector implements Detector {
   private readonly windowMs: number;
   private readonly staleMs: number;
   private readonly maxServices: number;
+  private readonly capacity: CapacityGuard;
   private services = new ActivityMap<ServiceState>();
   private firing = new Set<string>();
   // Plain numbers with -Infinity for "not yet", never null: V8 updates a number-only field in
@@ -82,7 +84,8 @@ export class ErrorRateDetector implements Detector {
     this.config = config;
     this.windowMs = config.window_s * 1000;
     this.staleMs = Math.max(MIN_STALE_MS, 2 * this.windowMs);
-    this.maxServices = options.maxServices ?? 1000;
+    this.maxServices = options.maxServices ?? config.max_services ?? 1000;
+    this.capacity = new CapacityGuard(this.name, "services", this.maxServices, this.staleMs);
   }
 
   observe(event: LogEvent): readonly DetectorFinding[] {
@@ -99,7 +102,20 @@ export class ErrorRateDetector implements Detector {
     let found: DetectorFinding[] | null = null;
     if (state === undefined) {
       // Enforce the cap on arrival, so a flood of new service names cannot outgrow it between sweeps.
-      found = this.evictServices(Number.NEGATIVE_INFINITY, this.maxServices - 1, nowMs, null);
+      // Only a service idle for a whole window makes room; otherwise the newcomer is refused and
+      // counted (pipeline_capacity), and the services within the cap keep their verdicts.
+      const room = this.services.makeRoom(
+        this.maxServices,
+        nowMs - this.windowMs,
+        (service, evicted, reason) => {
+          if (!evicted.firing) return;
+          this.firing.delete(service);
+          evicted.firing = false;
+          found ??= [];
+          found.push(this.finding(service, evicted, nowMs, "resolved", reason));
+        },
+      );
+      if (!room) return this.capacity.refused(event.service, this.services.size, nowMs, found);
       state = {
         window: new BucketWindow(this.windowMs),
         firing: false,
@@ -147,6 +163,7 @@ export class ErrorRateDetector implements Detector {
       latestMs: timeOrNull(this.latestMs),
       nextMaintenanceMs: timeOrNull(this.nextMaintenanceMs),
       services,
+      capacity: this.capacity.toState(),
     };
   }
 
@@ -173,6 +190,7 @@ export class ErrorRateDetector implements Detector {
       services.set(service, restored);
       if (restored.firing) firing.add(service);
     }
+    this.capacity.loadState(record.capacity);
     this.services = services;
     this.firing = firing;
     this.latestMs = latestMs ?? Number.NEGATIVE_INFINITY;
@@ -192,6 +210,7 @@ export class ErrorRateDetector implements Detector {
       state.window.slideTo(nowMs);
       found = this.evaluate(service, state, nowMs, found);
     }
+    found = this.capacity.check(this.services.size, nowMs, found);
     return this.evictServices(nowMs - this.staleMs, this.maxServices, nowMs, found);
   }
 

@@ -275,6 +275,28 @@ export class ActivityMap<S extends { lastSeenMs: number }> {
   }
 
   /**
+   * Make room for one more key under `maxKeys`, evicting only keys idle since before `idleBeforeMs`
+   * (least recently active first). Returns false when every key is still active: the newcomer is
+   * then refused, rather than evicting a key in use. Evicting the least recent key regardless is
+   * what blinded every detector past its cap: with more keys than the cap arriving round robin,
+   * each newcomer evicts the key due next, and no key keeps its state long enough to fire.
+   */
+  makeRoom(
+    maxKeys: number,
+    idleBeforeMs: number,
+    onEvict: (key: string, state: S, reason: string) => void,
+  ): boolean {
+    while (this.links.size >= maxKeys) {
+      const link = this.head;
+      if (link === null || link.state.lastSeenMs >= idleBeforeMs) return false;
+      this.unlink(link);
+      this.links.delete(link.key);
+      onEvict(link.key, link.state, "evicted");
+    }
+    return true;
+  }
+
+  /**
    * Whether `evict` with these limits would remove anything. Detectors check this before building
    * their eviction callback, since on almost every sweep nothing is due.
    */

@@ -1,6 +1,7 @@
 import type { AlertType, DetectorFinding } from "../alerts/types.js";
 import type { ThresholdRuleConfig } from "../config/types.js";
 import type { LogEvent, LogMetrics } from "../log/schema.js";
+import { CapacityGuard } from "./capacity.js";
 import { type Detector, DetectorStateError, NO_FINDINGS } from "./detector.js";
 import {
   ActivityMap,
@@ -49,7 +50,7 @@ export interface ThresholdDetectorOptions {
   /** Human label for summaries, for example "CPU". */
   label: string;
   config: ThresholdRuleConfig;
-  /** At most this many services tracked; the least recently seen go first. */
+  /** At most this many services tracked (default: the config's `max_services`, else 1000). */
   maxServices?: number;
 }
 
@@ -76,6 +77,7 @@ export class ThresholdRuleDetector implements Detector {
   private readonly smoothingMs: number;
   private readonly staleMs: number;
   private readonly maxServices: number;
+  private readonly capacity: CapacityGuard;
   private readonly severity: ThresholdRuleConfig["severity"];
   private services = new ActivityMap<ServiceState>();
   /** Services pending or firing: the only ones time alone can change. */
@@ -102,7 +104,8 @@ export class ThresholdRuleDetector implements Detector {
     this.forMs = config.for_s * 1000;
     this.smoothingMs = config.smoothing_s * 1000;
     this.staleMs = Math.max(MIN_STALE_MS, 2 * (this.smoothingMs + this.forMs));
-    this.maxServices = options.maxServices ?? 1000;
+    this.maxServices = options.maxServices ?? config.max_services ?? 1000;
+    this.capacity = new CapacityGuard(this.name, "services", this.maxServices, this.staleMs);
     this.severity = config.severity;
   }
 
@@ -122,7 +125,20 @@ export class ThresholdRuleDetector implements Detector {
     let found: DetectorFinding[] | null = null;
     if (state === undefined) {
       // Enforce the cap on arrival, so a flood of new service names cannot outgrow it between sweeps.
-      found = this.evictServices(Number.NEGATIVE_INFINITY, this.maxServices - 1, nowMs, null);
+      // Only a service idle for a whole smoothing window (its window is empty) makes room; when all
+      // are active the newcomer is refused and counted, so the services within the cap still alert.
+      const room = this.services.makeRoom(
+        this.maxServices,
+        nowMs - this.smoothingMs,
+        (service, evicted, reason) => {
+          this.active.delete(service);
+          if (evicted.phase === FIRING) {
+            found ??= [];
+            found.push(this.resolvedFinding(service, evicted, nowMs, reason));
+          }
+        },
+      );
+      if (!room) return this.capacity.refused(event.service, this.services.size, nowMs, found);
       state = {
         window: new BucketWindow(this.smoothingMs),
         phase: INACTIVE,
@@ -172,6 +188,7 @@ export class ThresholdRuleDetector implements Detector {
       latestMs: timeOrNull(this.latestMs),
       nextMaintenanceMs: timeOrNull(this.nextMaintenanceMs),
       services,
+      capacity: this.capacity.toState(),
     };
   }
 
@@ -201,6 +218,7 @@ export class ThresholdRuleDetector implements Detector {
       });
       if (phase !== INACTIVE) active.add(service);
     }
+    this.capacity.loadState(record.capacity);
     this.services = services;
     this.active = active;
     this.latestMs = latestMs ?? Number.NEGATIVE_INFINITY;
@@ -218,6 +236,7 @@ export class ThresholdRuleDetector implements Detector {
       state.window.slideTo(nowMs);
       found = this.evaluate(service, state, nowMs, null, found);
     }
+    found = this.capacity.check(this.services.size, nowMs, found);
     return this.evictServices(nowMs - this.staleMs, this.maxServices, nowMs, found);
   }
 

@@ -175,15 +175,21 @@ describe("brute force", () => {
     expect(state.users.map((k) => k.entity)).toEqual(["bob"]);
   });
 
-  it("caps tracked IPs, dropping the least recently active first", () => {
+  it("caps tracked IPs: newcomers are refused while every IP is active, then take idle ones' places", () => {
     const detector = new BruteForceDetector(CONFIG, { maxKeys: 3 });
-    run(detector, [
+    const found = run(detector, [
       ...["192.0.2.1", "192.0.2.2", "192.0.2.3", "192.0.2.4", "192.0.2.5"].map((ip, i) =>
         failure(i, ip, null),
       ),
       { advanceTo: at(6) },
     ]);
-    const state = detector.snapshot() as { ips: { entity: string }[] };
-    expect(state.ips.map((k) => k.entity)).toEqual(["192.0.2.3", "192.0.2.4", "192.0.2.5"]);
+    const ips = () => (detector.snapshot() as { ips: { entity: string }[] }).ips.map((k) => k.entity);
+    expect(ips()).toEqual(["192.0.2.1", "192.0.2.2", "192.0.2.3"]);
+    const capacity = found.filter((f) => f.type === "pipeline_capacity");
+    expect(capacity.at(-1)).toMatchObject({ status: "firing", entity: "brute_force_ip" });
+    expect(capacity.at(-1)?.details).toMatchObject({ cap: 3, keys: 5 });
+    // A minute later the first IP's failure has left the window: a new IP takes its place.
+    run(detector, [failure(61, "192.0.2.9", null)]);
+    expect(ips()).toEqual(["192.0.2.2", "192.0.2.3", "192.0.2.9"]);
   });
 });

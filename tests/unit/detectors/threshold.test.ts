@@ -162,7 +162,7 @@ describe("threshold rule (high CPU / high memory)", () => {
     expect((detector.snapshot() as { services: unknown[] }).services).toHaveLength(0);
   });
 
-  it("caps the number of services, resolving a firing one it has to drop", () => {
+  it("caps the number of services: a newcomer is refused while all are active, and takes an idle one's place", () => {
     const detector = new ThresholdRuleDetector({
       name: "high_cpu",
       type: "high_cpu",
@@ -176,10 +176,17 @@ describe("threshold rule (high CPU / high memory)", () => {
       makeEvent({ t: 41, service: "b" }),
       makeEvent({ t: 42, service: "c" }),
       { advanceTo: at(43) },
+      makeEvent({ t: 60, service: "d" }),
     ]);
-    // The third service arrives at 42 s; the least recently seen one ("hot") makes room.
-    expect(brief(found)).toEqual(["firing high_cpu hot @30", "resolved high_cpu hot @42"]);
-    expect(found[1]?.details.reason).toBe("evicted");
+    // "c" arrives at 42 s while "hot" (seen at 40 s) and "b" are active: refused, and the pipeline
+    // says so. At 60 s "hot" has been quiet for a whole smoothing window: "d" takes its place.
+    expect(brief(found)).toEqual([
+      "firing high_cpu hot @30",
+      "firing pipeline_capacity cloud-observability/high_cpu @42",
+      "resolved high_cpu hot @60",
+    ]);
+    expect(found[1]?.details).toMatchObject({ cap: 2, keys: 3 });
+    expect(found[2]?.details.reason).toBe("evicted");
   });
 
   it("counts a late reading inside the window and ignores one older than the window", () => {
