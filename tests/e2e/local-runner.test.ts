@@ -150,6 +150,14 @@ describe("local CLI", () => {
   it.each([
     [["--speed", "fast"], /--speed must be a positive number/],
     [["--input", "/nonexistent/file.log"], /cannot read --input \/nonexistent\/file.log: ENOENT/],
+    [
+      ["--duration", "1", "--report", "/nonexistent/dir/r.json"],
+      /^error: --report \/nonexistent\/dir\/r.json: the folder \/nonexistent\/dir does not exist\n$/,
+    ],
+    [
+      ["--duration", "1", "--alerts", "/nonexistent/dir/a.jsonl"],
+      /^error: --alerts \/nonexistent\/dir\/a.jsonl: the folder \/nonexistent\/dir does not exist\n$/,
+    ],
   ])("exits 2 with a clear error for %j", (args, message) => {
     const run = cli(args);
     expect(run.status).toBe(2);
