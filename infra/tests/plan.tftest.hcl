@@ -49,13 +49,20 @@ run "ssh_is_open_only_to_the_operator" {
 run "storage_and_messaging_are_encrypted_and_the_host_requires_imdsv2" {
   command = plan
 
+  # The key's ARN is known only once it exists; give it one at plan time.
+  override_resource {
+    target          = aws_kms_key.alerts
+    override_during = plan
+    values          = { arn = "arn:aws:kms:us-east-1:123456789012:key/0f0e0d0c-0b0a-0908-0706-050403020100" }
+  }
+
   assert {
     condition     = aws_instance.generator[0].root_block_device[0].encrypted && aws_instance.generator[0].metadata_options[0].http_tokens == "required" && aws_instance.generator[0].metadata_options[0].http_put_response_hop_limit == 1
     error_message = "the host must have an encrypted root volume and require IMDSv2 with hop limit 1"
   }
   assert {
-    condition     = aws_sns_topic.alerts[0].kms_master_key_id == "alias/aws/sns"
-    error_message = "the alert topic must be encrypted"
+    condition     = aws_sns_topic.alerts[0].kms_master_key_id == aws_kms_key.alerts[0].arn && aws_kms_key.alerts[0].enable_key_rotation
+    error_message = "the alert topic must be encrypted with its own rotating key (CloudWatch alarms cannot publish under aws/sns)"
   }
   assert {
     condition     = aws_dynamodb_table.state[0].server_side_encryption[0].enabled && aws_dynamodb_table.state[0].ttl[0].enabled && aws_dynamodb_table.state[0].ttl[0].attribute_name == "expires_at"
@@ -136,6 +143,58 @@ run "optional_parts_off_create_nothing_of_theirs" {
   }
 }
 
+run "pipeline_alarms_publish_to_the_alert_topic_and_the_dashboard_shows_them" {
+  command = plan
+
+  assert {
+    condition = toset(local.pipeline_alarm_names) == toset([
+      "cloud-observability-processor-errors", "cloud-observability-processor-throttles",
+      "cloud-observability-remediation-errors", "cloud-observability-dead-letters",
+      "cloud-observability-outbox-stuck", "cloud-observability-no-events",
+    ])
+    error_message = "every pipeline alarm is created"
+  }
+  assert {
+    condition = alltrue([for alarm in [
+      aws_cloudwatch_metric_alarm.processor_errors[0], aws_cloudwatch_metric_alarm.processor_throttles[0],
+      aws_cloudwatch_metric_alarm.remediation_errors[0], aws_cloudwatch_metric_alarm.dead_letters[0],
+      aws_cloudwatch_metric_alarm.outbox_stuck[0], aws_cloudwatch_metric_alarm.no_events[0],
+    ] : alarm.alarm_actions == toset([local.topic_arn]) && alarm.ok_actions == toset([local.topic_arn])])
+    error_message = "every alarm publishes to the alert topic when it fires and when it clears"
+  }
+  assert {
+    condition     = aws_cloudwatch_metric_alarm.no_events[0].treat_missing_data == "breaching" && aws_cloudwatch_metric_alarm.no_events[0].evaluation_periods == 15 && aws_cloudwatch_metric_alarm.no_events[0].period == 60
+    error_message = "no events for 15 minutes (missing data included) raises the no-events alarm"
+  }
+  assert {
+    condition     = aws_cloudwatch_metric_alarm.dead_letters[0].dimensions["QueueName"] == "cloud-observability-async-dlq"
+    error_message = "the dead-letter alarm watches the dead-letter queue"
+  }
+  assert {
+    condition     = strcontains(aws_cloudwatch_dashboard.pipeline[0].dashboard_body, "{CloudObservability,Function,Reason}") && strcontains(aws_cloudwatch_dashboard.pipeline[0].dashboard_body, "{CloudObservability,Function,AlertType}")
+    error_message = "the dashboard breaks rejected lines down by reason and alerts by type"
+  }
+  assert {
+    condition     = [for widget in jsondecode(aws_cloudwatch_dashboard.pipeline[0].dashboard_body).widgets : length(try(widget.properties.alarms, [])) if widget.type == "alarm"] == [6]
+    error_message = "the dashboard shows the state of all six alarms"
+  }
+}
+
+run "alarms_and_dashboard_can_be_turned_off" {
+  command = plan
+
+  variables {
+    enable_dashboard        = false
+    enable_pipeline_alarms  = false
+    no_events_alarm_minutes = 0
+  }
+
+  assert {
+    condition     = length(local.pipeline_alarm_names) == 0 && length(aws_cloudwatch_dashboard.pipeline) == 0
+    error_message = "no alarms and no dashboard"
+  }
+}
+
 run "refuses_ssh_open_to_the_world_and_contradictory_switches" {
   command = plan
 
@@ -151,6 +210,7 @@ run "refuses_ssh_open_to_the_world_and_contradictory_switches" {
     var.ssh_allowed_cidr,
     var.enable_remediation,
     var.enable_processor,
+    var.enable_pipeline_alarms,
     var.log_retention_days,
     var.alert_email,
   ]
@@ -167,6 +227,7 @@ run "refuses_malformed_names_and_numbers" {
     processor_timeout_s            = 1000
     pipeline_config                = "[1, 2]"
     async_max_retry_attempts       = 5
+    no_events_alarm_minutes        = 1
   }
 
   expect_failures = [
@@ -177,5 +238,6 @@ run "refuses_malformed_names_and_numbers" {
     var.processor_timeout_s,
     var.pipeline_config,
     var.async_max_retry_attempts,
+    var.no_events_alarm_minutes,
   ]
 }

@@ -27,7 +27,7 @@ import {
 } from "@aws-sdk/client-sns";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { createZip } from "../../functions/lib/zip.js";
-import { ec2Query, lambdaGet, xmlItems, xmlValues } from "../helpers/aws-query.js";
+import { cloudWatchQuery, ec2Query, lambdaGet, xmlItems, xmlValues } from "../helpers/aws-query.js";
 import { MOTO_REGION, type Moto, motoAvailable, startMoto, toolGate } from "../helpers/moto.js";
 import { runCommand, TerraformWorkspace, terraformAvailable, varArgs } from "../helpers/terraform.js";
 
@@ -65,6 +65,8 @@ interface PolicyStatement {
   Effect: "Allow" | "Deny";
   Action?: string | string[];
   Resource?: string | string[];
+  Principal?: { AWS?: string | string[]; Service?: string | string[] };
+  Condition?: Record<string, Record<string, string | string[]>>;
 }
 
 function asList(value: string | string[] | undefined): string[] {
@@ -297,6 +299,30 @@ describe.runIf(withTerraform)("infra/ Terraform configuration", () => {
       expect(attached).toEqual(["arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore"]);
     });
 
+    test("plan: the alert topic's key lets only the processor and this account's alarms encrypt to it", () => {
+      const [key] = planned("aws_kms_key");
+      expect(typeof key?.values.policy, "key policy known at plan time").toBe("string");
+      const statements = (JSON.parse(String(key?.values.policy)) as { Statement: PolicyStatement[] })
+        .Statement;
+      const bySid = Object.fromEntries(statements.map((statement) => [statement.Sid, statement]));
+      expect(Object.keys(bySid).sort()).toEqual([
+        "AccountAdministersTheKey",
+        "PipelineAlarmsPublish",
+        "ProcessorPublishesAlerts",
+      ]);
+      expect(bySid.AccountAdministersTheKey?.Principal?.AWS).toBe("arn:aws:iam::123456789012:root");
+      for (const sid of ["ProcessorPublishesAlerts", "PipelineAlarmsPublish"]) {
+        expect(asList(bySid[sid]?.Action).sort(), sid).toEqual(["kms:Decrypt", "kms:GenerateDataKey*"]);
+      }
+      expect(bySid.ProcessorPublishesAlerts?.Principal?.AWS).toBe(
+        `arn:aws:iam::123456789012:role/${PREFIX}-processor`,
+      );
+      expect(bySid.PipelineAlarmsPublish?.Principal?.Service).toBe("cloudwatch.amazonaws.com");
+      expect(bySid.PipelineAlarmsPublish?.Condition).toEqual({
+        StringEquals: { "aws:SourceAccount": "123456789012" },
+      });
+    });
+
     test("apply creates the whole stack", async () => {
       const result = await workspace.run(["apply", "-input=false", "-no-color", "deploy.tfplan"]);
       applied = true;
@@ -330,7 +356,8 @@ describe.runIf(withTerraform)("infra/ Terraform configuration", () => {
       const sns = new SNSClient(clientConfig());
       const topicArn = String(outputs.alert_topic_arn);
       const { Attributes } = await sns.send(new GetTopicAttributesCommand({ TopicArn: topicArn }));
-      expect(Attributes?.KmsMasterKeyId).toBe("alias/aws/sns");
+      // Its own key (CloudWatch alarms cannot publish to a topic under the AWS-managed aws/sns key).
+      expect(Attributes?.KmsMasterKeyId).toMatch(/^arn:aws:kms:us-east-1:123456789012:key\//);
       const { Subscriptions = [] } = await sns.send(
         new ListSubscriptionsByTopicCommand({ TopicArn: topicArn }),
       );
@@ -343,6 +370,46 @@ describe.runIf(withTerraform)("infra/ Terraform configuration", () => {
         new GetSubscriptionAttributesCommand({ SubscriptionArn: String(byProtocol.email?.SubscriptionArn) }),
       );
       expect(JSON.parse(email.Attributes?.FilterPolicy ?? "{}")).toEqual(EMAIL_FILTER_POLICY);
+    });
+
+    test("the pipeline alarms publish to the alert topic and the dashboard shows them", async () => {
+      const topicArn = String(outputs.alert_topic_arn);
+      const described = await cloudWatchQuery(moto.endpoint, "DescribeAlarms", {
+        AlarmNamePrefix: `${PREFIX}-`,
+      });
+      // One chunk per alarm: from its name to the next alarm's (moto lists them as <member> blocks).
+      const alarms = described
+        .split("<AlarmName>")
+        .slice(1)
+        .map((chunk) => ({
+          name: chunk.slice(0, chunk.indexOf("</AlarmName>")),
+          actions: xmlValues(xmlValues(chunk, "AlarmActions")[0] ?? "", "member"),
+          ok: xmlValues(xmlValues(chunk, "OKActions")[0] ?? "", "member"),
+        }));
+      expect(alarms.map((alarm) => alarm.name).sort()).toEqual(
+        [
+          "dead-letters",
+          "no-events",
+          "outbox-stuck",
+          "processor-errors",
+          "processor-throttles",
+          "remediation-errors",
+        ].map((name) => `${PREFIX}-${name}`),
+      );
+      for (const alarm of alarms) {
+        expect(alarm.actions, alarm.name).toEqual([topicArn]);
+        expect(alarm.ok, alarm.name).toEqual([topicArn]);
+      }
+      expect(outputs.dashboard_url).toContain(`#dashboards:name=${PREFIX}-pipeline`);
+      const dashboard = await cloudWatchQuery(moto.endpoint, "GetDashboard", {
+        DashboardName: `${PREFIX}-pipeline`,
+      });
+      const body = JSON.parse(
+        (xmlValues(dashboard, "DashboardBody")[0] ?? "{}").replaceAll("&quot;", '"').replaceAll("&amp;", "&"),
+      ) as { widgets: { type: string; properties: { title?: string } }[] };
+      expect(body.widgets.map((widget) => widget.properties.title)).toEqual(
+        expect.arrayContaining(["Rejected lines by reason", "Alerts fired by type", "Pipeline alarms"]),
+      );
     });
 
     test("the host requires IMDSv2 and its root volume is encrypted", async () => {
