@@ -4,7 +4,7 @@
  * runner replays the file as users run it (`npm run local`, which caps V8's old space at 256 MB) in
  * a fresh process under `/usr/bin/time -v`, once without and once with `--audit`, and the peak
  * resident set size of each run is reported. Goal: under 300 MB both ways. For comparison, the same
- * replay in plain `node --import tsx local/cli.ts` (V8's default heap sizing) runs once as well.
+ * replay in plain `node local/launch.mjs local/cli.ts` (V8's default heap sizing) runs once as well.
  */
 import { spawnSync } from "node:child_process";
 import { createWriteStream, existsSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
@@ -69,7 +69,7 @@ function measure(input: string, extra: string[], dir: string, command: "npm" | "
   const argv =
     command === "npm"
       ? ["npm", "run", "--silent", "local", "--", ...args]
-      : [process.execPath, "--import", "tsx", join(ROOT, "local/cli.ts"), ...args];
+      : [process.execPath, join(ROOT, "local/launch.mjs"), "local/cli.ts", ...args];
   const started = performance.now();
   const run = spawnSync("/usr/bin/time", ["-v", ...argv], {
     cwd: ROOT,
@@ -134,7 +134,7 @@ export async function run(): Promise<void> {
         "| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: |",
         row("without `--audit`", without),
         row("with `--audit`", withAudit),
-        row("with `--audit`, plain `node --import tsx local/cli.ts` (no heap cap)", defaultHeap),
+        row("with `--audit`, plain `node local/launch.mjs local/cli.ts` (no heap cap)", defaultHeap),
         "",
         `RSS ratio, capped to uncapped heap (with \`--audit\`): ${(withAudit.maxRssMb / defaultHeap.maxRssMb).toFixed(2)}.`,
         "Wall times vary a lot on this machine (shared with other jobs); the RSS figures are the point.",
