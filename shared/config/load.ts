@@ -127,6 +127,7 @@ const CONFIG_SPEC: ObjectSpec = {
             sample_size: count(2, 1_000_000),
             seed: count(0, 0xffff_ffff),
             severity,
+            max_services: count(1, 10_000_000),
           },
         },
       },

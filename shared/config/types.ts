@@ -68,6 +68,8 @@ export interface MlConfig {
   sample_size: number;
   seed: number;
   severity: Severity;
+  /** Services modelled at once; past it new services are refused and `pipeline_capacity` fires. */
+  max_services?: number;
 }
 
 export interface SilenceConfig {

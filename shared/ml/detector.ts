@@ -1,5 +1,6 @@
 import type { DetectorFinding, FeatureContribution } from "../alerts/types.js";
 import type { MlConfig } from "../config/types.js";
+import { CapacityGuard } from "../detectors/capacity.js";
 import { type Detector, DetectorStateError, NO_FINDINGS } from "../detectors/detector.js";
 import { ActivityMap } from "../detectors/state.js";
 import { MIN_STALE_MS } from "../detectors/threshold.js";
@@ -28,7 +29,10 @@ import { ForestError, IsolationForest } from "./isolation-forest.js";
  *
  * A firing service that then sends nothing resolves after the stale period (as the rule detectors
  * do), with `details.reason = "no_data"`; otherwise its alert would stay open forever. At most
- * `MAX_SERVICES` services are tracked; a new one beyond that evicts the least recently seen.
+ * `MAX_SERVICES` services are tracked (`max_services` in the config). A new one beyond that takes
+ * the place of the least recently seen only if that one has been quiet for the stale period: a
+ * model is expensive to rebuild, so while every tracked service is active the newcomer is refused
+ * and counted in a `pipeline_capacity` alert instead.
  */
 
 const DETECTOR_NAME = "ml";
@@ -205,6 +209,8 @@ export function createMlDetector(config: MlConfig): Detector {
   /** Services currently firing: the only ones silence can resolve. */
   let firing = new Set<string>();
   const staleMs = Math.max(MIN_STALE_MS, 2 * forWindows * windowMs);
+  const maxServices = config.max_services ?? MAX_SERVICES;
+  const capacity = new CapacityGuard(DETECTOR_NAME, "services", maxServices, staleMs);
   /** Earliest end of any open window: lets observe() skip the scan of other services. */
   let nextCloseMs = Number.POSITIVE_INFINITY;
   const vector = new Float64Array(FEATURE_COUNT);
@@ -419,7 +425,7 @@ export function createMlDetector(config: MlConfig): Detector {
       summary:
         reason === "no_data"
           ? `${service}: no events for ${quietS}s, resolving its anomaly alert`
-          : `${service}: no longer tracked (more than ${MAX_SERVICES} services), resolving its anomaly alert`,
+          : `${service}: no longer tracked (more than ${maxServices} services), resolving its anomaly alert`,
       observed: round(state.lastScore, 4),
       threshold: round(state.model?.threshold ?? 0, 4),
       unit: "score",
@@ -469,11 +475,15 @@ export function createMlDetector(config: MlConfig): Detector {
       }
       let state = services.touchIfPresent(event.service, event.timeMs);
       if (!state) {
-        services.evict(Number.NEGATIVE_INFINITY, MAX_SERVICES - 1, (service, evicted) => {
+        const room = services.makeRoom(maxServices, event.timeMs - staleMs, (service, evicted) => {
           if (!evicted.firing) return;
           out ??= [];
           out.push(endWithoutData(service, evicted, event.timeMs, "evicted"));
         });
+        if (!room) {
+          out = capacity.refused(event.service, services.size, event.timeMs, out);
+          return out && out.length > 0 ? out : NO_FINDINGS;
+        }
         state = newService(event.timeMs);
         services.touch(event.service, state, event.timeMs);
       }
@@ -491,6 +501,7 @@ export function createMlDetector(config: MlConfig): Detector {
       const out: DetectorFinding[] = [];
       closeDue(nowMs, out);
       resolveSilent(nowMs, out);
+      capacity.check(services.size, nowMs, out);
       return out.length > 0 ? out : NO_FINDINGS;
     },
 
@@ -505,11 +516,17 @@ export function createMlDetector(config: MlConfig): Detector {
           model: state.model ? { ...state.model, forest: state.model.forest.toBase64() } : null,
         });
       }
-      return { detector: DETECTOR_NAME, version: SNAPSHOT_VERSION, services: serviceStates };
+      return {
+        detector: DETECTOR_NAME,
+        version: SNAPSHOT_VERSION,
+        services: serviceStates,
+        capacity: capacity.toState(),
+      };
     },
 
     restore(snapshot: unknown): void {
       const restored = parseSnapshot(snapshot);
+      if (isRecord(snapshot)) capacity.loadState(snapshot.capacity);
       services = new ActivityMap<ServiceState>();
       firing = new Set<string>();
       nextCloseMs = Number.POSITIVE_INFINITY;

@@ -209,16 +209,25 @@ describe("ML detector", () => {
     });
   });
 
-  it("tracks at most MAX_SERVICES services, dropping the least recently seen", () => {
+  it("tracks at most MAX_SERVICES services: a newcomer is refused (pipeline_capacity) while all are active, and takes a stale one's place", () => {
     const detector = createMlDetector(CONFIG);
     const base = traffic(10, ["api"], T0, T0 + MIN)[0] as LogEvent;
+    const found = [];
     for (let i = 0; i <= MAX_SERVICES; i++) {
-      detector.observe({ ...base, service: `svc-${i}`, timeMs: T0 + i });
+      found.push(...detector.observe({ ...base, service: `svc-${i}`, timeMs: T0 + i }));
     }
-    const names = (detector.snapshot() as { services: { service: string }[] }).services.map((s) => s.service);
-    expect(names).toHaveLength(MAX_SERVICES);
-    expect(names).not.toContain("svc-0");
-    expect(names).toContain(`svc-${MAX_SERVICES}`);
+    const names = () =>
+      (detector.snapshot() as { services: { service: string }[] }).services.map((s) => s.service);
+    expect(names()).toHaveLength(MAX_SERVICES);
+    expect(names()).toContain("svc-0");
+    expect(names()).not.toContain(`svc-${MAX_SERVICES}`);
+    expect(found.map((f) => [f.type, f.entity, f.details.cap])).toEqual([
+      ["pipeline_capacity", "ml", MAX_SERVICES],
+    ]);
+    // Ten minutes later every tracked service is stale: a newcomer gets the oldest one's place.
+    detector.observe({ ...base, service: "late", timeMs: T0 + 10 * MIN });
+    expect(names()).toContain("late");
+    expect(names()).not.toContain("svc-0");
   });
 
   it.each([
