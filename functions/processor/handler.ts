@@ -1,4 +1,4 @@
-import type { CloudWatchLogsEvent, Context } from "aws-lambda";
+import type { CloudWatchLogsEvent, Context, ScheduledEvent } from "aws-lambda";
 import { awsClientSettings, type Env, numberEnv, requireEnv } from "../lib/env.js";
 import { createLogger } from "../lib/log.js";
 import { createStateStore, loadPipelineConfig } from "../lib/runtime.js";
@@ -22,8 +22,14 @@ export function createProcessorFromEnv(env: Env): Processor {
 
 let processor: Processor | null = null;
 
-/** Lambda entry point: a CloudWatch Logs subscription delivery. */
-export async function handler(event: CloudWatchLogsEvent, _context?: Context): Promise<ProcessorOutcome> {
+/**
+ * Lambda entry point: a CloudWatch Logs subscription delivery, or the one-minute schedule's tick
+ * (EventBridge), which lets event time pass when no logs arrive.
+ */
+export async function handler(
+  event: CloudWatchLogsEvent | ScheduledEvent,
+  _context?: Context,
+): Promise<ProcessorOutcome> {
   // Built on first use and kept for the life of the execution environment (warm invocations reuse
   // the pipeline and the clients).
   processor ??= createProcessorFromEnv(process.env);
