@@ -3,44 +3,17 @@
  * tick lets time pass without logs (group waits, resolves), in memory; the same against moto is in
  * tests/integration/lambda-time.test.ts.
  */
-import type { ScheduledEvent } from "aws-lambda";
 import { beforeAll, describe, expect, it } from "vitest";
 import { generateWindow } from "../../../functions/generator/generator.js";
-import { encodeAwsLogsEvent } from "../../../functions/lib/awslogs.js";
 import { createLogger } from "../../../functions/lib/log.js";
 import { MemoryStateStore } from "../../../functions/lib/state.js";
 import { Processor, type ProcessorOutcome } from "../../../functions/processor/processor.js";
 import { DEFAULT_CONFIG } from "../../../shared/config/defaults.js";
 import { MemorySink } from "../../../shared/sinks/sink.js";
+import { delivery, tick } from "../../helpers/lambda-events.js";
 import { logLine, SPARSE_T0, sparseSequence } from "../../helpers/sparse-logs.js";
 
 const T0 = Date.UTC(2026, 0, 5, 10, 0, 0);
-
-function delivery(lines: { timestamp: number; message: string }[], logStream = "host-1") {
-  return encodeAwsLogsEvent({
-    owner: "123456789012",
-    logGroup: "/cloud-observability/services",
-    logStream,
-    subscriptionFilters: ["all"],
-    messageType: "DATA_MESSAGE",
-    logEvents: lines.map((l, i) => ({ id: String(i), timestamp: l.timestamp, message: l.message })),
-  });
-}
-
-/** What EventBridge sends on the one-minute schedule (the default payload). */
-function tick(wallMs: number): ScheduledEvent {
-  return {
-    version: "0",
-    id: `tick-${wallMs}`,
-    "detail-type": "Scheduled Event",
-    source: "aws.events",
-    account: "123456789012",
-    time: new Date(wallMs).toISOString(),
-    region: "us-east-1",
-    resources: ["arn:aws:events:us-east-1:123456789012:rule/cloud-observability-tick"],
-    detail: {},
-  };
-}
 
 /** A processor whose wall clock the test sets. */
 function processorAt(sink: MemorySink, store = new MemoryStateStore()) {
