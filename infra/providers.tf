@@ -20,6 +20,7 @@ provider "aws" {
     cloudwatchlogs = local.emulator_endpoint
     dynamodb       = local.emulator_endpoint
     ec2            = local.emulator_endpoint
+    events         = local.emulator_endpoint
     iam            = local.emulator_endpoint
     lambda         = local.emulator_endpoint
     s3             = local.emulator_endpoint

@@ -98,14 +98,24 @@ export class Pipeline {
    * line is counted by reason and returned; a line held by its source's clock is processed later.
    */
   ingestLine(line: string, source: string = DEFAULT_SOURCE): ParseResult {
-    const result = this.admitLine(line, source);
+    const parsed = parseLogLine(line);
+    if (parsed.ok && this.clocks.tryAccept(source, parsed.event.timeMs)) {
+      // The common case, without allocating: in bounds, nothing held.
+      if (this.clocks.lastAdmitLate) this.stats.late++;
+      this.process(parsed.event);
+      return parsed;
+    }
+    const result = this.admitParsed(parsed, source);
     if (result.admission !== null) for (const event of result.admission.ready) this.process(event);
     return result;
   }
 
   /** Parse and time-check one event without processing it; `admission.ready` are the events to `process`. */
   admitLine(line: string, source: string = DEFAULT_SOURCE): AdmitResult {
-    const parsed = parseLogLine(line);
+    return this.admitParsed(parseLogLine(line), source);
+  }
+
+  private admitParsed(parsed: ParseResult, source: string): AdmitResult {
     if (!parsed.ok) {
       this.stats.rejected[parsed.reason] = (this.stats.rejected[parsed.reason] ?? 0) + 1;
       return { ...parsed, admission: null };

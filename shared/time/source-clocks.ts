@@ -57,6 +57,9 @@ export const MAX_SOURCES = 1000;
 export class SourceClocks {
   private readonly clocks = new Map<string, SourceClockState>();
   private wallMs: number | null = null;
+  /** The source of the previous event: consecutive events mostly share one, so skip the map then. */
+  private lastSource: string | null = null;
+  private lastClock: SourceClockState | null = null;
   private readonly skewMs: number;
   private readonly latenessMs: number;
 
@@ -72,6 +75,28 @@ export class SourceClocks {
   setWallClock(nowMs: number): void {
     if (Number.isFinite(nowMs)) this.wallMs = nowMs;
   }
+
+  /**
+   * The common case without allocating: an event that is neither ahead of the bound nor behind a
+   * held jump is accepted here (true; `lastAdmitLate` says whether it is late). False means the
+   * event needs the full `admit`.
+   */
+  tryAccept(source: string, timeMs: number): boolean {
+    const clock = source === this.lastSource ? this.lastClock : this.clocks.get(source);
+    if (clock === undefined || clock === null || clock.pending.length > 0) return false;
+    if (this.reference === "wall" && this.wallMs !== null) {
+      if (timeMs > this.wallMs + this.skewMs) return false;
+    } else if (timeMs > clock.clockMs + this.skewMs) {
+      return false;
+    }
+    if (source !== this.lastSource) this.touch(clock);
+    this.lastAdmitLate = timeMs < clock.clockMs - this.latenessMs;
+    if (timeMs > clock.clockMs) clock.clockMs = timeMs;
+    return true;
+  }
+
+  /** Whether the event `tryAccept` last accepted was late. */
+  lastAdmitLate = false;
 
   admit(source: string, event: LogEvent): Admission {
     const clock = this.clockOf(source);
@@ -131,21 +156,30 @@ export class SourceClocks {
     return out;
   }
 
-  /** The newest accepted event time of a source; -Infinity for one not seen. */
+  /** A source's clock (created on first sight), marked as the most recently seen. */
   clockOf(source: string): SourceClockState {
-    let clock = this.clocks.get(source);
-    if (clock === undefined) {
+    let clock = source === this.lastSource ? this.lastClock : this.clocks.get(source);
+    if (clock === undefined || clock === null) {
       clock = { source, clockMs: Number.NEGATIVE_INFINITY, pending: [] };
       if (this.clocks.size >= MAX_SOURCES) {
         const oldest = this.clocks.keys().next();
         if (!oldest.done) this.clocks.delete(oldest.value);
       }
-    } else {
-      // Map order is recency: the least recently seen source is the first to be forgotten.
-      this.clocks.delete(source);
+      this.clocks.set(source, clock);
+      this.lastSource = source;
+      this.lastClock = clock;
+      return clock;
     }
-    this.clocks.set(source, clock);
+    if (source !== this.lastSource) this.touch(clock);
     return clock;
+  }
+
+  /** Map order is recency: the least recently seen source is the first to be forgotten. */
+  private touch(clock: SourceClockState): void {
+    this.clocks.delete(clock.source);
+    this.clocks.set(clock.source, clock);
+    this.lastSource = clock.source;
+    this.lastClock = clock;
   }
 
   snapshot(): SourceClockState[] {
@@ -158,6 +192,8 @@ export class SourceClocks {
 
   restore(states: unknown): void {
     this.clocks.clear();
+    this.lastSource = null;
+    this.lastClock = null;
     if (!Array.isArray(states)) return;
     for (const state of states.slice(-MAX_SOURCES)) {
       if (typeof state !== "object" || state === null) continue;
