@@ -317,6 +317,22 @@ export class Processor {
       this.options.logger.error("stored pipeline state unreadable; starting with empty windows", { error });
       return { pipeline: this.newPipeline(), version: stored.version, outbox: [] };
     }
+    const limitMs = this.now() + this.options.config.time.max_future_skew_s * 1000;
+    if (pipeline.nowMs > limitMs) {
+      // Saved by a version that let a future-dated line move the clock: every window would stay
+      // blind until the wall clock caught up (possibly year 9999). The outbox is kept.
+      this.options.logger.error(
+        "stored pipeline clock is ahead of the wall clock; starting with empty windows",
+        {
+          storedClock: new Date(Math.min(pipeline.nowMs, 8.64e15)).toISOString(),
+        },
+      );
+      return {
+        pipeline: this.newPipeline(),
+        version: stored.version,
+        outbox: Array.isArray(stored.value.outbox) ? stored.value.outbox : [],
+      };
+    }
     return {
       pipeline,
       version: stored.version,

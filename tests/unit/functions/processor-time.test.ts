@@ -9,6 +9,7 @@ import { createLogger } from "../../../functions/lib/log.js";
 import { MemoryStateStore } from "../../../functions/lib/state.js";
 import { Processor, type ProcessorOutcome } from "../../../functions/processor/processor.js";
 import { DEFAULT_CONFIG } from "../../../shared/config/defaults.js";
+import { Pipeline } from "../../../shared/pipeline.js";
 import { MemorySink } from "../../../shared/sinks/sink.js";
 import { delivery, tick } from "../../helpers/lambda-events.js";
 import { logLine, SPARSE_T0, sparseSequence } from "../../helpers/sparse-logs.js";
@@ -114,6 +115,26 @@ describe("processor: the schedule's tick", () => {
     const outcome = await processor.handle(tick(clock.wallMs));
     expect(outcome).toMatchObject({ kind: "tick", notifications: 0, accepted: 0 });
     expect(sink.received).toHaveLength(0);
+  });
+});
+
+describe("processor: a clock saved in the future", () => {
+  it("starts with empty windows instead of staying blind (state from before the skew bound)", async () => {
+    const store = new MemoryStateStore();
+    const poisoned = new Pipeline({ config: DEFAULT_CONFIG });
+    poisoned.ingestLine(logLine(Date.UTC(9999, 11, 31)));
+    await store.save("processor", { pipeline: poisoned.snapshot(), outbox: [] }, null);
+    const sink = new MemorySink();
+    const { processor, clock } = processorAt(sink, store);
+    clock.wallMs = SPARSE_T0 + 30_000;
+    const lines = sparseSequence().slice(0, 10);
+    const outcome = await processor.handle(
+      delivery(lines.map((message) => ({ timestamp: Date.parse(JSON.parse(message).timestamp), message }))),
+    );
+    expect(outcome.late).toBe(0);
+    clock.wallMs += 120_000;
+    await processor.handle(tick(clock.wallMs));
+    expect(sink.received.map((n) => n.reason)).toEqual(["new"]);
   });
 });
 

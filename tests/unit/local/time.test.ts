@@ -6,11 +6,12 @@ import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { PassThrough, Readable } from "node:stream";
+import { setTimeout as sleep } from "node:timers/promises";
 import { describe, expect, it } from "vitest";
 import { parseRunArgs, type RunOptions } from "../../../local/args.js";
 import { Responder } from "../../../local/responder.js";
 import { runLocal } from "../../../local/runner.js";
-import { TimeDriver } from "../../../local/time.js";
+import { startWallTicker, TimeDriver } from "../../../local/time.js";
 import type { Notification } from "../../../shared/alerts/types.js";
 import { DEFAULT_CONFIG } from "../../../shared/config/defaults.js";
 import { createGenerator } from "../../../shared/generator/index.js";
@@ -158,6 +159,28 @@ describe("time advance in time order", () => {
       expect(jumped.audit).toEqual(ticked.audit);
     },
   );
+});
+
+describe("the wall-clock ticker (live and follow modes)", () => {
+  it("lets a group wait expire and an alert resolve while no line arrives", async () => {
+    const sink = new MemorySink();
+    const config = { ...DEFAULT_CONFIG, time: { ...DEFAULT_CONFIG.time, allowed_lateness_s: 0 } };
+    const pipeline = new Pipeline({ config, timeReference: "wall" });
+    const responder = new Responder(pipeline, config, [sink], new SimulatedExecutor({ log: () => {} }));
+    const time = new TimeDriver(pipeline, responder);
+    // A simulated wall clock that runs 60 s per real millisecond, so the test takes a moment.
+    const realStart = performance.now();
+    const wallNow = () => T0 + 27_000 + Math.floor((performance.now() - realStart) * 60) * 1000;
+    pipeline.setWallClock(T0 + 27_000);
+    for (const line of sparseSequence().slice(0, 10)) await time.line(line);
+    const ticker = startWallTicker(time, { wallNow, latenessMs: 0, intervalMs: 1 });
+    try {
+      for (let i = 0; i < 500 && sink.received.length < 2; i++) await sleep(2);
+    } finally {
+      ticker.stop();
+    }
+    expect(sink.received.map((n) => `${n.reason}:${n.status}`)).toEqual(["new:firing", "resolved:resolved"]);
+  });
 });
 
 describe("a future-dated line in a replay", () => {
