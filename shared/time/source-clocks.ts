@@ -52,7 +52,8 @@ export const MAX_SOURCES = 1000;
  * With the wall clock as reference that is decided at once. A replay has no trustworthy wall clock,
  * so the reference is the stream's own progress: a line far ahead of its source's clock is held
  * until `CORROBORATING_LINES` consecutive lines confirm the jump (a real gap in the logs), and
- * refused as `timestamp_in_future` when the next line falls back in line (a lone outlier).
+ * refused as `timestamp_in_future` when the next line falls back in line (a lone outlier). A
+ * source's first line waits for its second, so an outlier cannot set the clock either.
  */
 export class SourceClocks {
   private readonly clocks = new Map<string, SourceClockState>();
@@ -108,8 +109,9 @@ export class SourceClocks {
       return this.accept(clock, event, []);
     }
     // Stream reference (or a wall-clock run before the first wall reading).
+    if (clock.clockMs === Number.NEGATIVE_INFINITY) return this.admitFirst(source, clock, event);
     if (clock.pending.length === 0) {
-      if (clock.clockMs === Number.NEGATIVE_INFINITY || timeMs <= clock.clockMs + this.skewMs) {
+      if (timeMs <= clock.clockMs + this.skewMs) {
         return this.accept(clock, event, []);
       }
       clock.pending.push(event);
@@ -136,13 +138,37 @@ export class SourceClocks {
   }
 
   /**
+   * A source's first line has nothing to be judged against, so it waits for the second: if that
+   * one is dated more than the skew before it, the first was ahead of the stream and is refused
+   * (one future-dated first line must not set the clock); otherwise it sets the clock and the
+   * second is judged against it as usual.
+   */
+  private admitFirst(source: string, clock: SourceClockState, event: LogEvent): Admission {
+    const first = clock.pending[0];
+    if (first === undefined) {
+      clock.pending.push(event);
+      return { ready: [], future: [], held: true, late: false };
+    }
+    if (event.timeMs < first.timeMs - this.skewMs) {
+      const future = this.rejectPending(clock, event.timeMs);
+      clock.pending.push(event);
+      return { ready: [], future, held: true, late: false };
+    }
+    clock.pending = [];
+    clock.clockMs = first.timeMs;
+    const rest = this.admit(source, event);
+    return { ...rest, ready: [first, ...rest.ready] };
+  }
+
+  /**
    * The stream ended: held lines that at least two lines agree on are accepted (nothing can
    * contradict them any more); a single held line is refused.
    */
   endOfStream(): Admission {
     const out: Admission = { ready: [], future: [], held: false, late: false };
     for (const clock of this.clocks.values()) {
-      if (clock.pending.length >= 2) {
+      // A source's only line (no clock yet) has nothing to contradict it.
+      if (clock.pending.length >= 2 || clock.clockMs === Number.NEGATIVE_INFINITY) {
         for (const held of clock.pending) {
           out.ready.push(held);
           if (held.timeMs > clock.clockMs) clock.clockMs = held.timeMs;
@@ -217,8 +243,7 @@ export class SourceClocks {
     return { ready: [], future: [{ event, detail }], held: false, late: false };
   }
 
-  private rejectPending(clock: SourceClockState): FutureRejection[] {
-    const base = clock.clockMs;
+  private rejectPending(clock: SourceClockState, base = clock.clockMs): FutureRejection[] {
     const out = clock.pending.map((event) => ({
       event,
       detail: `${describeAhead(event.timeMs - base)} ahead of the stream (${event.timestamp}), not confirmed by the lines after it`,

@@ -202,6 +202,9 @@ describe("a future-dated line in a replay", () => {
     const middle = Math.floor(generated.length / 2);
     const withFuture = [...generated.slice(0, middle), logLine(futureMs), ...generated.slice(middle)];
     const run = await replay(withFuture);
+    const asFirstLine = await replay([logLine(futureMs), ...generated]);
+    expect(asFirstLine.notifications).toEqual(baseline.notifications);
+    expect(asFirstLine.report.rejected).toEqual({ ...baseline.report.rejected, timestamp_in_future: 1 });
     expect(baseline.notifications.length).toBeGreaterThan(5);
     expect(run.notifications).toEqual(baseline.notifications);
     expect(run.report.rejected).toEqual({ ...baseline.report.rejected, timestamp_in_future: 1 });

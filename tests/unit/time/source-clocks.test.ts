@@ -26,6 +26,7 @@ describe("SourceClocks in a replay (the stream is the reference)", () => {
   it("refuses a lone outlier when the next line falls back in line", () => {
     const clocks = new SourceClocks(TIME, "stream");
     clocks.admit("f", ev(0));
+    clocks.admit("f", ev(0.5));
     const held = clocks.admit("f", ev(365 * 86_400));
     expect(held).toMatchObject({ held: true, ready: [], future: [] });
     const next = clocks.admit("f", ev(1));
@@ -43,6 +44,24 @@ describe("SourceClocks in a replay (the stream is the reference)", () => {
     expect(times(released.ready)).toEqual([7200, 7201, 7203]);
     expect(released.future).toEqual([]);
     expect(clocks.clockOf("f").clockMs).toBe(at(7203));
+  });
+
+  it("a future-dated first line does not set the clock: it waits for the second and is refused", () => {
+    const clocks = new SourceClocks(TIME, "stream");
+    expect(clocks.admit("f", ev(365 * 86_400)).held).toBe(true);
+    const second = clocks.admit("f", ev(0));
+    expect(times(second.future.map((f) => f.event))).toEqual([365 * 86_400]);
+    expect(second.future[0]?.detail).toMatch(/^365 days ahead of the stream/);
+    expect(times(clocks.admit("f", ev(1)).ready)).toEqual([0, 1]);
+  });
+
+  it("an ordinary first line is released with the second, and a lone line at the end is kept", () => {
+    const clocks = new SourceClocks(TIME, "stream");
+    clocks.admit("f", ev(0));
+    expect(times(clocks.admit("f", ev(2)).ready)).toEqual([0, 2]);
+    const single = new SourceClocks(TIME, "stream");
+    single.admit("g", ev(5));
+    expect(times(single.endOfStream().ready)).toEqual([5]);
   });
 
   it("two outliers that disagree are both refused; the stream goes on", () => {
