@@ -148,7 +148,8 @@ export class Pipeline {
   }
 
   /** Process one admitted event: every tick due at or before its time runs first. */
-  process(event: LogEvent): void {
+  process(admitted: LogEvent): void {
+    const event = this.clocks.atMostWall(admitted);
     if (event.timeMs >= this.nextTickMs) {
       if (this.nextTickMs === Number.NEGATIVE_INFINITY) this.nextTickMs = gridAfter(event.timeMs);
       else while (this.step(event.timeMs) !== null) {}

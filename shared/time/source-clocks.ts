@@ -96,6 +96,17 @@ export class SourceClocks {
     return true;
   }
 
+  /**
+   * With the wall clock as reference, an accepted line dated ahead of it (by less than the skew:
+   * a host whose clock runs fast) is taken at wall time. The pipeline's clock then never runs ahead
+   * of the wall clock, so a fast host cannot push the shared detector windows past the lines of
+   * the hosts that keep good time. Its own lines stay in order with each other and still count.
+   */
+  atMostWall(event: LogEvent): LogEvent {
+    if (this.reference !== "wall" || this.wallMs === null || event.timeMs <= this.wallMs) return event;
+    return { ...event, timeMs: this.wallMs };
+  }
+
   /** Whether the event `tryAccept` last accepted was late. */
   lastAdmitLate = false;
 

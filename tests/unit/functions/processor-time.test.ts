@@ -139,6 +139,43 @@ describe("processor: a clock saved in the future", () => {
 });
 
 describe("processor: clocks per log stream", () => {
+  it.each([0, 120, 240])(
+    "a host whose clock runs %i s fast does not blind the brute-force detection of a host in sync",
+    async (leadS) => {
+      const sink = new MemorySink();
+      const { processor, clock } = processorAt(sink);
+      for (let s = 0; s < 180; s += 10) {
+        clock.wallMs = T0 + s * 1000 + 5000;
+        const fast = [0, 5]
+          .map((d) => T0 + (s + d + leadS) * 1000)
+          .map((ms) => ({
+            timestamp: ms,
+            message: logLine(ms, {
+              service: "web",
+              event_type: "request",
+              level: "INFO",
+              status_code: 200,
+              source_ip: "10.0.0.1",
+              user: null,
+              message: "GET /",
+            }),
+          }));
+        await processor.handle(delivery(fast, "host-fast"));
+        const failures = [0, 3, 6, 9]
+          .filter((d) => s + d < 60)
+          .map((d) => T0 + (s + d) * 1000)
+          .map((ms) => ({ timestamp: ms, message: logLine(ms) }));
+        if (failures.length > 0) await processor.handle(delivery(failures, "host-in-sync"));
+      }
+      for (let m = 1; m <= 3; m++) {
+        clock.wallMs = T0 + 180_000 + m * 60_000;
+        await processor.handle(tick(clock.wallMs));
+      }
+      const bruteForce = sink.received.filter((n) => n.alerts.some((a) => a.type === "brute_force_ip"));
+      expect(bruteForce.map((n) => `${n.reason}:${n.status}`)).toEqual(["new:firing", "resolved:resolved"]);
+    },
+  );
+
   it("a host whose clock runs 4 minutes behind is not counted late because another host is ahead", async () => {
     const sink = new MemorySink();
     const { processor, clock } = processorAt(sink);
