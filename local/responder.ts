@@ -4,7 +4,13 @@ import type { AlertEpisode } from "../shared/eval/truth.js";
 import type { Pipeline } from "../shared/pipeline.js";
 import { AuditTrail } from "../shared/remediation/audit.js";
 import { RemediationEngine } from "../shared/remediation/engine.js";
-import type { Executor, OutcomeStatus, RemediationOutcome, SkipReason } from "../shared/remediation/types.js";
+import type {
+  AuditRecord,
+  Executor,
+  OutcomeStatus,
+  RemediationOutcome,
+  SkipReason,
+} from "../shared/remediation/types.js";
 import { fanOut } from "../shared/sinks/fanout.js";
 import type { Sink } from "../shared/sinks/sink.js";
 
@@ -25,6 +31,11 @@ export interface ResponderStats {
 export interface ResponderOptions {
   /** Keep one entry per firing episode in `episodes` (for scoring); off, memory stays flat. Default on. */
   keepEpisodes?: boolean;
+  /**
+   * Receives the audit records of each `handle` call as soon as it ends, so they are written (or
+   * dropped) as the run goes instead of piling up; without it they wait in `audit` for `drain()`.
+   */
+  onAudit?: (records: AuditRecord[]) => void;
 }
 
 /**
@@ -45,6 +56,7 @@ export class Responder {
   readonly audit = new AuditTrail();
   private readonly engine: RemediationEngine;
   private readonly keepEpisodes: boolean;
+  private readonly onAudit: ((records: AuditRecord[]) => void) | null;
 
   constructor(
     private readonly pipeline: Pipeline,
@@ -56,6 +68,12 @@ export class Responder {
   ) {
     this.engine = new RemediationEngine(config.remediation);
     this.keepEpisodes = options.keepEpisodes ?? true;
+    this.onAudit = options.onAudit ?? null;
+  }
+
+  /** When the next remediation outcome check is due (event time); +Infinity when none is pending. */
+  nextDueMs(): number {
+    return this.engine.nextDueMs();
   }
 
   /** Drain what the pipeline decided since the last call and act on it at event time `nowMs`. */
@@ -70,6 +88,10 @@ export class Responder {
         this.stats.escalations++;
         this.onEscalation(outcome);
       }
+    }
+    if (this.onAudit !== null) {
+      const records = this.audit.drain();
+      if (records.length > 0) this.onAudit(records);
     }
   }
 

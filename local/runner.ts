@@ -23,6 +23,7 @@ import { Responder } from "./responder.js";
 import { ConsoleSink } from "./sinks/console.js";
 import { JsonlFileSink } from "./sinks/jsonl-file.js";
 import { StatusLine } from "./status.js";
+import { TimeDriver } from "./time.js";
 
 export interface RunIo {
   stdout: Writable & { isTTY?: boolean };
@@ -110,23 +111,26 @@ export async function runLocal(options: RunOptions, io: RunIo): Promise<LocalRep
       if (!action.dryRun) generator?.applyRemediation(action);
     },
   });
-  const pipeline = new Pipeline({ config });
+  // Generated time is this run's own clock (the wall clock at --speed 1); a replay bounds event
+  // time by the stream's own progress instead (docs/architecture.md, "Time").
+  const pipeline = new Pipeline({ config, timeReference: options.input === null ? "wall" : "stream" });
   const responder = new Responder(
     pipeline,
     config,
     sinks,
     executor,
     (outcome) => say(`  ESCALATION: ${outcome.actionType} on ${outcome.alertFingerprint} ${outcome.detail}`),
-    // Episodes feed the evaluation against ground truth, which only a generated run has.
-    { keepEpisodes: options.input === null },
+    {
+      // Episodes feed the evaluation against ground truth, which only a generated run has.
+      keepEpisodes: options.input === null,
+      // The audit trail is written (or, without --audit, dropped) after every step, never held for
+      // the whole run: 100k incidents would otherwise keep close to a million records in memory.
+      onAudit: (records) => {
+        if (options.auditPath) appendAuditRecords(options.auditPath, records);
+      },
+    },
   );
-  // The audit trail is written (or, without --audit, dropped) after every step, never held for
-  // the whole run: 100k incidents would otherwise keep close to a million records in memory.
-  const respond = async (nowMs: number) => {
-    await responder.handle(nowMs);
-    const records = responder.audit.drain();
-    if (options.auditPath) appendAuditRecords(options.auditPath, records);
-  };
+  const time = new TimeDriver(pipeline, responder);
   const logSink = options.writeLogsPath ? createWriteStream(options.writeLogsPath) : null;
   let shipping: LogGroupShipping | null = null;
   if (options.shipLogGroup !== null) {
@@ -167,6 +171,7 @@ export async function runLocal(options: RunOptions, io: RunIo): Promise<LocalRep
     let next = generator.next();
     firstEventMs = next.timeMs;
     for (let stepEnd = startMs + STEP_MS; stepEnd <= endMs; stepEnd += STEP_MS) {
+      pipeline.setWallClock(stepEnd);
       while (next.timeMs < stepEnd) {
         const line = formatLogLine(next);
         logSink?.write(`${line}\n`);
@@ -175,8 +180,7 @@ export async function runLocal(options: RunOptions, io: RunIo): Promise<LocalRep
         lastEventMs = next.timeMs;
         next = generator.next();
       }
-      pipeline.advance(stepEnd);
-      await respond(stepEnd);
+      await time.advanceTo(stepEnd);
       await shipping?.flushIfDue();
 
       const wallElapsedMs = wallNow() - wallStart;
@@ -192,8 +196,8 @@ export async function runLocal(options: RunOptions, io: RunIo): Promise<LocalRep
     }
   } else {
     const input = options.input === "-" ? io.stdin : openInput(options.input);
+    const source = options.input === "-" ? "stdin" : options.input;
     let count = 0;
-    let nextStep = Number.NEGATIVE_INFINITY;
     // One character more than the parser's limit: a trailing "\r" must not push a line over it.
     for await (const read of readBoundedLines(input, MAX_LINE_BYTES + 1)) {
       if (read.kind === "too_long") {
@@ -201,28 +205,24 @@ export async function runLocal(options: RunOptions, io: RunIo): Promise<LocalRep
         continue;
       }
       const line = read.text;
-      const result = pipeline.ingestLine(line);
-      if (result.ok) {
-        shipping?.add(result.event.timeMs, line);
-        firstEventMs ??= result.event.timeMs;
-        lastEventMs = Math.max(lastEventMs ?? result.event.timeMs, result.event.timeMs);
-      }
+      const result = await time.line(line, source);
+      if (result.ok) shipping?.add(result.event.timeMs, line);
       if (++count % 4096 === 0) {
         status.tick(refreshStatus);
         await shipping?.flushIfDue();
       }
-      if (pipeline.nowMs >= nextStep) {
-        await respond(pipeline.nowMs);
-        nextStep = pipeline.nowMs + STEP_MS;
-      }
     }
+    // The replay ends as if time ran on past the last line until everything due has happened:
+    // groups sent, alerts resolved (no_data included), remediation outcomes checked.
+    await time.finish();
+    firstEventMs = time.firstEventMs;
+    lastEventMs = time.lastEventMs;
   }
 
-  // Deliver what is still waiting in a group: the stream ended, nothing more will join it.
-  if (lastEventMs !== null) {
+  // Generated runs deliver what is still waiting in a group: the run ended, nothing more joins it.
+  if (options.input === null && lastEventMs !== null) {
     const drainMs = Math.max(pipeline.nowMs, lastEventMs) + config.alerting.group_wait_s * 1000 + STEP_MS;
-    pipeline.advance(drainMs);
-    await respond(drainMs);
+    await time.advanceTo(drainMs);
   }
   await shipping?.flush();
   status.clear();

@@ -5,6 +5,7 @@ import { Pipeline, type PipelineSnapshot } from "../../shared/pipeline.js";
 import type { Sink } from "../../shared/sinks/sink.js";
 import { clip, decodeAwsLogsEvent, type PayloadRejectReason } from "../lib/awslogs.js";
 import { emfLine, type Logger } from "../lib/log.js";
+import { isScheduledTick } from "../lib/schedule.js";
 import { CONFLICT, type StateStore } from "../lib/state.js";
 
 /** What the processor keeps between invocations. */
@@ -21,7 +22,10 @@ export interface ProcessorOptions {
   logger: Logger;
   /** Where EMF metric lines go (stdout in Lambda). */
   writeMetrics: (line: string) => void;
-  /** Wall clock, only for metric timestamps and storage TTLs; detection runs on event time. */
+  /**
+   * Wall clock: metric timestamps, storage TTLs, the bound on future-dated events and the tick's
+   * target (wall time minus the allowed lateness). Detection itself runs on event time.
+   */
   now?: () => number;
   stateKey?: string;
   /** Spool bound: beyond it the oldest spooled notification is logged in full and dropped. */
@@ -37,11 +41,16 @@ export interface ProcessorOptions {
 }
 
 export interface ProcessorOutcome {
-  kind: "data" | "control" | "rejected_payload";
+  /** `tick`: the schedule's invocation that lets time pass without logs (docs/lambda.md). */
+  kind: "data" | "control" | "rejected_payload" | "tick";
   payloadRejectReason?: PayloadRejectReason;
   logEvents: number;
   accepted: number;
   rejected: Partial<Record<RejectReason, number>>;
+  /** Accepted lines older than their log stream's clock minus the allowed lateness. */
+  late: number;
+  /** The event time the pipeline has reached after this invocation. */
+  clockMs: number | null;
   /** New firing episodes per alert type in this batch. */
   alertsFired: Partial<Record<AlertType, number>>;
   notifications: number;
@@ -52,6 +61,19 @@ export interface ProcessorOutcome {
   /** False when the save was deferred (minSaveIntervalMs). */
   stateSaved: boolean;
   conflicts: number;
+}
+
+interface RejectSample {
+  id: string | null;
+  reason: RejectReason;
+  detail: string;
+}
+
+interface BatchResult {
+  accepted: number;
+  rejected: Partial<Record<RejectReason, number>>;
+  samples: RejectSample[];
+  late: number;
 }
 
 /** Everything after the first few rejected lines is only counted, so a flood cannot flood the logs. */
@@ -100,6 +122,8 @@ export class Processor {
       logEvents: 0,
       accepted: 0,
       rejected: {},
+      late: 0,
+      clockMs: null,
       alertsFired: {},
       notifications: 0,
       published: 0,
@@ -109,6 +133,17 @@ export class Processor {
       stateSaved: false,
       conflicts: 0,
     };
+    if (isScheduledTick(event)) {
+      // No logs: let event time run to wall time minus the allowed lateness, so group waits,
+      // repeats, no-data resolves and silence expiries happen even while every service is quiet.
+      outcome.kind = "tick";
+      const targetMs = this.now() - this.options.config.time.allowed_lateness_s * 1000;
+      await this.run(outcome, (pipeline) => {
+        pipeline.advance(targetMs);
+        return { accepted: 0, rejected: {}, samples: [], late: 0 };
+      });
+      return outcome;
+    }
     const decoded = decodeAwsLogsEvent(event);
     if (!decoded.ok) {
       // Not retried: the same bytes would fail the same way forever.
@@ -134,15 +169,14 @@ export class Processor {
     }
     const invalidEvents = decoded.invalidEvents;
     outcome.logEvents = data.logEvents.length + invalidEvents.length;
-    const logGroup = typeof data.logGroup === "string" ? clip(data.logGroup) : null;
-
-    const published = new Set<string>();
-    for (let attempt = 1; ; attempt++) {
-      const state = await this.current();
-      const firedBefore = { ...state.pipeline.stats.alertsByType };
+    // Each log stream keeps its own clock: a host whose clock is off is judged against its own past.
+    const source = `${data.logGroup}/${data.logStream}`;
+    const result = await this.run(outcome, (pipeline) => {
       const rejected: Partial<Record<RejectReason, number>> = {};
-      const samples: { id: string | null; reason: RejectReason; detail: string }[] = [];
+      const samples: RejectSample[] = [];
       let accepted = 0;
+      const lateBefore = pipeline.stats.late;
+      // Entries without a message string were set aside by the decoder: refused on their own.
       for (const invalid of invalidEvents) {
         rejected.wrong_type = (rejected.wrong_type ?? 0) + 1;
         if (samples.length < REJECT_SAMPLES_LOGGED) {
@@ -150,7 +184,7 @@ export class Processor {
         }
       }
       for (const logEvent of data.logEvents) {
-        const result = state.pipeline.ingestLine(logEvent.message);
+        const result = pipeline.ingestLine(logEvent.message, source);
         if (result.ok) {
           accepted++;
         } else {
@@ -164,7 +198,35 @@ export class Processor {
           }
         }
       }
-      if (accepted > 0) state.pipeline.advance(state.pipeline.nowMs);
+      if (accepted > 0) pipeline.advance(pipeline.nowMs);
+      return { accepted, rejected, samples, late: pipeline.stats.late - lateBefore };
+    });
+    const rejectedTotal = Object.values(result.rejected).reduce((sum, n) => sum + (n ?? 0), 0);
+    if (rejectedTotal > 0) {
+      this.options.logger.warn("rejected log lines", {
+        rejected: result.rejected,
+        samples: result.samples,
+        logGroup: typeof data.logGroup === "string" ? clip(data.logGroup) : null,
+        logStream: typeof data.logStream === "string" ? clip(data.logStream) : null,
+      });
+    }
+    return outcome;
+  }
+
+  /**
+   * Apply `work` to the current pipeline, publish what it decided (and any spooled notifications),
+   * save the state; on a lost write race, reload and redo it.
+   */
+  private async run(
+    outcome: ProcessorOutcome,
+    work: (pipeline: Pipeline) => BatchResult,
+  ): Promise<BatchResult> {
+    const published = new Set<string>();
+    for (let attempt = 1; ; attempt++) {
+      const state = await this.current();
+      const firedBefore = { ...state.pipeline.stats.alertsByType };
+      state.pipeline.setWallClock(this.now());
+      const { accepted, rejected, samples, late } = work(state.pipeline);
       state.pipeline.takeFindings();
       const fresh = state.pipeline.takeNotifications();
       const queue = [...state.outbox, ...fresh];
@@ -228,6 +290,7 @@ export class Processor {
       }
       if (!deferSave) this.lastSavedAtMs = this.now();
       this.live = { pipeline: state.pipeline, version: saved, outbox: remaining };
+      const clockMs = state.pipeline.nowMs;
       const alertsFired: Partial<Record<AlertType, number>> = {};
       for (const [type, count] of Object.entries(state.pipeline.stats.alertsByType) as [
         AlertType,
@@ -239,6 +302,8 @@ export class Processor {
       Object.assign(outcome, {
         accepted,
         rejected,
+        late,
+        clockMs: Number.isFinite(clockMs) ? clockMs : null,
         alertsFired,
         notifications: fresh.length,
         published: published.size,
@@ -247,12 +312,8 @@ export class Processor {
         stateVersion: saved,
         stateSaved: !deferSave,
       });
-      const rejectedTotal = Object.values(rejected).reduce((sum, n) => sum + (n ?? 0), 0);
-      if (rejectedTotal > 0) {
-        this.options.logger.warn("rejected log lines", { rejected, samples, logGroup });
-      }
       this.emit(outcome);
-      return outcome;
+      return { accepted, rejected, samples, late };
     }
   }
 
@@ -260,7 +321,7 @@ export class Processor {
   private async current(): Promise<{ pipeline: Pipeline; version: number | null; outbox: Notification[] }> {
     const storedVersion = await this.options.store.version(this.stateKey);
     if (this.live !== null && this.live.version === storedVersion) return this.live;
-    const pipeline = new Pipeline({ config: this.options.config });
+    const pipeline = this.newPipeline();
     const stored = await this.options.store.load<ProcessorState>(this.stateKey);
     if (stored === null) return { pipeline, version: null, outbox: [] };
     try {
@@ -269,13 +330,34 @@ export class Processor {
       // A snapshot this version cannot read (an upgrade changed the format): start clean rather
       // than fail every invocation; the next save overwrites it.
       this.options.logger.error("stored pipeline state unreadable; starting with empty windows", { error });
-      return { pipeline: new Pipeline({ config: this.options.config }), version: stored.version, outbox: [] };
+      return { pipeline: this.newPipeline(), version: stored.version, outbox: [] };
+    }
+    const limitMs = this.now() + this.options.config.time.max_future_skew_s * 1000;
+    if (pipeline.nowMs > limitMs) {
+      // Saved by a version that let a future-dated line move the clock: every window would stay
+      // blind until the wall clock caught up (possibly year 9999). The outbox is kept.
+      this.options.logger.error(
+        "stored pipeline clock is ahead of the wall clock; starting with empty windows",
+        {
+          storedClock: new Date(Math.min(pipeline.nowMs, 8.64e15)).toISOString(),
+        },
+      );
+      return {
+        pipeline: this.newPipeline(),
+        version: stored.version,
+        outbox: Array.isArray(stored.value.outbox) ? stored.value.outbox : [],
+      };
     }
     return {
       pipeline,
       version: stored.version,
       outbox: Array.isArray(stored.value.outbox) ? stored.value.outbox : [],
     };
+  }
+
+  private newPipeline(): Pipeline {
+    // On Lambda the wall clock bounds event time: a line dated ahead of it is refused.
+    return new Pipeline({ config: this.options.config, timeReference: "wall" });
   }
 
   /**
@@ -306,6 +388,9 @@ export class Processor {
         {
           events: outcome.accepted,
           rejected: rejectedLines,
+          late: outcome.late,
+          timestamp_in_future: outcome.rejected.timestamp_in_future ?? 0,
+          ticks: outcome.kind === "tick" ? 1 : 0,
           payloads_rejected: outcome.kind === "rejected_payload" ? 1 : 0,
           alerts: outcome.notifications,
           published: outcome.published,

@@ -1,4 +1,4 @@
-import type { SNSEvent } from "aws-lambda";
+import type { ScheduledEvent, SNSEvent } from "aws-lambda";
 import type { Notification } from "../../shared/alerts/types.js";
 import type { RemediationConfig } from "../../shared/config/types.js";
 import { actionRecord, incidentId, outcomeRecord, skipRecord } from "../../shared/remediation/audit.js";
@@ -6,6 +6,7 @@ import { RemediationEngine } from "../../shared/remediation/engine.js";
 import type { AuditRecord, Executor, RemediationDecision } from "../../shared/remediation/types.js";
 import { notificationTimeProblem, type TimeBounds } from "../../shared/remediation/validate.js";
 import { emfLine, type Logger } from "../lib/log.js";
+import { isScheduledTick } from "../lib/schedule.js";
 import { parseAlertMessage } from "../lib/sns.js";
 import { CONFLICT, type StateStore } from "../lib/state.js";
 
@@ -30,6 +31,11 @@ export interface RemediatorOptions {
   maxConflictRetries?: number;
   /** Notifications dated further ahead of the wall clock, or older, are refused (`impossible_time`). */
   timeBounds?: Partial<TimeBounds>;
+  /**
+   * The schedule's tick runs outcome checks due by wall time minus this (the processor's allowed
+   * lateness, so the resolve notification of an alert that did resolve has had time to arrive).
+   */
+  allowedLatenessMs?: number;
 }
 
 /** Five minutes of clock skew between the processor's log timestamps and this function's clock. */
@@ -70,7 +76,7 @@ export class Remediator {
     this.timeBounds = { ...DEFAULT_TIME_BOUNDS, ...options.timeBounds };
   }
 
-  async handle(event: SNSEvent): Promise<RemediationSummary> {
+  async handle(event: SNSEvent | ScheduledEvent): Promise<RemediationSummary> {
     const summary: RemediationSummary = {
       records: 0,
       invalid: 0,
@@ -81,6 +87,18 @@ export class Remediator {
       outcomes: 0,
       audit: [],
     };
+    if (isScheduledTick(event)) {
+      // No notification may come for a while: outcome checks that fell due run on the schedule.
+      try {
+        await this.checkDueOutcomes(this.now() - (this.options.allowedLatenessMs ?? 60_000), summary);
+      } catch (error) {
+        this.live = null;
+        throw error;
+      }
+      for (const entry of summary.audit) await this.writeAudit(entry);
+      this.options.writeMetrics(emfLine("remediation", { ticks: 1, outcomes: summary.outcomes }, this.now()));
+      return summary;
+    }
     const records = this.recordsOf(event);
     for (const record of records) {
       summary.records++;
@@ -207,7 +225,7 @@ export class Remediator {
    * SNS sends `Records`. A camelCase `records` (a hand-built test event, another integration) is
    * accepted with a warning rather than dropped in silence; anything else is logged as empty.
    */
-  private recordsOf(event: SNSEvent): SNSEvent["Records"] {
+  private recordsOf(event: SNSEvent | ScheduledEvent): SNSEvent["Records"] {
     const value = event as unknown as Record<string, unknown> | null;
     if (Array.isArray(value?.Records)) return value.Records as SNSEvent["Records"];
     if (Array.isArray(value?.records)) {
@@ -244,6 +262,33 @@ export class Remediator {
           this.now(),
         ),
       );
+    }
+  }
+
+  private async checkDueOutcomes(nowMs: number, summary: RemediationSummary): Promise<void> {
+    const maxRetries = this.options.maxConflictRetries ?? 5;
+    for (let attempt = 1; ; attempt++) {
+      const state = await this.current();
+      if (state.engine.nextDueMs() > nowMs) return;
+      const audit = state.engine
+        .dueOutcomes(nowMs, (fp) => state.firing[fp] === true)
+        .map((outcome) => outcomeRecord(outcome));
+      const saved = await this.options.store.save<RemediatorState>(
+        this.stateKey,
+        { engine: state.engine.snapshot(), firing: state.firing },
+        state.version,
+        this.now(),
+      );
+      if (saved === CONFLICT) {
+        this.live = null;
+        if (attempt >= maxRetries)
+          throw new Error(`state ${this.stateKey}: lost ${attempt} write races in a row`);
+        continue;
+      }
+      this.live = { ...state, version: saved };
+      summary.outcomes += audit.length;
+      summary.audit.push(...audit);
+      return;
     }
   }
 

@@ -124,6 +124,15 @@ export class BruteForceDetector implements Detector {
     return this.maintain(this.latestMs, null) ?? NO_FINDINGS;
   }
 
+  idle(): boolean {
+    return (
+      this.firingIps.size === 0 &&
+      this.firingUsers.size === 0 &&
+      this.ipCapacity.idle() &&
+      this.userCapacity.idle()
+    );
+  }
+
   snapshot(): unknown {
     return {
       detector: this.name,

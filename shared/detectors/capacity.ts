@@ -59,7 +59,12 @@ export class CapacityGuard {
     return found;
   }
 
-  /** Once a second or so: refresh the count while firing, resolve after a quiet period. */
+  /** Nothing can change with time alone: not firing (a firing guard resolves after a quiet period). */
+  idle(): boolean {
+    return !this.firing;
+  }
+
+  /** Once a second or so: report a grown count while firing, resolve after a quiet period. */
   check(tracked: number, nowMs: number, out: DetectorFinding[] | null): DetectorFinding[] | null {
     if (!this.firing) return out;
     if (nowMs - this.lastRefusedMs >= this.quietMs) {
@@ -72,7 +77,8 @@ export class CapacityGuard {
       this.saturated = false;
       return found;
     }
-    if (tracked + this.refusedKeys.size === this.reportedKeys) return out;
+    // Only a larger count is news; keys leaving the map (idle) do not make the pipeline less full.
+    if (tracked + this.refusedKeys.size <= this.reportedKeys) return out;
     const found = out ?? [];
     found.push(this.finding("firing", tracked, nowMs));
     return found;
@@ -100,7 +106,7 @@ export class CapacityGuard {
   }
 
   private finding(status: "firing" | "resolved", tracked: number, nowMs: number): DetectorFinding {
-    const keys = tracked + this.refusedKeys.size;
+    const keys = Math.max(tracked + this.refusedKeys.size, this.reportedKeys);
     this.reportedKeys = keys;
     const atLeast = this.saturated ? "at least " : "";
     const summary =

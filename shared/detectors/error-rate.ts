@@ -143,6 +143,10 @@ export class ErrorRateDetector implements Detector {
     return this.maintain(this.latestMs, null) ?? NO_FINDINGS;
   }
 
+  idle(): boolean {
+    return this.firing.size === 0 && this.capacity.idle();
+  }
+
   snapshot(): unknown {
     const services: unknown[] = [];
     for (const [service, state] of this.services.entries) {
