@@ -51,6 +51,14 @@ export interface StreamOptions {
   /** Candidate seasonal periods in rows (0 = none); the one with the highest autocorrelation above `seasonMinCorrelation` wins. */
   periods: readonly number[];
   seasonMinCorrelation: number;
+  /**
+   * Recurring events: a spike, level or drift measure is reduced by the smallest, over the last
+   * `recurrenceCycles` candidate periods, of the largest same measure within `recurrenceSlack` rows
+   * of the same phase. A job that spikes every day at 02:00 stops alarming on its second day; a
+   * spike twice the usual daily one still does. 0 cycles turns it off.
+   */
+  recurrenceCycles: number;
+  recurrenceSlack: number;
   /** Rows after an alarm during which scores are damped. */
   refractoryRows: number;
   /** A raw score at or above this opens a refractory period. */
@@ -76,9 +84,11 @@ export const DEFAULT_STREAM: StreamOptions = {
   scaleFloorRelative: 0.001,
   periods: [288],
   seasonMinCorrelation: 0.6,
+  recurrenceCycles: 2,
+  recurrenceSlack: 6,
   refractoryRows: 200,
   alarmScore: 0.5,
-  escapeFactor: 1.5,
+  escapeFactor: 4,
 };
 
 /** The small grid the held-out protocol chooses from: two context lengths, two sensitivities. */
@@ -211,10 +221,12 @@ export class StreamDetector {
     m[2] = Math.abs(driftSum / drift - this.median);
     m[3] = Math.abs(Math.log((shortSpread + floor) / (this.usualSpread + floor)));
     m[4] = this.period > 0 && n > 3 * this.period ? Math.abs(x - this.seasonalExpected(0)) : 0;
+    const recurring = this.recurringMeasures(m);
     const s = this.strength;
     for (let k = 0; k < KIND_COUNT; k++) {
       const usual = Math.max(this.tails[k] as number, k === 3 ? 0.05 : floor);
-      s[k] = (m[k] as number) / usual / (o.limits[k] as number);
+      const measure = k < 3 ? Math.max(0, (m[k] as number) - (recurring[k] as number)) : (m[k] as number);
+      s[k] = measure / usual / (o.limits[k] as number);
     }
     const ready = this.rows > o.minRows;
     for (let k = 0; k < KIND_COUNT; k++) {
@@ -251,6 +263,36 @@ export class StreamDetector {
       median: this.median,
       scale: this.scale,
     };
+  }
+
+  private readonly recurring = new Float64Array(3);
+
+  /** Per kind (spike, level, drift): the part of this row's measure that recurs at the same phase of earlier periods. */
+  private recurringMeasures(m: Float64Array): Float64Array {
+    const o = this.options;
+    const out = this.recurring;
+    out.fill(0);
+    if (o.recurrenceCycles <= 0) return out;
+    for (let k = 0; k < 3; k++) {
+      const ring = this.measures[k] as Ring;
+      let bestPeriod = 0;
+      for (const p of o.periods) {
+        // The ring holds measures of earlier rows: back(0) is the previous row's.
+        if (p <= 0 || ring.length < o.recurrenceCycles * p + o.recurrenceSlack) continue;
+        let smallest = Number.POSITIVE_INFINITY;
+        for (let c = 1; c <= o.recurrenceCycles; c++) {
+          let largest = 0;
+          for (let d = -o.recurrenceSlack; d <= o.recurrenceSlack; d++) {
+            const value = ring.back(c * p - 1 + d);
+            if (value > largest) largest = value;
+          }
+          if (largest < smallest) smallest = largest;
+        }
+        if (smallest > bestPeriod) bestPeriod = smallest;
+      }
+      out[k] = Math.min(bestPeriod, m[k] as number);
+    }
+    return out;
   }
 
   /** Median of the same phase over the previous three periods (`back` rows before the newest). */
