@@ -10,7 +10,9 @@
  *   - drift:    the mean of the last `driftRows` values against the baseline (a slow move);
  *   - variance: the spread of the last `shortRows` values against their usual spread (log ratio);
  *   - seasonal: when autocorrelation finds a period, the value against the same phase of the
- *               previous periods, in units of the usual seasonal residual (a broken pattern).
+ *               previous periods (a broken pattern);
+ *   - seasonal_level: the mean of the last `shortRows` of those seasonal residuals (a shift on a
+ *               seasonal series, which the overall median cannot see for the daily swing).
  * Each measure is divided by its own limit (how many deviations count as "surely anomalous"), the
  * largest is the row's strength, and `strength / (strength + 1)` is the raw score in [0, 1): 0.5
  * means the strongest measure sits exactly at its limit.
@@ -24,7 +26,7 @@
  * strictly before it, which keeps the detector causal and cheap (a sort every few rows).
  */
 
-export const ANOMALY_KINDS = ["spike", "level", "drift", "variance", "seasonal"] as const;
+export const ANOMALY_KINDS = ["spike", "level", "drift", "variance", "seasonal", "seasonal_level"] as const;
 export type AnomalyKind = (typeof ANOMALY_KINDS)[number];
 const KIND_COUNT = ANOMALY_KINDS.length;
 
@@ -40,7 +42,7 @@ export interface StreamOptions {
   /** Baseline refreshed every this many rows. */
   refreshEvery: number;
   /**
-   * Per kind (spike, level, drift, variance, seasonal): how many times its usual extreme (the
+   * Per kind (spike, level, drift, variance, seasonal, seasonal_level): how many times its usual extreme (the
    * `tailQuantile` of its own recent history) a measure must reach to count as anomalous.
    */
   limits: readonly number[];
@@ -78,7 +80,7 @@ export const DEFAULT_STREAM: StreamOptions = {
   driftRows: 48,
   minRows: 60,
   refreshEvery: 12,
-  limits: [1.5, 1, 1, 3, 1.5],
+  limits: [1.5, 1, 1, 3, 1.5, 1.5],
   tailQuantile: 0.99,
   scaleFloor: 1e-6,
   scaleFloorRelative: 0.001,
@@ -88,7 +90,7 @@ export const DEFAULT_STREAM: StreamOptions = {
   recurrenceSlack: 6,
   refractoryRows: 200,
   alarmScore: 0.5,
-  escapeFactor: 4,
+  escapeFactor: 2,
 };
 
 /** The small grid the held-out protocol chooses from: two context lengths, two sensitivities. */
@@ -114,6 +116,55 @@ export function quantileSorted(sorted: ArrayLike<number>, q: number): number {
   const a = sorted[lo] as number;
   const b = sorted[hi] as number;
   return a + (b - a) * (pos - lo);
+}
+
+/**
+ * The same value as quantileSorted on the sorted array, found in O(n) by selection (Hoare's
+ * quickselect, median-of-three pivots); reorders `values` in place. A refresh needs a few
+ * quantiles of a few thousand numbers, and sorting them was most of the core's time.
+ */
+export function quantileSelect(values: Float64Array, q: number): number {
+  const n = values.length;
+  if (n === 0) return 0;
+  const pos = (n - 1) * Math.min(1, Math.max(0, q));
+  const lo = Math.floor(pos);
+  const a = select(values, lo);
+  if (pos === lo || lo + 1 >= n) return a;
+  // After selecting lo, everything right of it is >= it: the next order statistic is their minimum.
+  let b = Number.POSITIVE_INFINITY;
+  for (let i = lo + 1; i < n; i++) if ((values[i] as number) < b) b = values[i] as number;
+  return a + (b - a) * (pos - lo);
+}
+
+function select(values: Float64Array, k: number): number {
+  let left = 0;
+  let right = values.length - 1;
+  while (right > left) {
+    const mid = (left + right) >>> 1;
+    // Median of three as the pivot, moved to `right`.
+    const x = values[left] as number;
+    const y = values[mid] as number;
+    const z = values[right] as number;
+    const pivotIndex = x < y ? (y < z ? mid : x < z ? right : left) : x < z ? left : y < z ? right : mid;
+    const pivot = values[pivotIndex] as number;
+    values[pivotIndex] = values[right] as number;
+    values[right] = pivot;
+    let store = left;
+    for (let i = left; i < right; i++) {
+      const v = values[i] as number;
+      if (v < pivot) {
+        values[i] = values[store] as number;
+        values[store] = v;
+        store++;
+      }
+    }
+    values[right] = values[store] as number;
+    values[store] = pivot;
+    if (store === k) return pivot;
+    if (store < k) left = store + 1;
+    else right = store - 1;
+  }
+  return values[k] as number;
 }
 
 /** A fixed-capacity ring of numbers, oldest first by `at(0)`. */
@@ -178,6 +229,8 @@ export class StreamDetector {
   private lastAlarmStrength = 0;
   private lastValue = 0;
   private readonly measure = new Float64Array(KIND_COUNT);
+  /** Recent seasonal residuals (value minus the same phase of earlier periods), signed. */
+  private residuals: Ring;
   private readonly strength = new Float64Array(KIND_COUNT);
 
   constructor(readonly options: StreamOptions = DEFAULT_STREAM) {
@@ -185,6 +238,7 @@ export class StreamDetector {
     this.values = new Ring(Math.max(options.historyRows, 3 * longestPeriod + 1, options.driftRows + 1));
     this.spreads = new Ring(options.historyRows);
     this.measures = ANOMALY_KINDS.map(() => new Ring(options.historyRows));
+    this.residuals = new Ring(options.shortRows);
     this.work = new Float64Array(this.values.capacity);
   }
 
@@ -220,7 +274,18 @@ export class StreamDetector {
     m[1] = Math.abs(shortMean - this.median);
     m[2] = Math.abs(driftSum / drift - this.median);
     m[3] = Math.abs(Math.log((shortSpread + floor) / (this.usualSpread + floor)));
-    m[4] = this.period > 0 && n > 3 * this.period ? Math.abs(x - this.seasonalExpected(0)) : 0;
+    const seasonalReady = this.period > 0 && n > 3 * this.period;
+    m[4] = 0;
+    m[5] = 0;
+    if (seasonalReady) {
+      const residual = x - this.seasonalExpected(0);
+      this.residuals.push(residual);
+      m[4] = Math.abs(residual);
+      const count = Math.min(o.shortRows, this.residuals.length);
+      let sum = 0;
+      for (let i = 0; i < count; i++) sum += this.residuals.back(i);
+      m[5] = Math.abs(sum / count);
+    }
     const recurring = this.recurringMeasures(m);
     const s = this.strength;
     for (let k = 0; k < KIND_COUNT; k++) {
@@ -231,7 +296,7 @@ export class StreamDetector {
     const ready = this.rows > o.minRows;
     for (let k = 0; k < KIND_COUNT; k++) {
       if (k === 3 && n < o.shortRows) continue;
-      if (k === 4 && (this.period === 0 || n <= 3 * this.period)) continue;
+      if (k >= 4 && !seasonalReady) continue;
       this.measures[k]?.push(m[k] as number);
     }
     if (n >= o.shortRows) this.spreads.push(shortSpread);
@@ -244,7 +309,7 @@ export class StreamDetector {
     // A seasonal series moves far from its overall median every day: there a spike, level or
     // drift is only believed as far as the seasonal residual (or the spread) agrees.
     if (this.period > 0 && kind < 3 && n > 3 * this.period) {
-      strength = Math.min(strength, Math.max(s[4] as number, s[3] as number));
+      strength = Math.min(strength, Math.max(s[4] as number, s[5] as number, s[3] as number));
     }
     const raw = strength / (strength + 1);
     const since = this.rows - this.lastAlarmRow;
@@ -309,22 +374,19 @@ export class StreamDetector {
     this.sinceRefresh = 0;
     const total = this.values.length;
     const used = Math.min(total, o.historyRows);
-    const sorted = this.work.subarray(0, used);
-    for (let i = 0; i < used; i++) sorted[i] = this.values.at(total - used + i);
-    sorted.sort();
-    const median = quantileSorted(sorted, 0.5);
-    for (let i = 0; i < used; i++) sorted[i] = Math.abs((sorted[i] as number) - median);
-    sorted.sort();
+    const window = this.work.subarray(0, used);
+    for (let i = 0; i < used; i++) window[i] = this.values.at(total - used + i);
+    const median = quantileSelect(window, 0.5);
+    for (let i = 0; i < used; i++) window[i] = Math.abs((window[i] as number) - median);
     this.median = median;
-    this.scale = Math.max(1.4826 * quantileSorted(sorted, 0.5), o.scaleFloor);
+    this.scale = Math.max(1.4826 * quantileSelect(window, 0.5), o.scaleFloor);
     if (this.spreads.length > 0) this.usualSpread = this.medianOf(this.spreads);
     for (let k = 0; k < KIND_COUNT; k++) {
       const ring = this.measures[k] as Ring;
       if (ring.length < 10) continue;
       const c = ring.copyTo(this.work);
-      const sortedMeasures = this.work.subarray(0, c);
-      sortedMeasures.sort();
-      this.tails[k] = quantileSorted(sortedMeasures, o.tailQuantile);
+      const measures = this.work.subarray(0, c);
+      this.tails[k] = quantileSelect(measures, o.tailQuantile);
     }
     // Seasonality: re-chosen about once a period, by autocorrelation at each candidate lag.
     if (this.rows % Math.max(1, ...o.periods) < o.refreshEvery) this.choosePeriod();
@@ -333,8 +395,7 @@ export class StreamDetector {
   private medianOf(ring: Ring): number {
     const c = ring.copyTo(this.work);
     const s = this.work.subarray(0, c);
-    s.sort();
-    return quantileSorted(s, 0.5);
+    return quantileSelect(s, 0.5);
   }
 
   private choosePeriod(): void {
@@ -359,7 +420,11 @@ export class StreamDetector {
         }
       }
     }
-    if (best !== this.period) this.measures[4] = new Ring(o.historyRows);
+    if (best !== this.period) {
+      this.measures[4] = new Ring(o.historyRows);
+      this.measures[5] = new Ring(o.historyRows);
+      this.residuals = new Ring(o.shortRows);
+    }
     this.period = best;
   }
 }
