@@ -119,8 +119,8 @@ export function quantileSorted(sorted: ArrayLike<number>, q: number): number {
 }
 
 /**
- * The same value as quantileSorted on the sorted array, found in O(n) by selection (Hoare's
- * quickselect, median-of-three pivots); reorders `values` in place. A refresh needs a few
+ * The same value as quantileSorted on the sorted array, found in O(n) on average by selection
+ * (quickselect, median-of-three pivot, three-way partition); reorders `values` in place. A refresh needs a few
  * quantiles of a few thousand numbers, and sorting them was most of the core's time.
  */
 export function quantileSelect(values: Float64Array, q: number): number {
@@ -140,29 +140,34 @@ function select(values: Float64Array, k: number): number {
   let left = 0;
   let right = values.length - 1;
   while (right > left) {
-    const mid = (left + right) >>> 1;
-    // Median of three as the pivot, moved to `right`.
     const x = values[left] as number;
-    const y = values[mid] as number;
+    const y = values[(left + right) >>> 1] as number;
     const z = values[right] as number;
-    const pivotIndex = x < y ? (y < z ? mid : x < z ? right : left) : x < z ? left : y < z ? right : mid;
-    const pivot = values[pivotIndex] as number;
-    values[pivotIndex] = values[right] as number;
-    values[right] = pivot;
-    let store = left;
-    for (let i = left; i < right; i++) {
+    // Median of three as the pivot.
+    const pivot = Math.max(Math.min(x, y), Math.min(Math.max(x, y), z));
+    // Three-way partition (less, equal, greater): runs of equal values (a feature that is
+    // usually 0) end in one step instead of one element per step.
+    let lt = left;
+    let gt = right;
+    let i = left;
+    while (i <= gt) {
       const v = values[i] as number;
       if (v < pivot) {
-        values[i] = values[store] as number;
-        values[store] = v;
-        store++;
+        values[i] = values[lt] as number;
+        values[lt] = v;
+        lt++;
+        i++;
+      } else if (v > pivot) {
+        values[i] = values[gt] as number;
+        values[gt] = v;
+        gt--;
+      } else {
+        i++;
       }
     }
-    values[right] = values[store] as number;
-    values[store] = pivot;
-    if (store === k) return pivot;
-    if (store < k) left = store + 1;
-    else right = store - 1;
+    if (k < lt) right = lt - 1;
+    else if (k > gt) left = gt + 1;
+    else return pivot;
   }
   return values[k] as number;
 }

@@ -146,3 +146,36 @@ describe("IsolationForest", () => {
     expect(() => IsolationForest.fit(data, nFeatures, options)).toThrow(message);
   });
 });
+
+describe("IsolationForest.renewedWith (sliding forest)", () => {
+  const rows = gaussianRows(1000, 3, 21);
+  const grow = (trees: number, seed: number) =>
+    IsolationForest.fit(rows, 3, { trees, sampleSize: 128, seed, extrapolate: true });
+
+  it("after four quarter renewals holds exactly the new trees, and still saves and loads", () => {
+    const quarters = [11, 12, 13, 14].map((seed) => grow(2, seed));
+    let forest = grow(8, 1);
+    for (const q of quarters) forest = forest.renewedWith(q);
+    expect(forest.trees).toBe(8);
+    for (const probe of [
+      [0, 0, 0],
+      [3, -2, 1],
+      [9, 9, -9],
+    ]) {
+      const expected = quarters.reduce((sum, q) => sum + q.pathLength(probe), 0) / 4;
+      expect(forest.pathLength(probe)).toBeCloseTo(expected, 10);
+    }
+    const loaded = IsolationForest.deserialize(forest.serialize());
+    expect(loaded.score([3, -2, 1])).toBe(forest.score([3, -2, 1]));
+  });
+
+  it("keeps the newer trees of the old forest after one renewal", () => {
+    const old = grow(8, 1);
+    const renewed = old.renewedWith(grow(2, 5));
+    expect(renewed.trees).toBe(8);
+    expect(renewed.nodeCount).toBeGreaterThan(0);
+    expect(() =>
+      old.renewedWith(IsolationForest.fit(rows, 3, { trees: 2, sampleSize: 64, seed: 5, extrapolate: true })),
+    ).toThrow(ForestError);
+  });
+});

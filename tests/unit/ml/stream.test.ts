@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { DEFAULT_STREAM, StreamDetector } from "../../../shared/ml/stream.js";
+import { DEFAULT_STREAM, quantileSelect, quantileSorted, StreamDetector } from "../../../shared/ml/stream.js";
 import { Rng } from "../../../shared/random.js";
 
 function noisySeries(n: number, seed: number): number[] {
@@ -77,5 +77,22 @@ describe("StreamDetector (the streaming detector core)", () => {
     const brokenMax = Math.max(...s.slice(period * 5 + 50, period * 5 + 120));
     expect(normalDayMax).toBeLessThan(DEFAULT_STREAM.alarmScore);
     expect(brokenMax).toBeGreaterThanOrEqual(DEFAULT_STREAM.alarmScore);
+  });
+});
+
+describe("quantileSelect", () => {
+  it("matches the sorted quantile, ties and all", () => {
+    const rng = new Rng(11);
+    for (const n of [1, 2, 3, 10, 257, 1000]) {
+      for (const ties of [false, true]) {
+        const values = Float64Array.from({ length: n }, () =>
+          ties ? Math.floor(rng.next() * 3) : rng.normal(0, 1),
+        );
+        const sorted = values.slice().sort();
+        for (const q of [0, 0.01, 0.5, 0.9, 0.99, 0.995, 1]) {
+          expect(quantileSelect(values.slice(), q)).toBeCloseTo(quantileSorted(sorted, q), 12);
+        }
+      }
+    }
   });
 });
