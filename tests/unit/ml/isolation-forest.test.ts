@@ -179,3 +179,16 @@ describe("IsolationForest.renewedWith (sliding forest)", () => {
     ).toThrow(ForestError);
   });
 });
+
+describe("range-aware batch scoring", () => {
+  it("scoreMany gives bit-for-bit the per-row scores, rows inside and far outside every box", () => {
+    const train = gaussianRows(3000, 3, 31);
+    const forest = IsolationForest.fit(train, 3, { trees: 50, sampleSize: 256, seed: 8, extrapolate: true });
+    const probe = gaussianRows(1500, 3, 32);
+    for (let i = 0; i < probe.length; i += 37) probe[i] = (probe[i] as number) * 6; // some rows out of range
+    probe[4] = Number.NaN;
+    const batch = forest.scoreMany(probe);
+    const single = Array.from({ length: 1500 }, (_, i) => forest.score(probe, i * 3));
+    expect(Array.from(batch)).toEqual(single);
+  });
+});
