@@ -76,7 +76,7 @@ export interface StreamOptions {
  */
 export const DEFAULT_STREAM: StreamOptions = {
   historyRows: 2000,
-  shortRows: 8,
+  shortRows: 12,
   driftRows: 48,
   minRows: 60,
   refreshEvery: 12,
@@ -257,7 +257,9 @@ export class StreamDetector {
     const o = this.options;
     const x = Number.isFinite(input) ? input : this.lastValue;
     this.lastValue = x;
-    if (this.rows >= o.shortRows && this.sinceRefresh >= o.refreshEvery) this.refresh();
+    // From the second row on: a measure taken against no baseline (median 0) would sit in the
+    // history of usual extremes for historyRows rows.
+    if (this.rows >= 1 && this.sinceRefresh >= o.refreshEvery) this.refresh();
     this.values.push(x);
     this.rows++;
     this.sinceRefresh++;
