@@ -337,8 +337,40 @@ export class IsolationForest {
     );
   }
 
+  /** Intersection of every tree's box (per feature: highest low, lowest high); built on first use. */
+  private inner: { low: Float64Array; high: Float64Array } | null = null;
+
+  private innerBox(): { low: Float64Array; high: Float64Array } {
+    if (this.inner !== null) return this.inner;
+    const f = this.nFeatures;
+    const low = new Float64Array(f).fill(Number.NEGATIVE_INFINITY);
+    const high = new Float64Array(f).fill(Number.POSITIVE_INFINITY);
+    for (let t = 0; t < this.roots.length; t++) {
+      for (let k = 0; k < f; k++) {
+        const l = this.boxLow[t * f + k] as number;
+        const h = this.boxHigh[t * f + k] as number;
+        if (l > (low[k] as number)) low[k] = l;
+        if (h < (high[k] as number)) high[k] = h;
+      }
+    }
+    this.inner = { low, high };
+    return this.inner;
+  }
+
+  /** True when the row lies inside every tree's box: range-aware scoring then equals the classic one. */
+  private insideEveryBox(data: ArrayLike<number>, offset: number): boolean {
+    const { low, high } = this.innerBox();
+    for (let k = 0; k < this.nFeatures; k++) {
+      const v = data[offset + k] as number;
+      // As extrapolatedPath tests: NaN is never "outside".
+      if (v < (low[k] as number) || v > (high[k] as number)) return false;
+    }
+    return true;
+  }
+
   /** Mean path length of one row (starting at `offset` in `data`) over all trees. */
   pathLength(data: ArrayLike<number>, offset = 0): number {
+    const extrapolate = this.extrapolate && !this.insideEveryBox(data, offset);
     const feature = this.feature;
     const split = this.split;
     const right = this.right;
@@ -353,7 +385,7 @@ export class IsolationForest {
         f = feature[node] as number;
       }
       let path = split[node] as number;
-      if (this.extrapolate) path = this.extrapolatedPath(t, data, offset, path);
+      if (extrapolate) path = this.extrapolatedPath(t, data, offset, path);
       total += path;
     }
     return total / roots.length;
@@ -458,29 +490,10 @@ export class IsolationForest {
    */
   private scoreRangeAware(full: FullLayout, rows: Float64Array, n: number, result: Float64Array): void {
     const f = this.nFeatures;
-    const innerLow = new Float64Array(f).fill(Number.NEGATIVE_INFINITY);
-    const innerHigh = new Float64Array(f).fill(Number.POSITIVE_INFINITY);
-    for (let t = 0; t < this.roots.length; t++) {
-      for (let k = 0; k < f; k++) {
-        const low = this.boxLow[t * f + k] as number;
-        const high = this.boxHigh[t * f + k] as number;
-        if (low > (innerLow[k] as number)) innerLow[k] = low;
-        if (high < (innerHigh[k] as number)) innerHigh[k] = high;
-      }
-    }
     const inside = new Int32Array(n);
     let count = 0;
     for (let i = 0; i < n; i++) {
-      let ok = true;
-      for (let k = 0; k < f; k++) {
-        const v = rows[i * f + k] as number;
-        // As extrapolatedPath tests: NaN is never "outside".
-        if (v < (innerLow[k] as number) || v > (innerHigh[k] as number)) {
-          ok = false;
-          break;
-        }
-      }
-      if (ok) inside[count++] = i;
+      if (this.insideEveryBox(rows, i * f)) inside[count++] = i;
       else result[i] = this.scoreOutside(full, rows, i * f);
     }
     if (count === n) {
