@@ -30,6 +30,8 @@ export interface LocalReport {
   events: number;
   events_per_wall_second: number;
   rejected: Partial<Record<RejectReason, number>>;
+  /** Accepted lines more than `time.allowed_lateness_s` behind their source's clock (still processed). */
+  late: number;
   alerts: Partial<Record<AlertType, number>>;
   /** Alerts kept from paging by an inhibit rule (alerting.inhibit_rules), by type: still counted in `alerts`. */
   inhibited: Partial<Record<AlertType, number>>;
@@ -87,6 +89,7 @@ export function buildReport(input: {
     events: pipeline.stats.events,
     events_per_wall_second: Math.round(pipeline.stats.events / Math.max(input.wallSeconds, 0.001)),
     rejected: { ...pipeline.stats.rejected },
+    late: pipeline.stats.late,
     alerts: { ...pipeline.stats.alertsByType },
     inhibited: pipeline.inhibitedAlerts(),
     notifications: responder.stats.notifications,

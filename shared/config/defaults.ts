@@ -58,4 +58,5 @@ export const DEFAULT_CONFIG: PipelineConfig = {
       high_error_rate: "rollback_deploy",
     },
   },
+  time: { max_future_skew_s: 300, allowed_lateness_s: 60 },
 };

@@ -1,8 +1,9 @@
 /**
  * infra/ checked three ways, with as few terraform runs as a 2-core machine can afford:
  *  1. offline: `terraform fmt -check -recursive` and `terraform validate`;
- *  2. variable validation: one plan with deliberately bad values must be refused, with our messages;
- *  3. against moto_server: one saved plan (policy checks on `terraform show -json`), applied with every
+ *  2. `terraform test` (infra/tests/*.tftest.hcl) with a mocked provider: plan-time policy checks
+ *     (network, encryption, functions) and refusal of bad variables, in seconds;
+ *  3. against moto_server: one saved plan (IAM policy checks on `terraform show -json`), applied with every
  *     optional part on; the result is inspected through the AWS APIs, planned again (no changes) and
  *     destroyed.
  * The tests of part 3 run in order and share the deployment: each one checks one thing a user relies on.
@@ -26,13 +27,20 @@ import {
 } from "@aws-sdk/client-sns";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { createZip } from "../../functions/lib/zip.js";
-import { ec2Query, lambdaGet, xmlItems, xmlValues } from "../helpers/aws-query.js";
+import {
+  cloudWatchQuery,
+  ec2Query,
+  eventsCall,
+  lambdaGet,
+  xmlItems,
+  xmlValues,
+} from "../helpers/aws-query.js";
 import { MOTO_REGION, type Moto, motoAvailable, startMoto, toolGate } from "../helpers/moto.js";
 import { runCommand, TerraformWorkspace, terraformAvailable, varArgs } from "../helpers/terraform.js";
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 const INFRA = join(REPO, "infra");
-const BUNDLES = ["generator", "processor", "remediation"] as const;
+const BUNDLES = ["generator", "processor", "remediation", "router"] as const;
 
 const withTerraform = toolGate("terraform", terraformAvailable());
 const withMoto = withTerraform && toolGate("moto_server", motoAvailable());
@@ -64,6 +72,8 @@ interface PolicyStatement {
   Effect: "Allow" | "Deny";
   Action?: string | string[];
   Resource?: string | string[];
+  Principal?: { AWS?: string | string[]; Service?: string | string[] };
+  Condition?: Record<string, Record<string, string | string[]>>;
 }
 
 function asList(value: string | string[] | undefined): string[] {
@@ -73,12 +83,6 @@ function asList(value: string | string[] | undefined): string[] {
 
 function record(value: unknown): Record<string, unknown> {
   return typeof value === "object" && value !== null ? (value as Record<string, unknown>) : {};
-}
-
-/** First element of a nested block list (`root_block_device[0]`), or an empty record. */
-function block(resource: PlannedResource, name: string): Record<string, unknown> {
-  const list = resource.values[name];
-  return Array.isArray(list) ? record(list[0]) : {};
 }
 
 function openssh(publicKeyDer: Buffer): string {
@@ -186,29 +190,10 @@ describe.runIf(withTerraform)("infra/ Terraform configuration", () => {
     expect(syntax.code).toBe(0);
   }, 60_000);
 
-  test("refuses SSH open to the world and other bad variables before touching AWS", async () => {
-    const result = await workspace.run([
-      "plan",
-      "-input=false",
-      "-no-color",
-      "-lock=false",
-      ...varArgs({
-        // Nothing listens here: a plan that got as far as calling AWS would fail differently.
-        endpoint: "http://127.0.0.1:9",
-        ssh_allowed_cidr: "0.0.0.0/0",
-        enable_alert_topic: false,
-        enable_remediation: true,
-        log_retention_days: 10,
-        alert_email: "not-an-email",
-      }),
-    ]);
-    expect(result.code).not.toBe(0);
-    const errors = result.stderr.replace(/\s+/g, " ");
-    expect(errors).toContain("ssh_allowed_cidr must not open SSH to the whole internet");
-    expect(errors).toContain("enable_remediation needs enable_alert_topic = true");
-    expect(errors).toContain("enable_processor needs enable_alert_topic = true");
-    expect(errors).toContain("log_retention_days must be a value CloudWatch Logs accepts");
-    expect(errors).toContain("alert_email must be empty or an email address");
+  test("passes its terraform test suite (mocked provider: policy and variable checks)", async () => {
+    const result = await workspace.run(["test", "-no-color"]);
+    expect(result.stdout).toMatch(/Success! \d+ passed, 0 failed/);
+    expect(result.code, result.stdout + result.stderr).toBe(0);
   }, 120_000);
 
   describe.runIf(withMoto)("applied to moto_server with every optional part on", () => {
@@ -260,6 +245,9 @@ describe.runIf(withTerraform)("infra/ Terraform configuration", () => {
         enable_alert_topic: true,
         enable_remediation: true,
         enable_state_table: true,
+        // The scale-out path: the log group feeds Kinesis, a router, and the processor per shard.
+        enable_kinesis: true,
+        kinesis_shard_count: 1,
         alert_email: ALERT_EMAIL,
         alert_email_filter_policy: JSON.stringify(EMAIL_FILTER_POLICY),
         ...amiOverride,
@@ -294,8 +282,10 @@ describe.runIf(withTerraform)("infra/ Terraform configuration", () => {
       const policies = planned("aws_iam_role_policy");
       expect(policies.map((policy) => policy.address).sort()).toEqual([
         "aws_iam_role_policy.host[0]",
+        "aws_iam_role_policy.logs_to_kinesis[0]",
         "aws_iam_role_policy.processor[0]",
         "aws_iam_role_policy.remediation[0]",
+        "aws_iam_role_policy.router[0]",
       ]);
       const grants: Record<string, string[]> = {};
       for (const policy of policies) {
@@ -313,6 +303,11 @@ describe.runIf(withTerraform)("infra/ Terraform configuration", () => {
       expect(grants["aws_iam_role_policy.processor[0]:PublishAlerts"]).toEqual([
         `arn:aws:sns:${MOTO_REGION}:123456789012:${PREFIX}-alerts`,
       ]);
+      const streams = `arn:aws:kinesis:${MOTO_REGION}:123456789012:stream/${PREFIX}`;
+      expect(grants["aws_iam_role_policy.logs_to_kinesis[0]:PutIntoLogStream"]).toEqual([`${streams}-logs`]);
+      expect(grants["aws_iam_role_policy.router[0]:ReadLogStream"]).toEqual([`${streams}-logs`]);
+      expect(grants["aws_iam_role_policy.router[0]:WriteServiceStream"]).toEqual([`${streams}-services`]);
+      expect(grants["aws_iam_role_policy.processor[0]:ReadServiceStream"]).toEqual([`${streams}-services`]);
       expect(grants["aws_iam_role_policy.host[0]:ReadGeneratorBundle"]).toEqual([
         `arn:aws:s3:::${PREFIX}-123456789012-${MOTO_REGION}/bundles/generator.zip`,
       ]);
@@ -321,73 +316,68 @@ describe.runIf(withTerraform)("infra/ Terraform configuration", () => {
       expect(attached).toEqual(["arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore"]);
     });
 
-    test("plan: SSH is open only to ssh_allowed_cidr, nothing is open to the world inbound", () => {
-      const groups = [...planned("aws_security_group"), ...planned("aws_default_security_group")];
-      expect(groups.length).toBeGreaterThan(0);
-      const inbound = groups.flatMap((group) =>
-        Array.isArray(group.values.ingress) ? group.values.ingress : [],
+    test("plan: only the processor and this account's alarms may publish to the alert topic", () => {
+      const [topicPolicy] = planned("aws_sns_topic_policy");
+      expect(typeof topicPolicy?.values.policy, "topic policy known at plan time").toBe("string");
+      const statements = (JSON.parse(String(topicPolicy?.values.policy)) as { Statement: PolicyStatement[] })
+        .Statement;
+      const bySid = Object.fromEntries(statements.map((statement) => [statement.Sid, statement]));
+      const topicArn = `arn:aws:sns:${MOTO_REGION}:123456789012:${PREFIX}-alerts`;
+      const processorRole = `arn:aws:iam::123456789012:role/${PREFIX}-processor`;
+      const publishers = statements.filter(
+        (statement) => statement.Effect === "Allow" && asList(statement.Action).includes("sns:Publish"),
       );
-      for (const rule of inbound.map(record)) {
-        expect(rule.cidr_blocks).not.toContain("0.0.0.0/0");
-        expect(rule.ipv6_cidr_blocks ?? []).not.toContain("::/0");
-      }
-      const ssh = inbound
-        .map(record)
-        .filter((rule) => Number(rule.from_port) <= 22 && Number(rule.to_port) >= 22);
-      expect(ssh).toEqual([expect.objectContaining({ cidr_blocks: [OPERATOR_CIDR], protocol: "tcp" })]);
-      expect(planned("aws_vpc_security_group_ingress_rule")).toEqual([]);
-    });
-
-    test("plan: storage and messaging are encrypted, the host requires IMDSv2", () => {
-      const [instance] = planned("aws_instance");
-      expect(instance).toBeDefined();
-      if (instance === undefined) return;
-      expect(block(instance, "root_block_device").encrypted).toBe(true);
-      expect(block(instance, "metadata_options").http_tokens).toBe("required");
-      expect(block(instance, "metadata_options").http_put_response_hop_limit).toBe(1);
-
-      expect(planned("aws_sns_topic").map((t) => t.values.kms_master_key_id)).toEqual(["alias/aws/sns"]);
-      for (const table of planned("aws_dynamodb_table")) {
-        expect(block(table, "server_side_encryption").enabled).toBe(true);
-        expect(block(table, "ttl")).toMatchObject({ enabled: true, attribute_name: "expires_at" });
-      }
-      expect(planned("aws_sqs_queue").map((q) => q.values.sqs_managed_sse_enabled)).toEqual([true]);
-      const encryption = planned("aws_s3_bucket_server_side_encryption_configuration");
-      expect(encryption).toHaveLength(planned("aws_s3_bucket").length);
-      for (const group of planned("aws_cloudwatch_log_group")) {
-        expect(group.values.retention_in_days, group.address).toBe(14);
-      }
-    });
-
-    test("plan: Lambdas run nodejs22.x with a dead-letter destination; the processor is serialised", () => {
-      const functions = planned("aws_lambda_function");
-      expect(functions.map((f) => f.values.function_name).sort()).toEqual([PROCESSOR, REMEDIATION]);
-      for (const fn of functions) {
-        expect(fn.values).toMatchObject({ runtime: "nodejs22.x", handler: "index.handler" });
-      }
-      const processor = functions.find((f) => f.values.function_name === PROCESSOR);
-      expect(processor?.values.reserved_concurrent_executions).toBe(1);
-      expect(
-        record(block(processor ?? { address: "", type: "", values: {} }, "environment").variables),
-      ).toEqual({
-        ALERT_TOPIC_ARN: `arn:aws:sns:${MOTO_REGION}:123456789012:${PREFIX}-alerts`,
-        LOG_GROUP_NAME: LOG_GROUP,
-        NODE_OPTIONS: "--enable-source-maps",
-        STATE_TABLE_NAME: `${PREFIX}-state`,
+      expect(publishers.map((statement) => statement.Principal)).toEqual([
+        { AWS: processorRole },
+        { Service: "cloudwatch.amazonaws.com" },
+      ]);
+      expect(asList(bySid.AccountManagesTheTopic?.Action)).not.toContain("sns:Publish");
+      expect(bySid.NobodyElsePublishes).toMatchObject({
+        Effect: "Deny",
+        Action: "sns:Publish",
+        Resource: topicArn,
+        Condition: {
+          ArnNotEquals: { "aws:PrincipalArn": processorRole },
+          StringNotEquals: { "aws:PrincipalServiceName": "cloudwatch.amazonaws.com" },
+        },
       });
-      // remediation_dry_run (default true) reaches the function as remediation.dry_run in its config.
-      const remediation = functions.find((f) => f.values.function_name === REMEDIATION);
-      const remediationEnv = record(
-        block(remediation ?? { address: "", type: "", values: {} }, "environment").variables,
-      );
-      expect(remediationEnv.STATE_TABLE_NAME).toBe(`${PREFIX}-state`);
-      expect(JSON.parse(String(remediationEnv.PIPELINE_CONFIG))).toEqual({ remediation: { dry_run: true } });
-      const invokeConfigs = planned("aws_lambda_function_event_invoke_config");
-      expect(invokeConfigs).toHaveLength(2);
-      for (const config of invokeConfigs) {
-        expect(config.values.maximum_retry_attempts).toBe(2);
-        expect(block(config, "destination_config")).toHaveProperty("on_failure");
+    });
+
+    test("plan: the alert topic's key lets only the processor and this account's alarms encrypt to it", () => {
+      const [key] = planned("aws_kms_key");
+      expect(typeof key?.values.policy, "key policy known at plan time").toBe("string");
+      const statements = (JSON.parse(String(key?.values.policy)) as { Statement: PolicyStatement[] })
+        .Statement;
+      const bySid = Object.fromEntries(statements.map((statement) => [statement.Sid, statement]));
+      expect(Object.keys(bySid).sort()).toEqual([
+        "AccountAdministersTheKey",
+        "PipelineAlarmsPublish",
+        "ProcessorPublishesAlerts",
+      ]);
+      expect(bySid.AccountAdministersTheKey?.Principal?.AWS).toBe("arn:aws:iam::123456789012:root");
+      for (const sid of ["ProcessorPublishesAlerts", "PipelineAlarmsPublish"]) {
+        expect(asList(bySid[sid]?.Action).sort(), sid).toEqual(["kms:Decrypt", "kms:GenerateDataKey*"]);
       }
+      expect(bySid.ProcessorPublishesAlerts?.Principal?.AWS).toBe(
+        `arn:aws:iam::123456789012:role/${PREFIX}-processor`,
+      );
+      expect(bySid.PipelineAlarmsPublish?.Principal?.Service).toBe("cloudwatch.amazonaws.com");
+      expect(bySid.PipelineAlarmsPublish?.Condition).toEqual({
+        StringEquals: { "aws:SourceAccount": "123456789012" },
+      });
+    });
+
+    test("plan: a one-minute EventBridge schedule ticks the processor and the remediation function", () => {
+      const [rule, ...more] = planned("aws_cloudwatch_event_rule");
+      expect(more).toHaveLength(0);
+      expect(rule?.values).toMatchObject({ name: `${PREFIX}-tick`, schedule_expression: "rate(1 minute)" });
+      const targets = planned("aws_cloudwatch_event_target");
+      expect(targets.map((t) => t.values.target_id).sort()).toEqual(["processor", "remediation"]);
+      for (const target of targets) expect(target.values.rule).toBe(`${PREFIX}-tick`);
+      const permissions = planned("aws_lambda_permission").filter(
+        (p) => p.values.principal === "events.amazonaws.com",
+      );
+      expect(permissions.map((p) => p.values.function_name).sort()).toEqual([PROCESSOR, REMEDIATION]);
     });
 
     test("apply creates the whole stack", async () => {
@@ -407,23 +397,44 @@ describe.runIf(withTerraform)("infra/ Terraform configuration", () => {
       expect(outputs.alert_topic_arn).toMatch(/^arn:aws:sns:/);
     }, 400_000);
 
-    test("the generator log group's subscription filter targets the processor", async () => {
+    test("the generator log group feeds the log stream; router and processor read their streams", async () => {
       const logs = new CloudWatchLogsClient(clientConfig());
       const { subscriptionFilters } = await logs.send(
         new DescribeSubscriptionFiltersCommand({ logGroupName: LOG_GROUP }),
       );
       expect(subscriptionFilters?.map((f) => f.destinationArn)).toEqual([
-        `arn:aws:lambda:${MOTO_REGION}:123456789012:function:${PROCESSOR}`,
+        `arn:aws:kinesis:${MOTO_REGION}:123456789012:stream/${PREFIX}-logs`,
       ]);
       const { logGroups } = await logs.send(new DescribeLogGroupsCommand({ logGroupNamePrefix: LOG_GROUP }));
       expect(logGroups?.[0]?.retentionInDays).toBe(14);
+      expect(outputs.kinesis_stream_names).toEqual({
+        logs: `${PREFIX}-logs`,
+        services: `${PREFIX}-services`,
+      });
+      for (const [fn, stream] of [
+        [`${PREFIX}-router`, `${PREFIX}-logs`],
+        [PROCESSOR, `${PREFIX}-services`],
+      ]) {
+        // Listed whole and filtered here: moto's FunctionName filter does not match every mapping.
+        const listed = await lambdaGet(moto.endpoint, "/2015-03-31/event-source-mappings/");
+        const mappings = (listed.EventSourceMappings ?? []) as {
+          EventSourceArn?: string;
+          FunctionArn?: string;
+        }[];
+        const ofFunction = mappings.filter((m) => m.FunctionArn?.endsWith(`:function:${fn}`));
+        expect(
+          ofFunction.map((m) => m.EventSourceArn),
+          fn,
+        ).toEqual([`arn:aws:kinesis:${MOTO_REGION}:123456789012:stream/${stream}`]);
+      }
     });
 
     test("the alert topic is encrypted and has the email (filtered) and remediation subscriptions", async () => {
       const sns = new SNSClient(clientConfig());
       const topicArn = String(outputs.alert_topic_arn);
       const { Attributes } = await sns.send(new GetTopicAttributesCommand({ TopicArn: topicArn }));
-      expect(Attributes?.KmsMasterKeyId).toBe("alias/aws/sns");
+      // Its own key (CloudWatch alarms cannot publish to a topic under the AWS-managed aws/sns key).
+      expect(Attributes?.KmsMasterKeyId).toMatch(/^arn:aws:kms:us-east-1:123456789012:key\//);
       const { Subscriptions = [] } = await sns.send(
         new ListSubscriptionsByTopicCommand({ TopicArn: topicArn }),
       );
@@ -436,6 +447,46 @@ describe.runIf(withTerraform)("infra/ Terraform configuration", () => {
         new GetSubscriptionAttributesCommand({ SubscriptionArn: String(byProtocol.email?.SubscriptionArn) }),
       );
       expect(JSON.parse(email.Attributes?.FilterPolicy ?? "{}")).toEqual(EMAIL_FILTER_POLICY);
+    });
+
+    test("the pipeline alarms publish to the alert topic and the dashboard shows them", async () => {
+      const topicArn = String(outputs.alert_topic_arn);
+      const described = await cloudWatchQuery(moto.endpoint, "DescribeAlarms", {
+        AlarmNamePrefix: `${PREFIX}-`,
+      });
+      // One chunk per alarm: from its name to the next alarm's (moto lists them as <member> blocks).
+      const alarms = described
+        .split("<AlarmName>")
+        .slice(1)
+        .map((chunk) => ({
+          name: chunk.slice(0, chunk.indexOf("</AlarmName>")),
+          actions: xmlValues(xmlValues(chunk, "AlarmActions")[0] ?? "", "member"),
+          ok: xmlValues(xmlValues(chunk, "OKActions")[0] ?? "", "member"),
+        }));
+      expect(alarms.map((alarm) => alarm.name).sort()).toEqual(
+        [
+          "dead-letters",
+          "no-events",
+          "outbox-stuck",
+          "processor-errors",
+          "processor-throttles",
+          "remediation-errors",
+        ].map((name) => `${PREFIX}-${name}`),
+      );
+      for (const alarm of alarms) {
+        expect(alarm.actions, alarm.name).toEqual([topicArn]);
+        expect(alarm.ok, alarm.name).toEqual([topicArn]);
+      }
+      expect(outputs.dashboard_url).toContain(`#dashboards:name=${PREFIX}-pipeline`);
+      const dashboard = await cloudWatchQuery(moto.endpoint, "GetDashboard", {
+        DashboardName: `${PREFIX}-pipeline`,
+      });
+      const body = JSON.parse(
+        (xmlValues(dashboard, "DashboardBody")[0] ?? "{}").replaceAll("&quot;", '"').replaceAll("&amp;", "&"),
+      ) as { widgets: { type: string; properties: { title?: string } }[] };
+      expect(body.widgets.map((widget) => widget.properties.title)).toEqual(
+        expect.arrayContaining(["Rejected lines by reason", "Alerts fired by type", "Pipeline alarms"]),
+      );
     });
 
     test("the host requires IMDSv2 and its root volume is encrypted", async () => {
@@ -472,6 +523,15 @@ describe.runIf(withTerraform)("infra/ Terraform configuration", () => {
         }
       }
       expect(sshSources).toEqual([OPERATOR_CIDR]);
+    });
+
+    test("the tick rule runs every minute and targets both functions", async () => {
+      const rule = await eventsCall(moto.endpoint, "DescribeRule", { Name: `${PREFIX}-tick` });
+      expect(rule).toMatchObject({ ScheduleExpression: "rate(1 minute)", State: "ENABLED" });
+      const { Targets } = await eventsCall(moto.endpoint, "ListTargetsByRule", { Rule: `${PREFIX}-tick` });
+      expect((Targets as { Arn: string }[]).map((t) => t.Arn).sort()).toEqual(
+        [PROCESSOR, REMEDIATION].map((name) => `arn:aws:lambda:${MOTO_REGION}:123456789012:function:${name}`),
+      );
     });
 
     test("failed async invocations go to the dead-letter queue; state table has TTL", async () => {
