@@ -22,6 +22,8 @@ export interface RunOptions {
   /** Also ship every valid log line to this CloudWatch Logs group (AWS or an emulator). */
   shipLogGroup: string | null;
   shipLogStream: string;
+  /** Serve the live dashboard on this address while the run goes (`--dashboard`). */
+  dashboard: { host: string; port: number } | null;
 }
 
 export type ArgsResult =
@@ -51,6 +53,9 @@ Options:
   --ship-to-log-group NAME  also send every valid line to this CloudWatch Logs group (created if
                           missing); uses AWS_REGION, the usual AWS credentials and AWS_ENDPOINT_URL
   --log-stream NAME       the log stream for --ship-to-log-group (default local-runner)
+  --dashboard             serve a live dashboard while the run goes (see docs/dashboard.md)
+  --port N                the dashboard's port (default 8787; 0 picks a free one)
+  --host ADDRESS          the dashboard's address (default 127.0.0.1; 0.0.0.0 in a container)
   --quiet                 print only the final summary
   -h, --help              show this help
 
@@ -134,6 +139,9 @@ export function parseRunArgs(argv: readonly string[]): ArgsResult {
     return { kind: "error", message: "--log-stream needs --ship-to-log-group" };
   }
 
+  const dashboard = dashboardOption(v.dashboard, v.port, v.host);
+  if (typeof dashboard === "string") return { kind: "error", message: dashboard };
+
   return {
     kind: "run",
     options: {
@@ -153,8 +161,27 @@ export function parseRunArgs(argv: readonly string[]): ArgsResult {
       quiet: v.quiet ?? false,
       shipLogGroup: v["ship-to-log-group"] ?? null,
       shipLogStream: v["log-stream"] ?? "local-runner",
+      dashboard,
     },
   };
+}
+
+export const DEFAULT_DASHBOARD_PORT = 8787;
+
+function dashboardOption(
+  on: boolean | undefined,
+  port: string | undefined,
+  host: string | undefined,
+): RunOptions["dashboard"] | string {
+  if (!on) return port !== undefined || host !== undefined ? "--port and --host need --dashboard" : null;
+  const number = Number(port ?? DEFAULT_DASHBOARD_PORT);
+  if (!Number.isInteger(number) || number < 0 || number > 65535 || port?.trim() === "") {
+    return `--port must be a whole number from 0 to 65535, got "${port}"`;
+  }
+  if (host !== undefined && !/^[A-Za-z0-9.:-]{1,253}$/.test(host)) {
+    return `--host must be an address or host name, got "${host}"`;
+  }
+  return { host: host ?? "127.0.0.1", port: number };
 }
 
 const OPTIONS = {
@@ -174,5 +201,8 @@ const OPTIONS = {
   "write-logs": { type: "string" },
   "dry-run": { type: "boolean" },
   quiet: { type: "boolean" },
+  dashboard: { type: "boolean" },
+  port: { type: "string" },
+  host: { type: "string" },
   help: { type: "boolean", short: "h" },
 } as const;
