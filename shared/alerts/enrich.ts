@@ -21,6 +21,10 @@ export const RUNBOOK_HINTS: Record<AlertType, string> = {
     "Compare the error onset with the latest deploy; read the top error messages; roll back if the deploy is the cause.",
   ml_anomaly:
     "Unusual mix of metrics for this service: look at the features with the largest contribution first, then recent changes.",
+  http_probing:
+    "One client asks for many paths that do not exist (a scanner): check the sample paths, block the IP at the edge or WAF.",
+  request_flood:
+    "One client sends far more requests than usual: check whether it is a crawler, a retry loop or abuse; rate-limit or block it.",
 };
 
 const SEVERITY_RANK: Record<Severity, number> = { info: 0, warning: 1, critical: 2 };
@@ -41,6 +45,8 @@ const TYPE_LABEL: Record<AlertType, string> = {
   brute_force_user: "Brute force against user",
   high_error_rate: "High error rate",
   ml_anomaly: "Anomalous behaviour",
+  http_probing: "HTTP probing from IP",
+  request_flood: "Request flood from IP",
 };
 
 /** One-line human title for a single alert, e.g. "High CPU on payment-service". */

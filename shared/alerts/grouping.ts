@@ -13,6 +13,8 @@ export const ALERT_FAMILY: Record<AlertType, string> = {
   brute_force_user: "auth",
   high_error_rate: "errors",
   ml_anomaly: "anomaly",
+  http_probing: "abuse",
+  request_flood: "abuse",
 };
 
 /** Group key: service plus alert family, e.g. "payment-service/resources". */

@@ -10,6 +10,8 @@ export const ALERT_TYPES = [
   "brute_force_user",
   "high_error_rate",
   "ml_anomaly",
+  "http_probing",
+  "request_flood",
 ] as const;
 export type AlertType = (typeof ALERT_TYPES)[number];
 

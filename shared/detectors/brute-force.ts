@@ -53,6 +53,8 @@ type Rule = "ip" | "user";
 export interface BruteForceDetectorOptions {
   /** At most this many IPs and this many users tracked; the least recently seen go first. */
   maxKeys?: number;
+  /** The sshd jail bans hosts of sshd logs; the per-IP rule then leaves those events to it. */
+  sshdJail?: boolean;
 }
 
 /**
@@ -71,6 +73,7 @@ export class BruteForceDetector implements Detector {
   private readonly findMs: number;
   private readonly idleMs: number;
   private readonly maxKeys: number;
+  private readonly sshdJail: boolean;
   private ips = new ActivityMap<KeyState>();
   private users = new ActivityMap<KeyState>();
   private firingIps = new Set<string>();
@@ -91,6 +94,7 @@ export class BruteForceDetector implements Detector {
     // A key stays until it has been quiet for two windows, so a slow attacker is still remembered.
     this.idleMs = 2 * this.findMs;
     this.maxKeys = options.maxKeys ?? 10_000;
+    this.sshdJail = options.sshdJail ?? false;
   }
 
   observe(event: LogEvent): readonly DetectorFinding[] {
@@ -100,7 +104,7 @@ export class BruteForceDetector implements Detector {
     const ip = event.source_ip;
     const user = event.user;
     let out: DetectorFinding[] | null = null;
-    if (ip !== null && ip !== "") {
+    if (ip !== null && ip !== "" && !(this.sshdJail && event.origin === "sshd")) {
       out = this.record("ip", event.service, ip, user, event, nowMs, out);
     }
     if (user !== null && user !== "") {

@@ -23,6 +23,8 @@ export function mixedWorkload(seed = 7): Step[] {
       }
     }
     if (s >= 240 && s < 360) steps.push(...attackEvents(rng, s));
+    // sshd log failures from one host: the sshd jail bans it at the fifth, for 600 s.
+    if (s >= 400 && s < 406) steps.push(sshdFailure(s + 0.2, "192.0.2.66"));
     if (s % 5 === 4) steps.push({ advanceTo: Date.UTC(2026, 0, 1) + (s + 1) * 1000 });
   }
   return steps;
@@ -48,6 +50,23 @@ function trafficEvent(rng: Rng, service: string, t: number, requestId: string): 
     request_id: requestId,
     metrics: { cpu_pct: cpu, memory_pct: memory, latency_ms: rng.uniform(5, 80) },
   });
+}
+
+function sshdFailure(t: number, host: string): LogEvent {
+  return {
+    ...makeEvent({
+      t,
+      service: "auth",
+      level: "WARN",
+      event_type: "auth_failure",
+      message: `Failed password for root from ${host} port 22 ssh2`,
+      status_code: null,
+      source_ip: host,
+      user: "root",
+    }),
+    metrics: { cpu_pct: null, memory_pct: null, latency_ms: null },
+    origin: "sshd",
+  };
 }
 
 /** One failure a second from a single attacker, plus stuffing against "admin" from rotating IPs. */
