@@ -24,6 +24,7 @@ import {
   type IngestContext,
   type IngestResult,
   type LineAdapter,
+  lineTime,
   quoteLine,
   rejected,
   serviceFromSource,
@@ -292,8 +293,7 @@ export class SshdAdapter implements LineAdapter {
 
     let timeMs = time.timeMs;
     if (timeMs !== null) this.lastTimeMs = timeMs;
-    else if (!Number.isNaN(this.lastTimeMs)) timeMs = this.lastTimeMs;
-    else if (context.receivedMs !== undefined) timeMs = context.receivedMs;
+    else timeMs = lineTime(context, this.lastTimeMs);
 
     const match = this.match(content);
     if (match === null) {

@@ -16,8 +16,14 @@ export interface IngestContext {
   /** CloudWatch log stream, when there is one. */
   stream?: string;
   /**
-   * When the line was received (CloudWatch ingestion time, or the time a file was read): the time
-   * of a line that carries none (journal output), and the reference that infers a syslog year.
+   * The time the transport gives this very line (a CloudWatch Logs event's timestamp, a Docker or
+   * CRI wrapper's time): used when the line itself carries none.
+   */
+  lineTimeMs?: number;
+  /**
+   * When the input was read (a file's modification time, the wall clock in follow mode): the
+   * reference that infers the year of a year-less syslog date, and the last resort for a line
+   * without any time.
    */
   receivedMs?: number;
 }
@@ -77,4 +83,14 @@ export interface AdapterOptions {
   timezone?: string;
   /** Year of syslog timestamps that have none; default: inferred from the received time. */
   year?: number;
+}
+
+/**
+ * The time of a line that carries none: the transport's time for it, else the last time the
+ * adapter read (fail2ban's rule for date-less lines), else when the input was read; null if none.
+ */
+export function lineTime(context: IngestContext, lastTimeMs: number): number | null {
+  if (context.lineTimeMs !== undefined) return context.lineTimeMs;
+  if (!Number.isNaN(lastTimeMs)) return lastTimeMs;
+  return context.receivedMs ?? null;
 }

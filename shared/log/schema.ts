@@ -68,7 +68,8 @@ export interface LogEvent {
   /** Which input format produced the event ("json", "sshd", "nginx", ...); absent for native lines. */
   origin?: string;
   http?: HttpDetails;
-  metric?: MetricSample;
+  /** Named measurements of a metric event (EMF, metric-csv). */
+  measurements?: MetricSample[];
 }
 
 /** An event whose measurements are all present: what the generator writes. */
