@@ -2,6 +2,7 @@ import type { PipelineConfig } from "../config/types.js";
 import { BruteForceDetector } from "./brute-force.js";
 import type { Detector } from "./detector.js";
 import { ErrorRateDetector } from "./error-rate.js";
+import { HttpProbingDetector, RequestFloodDetector } from "./http-abuse.js";
 import { SshdJailDetector } from "./sshd-jail.js";
 import { createCpuDetector, createMemoryDetector } from "./threshold.js";
 
@@ -21,5 +22,7 @@ export function createRuleDetectors(config: PipelineConfig): Detector[] {
     new BruteForceDetector(detectors.brute_force, { sshdJail: detectors.sshd_jail.enabled }),
     new ErrorRateDetector(detectors.error_rate),
     ...(detectors.sshd_jail.enabled ? [new SshdJailDetector(detectors.sshd_jail)] : []),
+    ...(detectors.http_probing.enabled ? [new HttpProbingDetector(detectors.http_probing)] : []),
+    ...(detectors.request_flood.enabled ? [new RequestFloodDetector(detectors.request_flood)] : []),
   ];
 }

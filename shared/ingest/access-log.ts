@@ -153,6 +153,12 @@ export function compileLogFormat(format: string): CompiledFormat | string {
       source += '"';
       continue;
     }
+    if (token.field === "time" && !source.endsWith("\\[")) {
+      // Apache's %t brings its own brackets and holds a space: [14/Mar/2026:05:00:00 +0000].
+      source += "(\\[[^\\]]*\\])";
+      fields.push(token.field);
+      continue;
+    }
     const next = format.charAt(token.end) === "\\" ? format.charAt(token.end + 1) : format.charAt(token.end);
     // A value runs up to the literal that follows it; the time in [...] and the last field may hold spaces.
     const stop = next === "" ? null : next;
