@@ -1,5 +1,6 @@
 import { writeFileSync } from "node:fs";
 import { parseRunArgs, USAGE } from "./args.js";
+import { InputSettingsError } from "./ingest-input.js";
 import { formatSummary } from "./report.js";
 import { runLocal, UsageError } from "./runner.js";
 
@@ -14,11 +15,16 @@ async function main(argv: readonly string[]): Promise<number> {
     process.stderr.write(`error: ${args.message}\n\nRun with --help for the options.\n`);
     return 2;
   }
+  // Ctrl-C ends a --follow run with its summary; a second one stops at once.
+  const stop = new AbortController();
+  if (args.options.follow) process.once("SIGINT", () => stop.abort());
+  if (args.options.follow) process.once("SIGTERM", () => stop.abort());
   try {
     const report = await runLocal(args.options, {
       stdout: process.stdout,
       stderr: process.stderr,
       stdin: process.stdin,
+      signal: stop.signal,
     });
     process.stdout.write(`\n${formatSummary(report)}\n`);
     if (args.options.reportPath) {
@@ -27,7 +33,7 @@ async function main(argv: readonly string[]): Promise<number> {
     }
     return 0;
   } catch (error) {
-    if (error instanceof UsageError) {
+    if (error instanceof UsageError || error instanceof InputSettingsError) {
       process.stderr.write(`error: ${error.message}\n`);
       return 2;
     }

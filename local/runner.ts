@@ -14,6 +14,8 @@ import { SimulatedExecutor } from "../shared/remediation/simulated-executor.js";
 import type { Sink } from "../shared/sinks/sink.js";
 import type { RunOptions } from "./args.js";
 import { appendAuditRecords } from "./audit-file.js";
+import { followLines } from "./follow.js";
+import { idleTick, type LineReader, openLineReader } from "./ingest-input.js";
 import { LogGroupShipping } from "./log-shipping.js";
 import { buildReport, type LocalReport } from "./report.js";
 import { Responder } from "./responder.js";
@@ -29,6 +31,8 @@ export interface RunIo {
   now?: () => number;
   /** Environment for AWS settings (`--ship-to-log-group`); defaults to process.env. */
   env?: NodeJS.ProcessEnv;
+  /** Ends a `--follow` run (the CLI aborts it on Ctrl-C). */
+  signal?: AbortSignal;
 }
 
 /** A problem the user can fix (bad config file, unreadable input): exit code 2, one clear message. */
@@ -112,6 +116,7 @@ export async function runLocal(options: RunOptions, io: RunIo): Promise<LocalRep
   }
 
   const wallStart = wallNow();
+  let reader: LineReader | null = null;
   let firstEventMs: number | null = null;
   let lastEventMs: number | null = null;
 
@@ -159,13 +164,23 @@ export async function runLocal(options: RunOptions, io: RunIo): Promise<LocalRep
       status.tick(refreshStatus);
     }
   } else {
-    const input = options.input === "-" ? io.stdin : openInput(options.input);
-    const lines = createInterface({ input, crlfDelay: Number.POSITIVE_INFINITY });
+    const inputPath = options.input;
+    if (options.follow && inputPath === "-")
+      throw new UsageError("--follow needs a file, not standard input");
+    const input = inputPath === "-" || options.follow ? null : openInput(inputPath);
+    reader = openLineReader(options, pipeline);
+    const lines = options.follow
+      ? followLines(inputPath, {
+          signal: io.signal,
+          onIdle: () => idleTick(pipeline, responder, reader),
+          now: () => Date.now(),
+        })
+      : createInterface({ input: input ?? io.stdin, crlfDelay: Number.POSITIVE_INFINITY });
     let count = 0;
     let nextStep = Number.NEGATIVE_INFINITY;
     for await (const line of lines) {
-      const result = pipeline.ingestLine(line);
-      if (result.ok) {
+      const result = reader.ingestLine(line);
+      if (result.status === "event") {
         shipping?.add(result.event.timeMs, line);
         firstEventMs ??= result.event.timeMs;
         lastEventMs = Math.max(lastEventMs ?? result.event.timeMs, result.event.timeMs);
@@ -188,6 +203,7 @@ export async function runLocal(options: RunOptions, io: RunIo): Promise<LocalRep
     await responder.handle(drainMs);
   }
   await shipping?.flush();
+  reader?.close();
   status.clear();
   if (logSink) await closeStream(logSink);
   if (options.auditPath) appendAuditRecords(options.auditPath, responder.audit.drain());
@@ -209,6 +225,7 @@ export async function runLocal(options: RunOptions, io: RunIo): Promise<LocalRep
     lastEventMs,
     shipping: shipping?.report ?? null,
     wallSeconds: (wallNow() - wallStart) / 1000,
+    input: reader?.summary() ?? null,
   });
 }
 
