@@ -1,4 +1,4 @@
-import type { Notification } from "../../shared/alerts/types.js";
+import type { AlertType, Notification } from "../../shared/alerts/types.js";
 import type { PipelineConfig } from "../../shared/config/types.js";
 import type { RejectReason } from "../../shared/log/schema.js";
 import { Pipeline, type PipelineSnapshot } from "../../shared/pipeline.js";
@@ -42,6 +42,8 @@ export interface ProcessorOutcome {
   logEvents: number;
   accepted: number;
   rejected: Partial<Record<RejectReason, number>>;
+  /** New firing episodes per alert type in this batch. */
+  alertsFired: Partial<Record<AlertType, number>>;
   notifications: number;
   published: number;
   spooled: number;
@@ -98,6 +100,7 @@ export class Processor {
       logEvents: 0,
       accepted: 0,
       rejected: {},
+      alertsFired: {},
       notifications: 0,
       published: 0,
       spooled: 0,
@@ -131,6 +134,7 @@ export class Processor {
     const published = new Set<string>();
     for (let attempt = 1; ; attempt++) {
       const state = await this.current();
+      const firedBefore = { ...state.pipeline.stats.alertsByType };
       const rejected: Partial<Record<RejectReason, number>> = {};
       const samples: { id: string; reason: RejectReason; detail: string }[] = [];
       let accepted = 0;
@@ -209,9 +213,18 @@ export class Processor {
       }
       if (!deferSave) this.lastSavedAtMs = this.now();
       this.live = { pipeline: state.pipeline, version: saved, outbox: remaining };
+      const alertsFired: Partial<Record<AlertType, number>> = {};
+      for (const [type, count] of Object.entries(state.pipeline.stats.alertsByType) as [
+        AlertType,
+        number,
+      ][]) {
+        const fired = count - (firedBefore[type] ?? 0);
+        if (fired > 0) alertsFired[type] = fired;
+      }
       Object.assign(outcome, {
         accepted,
         rejected,
+        alertsFired,
         notifications: fresh.length,
         published: published.size,
         spooled: remaining.length,
@@ -250,7 +263,27 @@ export class Processor {
     };
   }
 
+  /**
+   * EMF metrics of one invocation: first one record per rejection reason (`rejected_lines` by
+   * `Reason`) and per alert type that started firing (`alerts_fired` by `AlertType`), for the
+   * dashboard's breakdowns; then the totals record, always last.
+   */
   private emit(outcome: ProcessorOutcome): void {
+    const nowMs = this.now();
+    for (const [reason, count] of Object.entries(outcome.rejected)) {
+      if (count) {
+        this.options.writeMetrics(
+          emfLine("processor", { rejected_lines: count }, nowMs, {}, { dimension: "Reason", value: reason }),
+        );
+      }
+    }
+    for (const [type, count] of Object.entries(outcome.alertsFired)) {
+      if (count) {
+        this.options.writeMetrics(
+          emfLine("processor", { alerts_fired: count }, nowMs, {}, { dimension: "AlertType", value: type }),
+        );
+      }
+    }
     const rejectedLines = Object.values(outcome.rejected).reduce((sum, n) => sum + (n ?? 0), 0);
     this.options.writeMetrics(
       emfLine(
@@ -264,7 +297,7 @@ export class Processor {
           spooled: outcome.spooled,
           state_conflicts: outcome.conflicts,
         },
-        this.now(),
+        nowMs,
       ),
     );
   }

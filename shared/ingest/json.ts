@@ -96,7 +96,8 @@ export class JsonAdapter implements LineAdapter {
     let mapping = this.mapping;
     let name = this.mappingName;
     if (mapping === null) {
-      const presets = detectPresets(record);
+      // An object with the native schema's own fields is meant as a native line: its problem stands.
+      const presets = "event_type" in record && "metrics" in record ? [] : detectPresets(record);
       if (presets.length > 1) {
         return rejected(
           "ambiguous_format",
