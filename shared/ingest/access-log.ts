@@ -209,6 +209,7 @@ export function clientFromList(list: string): string | null {
 }
 
 function stripPort(address: string): string {
+  if (!address.includes(":")) return address;
   const v4 = /^(\d{1,3}(?:\.\d{1,3}){3}):\d+$/.exec(address);
   if (v4?.[1] !== undefined) return v4[1];
   const v6 = /^\[([^\]]+)\](?::\d+)?$/.exec(address);
@@ -245,6 +246,7 @@ export function parseHttpDate(text: string): number | string {
 }
 
 const STATIC_QUERY = /[?#]/;
+const IPV4 = /^\d{1,3}(?:\.\d{1,3}){3}$/;
 
 export class AccessLogAdapter implements LineAdapter {
   readonly format;
@@ -386,7 +388,9 @@ export class AccessLogAdapter implements LineAdapter {
         target ??= parts[2] ?? null;
       }
     }
-    const path = (target ?? r.request).split(STATIC_QUERY)[0] ?? "";
+    const full = target ?? r.request;
+    const query = full.search(STATIC_QUERY);
+    const path = query < 0 ? full : full.slice(0, query);
     const client =
       r.xff !== null
         ? clientFromList(r.xff)
@@ -394,7 +398,7 @@ export class AccessLogAdapter implements LineAdapter {
           ? clientFromList(r.client)
           : stripPort(r.client);
     const level: LogLevel = r.status >= 500 ? "ERROR" : r.status >= 400 ? "WARN" : "INFO";
-    const isName = client !== null && parseAddress(client) === null;
+    const isName = client !== null && !client.includes(":") && !IPV4.test(client);
     const event: LogEvent = {
       timestamp: isoOf(r.timeMs),
       timeMs: r.timeMs,

@@ -132,34 +132,57 @@ function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
-/** A dotted path into nested objects; keys that contain dots (ECS "log.level") are tried whole too. */
+/**
+ * A dotted path into nested objects. Keys may hold dots themselves (ECS "log.level", OpenTelemetry
+ * attribute names): at each level the plain key is tried first, then the longest dotted key.
+ */
 export function readPath(record: Record<string, unknown>, path: string): unknown {
-  if (path in record) return record[path];
-  let current: unknown = record;
-  let rest = path;
-  while (rest !== "") {
-    if (!isObject(current)) return undefined;
-    if (rest in current) return current[rest];
-    const dot = rest.indexOf(".");
-    if (dot < 0) return undefined;
-    // Prefer the longest key present that is a prefix of the remaining path.
-    let found = false;
-    for (let end = rest.lastIndexOf("."); end > 0; end = rest.lastIndexOf(".", end - 1)) {
-      const key = rest.slice(0, end);
-      if (key in current) {
-        current = current[key];
-        rest = rest.slice(end + 1);
-        found = true;
-        break;
-      }
-    }
-    if (!found) return undefined;
+  return walk(record, planPath(path), 0);
+}
+
+/** A path split at its dots, with every dotted key it could also be read through, built once. */
+interface PathPlan {
+  segments: string[];
+  /** joined[index][end]: segments index..end-1 joined by dots. */
+  joined: string[][];
+}
+
+function planPath(path: string): PathPlan {
+  const segments = path.split(".");
+  const joined = segments.map((_, index) =>
+    Array.from({ length: segments.length + 1 }, (__, end) =>
+      end > index + 1 ? segments.slice(index, end).join(".") : "",
+    ),
+  );
+  return { segments, joined };
+}
+
+function walk(value: unknown, plan: PathPlan, index: number): unknown {
+  const segments = plan.segments;
+  if (index === segments.length) return value;
+  if (typeof value !== "object" || value === null) return undefined;
+  const level = value as Record<string, unknown>;
+  const direct = level[segments[index] as string];
+  if (direct !== undefined) {
+    const found = walk(direct, plan, index + 1);
+    if (found !== undefined) return found;
   }
-  return current;
+  const keys = plan.joined[index] as string[];
+  for (let end = segments.length; end > index + 1; end--) {
+    const key = keys[end] as string;
+    const inner = level[key];
+    if (inner !== undefined) {
+      const found = walk(inner, plan, end);
+      if (found !== undefined) return found;
+    }
+  }
+  return undefined;
 }
 
 interface CompiledField {
   paths: string[];
+  /** Each path split at its dots, with its dotted-key alternatives. */
+  plans: PathPlan[];
   constant: string | number | undefined;
   unit: Unit | undefined;
   levels: "pino" | "otel" | "syslog" | undefined;
@@ -188,6 +211,12 @@ export function compileMapping(mapping: unknown): CompiledMapping | string[] {
 }
 
 function compileField(rule: unknown): CompiledField | string {
+  const compiled = compileFieldSpec(rule);
+  if (typeof compiled === "string") return compiled;
+  return { ...compiled, plans: compiled.paths.map(planPath) };
+}
+
+function compileFieldSpec(rule: unknown): Omit<CompiledField, "plans"> | string {
   if (typeof rule === "string")
     return { paths: [rule], constant: undefined, unit: undefined, levels: undefined, map: undefined };
   if (Array.isArray(rule)) {
@@ -228,10 +257,10 @@ function compileField(rule: unknown): CompiledField | string {
   };
 }
 
-function lookup(record: Record<string, unknown>, field: CompiledField | undefined): unknown {
+export function lookup(record: Record<string, unknown>, field: CompiledField | undefined): unknown {
   if (field === undefined) return undefined;
-  for (const path of field.paths) {
-    const value = readPath(record, path);
+  for (let i = 0; i < field.paths.length; i++) {
+    const value = walk(record, field.plans[i] as PathPlan, 0);
     if (value !== undefined && value !== null && value !== "") {
       if (field.map !== undefined) {
         const replaced = field.map[String(value)];

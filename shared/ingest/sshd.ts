@@ -227,6 +227,12 @@ const PREFIX = new RegExp(
   String.raw`^(?<prefix>(?:auth\.\w+\s+)?(?:\[\])?\s*(?:<[^.]+\.[^.]+>\s+)?(?:\S+\s+)?(?:kernel:\s?\[ *\d+\.\d+\]:?\s+)?(?:@vserver_\S+\s+)?(?:(?:\[(?<pid1>\d+)\]?:\s+${DAEMON.replace("daemon", "daemon1")}|${DAEMON}(?:\[(?<pid>\d+)\])?:?)\s+)?(?:\[ID \d+ \S+\]\s+)?)(?:(?:error|fatal): (?:PAM: )?)?(?<content>.+)$`,
 );
 
+/**
+ * The usual shape, "host sshd[pid]: ", read without the general prefix expression (which would
+ * give the same connection id and content); anything else takes the general one.
+ */
+const COMMON_PREFIX = /^([^\s<[]\S*) (sshd(?:-session|-auth)?)\[(\d+)\]: (?:(?:error|fatal): (?:PAM: )?)?/;
+
 /** RFC 5424 app names of sshd. */
 const SSHD_APP = /^[[(]?sshd(?:-session|-auth)?(?:\(\S+\))?[\])]?:?$/;
 
@@ -247,6 +253,8 @@ interface Connection {
 export class SshdAdapter implements LineAdapter {
   readonly format = "sshd" as const;
   private readonly rules: readonly Rule[];
+  /** The rules whose leads start with a given character, in fail2ban's order. */
+  private readonly rulesByFirst = new Map<string, Rule[]>();
   private readonly timezone: TimeZone;
   private readonly year: number | null;
   private readonly service: string | undefined;
@@ -256,6 +264,13 @@ export class SshdAdapter implements LineAdapter {
 
   constructor(options: SshdOptions = {}) {
     this.rules = rulesFor(options.mode ?? "normal");
+    for (const candidate of this.rules) {
+      for (const first of new Set(candidate.leads.map((lead) => lead.charAt(0)))) {
+        const list = this.rulesByFirst.get(first) ?? [];
+        list.push(candidate);
+        this.rulesByFirst.set(first, list);
+      }
+    }
     const zone = options.timezone === undefined ? TimeZone.UTC : TimeZone.parse(options.timezone);
     if (typeof zone === "string") throw new RangeError(zone);
     this.timezone = zone;
@@ -284,11 +299,18 @@ export class SshdAdapter implements LineAdapter {
       mlfid = `${host} ${app} ${procId}`;
       content = time.rfc5424.message.replace(/^(?:(?:error|fatal): (?:PAM: )?)?/, "");
     } else {
-      const prefix = PREFIX.exec(time.rest);
-      if (prefix?.groups === undefined) return this.unknown(trimmed, time.timeMs !== null);
-      mlfid = (prefix.groups.prefix ?? "").trim();
-      content = prefix.groups.content ?? "";
-      isSshd = prefix.groups.daemon !== undefined || prefix.groups.daemon1 !== undefined;
+      const common = COMMON_PREFIX.exec(time.rest);
+      if (common !== null && common[0].length < time.rest.length) {
+        mlfid = `${common[1]} ${common[2]}[${common[3]}]:`;
+        content = time.rest.slice(common[0].length);
+        isSshd = true;
+      } else {
+        const prefix = PREFIX.exec(time.rest);
+        if (prefix?.groups === undefined) return this.unknown(trimmed, time.timeMs !== null);
+        mlfid = (prefix.groups.prefix ?? "").trim();
+        content = prefix.groups.content ?? "";
+        isSshd = prefix.groups.daemon !== undefined || prefix.groups.daemon1 !== undefined;
+      }
     }
 
     let timeMs = time.timeMs;
@@ -377,7 +399,9 @@ export class SshdAdapter implements LineAdapter {
 
   /** The first rule that matches the content, in fail2ban's order. */
   private match(content: string): RuleMatch | null {
-    for (const candidate of this.rules) {
+    const candidates = this.rulesByFirst.get(content.charAt(0));
+    if (candidates === undefined) return null;
+    for (const candidate of candidates) {
       let leads = false;
       for (const lead of candidate.leads) {
         if (content.startsWith(lead)) {

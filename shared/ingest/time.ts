@@ -147,7 +147,14 @@ export function inferYear(
   return candidate > referenceMs + FUTURE_TOLERANCE_MS ? referenceYear - 1 : referenceYear;
 }
 
-/** ISO 8601 text of an instant, for the event's `timestamp`. */
+let lastIsoMs = Number.NaN;
+let lastIso = "";
+
+/** ISO 8601 text of an instant, for the event's `timestamp`; consecutive lines often share one. */
 export function isoOf(ms: number): string {
-  return new Date(ms).toISOString();
+  if (ms !== lastIsoMs) {
+    lastIso = new Date(ms).toISOString();
+    lastIsoMs = ms;
+  }
+  return lastIso;
 }

@@ -61,8 +61,13 @@ export function quoteLine(text: string): string {
   return JSON.stringify(text.length > MAX_QUOTED ? `${text.slice(0, MAX_QUOTED)}...` : text);
 }
 
+const serviceNames = new Map<string, string>();
+
 /** The service name a file or log group implies: its base name without extension or date suffix. */
 export function serviceFromSource(source: string): string {
+  // Called for every line: remembered per source (a run reads a handful of sources).
+  const known = serviceNames.get(source);
+  if (known !== undefined) return known;
   const base =
     source
       .split(/[\\/]/)
@@ -72,7 +77,10 @@ export function serviceFromSource(source: string): string {
     .replace(/\.(?:gz|\d+)$/, "")
     .replace(/\.(?:log|jsonl|json|txt|csv)$/i, "")
     .replace(/[-_.]?\d{4}-?\d{2}-?\d{2}$/, "");
-  return name === "" || name === "-" ? "stdin" : name;
+  const service = name === "" || name === "-" ? "stdin" : name;
+  if (serviceNames.size > 1000) serviceNames.clear();
+  serviceNames.set(source, service);
+  return service;
 }
 
 /** Options every adapter understands; each reads the ones that apply to its format. */
