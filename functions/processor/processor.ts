@@ -1,5 +1,6 @@
 import type { AlertType, Notification } from "../../shared/alerts/types.js";
 import type { PipelineConfig } from "../../shared/config/types.js";
+import { SourceReader } from "../../shared/ingest/sources.js";
 import type { RejectReason } from "../../shared/log/schema.js";
 import { Pipeline, type PipelineSnapshot } from "../../shared/pipeline.js";
 import type { Sink } from "../../shared/sinks/sink.js";
@@ -12,6 +13,8 @@ export interface ProcessorState {
   pipeline: PipelineSnapshot;
   /** Notifications decided but not yet published (SNS was unreachable): the spool. */
   outbox: Notification[];
+  /** Memory of the format adapters per log group (sshd connections), see shared/ingest/sources.ts. */
+  inputs?: unknown;
 }
 
 export interface ProcessorOptions {
@@ -54,6 +57,13 @@ export interface ProcessorOutcome {
   conflicts: number;
 }
 
+interface Live {
+  pipeline: Pipeline;
+  version: number | null;
+  outbox: Notification[];
+  reader: SourceReader;
+}
+
 /** Everything after the first few rejected lines is only counted, so a flood cannot flood the logs. */
 const REJECT_SAMPLES_LOGGED = 3;
 
@@ -67,7 +77,7 @@ const REJECT_SAMPLES_LOGGED = 3;
  * invocation tries again. A lost race (another instance saved first) reloads and redoes the batch.
  */
 export class Processor {
-  private live: { pipeline: Pipeline; version: number | null; outbox: Notification[] } | null = null;
+  private live: Live | null = null;
   private readonly now: () => number;
   private readonly stateKey: string;
   private readonly maxOutbox: number;
@@ -139,10 +149,14 @@ export class Processor {
       const samples: { id: string; reason: RejectReason; detail: string }[] = [];
       let accepted = 0;
       for (const logEvent of data.logEvents) {
-        const result = state.pipeline.ingestLine(logEvent.message);
-        if (result.ok) {
+        // Each log group is read in its configured format (config `sources`; `auto` otherwise).
+        const result = state.reader.read(logEvent.message, data.logGroup, data.logStream, logEvent.timestamp);
+        if (result.status === "event") {
+          state.pipeline.ingestEvent(result.event);
           accepted++;
-        } else {
+        } else if (result.status === "rejected") {
+          state.pipeline.stats.rejected[result.reason] =
+            (state.pipeline.stats.rejected[result.reason] ?? 0) + 1;
           rejected[result.reason] = (rejected[result.reason] ?? 0) + 1;
           if (samples.length < REJECT_SAMPLES_LOGGED) {
             samples.push({ id: logEvent.id, reason: result.reason, detail: result.detail });
@@ -192,7 +206,7 @@ export class Processor {
         ? state.version
         : await this.options.store.save<ProcessorState>(
             this.stateKey,
-            { pipeline: state.pipeline.snapshot(), outbox: remaining },
+            { pipeline: state.pipeline.snapshot(), outbox: remaining, inputs: state.reader.snapshot() },
             state.version,
             this.now(),
           );
@@ -212,7 +226,7 @@ export class Processor {
         continue;
       }
       if (!deferSave) this.lastSavedAtMs = this.now();
-      this.live = { pipeline: state.pipeline, version: saved, outbox: remaining };
+      this.live = { pipeline: state.pipeline, version: saved, outbox: remaining, reader: state.reader };
       const alertsFired: Partial<Record<AlertType, number>> = {};
       for (const [type, count] of Object.entries(state.pipeline.stats.alertsByType) as [
         AlertType,
@@ -242,24 +256,32 @@ export class Processor {
   }
 
   /** The live pipeline when it is still the stored version; otherwise a fresh one restored from the store. */
-  private async current(): Promise<{ pipeline: Pipeline; version: number | null; outbox: Notification[] }> {
+  private async current(): Promise<Live> {
     const storedVersion = await this.options.store.version(this.stateKey);
     if (this.live !== null && this.live.version === storedVersion) return this.live;
     const pipeline = new Pipeline({ config: this.options.config });
+    const reader = new SourceReader(this.options.config.sources);
     const stored = await this.options.store.load<ProcessorState>(this.stateKey);
-    if (stored === null) return { pipeline, version: null, outbox: [] };
+    if (stored === null) return { pipeline, version: null, outbox: [], reader };
+    reader.restore(stored.value.inputs);
     try {
       pipeline.restore(stored.value.pipeline);
     } catch (error) {
       // A snapshot this version cannot read (an upgrade changed the format): start clean rather
       // than fail every invocation; the next save overwrites it.
       this.options.logger.error("stored pipeline state unreadable; starting with empty windows", { error });
-      return { pipeline: new Pipeline({ config: this.options.config }), version: stored.version, outbox: [] };
+      return {
+        pipeline: new Pipeline({ config: this.options.config }),
+        version: stored.version,
+        outbox: [],
+        reader,
+      };
     }
     return {
       pipeline,
       version: stored.version,
       outbox: Array.isArray(stored.value.outbox) ? stored.value.outbox : [],
+      reader,
     };
   }
 

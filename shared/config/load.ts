@@ -6,6 +6,7 @@
 import { parseDocument } from "yaml";
 import { ALERT_TYPES, type AlertType, SEVERITIES } from "../alerts/types.js";
 import { AddressList } from "../detectors/address-list.js";
+import { checkSources as checkSourceAdapters } from "../ingest/sources.js";
 import { FORMATS } from "../ingest/types.js";
 import { parseIsoTimestamp } from "../log/parse.js";
 import { DEFAULT_CONFIG } from "./defaults.js";
@@ -659,6 +660,10 @@ function checkCrossFields(config: PipelineConfig, errors: ConfigError[]): void {
       "cross_field",
       `must be below threshold_ratio (${errorRate.threshold_ratio}), got ${errorRate.recovery_ratio}`,
     );
+  }
+  if (Array.isArray(config.sources)) {
+    for (const problem of checkSourceAdapters(config.sources))
+      pushError(errors, "sources", "cross_field", problem);
   }
   for (const [alertType, action] of Object.entries(config.remediation.actions)) {
     const onlyFor = action === undefined ? undefined : ACTIONS_NEEDING_ENTITY[action];

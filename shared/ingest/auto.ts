@@ -83,6 +83,11 @@ class AutoDetect implements LineAdapter {
     }
     const text = line.endsWith("\r") ? line.slice(0, -1) : line;
     if (text.trim() === "") return rejected("empty_line", "line is empty or whitespace only");
+    if (first === 0x5b /* [ */) {
+      // A JSON array is JSON, just not an object; anything else starting with "[" is read on below.
+      const native = parseLogLine(text);
+      if (!native.ok && native.reason === "not_an_object") return rejected(native.reason, native.detail);
+    }
     if (isLambdaPlatformText(text) || isLambdaRuntimeText(text)) return this.lambda.read(text, context);
     if (isAccessLogLine(text)) return this.access.read(text, context);
     if (isMetricCsvLine(text) || /^"?timestamp"?\s*,/i.test(text)) return this.csv.read(text, context);
