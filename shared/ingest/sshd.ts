@@ -231,7 +231,8 @@ const PREFIX = new RegExp(
  * The usual shape, "host sshd[pid]: ", read without the general prefix expression (which would
  * give the same connection id and content); anything else takes the general one.
  */
-const COMMON_PREFIX = /^([^\s<[]\S*) (sshd(?:-session|-auth)?)\[(\d+)\]: (?:(?:error|fatal): (?:PAM: )?)?/;
+const COMMON_PREFIX =
+  /^([^\s<[]\S*) (sshd(?:-session|-auth)?)\[(\d+)\]:\s+((?:\[ID \d+ \S+\]\s+)?)(?:(?:error|fatal): (?:PAM: )?)?/;
 
 /** RFC 5424 app names of sshd. */
 const SSHD_APP = /^[[(]?sshd(?:-session|-auth)?(?:\(\S+\))?[\])]?:?$/;
@@ -301,7 +302,7 @@ export class SshdAdapter implements LineAdapter {
     } else {
       const common = COMMON_PREFIX.exec(time.rest);
       if (common !== null && common[0].length < time.rest.length) {
-        mlfid = `${common[1]} ${common[2]}[${common[3]}]:`;
+        mlfid = `${common[1]} ${common[2]}[${common[3]}]: ${common[4] ?? ""}`.trim();
         content = time.rest.slice(common[0].length);
         isSshd = true;
       } else {

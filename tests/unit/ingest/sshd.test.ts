@@ -96,6 +96,21 @@ const SINGLE_LINES: ReadonlyArray<readonly [string, string]> = [
     "Mar 14 03:12:11 web1 sshd[20132]: refused connect from host.example.org (203.0.113.61)",
     "F 203.0.113.61",
   ],
+  // Solaris message id, BSD verbose tag, no host name, two spaces, a bracketed IPv6.
+  [
+    "Mar 14 03:12:11 sol1 sshd[901]: [ID 800047 auth.info] Failed password for bob from 203.0.113.70 port 22 ssh2",
+    "F 203.0.113.70",
+  ],
+  ["Mar 14 03:12:11 <auth.info> bsd1 sshd[902]: Invalid user zz from 203.0.113.71", "F 203.0.113.71"],
+  ["Mar 14 03:12:11 sshd[903]: Failed password for root from 203.0.113.72 port 22 ssh2", "F 203.0.113.72"],
+  [
+    "Mar 14 03:12:11 web1 sshd[904]:  Failed password for root from 203.0.113.73 port 22 ssh2",
+    "F 203.0.113.73",
+  ],
+  [
+    "Mar 14 03:12:11 web1 sshd[905]: Failed password for root from [2001:db8::74] port 22 ssh2",
+    "F 2001:db8::74",
+  ],
   [
     "Mar 14 03:12:12 web1 sshd[20133]: Received disconnect from 203.0.113.62 port 3322:3: com.jcraft.jsch.JSchException: Auth fail [preauth]",
     "F 203.0.113.62",
