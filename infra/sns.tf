@@ -38,7 +38,7 @@ data "aws_iam_policy_document" "alerts_key" {
       resources = ["*"]
       principals {
         type        = "AWS"
-        identifiers = ["arn:${local.partition}:iam::${local.account_id}:role/${var.name_prefix}-processor"]
+        identifiers = [local.processor_role_arn]
       }
     }
   }
@@ -69,6 +69,85 @@ resource "aws_sns_topic" "alerts" {
 
   # The key policy names the processor role, which must exist first.
   depends_on = [aws_iam_role.processor]
+}
+
+# Who may publish: the processor, and this account's CloudWatch alarms (alarms.tf). The explicit
+# deny matters: in the same account an IAM identity policy alone would otherwise let any user or
+# role publish a forged alert that remediation then acts on.
+data "aws_iam_policy_document" "alerts_topic" {
+  count = local.topic_count
+
+  statement {
+    sid = "AccountManagesTheTopic"
+    actions = [
+      "sns:GetTopicAttributes", "sns:SetTopicAttributes", "sns:AddPermission", "sns:RemovePermission",
+      "sns:DeleteTopic", "sns:Subscribe", "sns:ListSubscriptionsByTopic",
+    ]
+    resources = [local.topic_arn]
+    principals {
+      type        = "AWS"
+      identifiers = ["arn:${local.partition}:iam::${local.account_id}:root"]
+    }
+  }
+
+  dynamic "statement" {
+    for_each = var.enable_processor ? [1] : []
+    content {
+      sid       = "ProcessorPublishesAlerts"
+      actions   = ["sns:Publish"]
+      resources = [local.topic_arn]
+      principals {
+        type        = "AWS"
+        identifiers = [local.processor_role_arn]
+      }
+    }
+  }
+
+  dynamic "statement" {
+    for_each = var.enable_pipeline_alarms ? [1] : []
+    content {
+      sid       = "PipelineAlarmsPublish"
+      actions   = ["sns:Publish"]
+      resources = [local.topic_arn]
+      principals {
+        type        = "Service"
+        identifiers = ["cloudwatch.amazonaws.com"]
+      }
+      condition {
+        test     = "StringEquals"
+        variable = "aws:SourceAccount"
+        values   = [local.account_id]
+      }
+    }
+  }
+
+  statement {
+    sid       = "NobodyElsePublishes"
+    effect    = "Deny"
+    actions   = ["sns:Publish"]
+    resources = [local.topic_arn]
+    principals {
+      type        = "*"
+      identifiers = ["*"]
+    }
+    # Both must hold to deny: not the processor role, and not the CloudWatch alarm service.
+    condition {
+      test     = "ArnNotEquals"
+      variable = "aws:PrincipalArn"
+      values   = [local.processor_role_arn]
+    }
+    condition {
+      test     = "StringNotEquals"
+      variable = "aws:PrincipalServiceName"
+      values   = ["cloudwatch.amazonaws.com"]
+    }
+  }
+}
+
+resource "aws_sns_topic_policy" "alerts" {
+  count  = local.topic_count
+  arn    = aws_sns_topic.alerts[0].arn
+  policy = data.aws_iam_policy_document.alerts_topic[0].json
 }
 
 resource "aws_sns_topic_subscription" "email" {

@@ -299,6 +299,33 @@ describe.runIf(withTerraform)("infra/ Terraform configuration", () => {
       expect(attached).toEqual(["arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore"]);
     });
 
+    test("plan: only the processor and this account's alarms may publish to the alert topic", () => {
+      const [topicPolicy] = planned("aws_sns_topic_policy");
+      expect(typeof topicPolicy?.values.policy, "topic policy known at plan time").toBe("string");
+      const statements = (JSON.parse(String(topicPolicy?.values.policy)) as { Statement: PolicyStatement[] })
+        .Statement;
+      const bySid = Object.fromEntries(statements.map((statement) => [statement.Sid, statement]));
+      const topicArn = `arn:aws:sns:${MOTO_REGION}:123456789012:${PREFIX}-alerts`;
+      const processorRole = `arn:aws:iam::123456789012:role/${PREFIX}-processor`;
+      const publishers = statements.filter(
+        (statement) => statement.Effect === "Allow" && asList(statement.Action).includes("sns:Publish"),
+      );
+      expect(publishers.map((statement) => statement.Principal)).toEqual([
+        { AWS: processorRole },
+        { Service: "cloudwatch.amazonaws.com" },
+      ]);
+      expect(asList(bySid.AccountManagesTheTopic?.Action)).not.toContain("sns:Publish");
+      expect(bySid.NobodyElsePublishes).toMatchObject({
+        Effect: "Deny",
+        Action: "sns:Publish",
+        Resource: topicArn,
+        Condition: {
+          ArnNotEquals: { "aws:PrincipalArn": processorRole },
+          StringNotEquals: { "aws:PrincipalServiceName": "cloudwatch.amazonaws.com" },
+        },
+      });
+    });
+
     test("plan: the alert topic's key lets only the processor and this account's alarms encrypt to it", () => {
       const [key] = planned("aws_kms_key");
       expect(typeof key?.values.policy, "key policy known at plan time").toBe("string");
