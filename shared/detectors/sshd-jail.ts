@@ -2,7 +2,7 @@ import type { DetectorFinding } from "../alerts/types.js";
 import type { SshdJailConfig } from "../config/types.js";
 import type { LogEvent, LogLine } from "../log/schema.js";
 import { AddressList } from "./address-list.js";
-import { type Detector, NO_FINDINGS } from "./detector.js";
+import { type Detector, DetectorStateError, NO_FINDINGS } from "./detector.js";
 import {
   isRecord,
   readArray,
@@ -23,6 +23,8 @@ interface HostState {
   host: string;
   /** Failure times within find_time, oldest first; at most max_retry are kept. */
   failures: number[];
+  /** The sshd connection (request_id) of each failure, in step with `failures`. */
+  connections: string[];
   /** While banned: when the ban ends; otherwise -Infinity. */
   bannedUntilMs: number;
   bannedAtMs: number;
@@ -42,7 +44,9 @@ export interface SshdJailOptions {
  * are never counted. fail2ban estimates a host's count by its failure rate once the first failure
  * is older than findtime; this keeps the exact times instead (at most max_retry per host).
  *
- * Needs: event_type auth_failure, origin "sshd", source_ip or source_host; nothing else.
+ * An accepted login (auth_success) cancels the failures of its own connection (request_id), as
+ * fail2ban's F-MLFGAINED does. Needs: event_type auth_failure / auth_success, origin "sshd",
+ * source_ip or source_host, request_id (the connection); nothing else.
  */
 export class SshdJailDetector implements Detector {
   readonly name = "sshd_jail";
@@ -64,9 +68,12 @@ export class SshdJailDetector implements Detector {
   }
 
   observe(event: LogEvent): readonly DetectorFinding[] {
-    if (event.event_type !== "auth_failure" || event.origin !== "sshd" || !Number.isFinite(event.timeMs)) {
+    if (event.origin !== "sshd" || !Number.isFinite(event.timeMs)) return NO_FINDINGS;
+    if (event.event_type === "auth_success") {
+      this.cancelConnection(event);
       return NO_FINDINGS;
     }
+    if (event.event_type !== "auth_failure") return NO_FINDINGS;
     const host = event.source_ip ?? event.source_host ?? null;
     if (host === null || host === "" || this.ignore.has(host)) return NO_FINDINGS;
     const nowMs = Math.max(this.latestMs, event.timeMs);
@@ -80,6 +87,7 @@ export class SshdJailDetector implements Detector {
         service: event.service,
         host,
         failures: [],
+        connections: [],
         bannedUntilMs: Number.NEGATIVE_INFINITY,
         bannedAtMs: 0,
         samples: [],
@@ -91,10 +99,19 @@ export class SshdJailDetector implements Detector {
     // A banned host is already blocked; its failures do not start a second ban meanwhile.
     if (state.bannedUntilMs > nowMs) return out ?? NO_FINDINGS;
     const cutoff = event.timeMs - this.findMs;
-    state.failures = state.failures.filter((t) => t > cutoff);
-    state.failures.push(event.timeMs);
-    state.failures.sort((a, b) => a - b);
-    if (state.failures.length > this.config.max_retry) state.failures.shift();
+    while (state.failures.length > 0 && (state.failures[0] as number) <= cutoff) {
+      state.failures.shift();
+      state.connections.shift();
+    }
+    // Kept in time order: a late line goes where it belongs.
+    let at = state.failures.length;
+    while (at > 0 && (state.failures[at - 1] as number) > event.timeMs) at--;
+    state.failures.splice(at, 0, event.timeMs);
+    state.connections.splice(at, 0, event.request_id ?? "");
+    if (state.failures.length > this.config.max_retry) {
+      state.failures.shift();
+      state.connections.shift();
+    }
     state.samples.push(event);
     if (state.samples.length > SAMPLES) state.samples.shift();
     if (state.failures.length >= this.config.max_retry) {
@@ -103,6 +120,7 @@ export class SshdJailDetector implements Detector {
       state.bannedUntilMs = nowMs + this.banMs;
       const finding = this.finding(state, "firing", nowMs, failures, state.failures[0] ?? nowMs);
       state.failures = [];
+      state.connections = [];
       out = [...(out ?? []), finding];
     }
     return out ?? NO_FINDINGS;
@@ -124,6 +142,7 @@ export class SshdJailDetector implements Detector {
         service: state.service,
         host: state.host,
         failures: state.failures,
+        connections: state.connections,
         bannedUntilMs: timeOrNull(state.bannedUntilMs),
         bannedAtMs: state.bannedAtMs,
         samples: state.samples.map((event) => ({ ...toLogLine(event), timeMs: event.timeMs })),
@@ -138,10 +157,19 @@ export class SshdJailDetector implements Detector {
       if (!isRecord(item)) continue;
       const service = readString(this.name, item, "service");
       const host = readString(this.name, item, "host");
+      const failures = readArray(this.name, item, "failures").filter(
+        (t): t is number => typeof t === "number",
+      );
+      const connections = readArray(this.name, item, "connections").map((c) =>
+        typeof c === "string" ? c : "",
+      );
+      if (connections.length !== failures.length)
+        throw new DetectorStateError(this.name, "failures and connections differ in length");
       hosts.set(`${service}\u0000${host}`, {
         service,
         host,
-        failures: readArray(this.name, item, "failures").filter((t): t is number => typeof t === "number"),
+        failures,
+        connections,
         bannedUntilMs: readOptionalTime(this.name, item, "bannedUntilMs") ?? Number.NEGATIVE_INFINITY,
         bannedAtMs: readFiniteNumber(this.name, item, "bannedAtMs"),
         samples: readArray(this.name, item, "samples").map((sample) => readLogEvent(this.name, sample)),
@@ -149,6 +177,25 @@ export class SshdJailDetector implements Detector {
     }
     this.hosts = hosts;
     this.latestMs = readOptionalTime(this.name, record, "latestMs") ?? Number.NEGATIVE_INFINITY;
+  }
+
+  /**
+   * An accepted login ends its connection without a failure: that connection's earlier failures
+   * (a mistyped password, then the right one) no longer count toward a ban. The adapter already
+   * reports an Accepted after several users as a failure, so this never forgives user guessing.
+   */
+  private cancelConnection(event: LogEvent): void {
+    const host = event.source_ip ?? event.source_host ?? null;
+    const connection = event.request_id;
+    if (host === null || connection === null || connection === "") return;
+    const state = this.hosts.get(`${event.service}\u0000${host}`);
+    if (state === undefined) return;
+    for (let i = state.connections.length - 1; i >= 0; i--) {
+      if (state.connections[i] === connection) {
+        state.connections.splice(i, 1);
+        state.failures.splice(i, 1);
+      }
+    }
   }
 
   private expireBans(nowMs: number): DetectorFinding[] | null {

@@ -346,7 +346,8 @@ export class SshdAdapter implements LineAdapter {
       status_code: null,
       source_ip: merged.host.kind === "ip" ? merged.host.value : null,
       user: merged.user,
-      request_id: null,
+      // The connection (syslog prefix with the pid): the jail cancels its failures on an Accepted.
+      request_id: mlfid,
       source_host: merged.host.kind === "name" ? merged.host.value : null,
       origin: "sshd",
     };

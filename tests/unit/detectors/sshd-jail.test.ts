@@ -6,7 +6,7 @@ import type { LogEvent } from "../../../shared/log/schema.js";
 
 const T0 = Date.UTC(2026, 2, 14, 3, 0, 0);
 
-function failure(host: string, atS: number, origin = "sshd"): LogEvent {
+function failure(host: string, atS: number, origin = "sshd", connection = `web1 sshd[${atS}]:`): LogEvent {
   const timeMs = T0 + atS * 1000;
   const isName = /[a-z]/i.test(host) && !host.includes(":");
   return {
@@ -20,7 +20,7 @@ function failure(host: string, atS: number, origin = "sshd"): LogEvent {
     status_code: null,
     source_ip: isName ? null : host,
     user: "root",
-    request_id: null,
+    request_id: connection,
     source_host: isName ? host : null,
     origin,
   };
@@ -73,6 +73,18 @@ describe("sshd jail (fail2ban defaults: maxretry 5, findtime 600 s, bantime 600 
 
   it("ignores failures that did not come from sshd logs (those go to the generic brute-force rule)", () => {
     expect(run([0, 1, 2, 3, 4].map((s) => failure("192.0.2.8", s, "json")))).toEqual([]);
+  });
+
+  it("an accepted login cancels its own connection's failures, not other connections'", () => {
+    const jail = new SshdJailDetector(DEFAULT_CONFIG.detectors.sshd_jail);
+    const conn = "web1 sshd[77]:";
+    for (const s of [0, 1, 2]) jail.observe(failure("192.0.2.8", s, "sshd", conn));
+    jail.observe({ ...failure("192.0.2.8", 3, "sshd", conn), event_type: "auth_success", level: "INFO" });
+    // Two more failures on other connections: 2, not 5, in the window.
+    const found = [4, 5].flatMap((s) => [...jail.observe(failure("192.0.2.8", s))]);
+    expect(found).toEqual([]);
+    const more = [6, 7, 8].flatMap((s) => [...jail.observe(failure("192.0.2.8", s))]);
+    expect(more.map((f) => f.status)).toEqual(["firing"]);
   });
 
   it("says the ban time in the finding, so block_ip lasts exactly as long", () => {
