@@ -81,7 +81,7 @@ export class ContainerUnwrap implements LineAdapter {
           `a container line split in parts grew past ${MAX_JOINED} characters`,
         );
       }
-      if (this.pending.size >= 1000 && !this.pending.has(key)) this.pending.clear();
+      if (this.pending.size >= 100 && !this.pending.has(key)) this.pending.clear();
       this.pending.set(key, joined);
       return skipped("container_partial_line");
     }
