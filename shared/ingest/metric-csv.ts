@@ -16,7 +16,7 @@ import {
   skipped,
 } from "./types.js";
 
-const ROW = /^\s*"?([^,"]+)"?\s*,\s*"?(-?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)"?\s*$/;
+const ROW = /^\s*"?(\d[^,"]*)"?\s*,\s*"?(-?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)"?\s*$/;
 const ZONELESS = /^(\d{4})-(\d{2})-(\d{2})[ T](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,3})\d*)?)?$/;
 
 export function isMetricCsvLine(line: string): boolean {

@@ -306,12 +306,15 @@ describe("auto: a mixed file", () => {
       "Mar 14 05:00:00 web1 sshd[77]: Failed password for root from 198.51.100.3 port 2222 ssh2",
       "2026-03-14 05:00:00,17.5",
       "this is not a log line",
+      // A syslog line that happens to end in ",number" is not a metric row.
+      "Mar 14 05:00:00 web1 kernel: eth0 link speed,1000",
     ].map((line) => auto.read(line, CONTEXT));
     expect(kinds.map((r) => (r.status === "event" ? r.event.origin : r.status))).toEqual([
       "nginx",
       "sshd",
       "metric-csv",
       "rejected",
+      "skipped",
     ]);
     expect(kinds[3]).toMatchObject({ reason: "unrecognised_line" });
   });
