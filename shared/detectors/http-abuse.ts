@@ -42,6 +42,10 @@ interface Bucket {
   /** After an overflow: no bucket for this key until then (crowdsec `blackhole`). */
   blackholeUntilMs: number;
   overflowAtMs: number;
+  /** An alert is open for this IP: it resolves once the IP stops probing. */
+  firing: boolean;
+  /** The last failing, non-static request of this IP (counted during the blackhole too). */
+  lastProbeMs: number;
 }
 
 /**
@@ -49,8 +53,9 @@ interface Bucket {
  * responses 404, 403 or 400 to paths that are not static resources pour into a leaky bucket,
  * each distinct path once. The bucket holds `capacity` (10) and leaks one every `leak_s` (10 s), so
  * the 11th distinct path in quick succession overflows it: an `http_probing` alert naming the IP.
- * The key is then blackholed for `blackhole_s` (5 min): no second alert, and the alert resolves
- * when the blackhole ends.
+ * The key is then blackholed for `blackhole_s` (5 min): no second alert. The alert resolves once
+ * the IP has sent no failing request for the time the bucket takes to drain (capacity x leak,
+ * 100 s), so a block that works shows as effective and a prober that goes on keeps it open.
  *
  * Needs: event_type request, status_code, source_ip and http.path (nginx, apache); other events are
  * skipped.
@@ -90,7 +95,10 @@ export class HttpProbingDetector implements Detector {
     let out = this.sweep(nowMs);
     const key = `${event.service}\u0000${ip}`;
     let bucket = this.buckets.get(key);
-    if (bucket !== undefined && bucket.blackholeUntilMs > nowMs) return out ?? NO_FINDINGS;
+    if (bucket !== undefined && bucket.blackholeUntilMs > nowMs) {
+      bucket.lastProbeMs = Math.max(bucket.lastProbeMs, event.timeMs);
+      return out ?? NO_FINDINGS;
+    }
     if (bucket === undefined) {
       if (this.buckets.size >= this.maxKeys) {
         const oldest = this.buckets.keys().next();
@@ -105,9 +113,13 @@ export class HttpProbingDetector implements Detector {
     bucket.samples.push(toLogLine(event));
     if (bucket.samples.length > SAMPLES) bucket.samples.shift();
     if (bucket.level + 1 > this.config.capacity) {
-      bucket.overflowAtMs = nowMs;
       bucket.blackholeUntilMs = nowMs + this.blackholeMs;
-      out = [...(out ?? []), this.finding(bucket, "firing", nowMs)];
+      bucket.lastProbeMs = nowMs;
+      if (!bucket.firing) {
+        bucket.firing = true;
+        bucket.overflowAtMs = nowMs;
+        out = [...(out ?? []), this.finding(bucket, "firing", nowMs)];
+      }
       bucket.level = 0;
       bucket.paths = [];
     } else {
@@ -151,6 +163,8 @@ export class HttpProbingDetector implements Detector {
         samples: readArray(this.name, item, "samples") as LogLine[],
         blackholeUntilMs: readOptionalTime(this.name, item, "blackholeUntilMs") ?? Number.NEGATIVE_INFINITY,
         overflowAtMs: readFiniteNumber(this.name, item, "overflowAtMs"),
+        firing: item.firing === true,
+        lastProbeMs: readFiniteNumber(this.name, item, "lastProbeMs"),
       });
     }
     this.buckets = buckets;
@@ -167,6 +181,8 @@ export class HttpProbingDetector implements Detector {
       samples: [],
       blackholeUntilMs: Number.NEGATIVE_INFINITY,
       overflowAtMs: 0,
+      firing: false,
+      lastProbeMs: timeMs,
     };
   }
 
@@ -179,21 +195,29 @@ export class HttpProbingDetector implements Detector {
     if (bucket.level === 0) bucket.paths = [];
   }
 
-  /** End blackholes (resolving their alerts) and drop buckets that leaked empty. */
+  /** Resolve IPs that stopped probing, end blackholes, drop buckets that leaked empty. */
   private sweep(nowMs: number): DetectorFinding[] | null {
     if (nowMs < this.nextSweepMs) return null;
     this.nextSweepMs = nowMs + 1000;
     let out: DetectorFinding[] | null = null;
+    const quietMs = this.config.capacity * this.leakMs;
     for (const [key, bucket] of this.buckets) {
-      if (Number.isFinite(bucket.blackholeUntilMs)) {
-        if (bucket.blackholeUntilMs <= nowMs) {
-          out = out ?? [];
-          out.push(this.finding(bucket, "resolved", nowMs));
-          this.buckets.delete(key);
-        }
-        continue;
+      if (bucket.firing && nowMs - bucket.lastProbeMs >= quietMs) {
+        bucket.firing = false;
+        out = out ?? [];
+        out.push(this.finding(bucket, "resolved", nowMs));
       }
-      if (bucket.level - (nowMs - bucket.updatedMs) / this.leakMs <= 0) this.buckets.delete(key);
+      const blackholed = bucket.blackholeUntilMs > nowMs;
+      if (!blackholed && Number.isFinite(bucket.blackholeUntilMs)) {
+        // Out of the blackhole: a fresh bucket from here on.
+        bucket.blackholeUntilMs = Number.NEGATIVE_INFINITY;
+        bucket.level = 0;
+        bucket.paths = [];
+        bucket.updatedMs = nowMs;
+      }
+      if (!bucket.firing && !blackholed && bucket.level - (nowMs - bucket.updatedMs) / this.leakMs <= 0) {
+        this.buckets.delete(key);
+      }
     }
     return out;
   }
@@ -209,7 +233,7 @@ export class HttpProbingDetector implements Detector {
       summary:
         status === "firing"
           ? `${capacity + 1} distinct 404/403/400 paths from ${bucket.ip} on ${bucket.service} overflowed the probing bucket (capacity ${capacity}, leak ${this.config.leak_s}s)`
-          : `${bucket.ip} on ${bucket.service} out of the ${this.config.blackhole_s}s probing blackhole`,
+          : `${bucket.ip} on ${bucket.service} stopped probing (no failing request for ${this.config.capacity * this.config.leak_s}s)`,
       observed: capacity + 1,
       threshold: capacity,
       unit: "distinct paths",
@@ -222,7 +246,7 @@ export class HttpProbingDetector implements Detector {
         leak_s: this.config.leak_s,
         blackhole_s: this.config.blackhole_s,
         paths: bucket.samples.map((s) => s.message).join(" | "),
-        ...(status === "resolved" ? { reason: "blackhole_ended" } : {}),
+        ...(status === "resolved" ? { reason: "quiet" } : {}),
       },
     };
   }
