@@ -64,6 +64,7 @@ Options:
   --year YYYY             year of syslog dates without one (default: inferred from the file time)
   --sshd-mode MODE        fail2ban sshd filter mode: normal (default), ddos, extra, aggressive
   --log-format STRING     nginx log_format / Apache LogFormat of a custom access log
+  --metric-field FIELD    metric-csv: the series is cpu_pct or memory_pct, so the rules and ML watch it
   --events-out FILE       write one JSON object per input line, in order: how each line was read
   --follow                keep reading --input as it grows, across rotation and truncation (tail -F)
   --quiet                 print only the final summary

@@ -23,6 +23,7 @@ export interface InputFormatOptions {
   year: number | null;
   sshdMode: string | null;
   logFormat: string | null;
+  metricField: string | null;
   eventsOutPath: string | null;
 }
 
@@ -34,6 +35,7 @@ export const DEFAULT_INPUT_FORMAT: InputFormatOptions = {
   year: null,
   sshdMode: null,
   logFormat: null,
+  metricField: null,
   eventsOutPath: null,
 };
 
@@ -89,6 +91,7 @@ export function buildAdapter(options: InputFormatOptions): LineAdapter {
     ...(options.year === null ? {} : { year: options.year }),
     ...(options.sshdMode === null ? {} : { mode: options.sshdMode }),
     ...(options.logFormat === null ? {} : { logFormat: options.logFormat }),
+    ...(options.metricField === null ? {} : { metricField: options.metricField }),
   });
   if (typeof built === "string") throw new InputSettingsError(built);
   return built;

@@ -16,6 +16,7 @@ export const INPUT_OPTIONS = {
   year: { type: "string" },
   "sshd-mode": { type: "string" },
   "log-format": { type: "string" },
+  "metric-field": { type: "string" },
   "events-out": { type: "string" },
   follow: { type: "boolean" },
 } as const;
@@ -46,6 +47,8 @@ export function parseInputArgs(values: Values, hasInput: boolean): InputFormatOp
   if (text("mapping") !== null && !["json", "auto", "lambda"].includes(format)) {
     return `--mapping applies to --format json, lambda or auto, not ${format}`;
   }
+  if (text("metric-field") !== null && format !== "metric-csv")
+    return "--metric-field applies to --format metric-csv";
   if (text("log-format") !== null && format !== "nginx" && format !== "apache") {
     return "--log-format applies to --format nginx or apache";
   }
@@ -58,6 +61,7 @@ export function parseInputArgs(values: Values, hasInput: boolean): InputFormatOp
     year,
     sshdMode: text("sshd-mode"),
     logFormat: text("log-format"),
+    metricField: text("metric-field"),
     eventsOutPath: text("events-out"),
   };
 }

@@ -371,7 +371,16 @@ function checkStrings(given: unknown, path: string, errors: ConfigError[]): stri
   return [...given];
 }
 
-const SOURCE_KEYS = ["log_group", "format", "service", "mapping", "mode", "timezone", "log_format"];
+const SOURCE_KEYS = [
+  "log_group",
+  "format",
+  "service",
+  "mapping",
+  "mode",
+  "timezone",
+  "log_format",
+  "metric_field",
+];
 
 function checkSources(given: unknown, path: string, errors: ConfigError[]): InputSourceConfig[] {
   if (!Array.isArray(given)) {
@@ -426,7 +435,7 @@ function checkSources(given: unknown, path: string, errors: ConfigError[]): Inpu
       );
       valid = false;
     }
-    for (const key of ["service", "mode", "timezone", "log_format"] as const) {
+    for (const key of ["service", "mode", "timezone", "log_format", "metric_field"] as const) {
       if (item[key] !== undefined && typeof item[key] !== "string") {
         pushError(errors, `${itemPath}.${key}`, "wrong_type", `must be a string, got ${describe(item[key])}`);
         valid = false;

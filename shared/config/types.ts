@@ -168,4 +168,6 @@ export interface InputSourceConfig {
   timezone?: string;
   /** nginx/apache: a log_format string for a custom layout. */
   log_format?: string;
+  /** metric-csv: the series is cpu_pct or memory_pct. */
+  metric_field?: string;
 }

@@ -8,7 +8,7 @@ import { ContainerUnwrap } from "./container.js";
 import { JsonAdapter, PRESET_NAMES, presetMapping } from "./json.js";
 import { LambdaAdapter } from "./lambda.js";
 import { type CompiledMapping, compileMapping } from "./mapping.js";
-import { MetricCsvAdapter } from "./metric-csv.js";
+import { METRIC_FIELDS, MetricCsvAdapter, type MetricField } from "./metric-csv.js";
 import { SSHD_MODES, SshdAdapter, type SshdMode } from "./sshd.js";
 import { TimeZone } from "./time.js";
 import { FORMATS, type FormatName, type LineAdapter } from "./types.js";
@@ -26,6 +26,8 @@ export interface AdapterSettings {
   mode?: string;
   /** nginx/apache: a log_format / LogFormat string. */
   logFormat?: string;
+  /** metric-csv: the series is this field (cpu_pct, memory_pct), so rules and ML features watch it. */
+  metricField?: string;
 }
 
 /** Build an adapter, or say exactly what is wrong with the settings. */
@@ -47,6 +49,12 @@ export function createAdapter(settings: AdapterSettings): LineAdapter | string {
   if (settings.timezone !== undefined) {
     const zone = TimeZone.parse(settings.timezone);
     if (typeof zone === "string") return zone;
+  }
+  if (
+    settings.metricField !== undefined &&
+    !(METRIC_FIELDS as readonly string[]).includes(settings.metricField)
+  ) {
+    return `unknown metric field ${JSON.stringify(settings.metricField)} (fields: ${METRIC_FIELDS.join(", ")})`;
   }
   if (settings.mode !== undefined && !(SSHD_MODES as readonly string[]).includes(settings.mode)) {
     return `unknown sshd mode ${JSON.stringify(settings.mode)} (modes: ${SSHD_MODES.join(", ")})`;
@@ -81,7 +89,12 @@ export function createAdapter(settings: AdapterSettings): LineAdapter | string {
           new SshdAdapter({ ...common, mode: (settings.mode ?? "normal") as SshdMode }),
         );
       case "metric-csv":
-        return new ContainerUnwrap(new MetricCsvAdapter(common));
+        return new ContainerUnwrap(
+          new MetricCsvAdapter({
+            ...common,
+            ...(settings.metricField === undefined ? {} : { field: settings.metricField as MetricField }),
+          }),
+        );
     }
   } catch (error) {
     return (error as Error).message;

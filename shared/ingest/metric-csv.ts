@@ -23,14 +23,25 @@ export function isMetricCsvLine(line: string): boolean {
   return ROW.test(line);
 }
 
+/** Event fields a series may be declared to be, so the CPU/memory rules and ML features watch it. */
+export const METRIC_FIELDS = ["cpu_pct", "memory_pct"] as const;
+export type MetricField = (typeof METRIC_FIELDS)[number];
+
+export interface MetricCsvOptions extends AdapterOptions {
+  /** The series is this measurement (0..100): it fills that field too. Default: a named measurement only. */
+  field?: MetricField;
+}
+
 export class MetricCsvAdapter implements LineAdapter {
   readonly format = "metric-csv" as const;
+  private readonly field: MetricField | undefined;
   private readonly service: string | undefined;
   private readonly timezone: TimeZone;
   private metricName = "value";
 
-  constructor(options: AdapterOptions = {}) {
+  constructor(options: MetricCsvOptions = {}) {
     this.service = options.service;
+    this.field = options.field;
     const zone = options.timezone === undefined ? Zone.UTC : Zone.parse(options.timezone);
     if (typeof zone === "string") throw new RangeError(zone);
     this.timezone = zone;
@@ -79,7 +90,11 @@ export class MetricCsvAdapter implements LineAdapter {
         level: "INFO",
         event_type: "metric",
         message: `${name}=${value}`,
-        metrics: { cpu_pct: null, memory_pct: null, latency_ms: null },
+        metrics: {
+          cpu_pct: this.field === "cpu_pct" && value >= 0 && value <= 100 ? value : null,
+          memory_pct: this.field === "memory_pct" && value >= 0 && value <= 100 ? value : null,
+          latency_ms: null,
+        },
         status_code: null,
         source_ip: null,
         user: null,

@@ -40,6 +40,7 @@ function adapterFor(source: InputSourceConfig | undefined): LineAdapter | string
     ...(source.timezone === undefined ? {} : { timezone: source.timezone }),
     ...(source.mode === undefined ? {} : { mode: source.mode }),
     ...(source.log_format === undefined ? {} : { logFormat: source.log_format }),
+    ...(source.metric_field === undefined ? {} : { metricField: source.metric_field }),
   });
 }
 

@@ -279,6 +279,19 @@ describe("metric-csv", () => {
       reason: "bad_metric_csv",
     });
   });
+
+  it("--metric-field makes the series a CPU (or memory) reading the rules and ML features watch", () => {
+    const csv = adapter({ format: "metric-csv", metricField: "cpu_pct" });
+    const context = { source: "ec2_cpu_utilization.csv" };
+    expect(event(csv.read("2014-02-14 14:27:00,51.846", context)).metrics).toEqual({
+      cpu_pct: 51.846,
+      memory_pct: null,
+      latency_ms: null,
+    });
+    // A value outside 0..100 is no percentage: kept as the measurement only.
+    expect(event(csv.read("2014-02-14 14:32:00,180", context)).metrics.cpu_pct).toBeNull();
+    expect(createAdapter({ format: "metric-csv", metricField: "latency" })).toContain("unknown metric field");
+  });
 });
 
 describe("auto: a mixed file", () => {
