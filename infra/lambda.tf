@@ -59,8 +59,9 @@ resource "aws_lambda_function_event_invoke_config" "processor" {
   }
 }
 
+# Without Kinesis, the log group delivers straight to the processor (with Kinesis: kinesis.tf).
 resource "aws_lambda_permission" "processor_from_logs" {
-  count          = local.processor_count
+  count          = local.direct_subscription_count
   statement_id   = "AllowCloudWatchLogsSubscription"
   action         = "lambda:InvokeFunction"
   function_name  = aws_lambda_function.processor[0].function_name
@@ -70,7 +71,7 @@ resource "aws_lambda_permission" "processor_from_logs" {
 }
 
 resource "aws_cloudwatch_log_subscription_filter" "processor" {
-  count           = local.processor_count
+  count           = local.direct_subscription_count
   name            = "${var.name_prefix}-processor"
   log_group_name  = var.processor_source_log_group_name != "" ? var.processor_source_log_group_name : aws_cloudwatch_log_group.generator.name
   filter_pattern  = var.processor_filter_pattern
@@ -82,7 +83,7 @@ resource "aws_cloudwatch_log_subscription_filter" "processor" {
 # Extra log groups of your own (processor_extra_log_groups): one permission per group, scoped to that
 # group's ARN, and one subscription filter each, so the processor is invoked by exactly those groups.
 resource "aws_lambda_permission" "processor_from_extra_logs" {
-  for_each       = local.processor_count == 1 ? toset(var.processor_extra_log_groups) : toset([])
+  for_each       = local.direct_subscription_count == 1 ? toset(var.processor_extra_log_groups) : toset([])
   statement_id   = "AllowLogs-${substr(sha1(each.value), 0, 16)}"
   action         = "lambda:InvokeFunction"
   function_name  = aws_lambda_function.processor[0].function_name
@@ -92,7 +93,7 @@ resource "aws_lambda_permission" "processor_from_extra_logs" {
 }
 
 resource "aws_cloudwatch_log_subscription_filter" "processor_extra" {
-  for_each        = local.processor_count == 1 ? toset(var.processor_extra_log_groups) : toset([])
+  for_each        = local.direct_subscription_count == 1 ? toset(var.processor_extra_log_groups) : toset([])
   name            = "${var.name_prefix}-processor"
   log_group_name  = each.value
   filter_pattern  = var.processor_filter_pattern

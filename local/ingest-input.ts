@@ -12,7 +12,7 @@ import type { IngestContext, IngestResult, LineAdapter } from "../shared/ingest/
 import type { LogEvent } from "../shared/log/schema.js";
 import type { Pipeline } from "../shared/pipeline.js";
 import type { RunOptions } from "./args.js";
-import type { Responder } from "./responder.js";
+import type { TimeDriver } from "./time.js";
 
 export interface InputFormatOptions {
   format: string;
@@ -147,14 +147,13 @@ export class LineReader {
   /** Wall-clock time of the last line read: follow mode lets event time run on from it when idle. */
   lastLineWallMs = Date.now();
 
-  /** Read one line and give its event to the pipeline; rejections are counted in the pipeline's stats too. */
+  /** Read one line; the caller hands its event to the pipeline. Rejections are counted in the pipeline's stats too. */
   ingestLine(line: string): IngestResult {
     this.lineNumber++;
     this.lastLineWallMs = Date.now();
     const result = this.adapter.read(line, this.context);
     if (result.status === "event") {
       this.events++;
-      this.pipeline.ingestEvent(result.event);
     } else if (result.status === "skipped") {
       this.skipped[result.reason] = (this.skipped[result.reason] ?? 0) + 1;
     } else {
@@ -272,14 +271,13 @@ export function openLineReader(options: RunOptions, pipeline: Pipeline): LineRea
  * so windows close, groups flush and alerts reach the sinks while the log is quiet.
  */
 export async function idleTick(
+  time: TimeDriver,
   pipeline: Pipeline,
-  responder: Responder,
   reader: LineReader | null,
 ): Promise<void> {
   if (reader === null || !Number.isFinite(pipeline.nowMs)) return;
   const nowMs = pipeline.nowMs + Math.max(0, Date.now() - reader.lastLineWallMs);
-  pipeline.advance(nowMs);
-  await responder.handle(nowMs);
   reader.lastLineWallMs = Date.now();
+  await time.advanceTo(nowMs);
   reader.flush();
 }

@@ -22,6 +22,7 @@ import { Responder } from "./responder.js";
 import { ConsoleSink } from "./sinks/console.js";
 import { JsonlFileSink } from "./sinks/jsonl-file.js";
 import { StatusLine } from "./status.js";
+import { TimeDriver } from "./time.js";
 
 export interface RunIo {
   stdout: Writable & { isTTY?: boolean };
@@ -95,10 +96,13 @@ export async function runLocal(options: RunOptions, io: RunIo): Promise<LocalRep
       if (!action.dryRun) generator?.applyRemediation(action);
     },
   });
-  const pipeline = new Pipeline({ config });
+  // Generated time is this run's own clock (the wall clock at --speed 1); a replay bounds event
+  // time by the stream's own progress instead (docs/architecture.md, "Time").
+  const pipeline = new Pipeline({ config, timeReference: options.input === null ? "wall" : "stream" });
   const responder = new Responder(pipeline, config, sinks, executor, (outcome) =>
     say(`  ESCALATION: ${outcome.actionType} on ${outcome.alertFingerprint} ${outcome.detail}`),
   );
+  const time = new TimeDriver(pipeline, responder);
   const logSink = options.writeLogsPath ? createWriteStream(options.writeLogsPath) : null;
   let shipping: LogGroupShipping | null = null;
   if (options.shipLogGroup !== null) {
@@ -140,6 +144,7 @@ export async function runLocal(options: RunOptions, io: RunIo): Promise<LocalRep
     let next = generator.next();
     firstEventMs = next.timeMs;
     for (let stepEnd = startMs + STEP_MS; stepEnd <= endMs; stepEnd += STEP_MS) {
+      pipeline.setWallClock(stepEnd);
       while (next.timeMs < stepEnd) {
         const line = formatLogLine(next);
         logSink?.write(`${line}\n`);
@@ -148,8 +153,7 @@ export async function runLocal(options: RunOptions, io: RunIo): Promise<LocalRep
         lastEventMs = next.timeMs;
         next = generator.next();
       }
-      pipeline.advance(stepEnd);
-      await responder.handle(stepEnd);
+      await time.advanceTo(stepEnd);
       await shipping?.flushIfDue();
 
       const wallElapsedMs = wallNow() - wallStart;
@@ -169,38 +173,33 @@ export async function runLocal(options: RunOptions, io: RunIo): Promise<LocalRep
       throw new UsageError("--follow needs a file, not standard input");
     const input = inputPath === "-" || options.follow ? null : openInput(inputPath);
     reader = openLineReader(options, pipeline);
+    const source = inputPath === "-" ? "stdin" : inputPath;
     const lines = options.follow
-      ? followLines(inputPath, {
-          signal: io.signal,
-          onIdle: () => idleTick(pipeline, responder, reader),
-          now: () => Date.now(),
-        })
+      ? followLines(inputPath, { signal: io.signal, onIdle: () => idleTick(time, pipeline, reader) })
       : createInterface({ input: input ?? io.stdin, crlfDelay: Number.POSITIVE_INFINITY });
     let count = 0;
-    let nextStep = Number.NEGATIVE_INFINITY;
     for await (const line of lines) {
+      // Each line is read in its format (--format); its event then goes through the time checks.
       const result = reader.ingestLine(line);
-      if (result.status === "event") {
+      if (result.status === "event" && (await time.event(result.event, source))) {
         shipping?.add(result.event.timeMs, line);
-        firstEventMs ??= result.event.timeMs;
-        lastEventMs = Math.max(lastEventMs ?? result.event.timeMs, result.event.timeMs);
       }
       if (++count % 4096 === 0) {
         status.tick(refreshStatus);
         await shipping?.flushIfDue();
       }
-      if (pipeline.nowMs >= nextStep) {
-        await responder.handle(pipeline.nowMs);
-        nextStep = pipeline.nowMs + STEP_MS;
-      }
     }
+    // The replay ends as if time ran on past the last line until everything due has happened:
+    // groups sent, alerts resolved (no_data included), remediation outcomes checked.
+    await time.finish();
+    firstEventMs = time.firstEventMs;
+    lastEventMs = time.lastEventMs;
   }
 
-  // Deliver what is still waiting in a group: the stream ended, nothing more will join it.
-  if (lastEventMs !== null) {
+  // Generated runs deliver what is still waiting in a group: the run ended, nothing more joins it.
+  if (options.input === null && lastEventMs !== null) {
     const drainMs = Math.max(pipeline.nowMs, lastEventMs) + config.alerting.group_wait_s * 1000 + STEP_MS;
-    pipeline.advance(drainMs);
-    await responder.handle(drainMs);
+    await time.advanceTo(drainMs);
   }
   await shipping?.flush();
   reader?.close();

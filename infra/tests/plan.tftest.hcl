@@ -111,6 +111,23 @@ run "lambdas_run_node22_with_dead_letter_destinations" {
   }
 }
 
+run "a_one_minute_tick_invokes_the_processor_and_remediation" {
+  command = plan
+
+  assert {
+    condition     = aws_cloudwatch_event_rule.tick[0].schedule_expression == "rate(1 minute)" && aws_cloudwatch_event_rule.tick[0].name == "cloud-observability-tick"
+    error_message = "the tick rule runs every minute"
+  }
+  assert {
+    condition     = aws_cloudwatch_event_target.processor_tick[0].rule == "cloud-observability-tick" && aws_cloudwatch_event_target.remediation_tick[0].rule == "cloud-observability-tick"
+    error_message = "the tick targets the processor and the remediation function"
+  }
+  assert {
+    condition     = alltrue([for permission in [aws_lambda_permission.processor_from_tick[0], aws_lambda_permission.remediation_from_tick[0]] : permission.principal == "events.amazonaws.com" && permission.action == "lambda:InvokeFunction"])
+    error_message = "EventBridge may invoke both functions"
+  }
+}
+
 run "remediation_can_be_switched_to_act" {
   command = plan
 
@@ -140,6 +157,10 @@ run "optional_parts_off_create_nothing_of_theirs" {
   assert {
     condition     = length(aws_lambda_function.remediation) == 0 && length(aws_sns_topic_subscription.remediation) == 0 && length(aws_sns_topic_subscription.email) == 0
     error_message = "no remediation function and no subscriptions"
+  }
+  assert {
+    condition     = length(aws_cloudwatch_event_rule.tick) == 1 && length(aws_cloudwatch_event_target.remediation_tick) == 0 && length(aws_lambda_permission.remediation_from_tick) == 0
+    error_message = "without remediation the tick reaches the processor only"
   }
 }
 
@@ -221,6 +242,60 @@ run "extra_log_groups_get_one_filter_and_one_scoped_permission_each" {
     condition     = alltrue([for p in aws_lambda_permission.processor_from_extra_logs : p.principal == "logs.amazonaws.com" && p.source_account == "123456789012"])
     error_message = "only CloudWatch Logs of this account may invoke the processor"
   }
+}
+
+run "without_kinesis_the_log_group_feeds_the_processor_directly" {
+  command = plan
+
+  assert {
+    condition     = length(aws_cloudwatch_log_subscription_filter.processor) == 1 && length(aws_lambda_permission.processor_from_logs) == 1
+    error_message = "the source log group subscribes the processor"
+  }
+  assert {
+    condition     = length(aws_kinesis_stream.logs) == 0 && length(aws_lambda_function.router) == 0 && length(aws_lambda_event_source_mapping.processor) == 0
+    error_message = "no streams, no router"
+  }
+}
+
+run "kinesis_scale_out_routes_by_service_to_one_processor_per_shard" {
+  command = plan
+
+  variables {
+    enable_kinesis                 = true
+    kinesis_shard_count            = 4
+    processor_reserved_concurrency = -1
+  }
+
+  assert {
+    condition     = length(aws_cloudwatch_log_subscription_filter.processor) == 0 && length(aws_cloudwatch_log_subscription_filter.kinesis) == 1
+    error_message = "the source log group writes to the log stream instead of invoking the processor"
+  }
+  assert {
+    condition     = alltrue([for stream in [aws_kinesis_stream.logs[0], aws_kinesis_stream.services[0]] : stream.shard_count == 4 && stream.encryption_type == "KMS"])
+    error_message = "both streams have kinesis_shard_count shards and are encrypted"
+  }
+  assert {
+    condition     = aws_lambda_function.router[0].environment[0].variables["SERVICE_STREAM_NAME"] == "cloud-observability-services"
+    error_message = "the router writes to the service stream"
+  }
+  assert {
+    condition = alltrue([for mapping in [aws_lambda_event_source_mapping.router[0], aws_lambda_event_source_mapping.processor[0]] :
+      mapping.bisect_batch_on_function_error && contains(mapping.function_response_types, "ReportBatchItemFailures") && length(mapping.destination_config[0].on_failure) == 1
+    ])
+    error_message = "a failing record is bisected out, reported alone, and finally kept by the dead-letter destination"
+  }
+}
+
+run "refuses_a_reserved_concurrency_below_the_shard_count" {
+  command = plan
+
+  variables {
+    enable_kinesis                 = true
+    kinesis_shard_count            = 4
+    processor_reserved_concurrency = 2
+  }
+
+  expect_failures = [var.processor_reserved_concurrency]
 }
 
 run "refuses_ssh_open_to_the_world_and_contradictory_switches" {

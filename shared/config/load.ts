@@ -200,6 +200,13 @@ const CONFIG_SPEC: ObjectSpec = {
         actions: { kind: "actions" },
       },
     },
+    time: {
+      kind: "object",
+      fields: {
+        max_future_skew_s: positiveDuration,
+        allowed_lateness_s: duration,
+      },
+    },
     sources: { kind: "sources" },
   },
 };

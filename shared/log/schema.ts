@@ -91,6 +91,7 @@ export const REJECT_REASONS = [
   "out_of_range",
   "bad_timestamp",
   "unknown_enum",
+  "timestamp_in_future",
   // Reasons of the format adapters (shared/ingest/, docs/inputs.md).
   "unrecognised_line",
   "ambiguous_format",

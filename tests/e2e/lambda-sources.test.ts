@@ -16,6 +16,7 @@ import { CreateTopicCommand, SNSClient, SubscribeCommand } from "@aws-sdk/client
 import type { CloudWatchLogsEvent } from "aws-lambda";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { encodeAwsLogsEvent } from "../../functions/lib/awslogs.js";
+import type { ProcessorOutcome } from "../../functions/processor/processor.js";
 import { type Moto, motoAvailable, SqsTestClient, startMoto, toolGate } from "../helpers/moto.js";
 
 const run = toolGate("moto_server", motoAvailable());
@@ -139,7 +140,7 @@ describe.skipIf(!run)("processor reading an nginx and an sshd log group (moto_se
     const { handler } = await import("../../functions/processor/handler.js");
     let accepted = 0;
     for (const delivery of deliveries) {
-      const outcome = await handler(delivery);
+      const outcome = (await handler(delivery)) as ProcessorOutcome;
       expect(outcome.rejected).toEqual({});
       accepted += outcome.accepted;
     }

@@ -27,13 +27,20 @@ import {
 } from "@aws-sdk/client-sns";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { createZip } from "../../functions/lib/zip.js";
-import { cloudWatchQuery, ec2Query, lambdaGet, xmlItems, xmlValues } from "../helpers/aws-query.js";
+import {
+  cloudWatchQuery,
+  ec2Query,
+  eventsCall,
+  lambdaGet,
+  xmlItems,
+  xmlValues,
+} from "../helpers/aws-query.js";
 import { MOTO_REGION, type Moto, motoAvailable, startMoto, toolGate } from "../helpers/moto.js";
 import { runCommand, TerraformWorkspace, terraformAvailable, varArgs } from "../helpers/terraform.js";
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 const INFRA = join(REPO, "infra");
-const BUNDLES = ["generator", "processor", "remediation"] as const;
+const BUNDLES = ["generator", "processor", "remediation", "router"] as const;
 
 const withTerraform = toolGate("terraform", terraformAvailable());
 const withMoto = withTerraform && toolGate("moto_server", motoAvailable());
@@ -238,6 +245,9 @@ describe.runIf(withTerraform)("infra/ Terraform configuration", () => {
         enable_alert_topic: true,
         enable_remediation: true,
         enable_state_table: true,
+        // The scale-out path: the log group feeds Kinesis, a router, and the processor per shard.
+        enable_kinesis: true,
+        kinesis_shard_count: 1,
         alert_email: ALERT_EMAIL,
         alert_email_filter_policy: JSON.stringify(EMAIL_FILTER_POLICY),
         ...amiOverride,
@@ -272,8 +282,10 @@ describe.runIf(withTerraform)("infra/ Terraform configuration", () => {
       const policies = planned("aws_iam_role_policy");
       expect(policies.map((policy) => policy.address).sort()).toEqual([
         "aws_iam_role_policy.host[0]",
+        "aws_iam_role_policy.logs_to_kinesis[0]",
         "aws_iam_role_policy.processor[0]",
         "aws_iam_role_policy.remediation[0]",
+        "aws_iam_role_policy.router[0]",
       ]);
       const grants: Record<string, string[]> = {};
       for (const policy of policies) {
@@ -291,6 +303,11 @@ describe.runIf(withTerraform)("infra/ Terraform configuration", () => {
       expect(grants["aws_iam_role_policy.processor[0]:PublishAlerts"]).toEqual([
         `arn:aws:sns:${MOTO_REGION}:123456789012:${PREFIX}-alerts`,
       ]);
+      const streams = `arn:aws:kinesis:${MOTO_REGION}:123456789012:stream/${PREFIX}`;
+      expect(grants["aws_iam_role_policy.logs_to_kinesis[0]:PutIntoLogStream"]).toEqual([`${streams}-logs`]);
+      expect(grants["aws_iam_role_policy.router[0]:ReadLogStream"]).toEqual([`${streams}-logs`]);
+      expect(grants["aws_iam_role_policy.router[0]:WriteServiceStream"]).toEqual([`${streams}-services`]);
+      expect(grants["aws_iam_role_policy.processor[0]:ReadServiceStream"]).toEqual([`${streams}-services`]);
       expect(grants["aws_iam_role_policy.host[0]:ReadGeneratorBundle"]).toEqual([
         `arn:aws:s3:::${PREFIX}-123456789012-${MOTO_REGION}/bundles/generator.zip`,
       ]);
@@ -350,6 +367,19 @@ describe.runIf(withTerraform)("infra/ Terraform configuration", () => {
       });
     });
 
+    test("plan: a one-minute EventBridge schedule ticks the processor and the remediation function", () => {
+      const [rule, ...more] = planned("aws_cloudwatch_event_rule");
+      expect(more).toHaveLength(0);
+      expect(rule?.values).toMatchObject({ name: `${PREFIX}-tick`, schedule_expression: "rate(1 minute)" });
+      const targets = planned("aws_cloudwatch_event_target");
+      expect(targets.map((t) => t.values.target_id).sort()).toEqual(["processor", "remediation"]);
+      for (const target of targets) expect(target.values.rule).toBe(`${PREFIX}-tick`);
+      const permissions = planned("aws_lambda_permission").filter(
+        (p) => p.values.principal === "events.amazonaws.com",
+      );
+      expect(permissions.map((p) => p.values.function_name).sort()).toEqual([PROCESSOR, REMEDIATION]);
+    });
+
     test("apply creates the whole stack", async () => {
       const result = await workspace.run(["apply", "-input=false", "-no-color", "deploy.tfplan"]);
       applied = true;
@@ -367,16 +397,36 @@ describe.runIf(withTerraform)("infra/ Terraform configuration", () => {
       expect(outputs.alert_topic_arn).toMatch(/^arn:aws:sns:/);
     }, 400_000);
 
-    test("the generator log group's subscription filter targets the processor", async () => {
+    test("the generator log group feeds the log stream; router and processor read their streams", async () => {
       const logs = new CloudWatchLogsClient(clientConfig());
       const { subscriptionFilters } = await logs.send(
         new DescribeSubscriptionFiltersCommand({ logGroupName: LOG_GROUP }),
       );
       expect(subscriptionFilters?.map((f) => f.destinationArn)).toEqual([
-        `arn:aws:lambda:${MOTO_REGION}:123456789012:function:${PROCESSOR}`,
+        `arn:aws:kinesis:${MOTO_REGION}:123456789012:stream/${PREFIX}-logs`,
       ]);
       const { logGroups } = await logs.send(new DescribeLogGroupsCommand({ logGroupNamePrefix: LOG_GROUP }));
       expect(logGroups?.[0]?.retentionInDays).toBe(14);
+      expect(outputs.kinesis_stream_names).toEqual({
+        logs: `${PREFIX}-logs`,
+        services: `${PREFIX}-services`,
+      });
+      for (const [fn, stream] of [
+        [`${PREFIX}-router`, `${PREFIX}-logs`],
+        [PROCESSOR, `${PREFIX}-services`],
+      ]) {
+        // Listed whole and filtered here: moto's FunctionName filter does not match every mapping.
+        const listed = await lambdaGet(moto.endpoint, "/2015-03-31/event-source-mappings/");
+        const mappings = (listed.EventSourceMappings ?? []) as {
+          EventSourceArn?: string;
+          FunctionArn?: string;
+        }[];
+        const ofFunction = mappings.filter((m) => m.FunctionArn?.endsWith(`:function:${fn}`));
+        expect(
+          ofFunction.map((m) => m.EventSourceArn),
+          fn,
+        ).toEqual([`arn:aws:kinesis:${MOTO_REGION}:123456789012:stream/${stream}`]);
+      }
     });
 
     test("the alert topic is encrypted and has the email (filtered) and remediation subscriptions", async () => {
@@ -473,6 +523,15 @@ describe.runIf(withTerraform)("infra/ Terraform configuration", () => {
         }
       }
       expect(sshSources).toEqual([OPERATOR_CIDR]);
+    });
+
+    test("the tick rule runs every minute and targets both functions", async () => {
+      const rule = await eventsCall(moto.endpoint, "DescribeRule", { Name: `${PREFIX}-tick` });
+      expect(rule).toMatchObject({ ScheduleExpression: "rate(1 minute)", State: "ENABLED" });
+      const { Targets } = await eventsCall(moto.endpoint, "ListTargetsByRule", { Rule: `${PREFIX}-tick` });
+      expect((Targets as { Arn: string }[]).map((t) => t.Arn).sort()).toEqual(
+        [PROCESSOR, REMEDIATION].map((name) => `arn:aws:lambda:${MOTO_REGION}:123456789012:function:${name}`),
+      );
     });
 
     test("failed async invocations go to the dead-letter queue; state table has TTL", async () => {
