@@ -110,8 +110,9 @@ describe.skipIf(!run)("processor reading an nginx and an sshd log group (moto_se
     });
     delete process.env.STATE_TABLE_NAME;
 
-    // Read both groups back and deliver them as the subscriptions would: a batch per 30 s per group.
-    const deliveries: CloudWatchLogsEvent[] = [];
+    // Read both groups back and deliver them as the subscriptions would: a batch per 30 s per group,
+    // the two groups' batches of the same 30 s arriving together.
+    const timed: { from: number; delivery: CloudWatchLogsEvent }[] = [];
     for (const group of Object.keys(groups)) {
       const page = await logs.send(
         new GetLogEventsCommand({ logGroupName: group, logStreamName: "host-1", startFromHead: true }),
@@ -120,8 +121,9 @@ describe.skipIf(!run)("processor reading an nginx and an sshd log group (moto_se
       expect(read.length).toBe(groups[group]?.length);
       for (let from = start; from < start + 120_000; from += 30_000) {
         const batch = read.filter((e) => (e.timestamp ?? 0) >= from && (e.timestamp ?? 0) < from + 30_000);
-        deliveries.push(
-          encodeAwsLogsEvent({
+        timed.push({
+          from,
+          delivery: encodeAwsLogsEvent({
             owner: "123456789012",
             logGroup: group,
             logStream: "host-1",
@@ -133,9 +135,10 @@ describe.skipIf(!run)("processor reading an nginx and an sshd log group (moto_se
               message: e.message ?? "",
             })),
           }),
-        );
+        });
       }
     }
+    const deliveries = timed.sort((a, b) => a.from - b.from).map((t) => t.delivery);
     vi.resetModules();
     const { handler } = await import("../../functions/processor/handler.js");
     let accepted = 0;
