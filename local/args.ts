@@ -27,6 +27,8 @@ export interface RunOptions {
   inputFormat: InputFormatOptions;
   /** Keep reading the --input file as it grows (tail -F). */
   follow: boolean;
+  /** Serve the live dashboard on this address while the run goes (`--dashboard`). */
+  dashboard: { host: string; port: number } | null;
 }
 
 export type ArgsResult =
@@ -67,6 +69,9 @@ Options:
   --metric-field FIELD    metric-csv: the series is cpu_pct or memory_pct, so the rules and ML watch it
   --events-out FILE       write one JSON object per input line, in order: how each line was read
   --follow                keep reading --input as it grows, across rotation and truncation (tail -F)
+  --dashboard             serve a live dashboard while the run goes (see docs/dashboard.md)
+  --port N                the dashboard's port (default 8787; 0 picks a free one)
+  --host ADDRESS          the dashboard's address (default 127.0.0.1; 0.0.0.0 in a container)
   --quiet                 print only the final summary
   -h, --help              show this help
 
@@ -155,6 +160,9 @@ export function parseRunArgs(argv: readonly string[]): ArgsResult {
   const inputFormat = parseInputArgs(v, v.input !== undefined);
   if (typeof inputFormat === "string") return { kind: "error", message: inputFormat };
 
+  const dashboard = dashboardOption(v.dashboard, v.port, v.host);
+  if (typeof dashboard === "string") return { kind: "error", message: dashboard };
+
   return {
     kind: "run",
     options: {
@@ -176,8 +184,27 @@ export function parseRunArgs(argv: readonly string[]): ArgsResult {
       shipLogStream: v["log-stream"] ?? "local-runner",
       inputFormat,
       follow: v.follow ?? false,
+      dashboard,
     },
   };
+}
+
+export const DEFAULT_DASHBOARD_PORT = 8787;
+
+function dashboardOption(
+  on: boolean | undefined,
+  port: string | undefined,
+  host: string | undefined,
+): RunOptions["dashboard"] | string {
+  if (!on) return port !== undefined || host !== undefined ? "--port and --host need --dashboard" : null;
+  const number = Number(port ?? DEFAULT_DASHBOARD_PORT);
+  if (!Number.isInteger(number) || number < 0 || number > 65535 || port?.trim() === "") {
+    return `--port must be a whole number from 0 to 65535, got "${port}"`;
+  }
+  if (host !== undefined && !/^[A-Za-z0-9.:-]{1,253}$/.test(host)) {
+    return `--host must be an address or host name, got "${host}"`;
+  }
+  return { host: host ?? "127.0.0.1", port: number };
 }
 
 const OPTIONS = {
@@ -198,5 +225,8 @@ const OPTIONS = {
   "dry-run": { type: "boolean" },
   ...INPUT_OPTIONS,
   quiet: { type: "boolean" },
+  dashboard: { type: "boolean" },
+  port: { type: "string" },
+  host: { type: "string" },
   help: { type: "boolean", short: "h" },
 } as const;

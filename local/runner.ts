@@ -14,6 +14,7 @@ import { SimulatedExecutor } from "../shared/remediation/simulated-executor.js";
 import type { Sink } from "../shared/sinks/sink.js";
 import type { RunOptions } from "./args.js";
 import { appendAuditRecords } from "./audit-file.js";
+import { type RunDashboard, startRunDashboard } from "./dashboard/index.js";
 import { followLines } from "./follow.js";
 import { idleTick, type LineReader, openLineReader } from "./ingest-input.js";
 import { LogGroupShipping } from "./log-shipping.js";
@@ -103,6 +104,17 @@ export async function runLocal(options: RunOptions, io: RunIo): Promise<LocalRep
     say(`  ESCALATION: ${outcome.actionType} on ${outcome.alertFingerprint} ${outcome.detail}`),
   );
   const time = new TimeDriver(pipeline, responder);
+  const dashboard: RunDashboard | null =
+    options.dashboard === null
+      ? null
+      : await startRunDashboard(options.dashboard, {
+          pipeline,
+          responder,
+          truth: () => (options.input === null ? (generator?.truth ?? []) : null),
+          unscoredTailMs: UNSCORED_TAIL_MS,
+          env: io.env ?? process.env,
+          print: (line) => status.print(line),
+        });
   const logSink = options.writeLogsPath ? createWriteStream(options.writeLogsPath) : null;
   let shipping: LogGroupShipping | null = null;
   if (options.shipLogGroup !== null) {
@@ -201,6 +213,7 @@ export async function runLocal(options: RunOptions, io: RunIo): Promise<LocalRep
     const drainMs = Math.max(pipeline.nowMs, lastEventMs) + config.alerting.group_wait_s * 1000 + STEP_MS;
     await time.advanceTo(drainMs);
   }
+  await dashboard?.finish();
   await shipping?.flush();
   reader?.close();
   status.clear();

@@ -1,4 +1,5 @@
-import { AlertManager } from "./alerts/manager.js";
+import { AlertManager, type NewSilence } from "./alerts/manager.js";
+import type { Silence } from "./alerts/silence.js";
 import type { Alert, AlertType, DetectorFinding, Notification } from "./alerts/types.js";
 import type { PipelineConfig } from "./config/types.js";
 import type { Detector } from "./detectors/detector.js";
@@ -82,6 +83,7 @@ export class Pipeline {
   private nextTickMs = Number.NEGATIVE_INFINITY;
   private notifications: Notification[] = [];
   private findings: DetectorFinding[] = [];
+  private eventObserver: ((event: LogEvent) => void) | null = null;
 
   constructor(options: PipelineOptions) {
     const { config } = options;
@@ -155,6 +157,7 @@ export class Pipeline {
       else while (this.step(event.timeMs) !== null) {}
     }
     this.stats.events++;
+    if (this.eventObserver !== null) this.eventObserver(event);
     for (const detector of this.detectors) {
       const found = detector.observe(event);
       if (found.length > 0) this.accept(found);
@@ -230,6 +233,24 @@ export class Pipeline {
 
   firingAlerts(): Alert[] {
     return this.alerts.firing();
+  }
+
+  /**
+   * Hand every accepted event to `observer` as well (one at most; null removes it). For cheap
+   * accounting such as the live dashboard's per-second figures: it runs on the hot path.
+   */
+  observeEvents(observer: ((event: LogEvent) => void) | null): void {
+    this.eventObserver = observer;
+  }
+
+  /** Add a silence at runtime (expiry in event time); returns its id. Throws on bad matchers. */
+  addSilence(silence: NewSilence): string {
+    return this.alerts.addSilence(silence);
+  }
+
+  /** Silences in force at event time `nowMs`, configured and runtime ones. */
+  activeSilences(nowMs: number): Silence[] {
+    return this.alerts.activeSilences(nowMs);
   }
 
   snapshot(): PipelineSnapshot {
