@@ -80,6 +80,28 @@ resource "aws_cloudwatch_log_subscription_filter" "processor" {
   depends_on = [aws_lambda_permission.processor_from_logs]
 }
 
+# Extra log groups of your own (processor_extra_log_groups): one permission per group, scoped to that
+# group's ARN, and one subscription filter each, so the processor is invoked by exactly those groups.
+resource "aws_lambda_permission" "processor_from_extra_logs" {
+  for_each       = local.direct_subscription_count == 1 ? toset(var.processor_extra_log_groups) : toset([])
+  statement_id   = "AllowLogs-${substr(sha1(each.value), 0, 16)}"
+  action         = "lambda:InvokeFunction"
+  function_name  = aws_lambda_function.processor[0].function_name
+  principal      = "logs.amazonaws.com"
+  source_arn     = "${local.log_group_arn_prefix}${each.value}:*"
+  source_account = local.account_id
+}
+
+resource "aws_cloudwatch_log_subscription_filter" "processor_extra" {
+  for_each        = local.direct_subscription_count == 1 ? toset(var.processor_extra_log_groups) : toset([])
+  name            = "${var.name_prefix}-processor"
+  log_group_name  = each.value
+  filter_pattern  = var.processor_filter_pattern
+  destination_arn = aws_lambda_function.processor[0].arn
+
+  depends_on = [aws_lambda_permission.processor_from_extra_logs]
+}
+
 # ---------------------------------------------------------------------------------------------
 # Remediation: SNS alert topic -> guardrails -> actions, audit trail
 # ---------------------------------------------------------------------------------------------

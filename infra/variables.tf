@@ -206,6 +206,21 @@ variable "processor_source_log_group_name" {
   }
 }
 
+variable "processor_extra_log_groups" {
+  type        = list(string)
+  description = "More existing log groups for the processor to read (nginx, sshd, Lambda groups, ...): each gets its own subscription filter and a Lambda permission scoped to that group alone. Say how each is read in the pipeline config's sources (docs/inputs.md). Without enable_kinesis only: the Kinesis path subscribes the source log group alone."
+  default     = []
+
+  validation {
+    condition     = alltrue([for name in var.processor_extra_log_groups : can(regex("^[A-Za-z0-9_./#-]{1,512}$", name))])
+    error_message = "processor_extra_log_groups must hold log group names (letters, digits and _ . / # -)."
+  }
+  validation {
+    condition     = length(distinct(var.processor_extra_log_groups)) == length(var.processor_extra_log_groups)
+    error_message = "processor_extra_log_groups must not name a group twice."
+  }
+}
+
 variable "processor_filter_pattern" {
   type        = string
   description = "CloudWatch Logs filter pattern for the subscription. Empty (the default) delivers every line; the processor counts and skips lines it cannot parse."

@@ -1,4 +1,5 @@
 import { parseArgs } from "node:util";
+import { INPUT_OPTIONS, type InputFormatOptions, parseInputArgs } from "./input-args.js";
 
 export interface RunOptions {
   /** Wall-clock seconds to run (generated mode). */
@@ -22,6 +23,10 @@ export interface RunOptions {
   /** Also ship every valid log line to this CloudWatch Logs group (AWS or an emulator). */
   shipLogGroup: string | null;
   shipLogStream: string;
+  /** How --input lines are read (--format, --mapping, ...; see local/input-args.ts). */
+  inputFormat: InputFormatOptions;
+  /** Keep reading the --input file as it grows (tail -F). */
+  follow: boolean;
   /** Serve the live dashboard on this address while the run goes (`--dashboard`). */
   dashboard: { host: string; port: number } | null;
 }
@@ -53,6 +58,17 @@ Options:
   --ship-to-log-group NAME  also send every valid line to this CloudWatch Logs group (created if
                           missing); uses AWS_REGION, the usual AWS credentials and AWS_ENDPOINT_URL
   --log-stream NAME       the log stream for --ship-to-log-group (default local-runner)
+  --format NAME           how --input lines are read: auto (default), json, nginx, apache, sshd, lambda,
+                          metric-csv (docs/inputs.md)
+  --mapping FILE|PRESET   json field mapping (JSON/YAML file) or preset: powertools, ecs, otel, pino, bunyan
+  --service NAME          service name for formats that carry none (default: from the file name)
+  --timezone ZONE         zone of timestamps without one: UTC (default), +02:00, Europe/Paris
+  --year YYYY             year of syslog dates without one (default: inferred from the file time)
+  --sshd-mode MODE        fail2ban sshd filter mode: normal (default), ddos, extra, aggressive
+  --log-format STRING     nginx log_format / Apache LogFormat of a custom access log
+  --metric-field FIELD    metric-csv: the series is cpu_pct or memory_pct, so the rules and ML watch it
+  --events-out FILE       write one JSON object per input line, in order: how each line was read
+  --follow                keep reading --input as it grows, across rotation and truncation (tail -F)
   --dashboard             serve a live dashboard while the run goes (see docs/dashboard.md)
   --port N                the dashboard's port (default 8787; 0 picks a free one)
   --host ADDRESS          the dashboard's address (default 127.0.0.1; 0.0.0.0 in a container)
@@ -63,7 +79,10 @@ Exit codes: 0 success, 2 bad arguments, configuration, input or output path, 1 u
 Examples:
   npm run local                                            15 s of live traffic in real time
   npm run local -- --duration 10 --speed 600 --report r.json   100 simulated minutes in 10 s
-  npm run local -- --input my-service.log --report r.json     your own logs`;
+  npm run local -- --input my-service.log --report r.json     your own logs
+  npm run local -- --input /var/log/nginx/access.log --format nginx
+  npm run local -- --input /var/log/auth.log --format sshd --events-out e.jsonl
+  npm run local -- --input /var/log/auth.log --format sshd --follow   watch it live`;
 
 function positiveNumber(name: string, raw: string, allowZero = false): number | string {
   const value = Number(raw);
@@ -138,6 +157,8 @@ export function parseRunArgs(argv: readonly string[]): ArgsResult {
   if (v["log-stream"] !== undefined && v["ship-to-log-group"] === undefined) {
     return { kind: "error", message: "--log-stream needs --ship-to-log-group" };
   }
+  const inputFormat = parseInputArgs(v, v.input !== undefined);
+  if (typeof inputFormat === "string") return { kind: "error", message: inputFormat };
 
   const dashboard = dashboardOption(v.dashboard, v.port, v.host);
   if (typeof dashboard === "string") return { kind: "error", message: dashboard };
@@ -161,6 +182,8 @@ export function parseRunArgs(argv: readonly string[]): ArgsResult {
       quiet: v.quiet ?? false,
       shipLogGroup: v["ship-to-log-group"] ?? null,
       shipLogStream: v["log-stream"] ?? "local-runner",
+      inputFormat,
+      follow: v.follow ?? false,
       dashboard,
     },
   };
@@ -200,6 +223,7 @@ const OPTIONS = {
   audit: { type: "string" },
   "write-logs": { type: "string" },
   "dry-run": { type: "boolean" },
+  ...INPUT_OPTIONS,
   quiet: { type: "boolean" },
   dashboard: { type: "boolean" },
   port: { type: "string" },

@@ -1,5 +1,6 @@
 import { writeFileSync } from "node:fs";
 import { parseRunArgs, USAGE } from "./args.js";
+import { InputSettingsError } from "./ingest-input.js";
 import { formatSummary } from "./report.js";
 import { type RunIo, runLocal, UsageError } from "./runner.js";
 
@@ -18,8 +19,16 @@ export async function runCli(argv: readonly string[], io: RunIo): Promise<number
     io.stderr.write(`error: ${args.message}\n\nRun with --help for the options.\n`);
     return 2;
   }
+  let runIo = io;
+  if (args.options.follow && io.signal === undefined) {
+    // Ctrl-C (or a TERM) ends a --follow run with its summary.
+    const stop = new AbortController();
+    process.once("SIGINT", () => stop.abort());
+    process.once("SIGTERM", () => stop.abort());
+    runIo = { ...io, signal: stop.signal };
+  }
   try {
-    const report = await runLocal(args.options, io);
+    const report = await runLocal(args.options, runIo);
     io.stdout.write(`\n${formatSummary(report)}\n`);
     if (args.options.reportPath) {
       try {
@@ -35,7 +44,7 @@ export async function runCli(argv: readonly string[], io: RunIo): Promise<number
     }
     return 0;
   } catch (error) {
-    if (error instanceof UsageError) {
+    if (error instanceof UsageError || error instanceof InputSettingsError) {
       io.stderr.write(`error: ${error.message}\n`);
       return 2;
     }

@@ -5,6 +5,7 @@ import type { RejectReason } from "../shared/log/schema.js";
 import type { Pipeline } from "../shared/pipeline.js";
 import type { SkipReason } from "../shared/remediation/types.js";
 import type { RunOptions } from "./args.js";
+import { formatInputSummary, type InputSummary } from "./ingest-input.js";
 import type { ShippingReport } from "./log-shipping.js";
 import type { ActionTally, Responder } from "./responder.js";
 
@@ -42,6 +43,8 @@ export interface LocalReport {
   escalations: number;
   /** `--ship-to-log-group` only. */
   shipping: ShippingReport | null;
+  /** `--input` only: how its lines were read (format, skips, first rejected lines, a format hint). */
+  input: InputSummary | null;
   /** Generated runs only (null on replay: there is no ground truth). */
   scenarios: ScenarioRow[] | null;
   precision: number | null;
@@ -68,6 +71,7 @@ export function buildReport(input: {
   lastEventMs: number | null;
   shipping: ShippingReport | null;
   wallSeconds: number;
+  input?: InputSummary | null;
 }): LocalReport {
   const { options, pipeline, responder, evaluation } = input;
   const scenarios =
@@ -98,6 +102,7 @@ export function buildReport(input: {
     skipped_actions: { ...responder.stats.skipped },
     escalations: responder.stats.escalations,
     shipping: input.shipping,
+    input: input.input ?? null,
     scenarios,
     precision: evaluation ? round(evaluation.precision, 4) : null,
     recall: evaluation ? round(evaluation.recall, 4) : null,
@@ -207,5 +212,8 @@ export function formatSummary(report: LocalReport): string {
         (ship.first_error ? ` (first error: ${ship.first_error})` : ""),
     );
   }
+  // A mostly rejected input is the first thing to read: nothing after it means much.
+  if (report.input)
+    parts.splice(report.input.rejected * 2 > report.input.lines ? 0 : 1, 0, formatInputSummary(report.input));
   return parts.join("\n\n");
 }

@@ -16,7 +16,9 @@ import type { Sink } from "../shared/sinks/sink.js";
 import type { RunOptions } from "./args.js";
 import { appendAuditRecords } from "./audit-file.js";
 import { type RunDashboard, startRunDashboard } from "./dashboard/index.js";
-import { readBoundedLines } from "./lines.js";
+import { followLines } from "./follow.js";
+import { idleTick, type LineReader, openLineReader } from "./ingest-input.js";
+import { type InputLine, readBoundedLines } from "./lines.js";
 import { LogGroupShipping } from "./log-shipping.js";
 import { outputPathProblem } from "./output-paths.js";
 import { buildReport, type LocalReport } from "./report.js";
@@ -34,6 +36,8 @@ export interface RunIo {
   now?: () => number;
   /** Environment for AWS settings (`--ship-to-log-group`); defaults to process.env. */
   env?: NodeJS.ProcessEnv;
+  /** Ends a `--follow` run (the CLI aborts it on Ctrl-C). */
+  signal?: AbortSignal;
 }
 
 /** A problem the user can fix (bad config file, unreadable input): exit code 2, one clear message. */
@@ -160,6 +164,7 @@ export async function runLocal(options: RunOptions, io: RunIo): Promise<LocalRep
   }
 
   const wallStart = wallNow();
+  let reader: LineReader | null = null;
   let firstEventMs: number | null = null;
   let lastEventMs: number | null = null;
 
@@ -207,18 +212,30 @@ export async function runLocal(options: RunOptions, io: RunIo): Promise<LocalRep
       status.tick(refreshStatus);
     }
   } else {
-    const input = options.input === "-" ? io.stdin : openInput(options.input);
-    const source = options.input === "-" ? "stdin" : options.input;
-    let count = 0;
+    const inputPath = options.input;
+    if (options.follow && inputPath === "-")
+      throw new UsageError("--follow needs a file, not standard input");
+    reader = openLineReader(options, pipeline);
+    const lineReader = reader;
+    const source = inputPath === "-" ? "stdin" : inputPath;
     // One character more than the parser's limit: a trailing "\r" must not push a line over it.
-    for await (const read of readBoundedLines(input, MAX_LINE_BYTES + 1)) {
+    const lines: AsyncIterable<InputLine> = options.follow
+      ? asInputLines(
+          followLines(inputPath, { signal: io.signal, onIdle: () => idleTick(time, pipeline, lineReader) }),
+        )
+      : readBoundedLines(inputPath === "-" ? io.stdin : openInput(inputPath), MAX_LINE_BYTES + 1);
+    let count = 0;
+    for await (const read of lines) {
       if (read.kind === "too_long") {
-        pipeline.countRejected("line_too_long");
+        reader.rejectTooLong(read.chars);
         continue;
       }
       const line = read.text;
-      const result = await time.line(line, source);
-      if (result.ok) shipping?.add(result.event.timeMs, line);
+      // Each line is read in its format (--format); its event then goes through the time checks.
+      const result = reader.ingestLine(line);
+      if (result.status === "event" && (await time.event(result.event, source))) {
+        shipping?.add(result.event.timeMs, line);
+      }
       if (++count % 4096 === 0) {
         status.tick(refreshStatus);
         await shipping?.flushIfDue();
@@ -238,6 +255,7 @@ export async function runLocal(options: RunOptions, io: RunIo): Promise<LocalRep
   }
   await dashboard?.finish();
   await shipping?.flush();
+  reader?.close();
   status.clear();
   if (logSink) await closeStream(logSink);
 
@@ -258,6 +276,7 @@ export async function runLocal(options: RunOptions, io: RunIo): Promise<LocalRep
     lastEventMs,
     shipping: shipping?.report ?? null,
     wallSeconds: (wallNow() - wallStart) / 1000,
+    input: reader?.summary() ?? null,
   });
 }
 
@@ -275,4 +294,8 @@ function closeStream(stream: WriteStream): Promise<void> {
   return new Promise((resolve, reject) =>
     stream.end((error?: Error | null) => (error ? reject(error) : resolve())),
   );
+}
+
+async function* asInputLines(lines: AsyncIterable<string>): AsyncGenerator<InputLine> {
+  for await (const text of lines) yield { kind: "line", text };
 }

@@ -36,6 +36,18 @@ export class TimeDriver {
     });
   }
 
+  /**
+   * Admit an event a format adapter read (shared/ingest/); its events are processed as for `line`.
+   * False when the event was refused as ahead of its source's clock.
+   */
+  event(event: LogEvent, source: string = DEFAULT_SOURCE): Promise<boolean> {
+    return this.serial(async () => {
+      const admission = this.pipeline.admit(event, source);
+      await this.processAll(admission.ready);
+      return !admission.future.some((f) => f.event === event);
+    });
+  }
+
   /** Let event time run to `targetMs` with no new line (an idle tick). */
   advanceTo(targetMs: number): Promise<void> {
     return this.serial(() => this.run(targetMs));

@@ -1,5 +1,6 @@
 import type { AlertType, Notification } from "../../shared/alerts/types.js";
 import type { PipelineConfig } from "../../shared/config/types.js";
+import { SourceReader } from "../../shared/ingest/sources.js";
 import type { RejectReason } from "../../shared/log/schema.js";
 import { Pipeline, type PipelineSnapshot } from "../../shared/pipeline.js";
 import type { Sink } from "../../shared/sinks/sink.js";
@@ -13,6 +14,8 @@ export interface ProcessorState {
   pipeline: PipelineSnapshot;
   /** Notifications decided but not yet published (SNS was unreachable): the spool. */
   outbox: Notification[];
+  /** Memory of the format adapters per log group (sshd connections), see shared/ingest/sources.ts. */
+  inputs?: unknown;
 }
 
 export interface ProcessorOptions {
@@ -63,6 +66,13 @@ export interface ProcessorOutcome {
   conflicts: number;
 }
 
+interface Live {
+  pipeline: Pipeline;
+  version: number | null;
+  outbox: Notification[];
+  reader: SourceReader;
+}
+
 interface RejectSample {
   id: string | null;
   reason: RejectReason;
@@ -89,7 +99,7 @@ const REJECT_SAMPLES_LOGGED = 3;
  * invocation tries again. A lost race (another instance saved first) reloads and redoes the batch.
  */
 export class Processor {
-  private live: { pipeline: Pipeline; version: number | null; outbox: Notification[] } | null = null;
+  private live: Live | null = null;
   private readonly now: () => number;
   private readonly stateKey: string;
   private readonly maxOutbox: number;
@@ -171,31 +181,30 @@ export class Processor {
     outcome.logEvents = data.logEvents.length + invalidEvents.length;
     // Each log stream keeps its own clock: a host whose clock is off is judged against its own past.
     const source = `${data.logGroup}/${data.logStream}`;
-    const result = await this.run(outcome, (pipeline) => {
+    const result = await this.run(outcome, (pipeline, reader) => {
       const rejected: Partial<Record<RejectReason, number>> = {};
       const samples: RejectSample[] = [];
       let accepted = 0;
       const lateBefore = pipeline.stats.late;
+      const reject = (id: string | null, reason: RejectReason, detail: string) => {
+        rejected[reason] = (rejected[reason] ?? 0) + 1;
+        if (samples.length < REJECT_SAMPLES_LOGGED) samples.push({ id, reason, detail });
+      };
       // Entries without a message string were set aside by the decoder: refused on their own.
-      for (const invalid of invalidEvents) {
-        rejected.wrong_type = (rejected.wrong_type ?? 0) + 1;
-        if (samples.length < REJECT_SAMPLES_LOGGED) {
-          samples.push({ id: invalid.id, reason: "wrong_type", detail: invalid.detail });
-        }
-      }
+      for (const invalid of invalidEvents) reject(invalid.id, "wrong_type", invalid.detail);
       for (const logEvent of data.logEvents) {
-        const result = pipeline.ingestLine(logEvent.message, source);
-        if (result.ok) {
-          accepted++;
-        } else {
-          rejected[result.reason] = (rejected[result.reason] ?? 0) + 1;
-          if (samples.length < REJECT_SAMPLES_LOGGED) {
-            samples.push({
-              id: typeof logEvent.id === "string" ? clip(logEvent.id) : null,
-              reason: result.reason,
-              detail: result.detail,
-            });
-          }
+        const id = typeof logEvent.id === "string" ? clip(logEvent.id) : null;
+        // Each log group is read in its configured format (config `sources`; `auto` otherwise).
+        const read = reader.read(logEvent.message, data.logGroup, data.logStream, logEvent.timestamp);
+        if (read.status === "event") {
+          const admission = pipeline.admit(read.event, source);
+          for (const ready of admission.ready) pipeline.process(ready);
+          const future = admission.future.find((f) => f.event === read.event);
+          if (future === undefined) accepted++;
+          else reject(id, "timestamp_in_future", future.detail);
+        } else if (read.status === "rejected") {
+          pipeline.stats.rejected[read.reason] = (pipeline.stats.rejected[read.reason] ?? 0) + 1;
+          reject(id, read.reason, read.detail);
         }
       }
       if (accepted > 0) pipeline.advance(pipeline.nowMs);
@@ -219,14 +228,14 @@ export class Processor {
    */
   private async run(
     outcome: ProcessorOutcome,
-    work: (pipeline: Pipeline) => BatchResult,
+    work: (pipeline: Pipeline, reader: SourceReader) => BatchResult,
   ): Promise<BatchResult> {
     const published = new Set<string>();
     for (let attempt = 1; ; attempt++) {
       const state = await this.current();
       const firedBefore = { ...state.pipeline.stats.alertsByType };
       state.pipeline.setWallClock(this.now());
-      const { accepted, rejected, samples, late } = work(state.pipeline);
+      const { accepted, rejected, samples, late } = work(state.pipeline, state.reader);
       state.pipeline.takeFindings();
       const fresh = state.pipeline.takeNotifications();
       const queue = [...state.outbox, ...fresh];
@@ -269,7 +278,7 @@ export class Processor {
         ? state.version
         : await this.options.store.save<ProcessorState>(
             this.stateKey,
-            { pipeline: state.pipeline.snapshot(), outbox: remaining },
+            { pipeline: state.pipeline.snapshot(), outbox: remaining, inputs: state.reader.snapshot() },
             state.version,
             this.now(),
           );
@@ -289,7 +298,7 @@ export class Processor {
         continue;
       }
       if (!deferSave) this.lastSavedAtMs = this.now();
-      this.live = { pipeline: state.pipeline, version: saved, outbox: remaining };
+      this.live = { pipeline: state.pipeline, version: saved, outbox: remaining, reader: state.reader };
       const clockMs = state.pipeline.nowMs;
       const alertsFired: Partial<Record<AlertType, number>> = {};
       for (const [type, count] of Object.entries(state.pipeline.stats.alertsByType) as [
@@ -318,19 +327,21 @@ export class Processor {
   }
 
   /** The live pipeline when it is still the stored version; otherwise a fresh one restored from the store. */
-  private async current(): Promise<{ pipeline: Pipeline; version: number | null; outbox: Notification[] }> {
+  private async current(): Promise<Live> {
     const storedVersion = await this.options.store.version(this.stateKey);
     if (this.live !== null && this.live.version === storedVersion) return this.live;
     const pipeline = this.newPipeline();
+    const reader = new SourceReader(this.options.config.sources);
     const stored = await this.options.store.load<ProcessorState>(this.stateKey);
-    if (stored === null) return { pipeline, version: null, outbox: [] };
+    if (stored === null) return { pipeline, version: null, outbox: [], reader };
+    reader.restore(stored.value.inputs);
     try {
       pipeline.restore(stored.value.pipeline);
     } catch (error) {
       // A snapshot this version cannot read (an upgrade changed the format): start clean rather
       // than fail every invocation; the next save overwrites it.
       this.options.logger.error("stored pipeline state unreadable; starting with empty windows", { error });
-      return { pipeline: this.newPipeline(), version: stored.version, outbox: [] };
+      return { pipeline: this.newPipeline(), version: stored.version, outbox: [], reader };
     }
     const limitMs = this.now() + this.options.config.time.max_future_skew_s * 1000;
     if (pipeline.nowMs > limitMs) {
@@ -346,12 +357,14 @@ export class Processor {
         pipeline: this.newPipeline(),
         version: stored.version,
         outbox: Array.isArray(stored.value.outbox) ? stored.value.outbox : [],
+        reader,
       };
     }
     return {
       pipeline,
       version: stored.version,
       outbox: Array.isArray(stored.value.outbox) ? stored.value.outbox : [],
+      reader,
     };
   }
 

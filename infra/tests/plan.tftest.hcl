@@ -216,6 +216,34 @@ run "alarms_and_dashboard_can_be_turned_off" {
   }
 }
 
+run "extra_log_groups_get_one_filter_and_one_scoped_permission_each" {
+  command = plan
+
+  variables {
+    processor_extra_log_groups = ["/web/nginx/access", "/hosts/auth"]
+  }
+
+  assert {
+    condition     = toset(keys(aws_cloudwatch_log_subscription_filter.processor_extra)) == toset(["/web/nginx/access", "/hosts/auth"])
+    error_message = "each extra log group needs exactly one subscription filter"
+  }
+  assert {
+    condition     = alltrue([for name, filter in aws_cloudwatch_log_subscription_filter.processor_extra : filter.log_group_name == name])
+    error_message = "each filter must be on its own group"
+  }
+  assert {
+    condition = toset([for p in aws_lambda_permission.processor_from_extra_logs : p.source_arn]) == toset([
+      "arn:aws:logs:us-east-1:123456789012:log-group:/web/nginx/access:*",
+      "arn:aws:logs:us-east-1:123456789012:log-group:/hosts/auth:*",
+    ])
+    error_message = "the processor may be invoked by exactly the extra groups named, each by its own ARN"
+  }
+  assert {
+    condition     = alltrue([for p in aws_lambda_permission.processor_from_extra_logs : p.principal == "logs.amazonaws.com" && p.source_account == "123456789012"])
+    error_message = "only CloudWatch Logs of this account may invoke the processor"
+  }
+}
+
 run "without_kinesis_the_log_group_feeds_the_processor_directly" {
   command = plan
 
@@ -303,6 +331,7 @@ run "refuses_malformed_names_and_numbers" {
     pipeline_config                = "[1, 2]"
     async_max_retry_attempts       = 5
     no_events_alarm_minutes        = 1
+    processor_extra_log_groups     = ["/ok", "bad group:*", "/ok"]
   }
 
   expect_failures = [
@@ -314,5 +343,6 @@ run "refuses_malformed_names_and_numbers" {
     var.pipeline_config,
     var.async_max_retry_attempts,
     var.no_events_alarm_minutes,
+    var.processor_extra_log_groups,
   ]
 }

@@ -37,6 +37,9 @@ class ServiceAccumulator {
   events = 0;
   cpuSum = 0;
   memorySum = 0;
+  /** Events that carried CPU / memory: a format without them (an access log) leaves them missing. */
+  cpuCount = 0;
+  memoryCount = 0;
   traffic = 0;
   errors = 0;
   readonly latency = new Uint32Array(LATENCY_BUCKETS + 1);
@@ -47,6 +50,8 @@ class ServiceAccumulator {
     this.events = 0;
     this.cpuSum = 0;
     this.memorySum = 0;
+    this.cpuCount = 0;
+    this.memoryCount = 0;
     this.traffic = 0;
     this.errors = 0;
     this.latency.fill(0, 0, this.topBucket + 1);
@@ -56,8 +61,8 @@ class ServiceAccumulator {
   point(): ServicePoint {
     return {
       events: this.events,
-      cpuPct: this.events > 0 ? round2(this.cpuSum / this.events) : null,
-      memoryPct: this.events > 0 ? round2(this.memorySum / this.events) : null,
+      cpuPct: this.cpuCount > 0 ? round2(this.cpuSum / this.cpuCount) : null,
+      memoryPct: this.memoryCount > 0 ? round2(this.memorySum / this.memoryCount) : null,
       latencyP95Ms: this.traffic > 0 ? percentileOf(this.latency, this.traffic, 0.95) : null,
       errorRate: this.traffic > 0 ? round4(this.errors / this.traffic) : null,
     };
@@ -84,17 +89,25 @@ export class LiveAggregator {
     if (service === undefined) service = this.addService(event.service);
     service.events++;
     const metrics = event.metrics;
-    service.cpuSum += metrics.cpu_pct;
-    service.memorySum += metrics.memory_pct;
+    if (metrics.cpu_pct !== null) {
+      service.cpuSum += metrics.cpu_pct;
+      service.cpuCount++;
+    }
+    if (metrics.memory_pct !== null) {
+      service.memorySum += metrics.memory_pct;
+      service.memoryCount++;
+    }
     const type = event.event_type;
     if (type === "request" || type === "error" || type === "auth_success" || type === "auth_failure") {
       service.traffic++;
       if (type === "error" || (event.status_code !== null && event.status_code >= 500)) service.errors++;
-      // The parser guarantees latency_ms >= 0; past the last bucket it lands in the overflow one.
+      // Adapters guarantee latency_ms >= 0 or null (not logged); past the last bucket it lands in the overflow one.
       const latency = metrics.latency_ms;
-      const bucket = latency < LATENCY_LIMIT_MS ? (latency / LATENCY_BUCKET_MS) | 0 : LATENCY_BUCKETS;
-      service.latency[bucket]!++;
-      if (bucket > service.topBucket) service.topBucket = bucket;
+      if (latency !== null) {
+        const bucket = latency < LATENCY_LIMIT_MS ? (latency / LATENCY_BUCKET_MS) | 0 : LATENCY_BUCKETS;
+        service.latency[bucket]!++;
+        if (bucket > service.topBucket) service.topBucket = bucket;
+      }
     }
   };
 

@@ -23,6 +23,10 @@ export const RUNBOOK_HINTS: Record<AlertType, string> = {
     "Unusual mix of metrics for this service: look at the features with the largest contribution first, then recent changes.",
   pipeline_capacity:
     "A detector is full and ignores new keys: raise its max_services / max_keys, or find what floods it with new names.",
+  http_probing:
+    "One client asks for many paths that do not exist (a scanner): check the sample paths, block the IP at the edge or WAF.",
+  request_flood:
+    "One client sends far more requests than usual: check whether it is a crawler, a retry loop or abuse; rate-limit or block it.",
 };
 
 const SEVERITY_RANK: Record<Severity, number> = { info: 0, warning: 1, critical: 2 };
@@ -44,6 +48,8 @@ const TYPE_LABEL: Record<AlertType, string> = {
   high_error_rate: "High error rate",
   ml_anomaly: "Anomalous behaviour",
   pipeline_capacity: "Pipeline over capacity",
+  http_probing: "HTTP probing from IP",
+  request_flood: "Request flood from IP",
 };
 
 /** One-line human title for a single alert, e.g. "High CPU on payment-service". */

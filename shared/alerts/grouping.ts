@@ -14,6 +14,8 @@ export const ALERT_FAMILY: Record<AlertType, string> = {
   high_error_rate: "errors",
   ml_anomaly: "anomaly",
   pipeline_capacity: "capacity",
+  http_probing: "abuse",
+  request_flood: "abuse",
 };
 
 /** Group key: service plus alert family, e.g. "payment-service/resources". */

@@ -12,6 +12,8 @@ export const ALERT_TYPES = [
   "ml_anomaly",
   /** The pipeline itself: a detector tracks as many keys as its cap allows and refuses the rest. */
   "pipeline_capacity",
+  "http_probing",
+  "request_flood",
 ] as const;
 export type AlertType = (typeof ALERT_TYPES)[number];
 

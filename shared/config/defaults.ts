@@ -28,6 +28,16 @@ export const DEFAULT_CONFIG: PipelineConfig = {
       severity: "critical",
       max_keys: 10_000,
     },
+    sshd_jail: {
+      enabled: true,
+      max_retry: 5,
+      find_time_s: 600,
+      ban_time_s: 600,
+      ignore_ips: ["127.0.0.1/8", "::1"],
+      severity: "critical",
+    },
+    http_probing: { enabled: true, capacity: 10, leak_s: 10, blackhole_s: 300, severity: "warning" },
+    request_flood: { enabled: true, max_requests: 600, window_s: 60, severity: "warning" },
     error_rate: {
       window_s: 60,
       threshold_ratio: 0.2,
@@ -72,7 +82,9 @@ export const DEFAULT_CONFIG: PipelineConfig = {
       brute_force_ip: "block_ip",
       brute_force_user: "lock_user",
       high_error_rate: "rollback_deploy",
+      http_probing: "block_ip",
     },
   },
   time: { max_future_skew_s: 300, allowed_lateness_s: 60 },
+  sources: [],
 };

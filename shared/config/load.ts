@@ -6,12 +6,16 @@
 import { parseDocument } from "yaml";
 import { compileInhibitRules, InhibitConfigError } from "../alerts/inhibit.js";
 import { ALERT_TYPES, type AlertType, SEVERITIES } from "../alerts/types.js";
+import { AddressList } from "../detectors/address-list.js";
+import { checkSources as checkSourceAdapters } from "../ingest/sources.js";
+import { FORMATS } from "../ingest/types.js";
 import { parseIsoTimestamp } from "../log/parse.js";
 import { DEFAULT_CONFIG } from "./defaults.js";
 import {
   ACTION_TYPES,
   type ActionType,
   type InhibitRuleConfig,
+  type InputSourceConfig,
   type PipelineConfig,
   type SilenceConfig,
 } from "./types.js";
@@ -69,6 +73,14 @@ interface SilencesSpec {
 interface ActionsSpec {
   kind: "actions";
 }
+/** A list of strings that replaces the default list as a whole. */
+interface StringsSpec {
+  kind: "strings";
+}
+/** The processor's input sources (log group pattern -> format). */
+interface SourcesSpec {
+  kind: "sources";
+}
 interface InhibitRulesSpec {
   kind: "inhibit_rules";
 }
@@ -79,6 +91,8 @@ type FieldSpec =
   | ObjectSpec
   | SilencesSpec
   | ActionsSpec
+  | StringsSpec
+  | SourcesSpec
   | InhibitRulesSpec;
 
 const percent: NumberSpec = { kind: "number", min: 0, max: 100 };
@@ -118,6 +132,31 @@ const CONFIG_SPEC: ObjectSpec = {
             severity,
             max_keys: count(1, 10_000_000),
           },
+        },
+        sshd_jail: {
+          kind: "object",
+          fields: {
+            enabled: bool,
+            max_retry: count(1),
+            find_time_s: positiveDuration,
+            ban_time_s: positiveDuration,
+            ignore_ips: { kind: "strings" },
+            severity,
+          },
+        },
+        http_probing: {
+          kind: "object",
+          fields: {
+            enabled: bool,
+            capacity: count(1),
+            leak_s: positiveDuration,
+            blackhole_s: duration,
+            severity,
+          },
+        },
+        request_flood: {
+          kind: "object",
+          fields: { enabled: bool, max_requests: count(1), window_s: positiveDuration, severity },
         },
         error_rate: {
           kind: "object",
@@ -180,6 +219,7 @@ const CONFIG_SPEC: ObjectSpec = {
         allowed_lateness_s: duration,
       },
     },
+    sources: { kind: "sources" },
   },
 };
 
@@ -189,9 +229,9 @@ const SILENCE_MATCHER_KEYS = ["type", "service", "entity", "severity"] as const;
  * Bans need an IP or user to act on, and only the brute-force alerts carry one as their entity;
  * every other alert is about a whole service.
  */
-const ACTIONS_NEEDING_ENTITY: Partial<Record<ActionType, AlertType>> = {
-  block_ip: "brute_force_ip",
-  lock_user: "brute_force_user",
+const ACTIONS_NEEDING_ENTITY: Partial<Record<ActionType, readonly AlertType[]>> = {
+  block_ip: ["brute_force_ip", "http_probing", "request_flood"],
+  lock_user: ["brute_force_user"],
 };
 
 /**
@@ -324,9 +364,116 @@ function mergeField(
       return given === undefined ? structuredClone(base) : checkSilences(given, path, errors);
     case "actions":
       return mergeActions(given, base as Record<string, unknown>, path, errors);
+    case "strings":
+      return given === undefined ? structuredClone(base) : checkStrings(given, path, errors);
+    case "sources":
+      return given === undefined ? structuredClone(base) : checkSources(given, path, errors);
     case "inhibit_rules":
       return given === undefined ? structuredClone(base) : checkInhibitRules(given, path, errors);
   }
+}
+
+function checkStrings(given: unknown, path: string, errors: ConfigError[]): string[] {
+  if (!Array.isArray(given) || !given.every((item) => typeof item === "string")) {
+    pushError(errors, path, "wrong_type", `must be a list of strings, got ${describe(given)}`);
+    return [];
+  }
+  if (path.endsWith("ignore_ips")) {
+    const invalid = new AddressList(given).invalid;
+    if (invalid.length > 0) {
+      pushError(
+        errors,
+        path,
+        "out_of_range",
+        `not an address, CIDR range or host name: ${invalid.map((v) => JSON.stringify(v)).join(", ")}`,
+      );
+    }
+  }
+  return [...given];
+}
+
+const SOURCE_KEYS = [
+  "log_group",
+  "format",
+  "service",
+  "mapping",
+  "mode",
+  "timezone",
+  "log_format",
+  "metric_field",
+];
+
+function checkSources(given: unknown, path: string, errors: ConfigError[]): InputSourceConfig[] {
+  if (!Array.isArray(given)) {
+    pushError(
+      errors,
+      path,
+      "wrong_type",
+      `must be a list of sources (log_group, format, ...), got ${describe(given)}`,
+    );
+    return [];
+  }
+  const sources: InputSourceConfig[] = [];
+  given.forEach((item: unknown, index) => {
+    const itemPath = `${path}[${index}]`;
+    if (!isPlainObject(item)) {
+      pushError(
+        errors,
+        itemPath,
+        "wrong_type",
+        `must be a mapping with log_group and format, got ${describe(item)}`,
+      );
+      return;
+    }
+    let valid = true;
+    for (const key of Object.keys(item)) {
+      if (!SOURCE_KEYS.includes(key)) {
+        const suggestion = closest(key, SOURCE_KEYS);
+        pushError(
+          errors,
+          `${itemPath}.${key}`,
+          "unknown_key",
+          `unknown key (${suggestion ? `did you mean "${suggestion}"?` : `known keys: ${SOURCE_KEYS.join(", ")}`})`,
+        );
+        valid = false;
+      }
+    }
+    if (typeof item.log_group !== "string" || item.log_group === "") {
+      pushError(
+        errors,
+        `${itemPath}.log_group`,
+        "wrong_type",
+        `must be a log group name or pattern, got ${describe(item.log_group)}`,
+      );
+      valid = false;
+    }
+    if (typeof item.format !== "string" || !(FORMATS as readonly string[]).includes(item.format)) {
+      pushError(
+        errors,
+        `${itemPath}.format`,
+        "unknown_enum",
+        `must be one of ${FORMATS.join(", ")}, got ${describe(item.format)}`,
+      );
+      valid = false;
+    }
+    for (const key of ["service", "mode", "timezone", "log_format", "metric_field"] as const) {
+      if (item[key] !== undefined && typeof item[key] !== "string") {
+        pushError(errors, `${itemPath}.${key}`, "wrong_type", `must be a string, got ${describe(item[key])}`);
+        valid = false;
+      }
+    }
+    if (item.mapping !== undefined && typeof item.mapping !== "string" && !isPlainObject(item.mapping)) {
+      pushError(
+        errors,
+        `${itemPath}.mapping`,
+        "wrong_type",
+        `must be a preset name or a mapping, got ${describe(item.mapping)}`,
+      );
+      valid = false;
+    }
+    if (valid) sources.push(structuredClone(item) as unknown as InputSourceConfig);
+  });
+  return sources;
 }
 
 function rangeText(spec: NumberSpec): string {
@@ -601,6 +748,10 @@ function checkCrossFields(config: PipelineConfig, errors: ConfigError[]): void {
       `must be below threshold_ratio (${errorRate.threshold_ratio}), got ${errorRate.recovery_ratio}`,
     );
   }
+  if (Array.isArray(config.sources)) {
+    for (const problem of checkSourceAdapters(config.sources))
+      pushError(errors, "sources", "cross_field", problem);
+  }
   const ml = config.detectors.ml;
   // The model trains once warmup_windows normal windows are kept, and at most max_training_windows
   // are: with the first above the second it never trains, and ML alerting is off without a word.
@@ -617,12 +768,12 @@ function checkCrossFields(config: PipelineConfig, errors: ConfigError[]): void {
   }
   for (const [alertType, action] of Object.entries(config.remediation.actions)) {
     const onlyFor = action === undefined ? undefined : ACTIONS_NEEDING_ENTITY[action];
-    if (onlyFor !== undefined && onlyFor !== alertType) {
+    if (onlyFor !== undefined && !onlyFor.includes(alertType as AlertType)) {
       pushError(
         errors,
         `remediation.actions.${alertType}`,
         "cross_field",
-        `${action} needs an ${action === "block_ip" ? "IP" : "user"} to act on and only fits ${onlyFor} alerts`,
+        `${action} needs an ${action === "block_ip" ? "IP" : "user"} to act on and only fits ${onlyFor.join(", ")} alerts`,
       );
     }
   }

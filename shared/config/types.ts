@@ -37,6 +37,39 @@ export interface BruteForceConfig {
   max_keys?: number;
 }
 
+/** fail2ban's sshd jail over events read from sshd logs (docs/detectors.md). */
+export interface SshdJailConfig {
+  enabled: boolean;
+  /** fail2ban's maxretry: failures of one host within `find_time_s` that ban it. */
+  max_retry: number;
+  find_time_s: number;
+  /** How long the ban (block_ip) lasts; the alert resolves when it ends. */
+  ban_time_s: number;
+  /** fail2ban's ignoreip: addresses, CIDR ranges or host names never banned. */
+  ignore_ips: string[];
+  severity: Severity;
+}
+
+/** crowdsec's http-probing scenario: a leaky bucket of distinct failing paths per client IP. */
+export interface HttpProbingConfig {
+  enabled: boolean;
+  /** The bucket holds this many distinct paths; one more overflows it. */
+  capacity: number;
+  /** One path leaks out every this many seconds. */
+  leak_s: number;
+  /** After an overflow the IP is not alerted on again for this long. */
+  blackhole_s: number;
+  severity: Severity;
+}
+
+/** Too many requests from one client IP within a window. */
+export interface RequestFloodConfig {
+  enabled: boolean;
+  max_requests: number;
+  window_s: number;
+  severity: Severity;
+}
+
 export interface ErrorRateConfig {
   window_s: number;
   /** Errors over requests in the window at or above this fires. */
@@ -147,10 +180,37 @@ export interface PipelineConfig {
     cpu: ThresholdRuleConfig;
     memory: ThresholdRuleConfig;
     brute_force: BruteForceConfig;
+    sshd_jail: SshdJailConfig;
     error_rate: ErrorRateConfig;
+    http_probing: HttpProbingConfig;
+    request_flood: RequestFloodConfig;
     ml: MlConfig;
   };
   alerting: AlertingConfig;
   remediation: RemediationConfig;
   time: TimeConfig;
+  /**
+   * How the processor Lambda reads each log group it is subscribed to: the first source whose
+   * pattern matches the group decides (docs/inputs.md). Empty: every group is read with `auto`.
+   */
+  sources: InputSourceConfig[];
+}
+
+export interface InputSourceConfig {
+  /** A log group name; `*` matches any run of characters ("/aws/lambda/*"). */
+  log_group: string;
+  /** auto, json, nginx, apache, sshd, lambda or metric-csv. */
+  format: string;
+  /** Service name for formats that carry none; default: the log group's last path part. */
+  service?: string;
+  /** A mapping preset name or an inline mapping (json format), see docs/inputs.md. */
+  mapping?: string | Record<string, unknown>;
+  /** sshd: normal, ddos, extra or aggressive. */
+  mode?: string;
+  /** Time zone of zone-less timestamps. */
+  timezone?: string;
+  /** nginx/apache: a log_format string for a custom layout. */
+  log_format?: string;
+  /** metric-csv: the series is cpu_pct or memory_pct. */
+  metric_field?: string;
 }

@@ -54,6 +54,8 @@ type Rule = "ip" | "user";
 export interface BruteForceDetectorOptions {
   /** At most this many IPs and this many users tracked; the least recently seen go first. */
   maxKeys?: number;
+  /** The sshd jail bans hosts of sshd logs; the per-IP rule then leaves those events to it. */
+  sshdJail?: boolean;
 }
 
 /**
@@ -74,6 +76,7 @@ export class BruteForceDetector implements Detector {
   private readonly maxKeys: number;
   private readonly ipCapacity: CapacityGuard;
   private readonly userCapacity: CapacityGuard;
+  private readonly sshdJail: boolean;
   private ips = new ActivityMap<KeyState>();
   private users = new ActivityMap<KeyState>();
   private firingIps = new Set<string>();
@@ -97,6 +100,7 @@ export class BruteForceDetector implements Detector {
     const quietMs = Math.max(MIN_STALE_MS, this.idleMs);
     this.ipCapacity = new CapacityGuard("brute_force_ip", "IPs", this.maxKeys, quietMs);
     this.userCapacity = new CapacityGuard("brute_force_user", "users", this.maxKeys, quietMs);
+    this.sshdJail = options.sshdJail ?? false;
   }
 
   observe(event: LogEvent): readonly DetectorFinding[] {
@@ -106,7 +110,7 @@ export class BruteForceDetector implements Detector {
     const ip = event.source_ip;
     const user = event.user;
     let out: DetectorFinding[] | null = null;
-    if (ip !== null && ip !== "") {
+    if (ip !== null && ip !== "" && !(this.sshdJail && event.origin === "sshd")) {
       out = this.record("ip", event.service, ip, user, event, nowMs, out);
     }
     if (user !== null && user !== "") {

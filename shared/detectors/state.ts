@@ -87,6 +87,11 @@ export function toLogLine(event: LogEvent): LogLine {
   };
 }
 
+/** A measurement a source did not report is null (see LogMetrics). */
+function isNullableNumber(value: unknown): value is number | null {
+  return value === null || typeof value === "number";
+}
+
 function isNullableString(value: unknown): value is string | null {
   return value === null || typeof value === "string";
 }
@@ -112,9 +117,9 @@ export function readLogEvent(detector: string, value: unknown): LogEvent {
     return bad("has an unknown event_type");
   if (
     !isRecord(metrics) ||
-    typeof metrics.cpu_pct !== "number" ||
-    typeof metrics.memory_pct !== "number" ||
-    typeof metrics.latency_ms !== "number"
+    !isNullableNumber(metrics.cpu_pct) ||
+    !isNullableNumber(metrics.memory_pct) ||
+    !isNullableNumber(metrics.latency_ms)
   ) {
     return bad("has malformed metrics");
   }

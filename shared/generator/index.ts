@@ -1,4 +1,4 @@
-import type { LogEvent, LogLevel } from "../log/schema.js";
+import type { LogLevel, MeasuredEvent } from "../log/schema.js";
 import { Rng } from "../random.js";
 import type { RemediationAction } from "../remediation/types.js";
 import { type Incident, IncidentPlanner } from "./schedule.js";
@@ -88,7 +88,7 @@ class SeededLogGenerator implements LogGenerator {
     this.nowMs = options.startMs;
   }
 
-  next(): LogEvent {
+  next(): MeasuredEvent {
     for (;;) {
       this.planAhead(this.nextBaselineMs);
       // Which comes first: a baseline event, an incident starting, or an incident's own event?
@@ -208,7 +208,7 @@ class SeededLogGenerator implements LogGenerator {
     return Math.round(ms * 10) / 10;
   }
 
-  private baselineEvent(atMs: number): LogEvent {
+  private baselineEvent(atMs: number): MeasuredEvent {
     const rng = this.traffic;
     const serviceIndex = this.pickService();
     const profile = SERVICES[serviceIndex] as ServiceProfile;
@@ -269,11 +269,11 @@ class SeededLogGenerator implements LogGenerator {
   private requestEvent(
     profile: ServiceProfile,
     atMs: number,
-    metrics: LogEvent["metrics"],
+    metrics: MeasuredEvent["metrics"],
     errorRatio: number,
     user: string,
     ip: string,
-  ): LogEvent {
+  ): MeasuredEvent {
     const rng = this.traffic;
     const endpoint = rng.pick(profile.endpoints);
     let status: number;
@@ -304,7 +304,7 @@ class SeededLogGenerator implements LogGenerator {
     };
   }
 
-  private deployEvent(serviceIndex: number, atMs: number, metrics: LogEvent["metrics"]): LogEvent {
+  private deployEvent(serviceIndex: number, atMs: number, metrics: MeasuredEvent["metrics"]): MeasuredEvent {
     const profile = SERVICES[serviceIndex] as ServiceProfile;
     const from = this.deployVersion[serviceIndex] ?? 0;
     this.deployVersion[serviceIndex] = from + 1;
@@ -324,7 +324,7 @@ class SeededLogGenerator implements LogGenerator {
   }
 
   /** An event the incident adds on top of the baseline: an attempt, a retry, or the bad deploy. */
-  private incidentEvent(incident: Incident, atMs: number): LogEvent {
+  private incidentEvent(incident: Incident, atMs: number): MeasuredEvent {
     const rng = this.traffic;
     // Poisson arrivals at the incident's rate.
     incident.nextExtraMs =

@@ -1,5 +1,5 @@
 import type { AlertType } from "../alerts/types.js";
-import type { LogEvent } from "../log/schema.js";
+import type { MeasuredEvent } from "../log/schema.js";
 import type { RemediationAction } from "../remediation/types.js";
 
 export const SCENARIO_TYPES = [
@@ -46,7 +46,7 @@ export interface GeneratorOptions {
 
 export interface LogGenerator {
   /** The next event in time order (its `timeMs` is simulated time). */
-  next(): LogEvent;
+  next(): MeasuredEvent;
   /** Incidents that have started so far, in start order. */
   readonly truth: readonly IncidentTruth[];
   /**

@@ -17,13 +17,35 @@ export const EVENT_TYPES = [
 ] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 
+/**
+ * Measurements of one event. A format that does not carry a measurement leaves it null (missing),
+ * never 0: detectors and ML features skip events without the field they need (docs/inputs.md).
+ */
 export interface LogMetrics {
-  /** Host CPU utilisation, 0..100. */
-  cpu_pct: number;
-  /** Host memory utilisation, 0..100. */
-  memory_pct: number;
-  /** Request latency in milliseconds, >= 0. */
-  latency_ms: number;
+  /** Host CPU utilisation, 0..100; null when the source does not report it. */
+  cpu_pct: number | null;
+  /** Host memory utilisation, 0..100; null when the source does not report it. */
+  memory_pct: number | null;
+  /** Request latency in milliseconds, >= 0; null when not logged. */
+  latency_ms: number | null;
+}
+
+/** Request details read from access logs; absent for other sources. */
+export interface HttpDetails {
+  method: string | null;
+  /** The request path without the query string. */
+  path: string;
+  /** Virtual host (nginx $host / Apache %v) when logged. */
+  vhost: string | null;
+  user_agent: string | null;
+  bytes: number | null;
+}
+
+/** A named measurement (Embedded Metric Format, metric-csv): event_type "metric". */
+export interface MetricSample {
+  name: string;
+  value: number;
+  unit: string | null;
 }
 
 export interface LogEvent {
@@ -41,6 +63,18 @@ export interface LogEvent {
   source_ip: string | null;
   user: string | null;
   request_id: string | null;
+  /** The peer as a host name when a log names it instead of an address (sshd with UseDNS). */
+  source_host?: string | null;
+  /** Which input format produced the event ("json", "sshd", "nginx", ...); absent for native lines. */
+  origin?: string;
+  http?: HttpDetails;
+  /** Named measurements of a metric event (EMF, metric-csv). */
+  measurements?: MetricSample[];
+}
+
+/** An event whose measurements are all present: what the generator writes. */
+export interface MeasuredEvent extends LogEvent {
+  metrics: { cpu_pct: number; memory_pct: number; latency_ms: number };
 }
 
 /** What a line looks like on disk: everything but the derived `timeMs`. */
@@ -58,6 +92,14 @@ export const REJECT_REASONS = [
   "bad_timestamp",
   "unknown_enum",
   "timestamp_in_future",
+  // Reasons of the format adapters (shared/ingest/, docs/inputs.md).
+  "unrecognised_line",
+  "ambiguous_format",
+  "no_timestamp",
+  "bad_access_log",
+  "bad_lambda_line",
+  "bad_metric_csv",
+  "mapping_failed",
 ] as const;
 export type RejectReason = (typeof REJECT_REASONS)[number];
 

@@ -105,11 +105,11 @@ function isFailure(event: LogEvent): boolean {
 export function addEvent(window: WindowState, event: LogEvent): void {
   window.events++;
   const { cpu_pct, memory_pct, latency_ms } = event.metrics;
-  if (Number.isFinite(cpu_pct)) {
+  if (cpu_pct !== null && Number.isFinite(cpu_pct)) {
     window.cpuSum += cpu_pct;
     window.cpuCount++;
   }
-  if (Number.isFinite(memory_pct)) {
+  if (memory_pct !== null && Number.isFinite(memory_pct)) {
     window.memorySum += memory_pct;
     window.memoryCount++;
   }
@@ -119,7 +119,7 @@ export function addEvent(window: WindowState, event: LogEvent): void {
     if (event.event_type === "error" || event.level === "ERROR" || (event.status_code ?? 0) >= 500) {
       window.errors++;
     }
-    if (Number.isFinite(latency_ms)) {
+    if (latency_ms !== null && Number.isFinite(latency_ms)) {
       const bin = latencyBin(latency_ms);
       window.latencyHistogram[bin] = (window.latencyHistogram[bin] ?? 0) + 1;
       window.latencyCount++;
@@ -136,7 +136,7 @@ export function addEvent(window: WindowState, event: LogEvent): void {
     window.failures.push(line);
     if (window.failures.length > SAMPLES_PER_KIND) window.failures.shift();
   }
-  if (Number.isFinite(latency_ms)) keepSlowest(window.slowest, line);
+  if (latency_ms !== null && Number.isFinite(latency_ms)) keepSlowest(window.slowest, line);
 }
 
 function keepSlowest(slowest: LogLine[], line: LogLine): void {
@@ -147,7 +147,7 @@ function keepSlowest(slowest: LogLine[], line: LogLine): void {
     for (let i = 1; i < slowest.length; i++) {
       if ((slowest[i]?.metrics.latency_ms ?? 0) < (slowest[minIndex]?.metrics.latency_ms ?? 0)) minIndex = i;
     }
-    if (line.metrics.latency_ms <= (slowest[minIndex]?.metrics.latency_ms ?? 0)) return;
+    if ((line.metrics.latency_ms ?? 0) <= (slowest[minIndex]?.metrics.latency_ms ?? 0)) return;
     slowest[minIndex] = line;
   }
 }

@@ -161,7 +161,9 @@ export class RemediationEngine {
       target,
       reason: `${alert.type}: ${alert.annotations.summary}`,
       requestedAtMs: nowMs,
-      expiresAtMs: BAN_ACTIONS.has(type) ? nowMs + this.config.ban_duration_s * 1000 : null,
+      expiresAtMs: BAN_ACTIONS.has(type)
+        ? nowMs + banSeconds(alert, this.config.ban_duration_s) * 1000
+        : null,
       dryRun: this.config.dry_run,
     };
     this.acted.set(id, nowMs);
@@ -319,4 +321,13 @@ function parseSnapshot(state: unknown): RemediationSnapshot {
     pending: pending as PendingVerification[],
     bans: bans as RemediationAction[],
   });
+}
+
+/** A detector that decides its own ban length (the sshd jail's ban_time_s) says so in the alert. */
+function banSeconds(
+  alert: { annotations: { details: Record<string, number | string> } },
+  fallback: number,
+): number {
+  const own = alert.annotations.details.ban_time_s;
+  return typeof own === "number" && own > 0 ? own : fallback;
 }

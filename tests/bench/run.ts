@@ -7,6 +7,7 @@ const BENCHES: Record<string, () => Promise<{ run: () => Promise<void> }>> = {
   forest: () => import("./forest.bench.js"),
   bundles: () => import("./bundles.bench.js"),
   memory: () => import("./memory.bench.js"),
+  formats: () => import("./formats.bench.js"),
   kinesis: () => import("./kinesis.bench.js"),
 };
 

@@ -224,7 +224,7 @@ describe("parseConfig: each error names its key", () => {
       "remediation:\n  actions:\n    high_cpu: block_ip\n",
       "remediation.actions.high_cpu",
       "cross_field",
-      "only fits brute_force_ip alerts",
+      "only fits brute_force_ip, http_probing, request_flood alerts",
     ],
     [
       "a silence with an invalid expiry date",

@@ -23,6 +23,14 @@ export function mixedWorkload(seed = 7): Step[] {
       }
     }
     if (s >= 240 && s < 360) steps.push(...attackEvents(rng, s));
+    // sshd log failures from one host: the sshd jail bans it at the fifth, for 600 s.
+    if (s >= 400 && s < 406) steps.push(sshdFailure(s + 0.2, "192.0.2.66"));
+    // An access-log prober (12 distinct 404 paths in 3 s) and a client flooding the same edge.
+    if (s >= 100 && s < 103)
+      for (let i = 0; i < 4; i++)
+        steps.push(edgeRequest(s + i / 4, "198.51.100.200", `/probe/${s}-${i}`, 404));
+    if (s >= 600 && s < 660)
+      for (let i = 0; i < 12; i++) steps.push(edgeRequest(s + i / 12, "198.51.100.201", "/api/items", 200));
     if (s % 5 === 4) steps.push({ advanceTo: Date.UTC(2026, 0, 1) + (s + 1) * 1000 });
   }
   return steps;
@@ -48,6 +56,40 @@ function trafficEvent(rng: Rng, service: string, t: number, requestId: string): 
     request_id: requestId,
     metrics: { cpu_pct: cpu, memory_pct: memory, latency_ms: rng.uniform(5, 80) },
   });
+}
+
+function edgeRequest(t: number, ip: string, path: string, status: number): LogEvent {
+  return {
+    ...makeEvent({
+      t,
+      service: "edge",
+      level: status >= 400 ? "WARN" : "INFO",
+      event_type: "request",
+      message: `GET ${path} HTTP/1.1`,
+      status_code: status,
+      source_ip: ip,
+    }),
+    metrics: { cpu_pct: null, memory_pct: null, latency_ms: null },
+    origin: "nginx",
+    http: { method: "GET", path, vhost: null, user_agent: "scanner", bytes: 0 },
+  };
+}
+
+function sshdFailure(t: number, host: string): LogEvent {
+  return {
+    ...makeEvent({
+      t,
+      service: "auth",
+      level: "WARN",
+      event_type: "auth_failure",
+      message: `Failed password for root from ${host} port 22 ssh2`,
+      status_code: null,
+      source_ip: host,
+      user: "root",
+    }),
+    metrics: { cpu_pct: null, memory_pct: null, latency_ms: null },
+    origin: "sshd",
+  };
 }
 
 /** One failure a second from a single attacker, plus stuffing against "admin" from rotating IPs. */

@@ -7,7 +7,7 @@ import {
   SCENARIO_TYPES,
   type ScenarioType,
 } from "../../../shared/generator/types.js";
-import type { LogEvent } from "../../../shared/log/schema.js";
+import type { MeasuredEvent as LogEvent } from "../../../shared/log/schema.js";
 import type { RemediationAction } from "../../../shared/remediation/types.js";
 import { simulateDefaultRules } from "./rule-sim.js";
 

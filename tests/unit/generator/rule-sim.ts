@@ -5,7 +5,7 @@
  */
 import type { AlertType } from "../../../shared/alerts/types.js";
 import { DEFAULT_CONFIG } from "../../../shared/config/defaults.js";
-import type { LogEvent } from "../../../shared/log/schema.js";
+import type { MeasuredEvent as LogEvent } from "../../../shared/log/schema.js";
 
 export interface SimulatedFiring {
   type: AlertType;
