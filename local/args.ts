@@ -1,4 +1,5 @@
 import { parseArgs } from "node:util";
+import { defaultHistoryPath } from "./history/paths.js";
 
 export interface RunOptions {
   /** Wall-clock seconds to run (generated mode). */
@@ -22,6 +23,8 @@ export interface RunOptions {
   /** Also ship every valid log line to this CloudWatch Logs group (AWS or an emulator). */
   shipLogGroup: string | null;
   shipLogStream: string;
+  /** The alert-history SQLite file recorded into; null with --no-history. */
+  historyPath: string | null;
 }
 
 export type ArgsResult =
@@ -51,6 +54,9 @@ Options:
   --ship-to-log-group NAME  also send every valid line to this CloudWatch Logs group (created if
                           missing); uses AWS_REGION, the usual AWS credentials and AWS_ENDPOINT_URL
   --log-stream NAME       the log stream for --ship-to-log-group (default local-runner)
+  --history FILE          record alerts, notifications, actions and silences into this SQLite file
+                          (default ${defaultHistoryPath()}; read it with npm run history)
+  --no-history            record nothing; run-time silences (npm run silence) then do not apply
   --quiet                 print only the final summary
   -h, --help              show this help
 
@@ -130,6 +136,9 @@ export function parseRunArgs(argv: readonly string[]): ArgsResult {
       };
     }
   }
+  if (v.history !== undefined && v["no-history"]) {
+    return { kind: "error", message: "--history and --no-history are alternatives: give one" };
+  }
   if (v["log-stream"] !== undefined && v["ship-to-log-group"] === undefined) {
     return { kind: "error", message: "--log-stream needs --ship-to-log-group" };
   }
@@ -153,6 +162,7 @@ export function parseRunArgs(argv: readonly string[]): ArgsResult {
       quiet: v.quiet ?? false,
       shipLogGroup: v["ship-to-log-group"] ?? null,
       shipLogStream: v["log-stream"] ?? "local-runner",
+      historyPath: v["no-history"] ? null : (v.history ?? defaultHistoryPath()),
     },
   };
 }
@@ -174,5 +184,7 @@ const OPTIONS = {
   "write-logs": { type: "string" },
   "dry-run": { type: "boolean" },
   quiet: { type: "boolean" },
+  history: { type: "string" },
+  "no-history": { type: "boolean" },
   help: { type: "boolean", short: "h" },
 } as const;

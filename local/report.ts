@@ -5,6 +5,7 @@ import type { RejectReason } from "../shared/log/schema.js";
 import type { Pipeline } from "../shared/pipeline.js";
 import type { SkipReason } from "../shared/remediation/types.js";
 import type { RunOptions } from "./args.js";
+import type { RunHistoryReport } from "./history/run-history.js";
 import type { ShippingReport } from "./log-shipping.js";
 import type { ActionTally, Responder } from "./responder.js";
 
@@ -38,6 +39,8 @@ export interface LocalReport {
   escalations: number;
   /** `--ship-to-log-group` only. */
   shipping: ShippingReport | null;
+  /** The alert-history file recorded into (null with --no-history). */
+  history: RunHistoryReport | null;
   /** Generated runs only (null on replay: there is no ground truth). */
   scenarios: ScenarioRow[] | null;
   precision: number | null;
@@ -64,6 +67,7 @@ export function buildReport(input: {
   lastEventMs: number | null;
   shipping: ShippingReport | null;
   wallSeconds: number;
+  history?: RunHistoryReport | null;
 }): LocalReport {
   const { options, pipeline, responder, evaluation } = input;
   const scenarios =
@@ -92,6 +96,7 @@ export function buildReport(input: {
     skipped_actions: { ...responder.stats.skipped },
     escalations: responder.stats.escalations,
     shipping: input.shipping,
+    history: input.history ?? null,
     scenarios,
     precision: evaluation ? round(evaluation.precision, 4) : null,
     recall: evaluation ? round(evaluation.recall, 4) : null,
@@ -191,6 +196,15 @@ export function formatSummary(report: LocalReport): string {
       `Shipped to log group ${ship.log_group} (stream ${ship.log_stream}): ${ship.sent.toLocaleString("en-US")} lines ` +
         `in ${ship.calls} calls, ${ship.refused} refused by CloudWatch, ${ship.failed} failed` +
         (ship.first_error ? ` (first error: ${ship.first_error})` : ""),
+    );
+  }
+  if (report.history) {
+    const h = report.history;
+    parts.push(
+      `History: ${h.events.toLocaleString("en-US")} events recorded to ${h.path}` +
+        (h.write_failures > 0 ? ` (${h.write_failures} writes failed)` : "") +
+        (h.silences_applied > 0 ? `, ${h.silences_applied} run-time silences applied` : "") +
+        "; see npm run history -- list",
     );
   }
   return parts.join("\n\n");

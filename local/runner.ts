@@ -14,6 +14,7 @@ import { SimulatedExecutor } from "../shared/remediation/simulated-executor.js";
 import type { Sink } from "../shared/sinks/sink.js";
 import type { RunOptions } from "./args.js";
 import { appendAuditRecords } from "./audit-file.js";
+import { openRunHistory } from "./history/open-run-history.js";
 import { LogGroupShipping } from "./log-shipping.js";
 import { buildReport, type LocalReport } from "./report.js";
 import { Responder } from "./responder.js";
@@ -95,6 +96,11 @@ export async function runLocal(options: RunOptions, io: RunIo): Promise<LocalRep
   const responder = new Responder(pipeline, config, sinks, executor, (outcome) =>
     say(`  ESCALATION: ${outcome.actionType} on ${outcome.alertFingerprint} ${outcome.detail}`),
   );
+  const history = openRunHistory(options, (line) => io.stderr.write(`warning: ${line}\n`));
+  const respond = async (nowMs: number) => {
+    await responder.handle(nowMs);
+    await history?.afterStep(responder, pipeline);
+  };
   const logSink = options.writeLogsPath ? createWriteStream(options.writeLogsPath) : null;
   let shipping: LogGroupShipping | null = null;
   if (options.shipLogGroup !== null) {
@@ -144,7 +150,7 @@ export async function runLocal(options: RunOptions, io: RunIo): Promise<LocalRep
         next = generator.next();
       }
       pipeline.advance(stepEnd);
-      await responder.handle(stepEnd);
+      await respond(stepEnd);
       await shipping?.flushIfDue();
 
       const wallElapsedMs = wallNow() - wallStart;
@@ -175,7 +181,7 @@ export async function runLocal(options: RunOptions, io: RunIo): Promise<LocalRep
         await shipping?.flushIfDue();
       }
       if (pipeline.nowMs >= nextStep) {
-        await responder.handle(pipeline.nowMs);
+        await respond(pipeline.nowMs);
         nextStep = pipeline.nowMs + STEP_MS;
       }
     }
@@ -185,12 +191,15 @@ export async function runLocal(options: RunOptions, io: RunIo): Promise<LocalRep
   if (lastEventMs !== null) {
     const drainMs = Math.max(pipeline.nowMs, lastEventMs) + config.alerting.group_wait_s * 1000 + STEP_MS;
     pipeline.advance(drainMs);
-    await responder.handle(drainMs);
+    await respond(drainMs);
   }
   await shipping?.flush();
   status.clear();
   if (logSink) await closeStream(logSink);
-  if (options.auditPath) appendAuditRecords(options.auditPath, responder.audit.drain());
+  if (options.auditPath) {
+    appendAuditRecords(options.auditPath, history?.takeAudit() ?? responder.audit.drain());
+  }
+  await history?.close();
 
   // An incident that began in the run's last moments had no fair chance to be detected: it is left
   // out of recall, and alerts about it are left out of precision (rather than counted as false).
@@ -209,6 +218,7 @@ export async function runLocal(options: RunOptions, io: RunIo): Promise<LocalRep
     lastEventMs,
     shipping: shipping?.report ?? null,
     wallSeconds: (wallNow() - wallStart) / 1000,
+    history: history?.report ?? null,
   });
 }
 

@@ -1,4 +1,6 @@
-import { AlertManager } from "./alerts/manager.js";
+import { AlertManager, type NewSilence } from "./alerts/manager.js";
+import { MutedAlerts, type SilencedAlert } from "./alerts/muted.js";
+import type { Silence } from "./alerts/silence.js";
 import type { Alert, AlertType, DetectorFinding, Notification } from "./alerts/types.js";
 import type { PipelineConfig } from "./config/types.js";
 import type { Detector } from "./detectors/detector.js";
@@ -57,6 +59,7 @@ export class Pipeline {
   private nextTickMs = Number.NEGATIVE_INFINITY;
   private notifications: Notification[] = [];
   private findings: DetectorFinding[] = [];
+  private readonly muted = new MutedAlerts();
 
   constructor(options: PipelineOptions) {
     const { config } = options;
@@ -110,6 +113,20 @@ export class Pipeline {
     return this.latestMs;
   }
 
+  /** Add (or replace, by id) a silence while running: run-time silences from the history store. */
+  addSilence(silence: NewSilence): string {
+    return this.alerts.addSilence(silence);
+  }
+
+  activeSilences(): Silence[] {
+    return this.alerts.activeSilences(this.latestMs);
+  }
+
+  /** Alerts a silence kept out of notifications since the last call, once per episode and silence. */
+  takeSilenced(): SilencedAlert[] {
+    return this.muted.take();
+  }
+
   isFiring(fingerprint: string): boolean {
     return this.alerts.isFiring(fingerprint);
   }
@@ -160,6 +177,7 @@ export class Pipeline {
       if (found.length > 0) this.accept(found);
     }
     const ready = this.alerts.flush(nowMs);
+    this.muted.note(this.alerts.lastDecisions(), (fp) => this.alerts.get(fp), nowMs);
     if (ready.length > 0) {
       this.stats.notifications += ready.length;
       for (const n of ready) this.notifications.push(n);

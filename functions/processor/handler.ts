@@ -1,5 +1,6 @@
 import type { CloudWatchLogsEvent, Context } from "aws-lambda";
 import { awsClientSettings, type Env, numberEnv, requireEnv } from "../lib/env.js";
+import { createHistoryFromEnv } from "../lib/history-env.js";
 import { createLogger } from "../lib/log.js";
 import { createStateStore, loadPipelineConfig } from "../lib/runtime.js";
 import { createSnsClient, SnsSink } from "../lib/sns.js";
@@ -17,6 +18,7 @@ export function createProcessorFromEnv(env: Env): Processor {
     logger,
     writeMetrics: (line) => process.stdout.write(`${line}\n`),
     minSaveIntervalMs: numberEnv(env, "STATE_SAVE_INTERVAL_S", 0) * 1000,
+    history: createHistoryFromEnv(env, settings, logger),
   });
 }
 

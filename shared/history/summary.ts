@@ -55,6 +55,12 @@ export function foldIncident(previous: IncidentSummary | null, event: HistoryEve
       }
       break;
     case "notification":
+      // A resolved notification closes an incident whose resolve transition was not seen (the
+      // processor lost its episode memory in a cold start); the transition, when seen, wins.
+      if (event.status === "resolved" && s.endsAtMs === null) {
+        s.state = "resolved";
+        s.endsAtMs = event.atMs;
+      }
       if (event.outcome === "ok") s.firstNotifiedAtMs = minOrSelf(s.firstNotifiedAtMs, event.atMs);
       s.notifications++;
       break;
