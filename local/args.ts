@@ -25,6 +25,8 @@ export interface RunOptions {
   shipLogStream: string;
   /** The alert-history SQLite file recorded into; null with --no-history. */
   historyPath: string | null;
+  /** `--webhook URL`, repeatable: generic JSON webhooks besides the config's `sinks:`. */
+  webhooks: string[];
 }
 
 export type ArgsResult =
@@ -54,6 +56,8 @@ Options:
   --ship-to-log-group NAME  also send every valid line to this CloudWatch Logs group (created if
                           missing); uses AWS_REGION, the usual AWS credentials and AWS_ENDPOINT_URL
   --log-stream NAME       the log stream for --ship-to-log-group (default local-runner)
+  --webhook URL           also POST every notification as JSON to URL (repeatable); Slack and
+                          Alertmanager receivers go in the config's sinks: section
   --history FILE          record alerts, notifications, actions and silences into this SQLite file
                           (default ${defaultHistoryPath()}; read it with npm run history)
   --no-history            record nothing; run-time silences (npm run silence) then do not apply
@@ -163,6 +167,7 @@ export function parseRunArgs(argv: readonly string[]): ArgsResult {
       shipLogGroup: v["ship-to-log-group"] ?? null,
       shipLogStream: v["log-stream"] ?? "local-runner",
       historyPath: v["no-history"] ? null : (v.history ?? defaultHistoryPath()),
+      webhooks: v.webhook ?? [],
     },
   };
 }
@@ -185,6 +190,7 @@ const OPTIONS = {
   "dry-run": { type: "boolean" },
   quiet: { type: "boolean" },
   history: { type: "string" },
+  webhook: { type: "string", multiple: true },
   "no-history": { type: "boolean" },
   help: { type: "boolean", short: "h" },
 } as const;

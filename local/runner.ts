@@ -18,6 +18,7 @@ import { openRunHistory } from "./history/open-run-history.js";
 import { LogGroupShipping } from "./log-shipping.js";
 import { buildReport, type LocalReport } from "./report.js";
 import { Responder } from "./responder.js";
+import { buildSinks, SinkSetupError } from "./sinks/configured.js";
 import { ConsoleSink } from "./sinks/console.js";
 import { JsonlFileSink } from "./sinks/jsonl-file.js";
 import { StatusLine } from "./status.js";
@@ -84,6 +85,12 @@ export async function runLocal(options: RunOptions, io: RunIo): Promise<LocalRep
   const sinks: Sink[] = [];
   if (!options.quiet) sinks.push(new ConsoleSink(status.stream, { color: status.interactive }));
   if (options.alertsPath) sinks.push(new JsonlFileSink(options.alertsPath));
+  try {
+    sinks.push(...buildSinks(config.sinks, options.webhooks, io.env ?? process.env));
+  } catch (error) {
+    if (error instanceof SinkSetupError) throw new UsageError(error.message);
+    throw error;
+  }
 
   let generator: LogGenerator | null = null;
   const executor = new SimulatedExecutor({

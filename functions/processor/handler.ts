@@ -1,8 +1,16 @@
 import type { CloudWatchLogsEvent, Context } from "aws-lambda";
-import { awsClientSettings, type Env, numberEnv, requireEnv } from "../lib/env.js";
+import {
+  type AwsClientSettings,
+  awsClientSettings,
+  type Env,
+  numberEnv,
+  optionalEnv,
+  requireEnv,
+} from "../lib/env.js";
 import { createHistoryFromEnv } from "../lib/history-env.js";
 import { createLogger } from "../lib/log.js";
 import { createStateStore, loadPipelineConfig } from "../lib/runtime.js";
+import { createSsmClient, SlackUrlFromSsm, SnsWithSlack } from "../lib/slack.js";
 import { createSnsClient, SnsSink } from "../lib/sns.js";
 import { Processor, type ProcessorOutcome } from "./processor.js";
 
@@ -14,12 +22,29 @@ export function createProcessorFromEnv(env: Env): Processor {
   return new Processor({
     config: loadPipelineConfig(env),
     store: createStateStore(env, settings),
-    sink: new SnsSink({ client: createSnsClient(settings), topicArn, logger }),
+    sink: withSlack(
+      env,
+      settings,
+      new SnsSink({ client: createSnsClient(settings), topicArn, logger }),
+      logger,
+    ),
     logger,
     writeMetrics: (line) => process.stdout.write(`${line}\n`),
     minSaveIntervalMs: numberEnv(env, "STATE_SAVE_INTERVAL_S", 0) * 1000,
     history: createHistoryFromEnv(env, settings, logger),
   });
+}
+
+/** `SLACK_WEBHOOK_PARAMETER` (set by infra/slack.tf) names the SSM SecureString holding the Slack URL. */
+function withSlack(
+  env: Env,
+  settings: AwsClientSettings,
+  sns: SnsSink,
+  logger: ReturnType<typeof createLogger>,
+) {
+  const parameter = optionalEnv(env, "SLACK_WEBHOOK_PARAMETER");
+  if (parameter === null) return sns;
+  return new SnsWithSlack(sns, new SlackUrlFromSsm(createSsmClient(settings), parameter), logger);
 }
 
 let processor: Processor | null = null;

@@ -51,4 +51,5 @@ export const DEFAULT_CONFIG: PipelineConfig = {
       high_error_rate: "rollback_deploy",
     },
   },
+  sinks: [],
 };

@@ -7,6 +7,7 @@ import { parseDocument } from "yaml";
 import { ALERT_TYPES, type AlertType, SEVERITIES } from "../alerts/types.js";
 import { parseIsoTimestamp } from "../log/parse.js";
 import { DEFAULT_CONFIG } from "./defaults.js";
+import { checkSinks } from "./sinks.js";
 import { ACTION_TYPES, type ActionType, type PipelineConfig, type SilenceConfig } from "./types.js";
 
 export const CONFIG_PROBLEMS = [
@@ -61,7 +62,10 @@ interface SilencesSpec {
 interface ActionsSpec {
   kind: "actions";
 }
-type FieldSpec = NumberSpec | BooleanSpec | EnumSpec | ObjectSpec | SilencesSpec | ActionsSpec;
+interface SinksSpec {
+  kind: "sinks";
+}
+type FieldSpec = NumberSpec | BooleanSpec | EnumSpec | ObjectSpec | SilencesSpec | ActionsSpec | SinksSpec;
 
 const percent: NumberSpec = { kind: "number", min: 0, max: 100 };
 const duration: NumberSpec = { kind: "number", min: 0, max: MAX_DURATION_S };
@@ -150,6 +154,7 @@ const CONFIG_SPEC: ObjectSpec = {
         actions: { kind: "actions" },
       },
     },
+    sinks: { kind: "sinks" },
   },
 };
 
@@ -294,6 +299,12 @@ function mergeField(
       return given === undefined ? structuredClone(base) : checkSilences(given, path, errors);
     case "actions":
       return mergeActions(given, base as Record<string, unknown>, path, errors);
+    case "sinks": {
+      if (given === undefined) return structuredClone(base);
+      const checked = checkSinks(given, path);
+      for (const p of checked.problems) pushError(errors, p.path, p.problem, p.text);
+      return checked.sinks;
+    }
   }
 }
 

@@ -1,4 +1,5 @@
 import type { AlertType, Severity } from "../alerts/types.js";
+import type { SinkConfig } from "./sinks.js";
 
 /** Remediation verbs the policy can choose; the executor decides how each is carried out. */
 export const ACTION_TYPES = [
@@ -110,4 +111,6 @@ export interface PipelineConfig {
   };
   alerting: AlertingConfig;
   remediation: RemediationConfig;
+  /** Webhook, Slack and Alertmanager receivers (URLs from the environment or files). */
+  sinks: SinkConfig[];
 }
