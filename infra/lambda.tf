@@ -42,6 +42,7 @@ resource "aws_lambda_function" "processor" {
       var.pipeline_config != "" ? { PIPELINE_CONFIG = jsonencode(local.pipeline_config) } : {},
       local.history_environment,
       local.slack_environment,
+      local.email_environment,
     )
   }
 

@@ -1,4 +1,5 @@
 import type { CloudWatchLogsEvent, Context } from "aws-lambda";
+import { emailContextFromEnv } from "../lib/email-env.js";
 import {
   type AwsClientSettings,
   awsClientSettings,
@@ -19,13 +20,19 @@ export function createProcessorFromEnv(env: Env): Processor {
   const topicArn = requireEnv(env, "ALERT_TOPIC_ARN", "the SNS topic alerts are published to");
   const settings = awsClientSettings(env);
   const logger = createLogger({ function: "processor" });
+  const config = loadPipelineConfig(env);
   return new Processor({
-    config: loadPipelineConfig(env),
+    config,
     store: createStateStore(env, settings),
     sink: withSlack(
       env,
       settings,
-      new SnsSink({ client: createSnsClient(settings), topicArn, logger }),
+      new SnsSink({
+        client: createSnsClient(settings),
+        topicArn,
+        logger,
+        email: emailContextFromEnv(env, topicArn, config),
+      }),
       logger,
     ),
     logger,

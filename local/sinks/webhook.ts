@@ -1,7 +1,9 @@
 import type { Notification } from "../../shared/alerts/types.js";
+import { rfc3339 } from "../../shared/sinks/alertmanager.js";
 import { describeError } from "../../shared/sinks/fanout.js";
 import { formatNotificationText, notificationSubject } from "../../shared/sinks/format.js";
 import type { Sink, SinkResult } from "../../shared/sinks/sink.js";
+import { wireAlert } from "../../shared/sinks/wire.js";
 
 export interface WebhookSinkOptions {
   /** Injected for tests; defaults to the global fetch of Node 20. */
@@ -155,7 +157,9 @@ export function webhookBody(n: Notification) {
     severity: n.severity,
     reason: n.reason,
     atMs: n.atMs,
+    at: rfc3339(n.atMs),
     alerts: n.alerts.map((a) => ({
+      ...wireAlert(a),
       fingerprint: a.fingerprint,
       type: a.type,
       service: a.service,

@@ -1,5 +1,6 @@
 import type { Alert, Notification, Severity } from "../alerts/types.js";
 import type { LogLine } from "../log/schema.js";
+import { alertLabels } from "./alertmanager.js";
 
 export interface FormatOptions {
   /** ANSI colours; only for a terminal. */
@@ -57,6 +58,11 @@ function formatAlert(
   const out = [`- ${alert.type} on ${who}: ${state} since ${isoTime(alert.startsAtMs)}`];
   if (alert.endsAtMs !== null) out[0] += ` until ${isoTime(alert.endsAtMs)}`;
   out.push(`  ${a.summary}`);
+  out.push(
+    `  labels: ${Object.entries(alertLabels(alert))
+      .map(([k, v]) => `${k}=${v}`)
+      .join(" ")}`,
+  );
   out.push(
     `  observed ${withUnit(a.observed, a.unit)} vs threshold ${withUnit(a.threshold, a.unit)} over ${formatDuration(a.windowMs)}`,
   );

@@ -6,8 +6,10 @@ import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { PassThrough } from "node:stream";
 import { setTimeout as sleep } from "node:timers/promises";
 import { beforeAll, describe, expect, it } from "vitest";
+import { historyMain } from "../../local/history/history-command.js";
 import type { LocalReport } from "../../local/report.js";
 import type { Notification } from "../../shared/alerts/types.js";
 import type { HistoryEvent, IncidentSummary } from "../../shared/history/types.js";
@@ -80,7 +82,7 @@ describe("history of a seeded run", () => {
         (i) => i.service === "auth-service" && i.type === "brute_force_ip" && i.state === "resolved",
       ).length,
     );
-  });
+  }, 120_000);
 
   it("shows one incident's timeline from the first sign to the remediation outcome", () => {
     const acted = incidents.find((i) => i.lastOutcome === "effective");
@@ -105,7 +107,7 @@ describe("history of a seeded run", () => {
     expect(text).toContain("remediation");
     expect(text).toContain("outcome");
     expect(text).toContain("npm run silence -- add --matcher service=");
-  });
+  }, 120_000);
 
   it("stats count incidents per day, service and type, with time to detect and resolve", () => {
     const stats = JSON.parse(
@@ -117,13 +119,21 @@ describe("history of a seeded run", () => {
     );
     expect(stats.timeToDetect.count).toBeGreaterThan(0);
     expect(stats.timeToResolve.medianMs).toBeGreaterThan(0);
-  });
+  }, 120_000);
 
-  it("refuses bad arguments with exit 2 and a missing incident with exit 3", () => {
-    expect(tsx("local/history-cli.ts", ["list", "--since", "yesterday-ish", "--db", db]).status).toBe(2);
-    expect(tsx("local/history-cli.ts", ["list", "--type", "nope", "--db", db]).status).toBe(2);
-    expect(tsx("local/history-cli.ts", ["show", "0000000000000000:1", "--db", db]).status).toBe(3);
-    expect(tsx("local/history-cli.ts", ["--help"]).stdout).toContain("npm run history");
+  it("refuses bad arguments with exit 2 and a missing incident with exit 3", async () => {
+    // In process: exit codes do not need another process start each.
+    const code = async (argv: string[]) => {
+      const sink = new PassThrough();
+      sink.resume();
+      return await historyMain(argv, { stdout: sink, stderr: sink, env: process.env });
+    };
+    expect(await code(["list", "--since", "yesterday-ish", "--db", db])).toBe(2);
+    expect(await code(["list", "--type", "nope", "--db", db])).toBe(2);
+    expect(await code(["list", "--db", db, "--table", "t"])).toBe(2);
+    expect(await code(["show", "0000000000000000:1", "--db", db])).toBe(3);
+    expect(await code(["frobnicate", "--db", db])).toBe(2);
+    expect(await code(["--help"])).toBe(0);
   });
 });
 

@@ -62,7 +62,7 @@ describe("JsonlFileSink", () => {
     await new JsonlFileSink(path).send(n);
     const text = await readFile(path, "utf8");
     expect(text.endsWith("\n")).toBe(true);
-    expect(JSON.parse(text)).toEqual(n);
+    expect(JSON.parse(text)).toMatchObject(n);
   });
 
   it.each([
