@@ -10,6 +10,7 @@ import { PassThrough } from "node:stream";
 import { setTimeout as sleep } from "node:timers/promises";
 import { beforeAll, describe, expect, it } from "vitest";
 import { historyMain } from "../../local/history/history-command.js";
+import { silenceMain } from "../../local/history/silence-command.js";
 import type { LocalReport } from "../../local/report.js";
 import type { Notification } from "../../shared/alerts/types.js";
 import type { HistoryEvent, IncidentSummary } from "../../shared/history/types.js";
@@ -163,12 +164,23 @@ describe("a silence added while a run is going", () => {
     while (bruteNotified().length === 0 && Date.now() < deadline) await sleep(100);
     expect(bruteNotified().length).toBeGreaterThan(0);
 
-    const add = tsx("local/silence-cli.ts", [
-      ...["add", "--matcher", "service=auth-service", "--matcher", "type=brute_force_ip"],
-      ...["--for", "2h", "--reason", "pen test", "--db", db, "--json"],
-    ]);
-    expect(add.status, add.stderr).toBe(0);
-    const silence = JSON.parse(add.stdout) as { id: string };
+    // The silence command, run in this process: a second tsx start takes seconds on a busy machine,
+    // and the run must still be going when the silence lands.
+    const out = new PassThrough();
+    let added = "";
+    out.on("data", (c: Buffer) => {
+      added += c.toString();
+    });
+    const code = await silenceMain(
+      [
+        ...["add", "--matcher", "service=auth-service", "--matcher", "type=brute_force_ip"],
+        ...["--for", "2h", "--reason", "pen test", "--db", db, "--json"],
+      ],
+      { stdout: out, stderr: out, env: process.env },
+    );
+    expect(code, added).toBe(0);
+    expect(child.exitCode).toBeNull();
+    const silence = JSON.parse(added) as { id: string };
     expect(await exited).toBe(0);
 
     const list = tsx("local/history-cli.ts", [
