@@ -41,6 +41,7 @@ locals {
   topic_arn             = "arn:${local.partition}:sns:${local.region}:${local.account_id}:${local.topic_name}"
   table_arn             = "arn:${local.partition}:dynamodb:${local.region}:${local.account_id}:table/${local.table_name}"
   dlq_arn               = "arn:${local.partition}:sqs:${local.region}:${local.account_id}:${local.dlq_name}"
+  processor_role_arn    = "arn:${local.partition}:iam::${local.account_id}:role/${var.name_prefix}-processor"
   generator_bundle_arn  = "arn:${local.partition}:s3:::${local.artifact_bucket_name}/${local.generator_bundle_key}"
 
   # The DynamoDB item attribute holding the expiry (epoch seconds) that TTL deletes on.

@@ -66,3 +66,13 @@ output "dead_letter_queue_url" {
   description = "SQS queue receiving asynchronous invocations that failed every retry."
   value       = one(aws_sqs_queue.async_dlq[*].url)
 }
+
+output "dashboard_url" {
+  description = "The pipeline's CloudWatch dashboard in the AWS console."
+  value       = local.dashboard_count == 1 ? "https://${local.region}.console.aws.amazon.com/cloudwatch/home?region=${local.region}#dashboards:name=${local.dashboard_name}" : null
+}
+
+output "alarm_names" {
+  description = "The pipeline's own health alarms (they publish to the alert topic)."
+  value       = local.pipeline_alarm_names
+}

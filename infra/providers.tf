@@ -17,10 +17,12 @@ provider "aws" {
   s3_use_path_style           = local.use_emulator
 
   endpoints {
+    cloudwatch     = local.emulator_endpoint
     cloudwatchlogs = local.emulator_endpoint
     dynamodb       = local.emulator_endpoint
     ec2            = local.emulator_endpoint
     iam            = local.emulator_endpoint
+    kms            = local.emulator_endpoint
     lambda         = local.emulator_endpoint
     s3             = local.emulator_endpoint
     sns            = local.emulator_endpoint

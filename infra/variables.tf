@@ -332,3 +332,35 @@ variable "async_max_event_age_s" {
     error_message = "async_max_event_age_s must be between 60 and 21600."
   }
 }
+
+# ---------------------------------------------------------------------------------------------
+# Watching the pipeline itself
+# ---------------------------------------------------------------------------------------------
+
+variable "enable_dashboard" {
+  type        = bool
+  description = "Create a CloudWatch dashboard over the functions' metrics: events, rejected lines by reason, alerts by type, notifications, actions, processor duration and the pipeline alarms."
+  default     = true
+}
+
+variable "enable_pipeline_alarms" {
+  type        = bool
+  description = "CloudWatch alarms on the pipeline's own health (function errors and throttles, dead-letter queue depth, a stuck outbox, no events), published to the alert topic. Needs enable_alert_topic."
+  default     = true
+
+  validation {
+    condition     = !var.enable_pipeline_alarms || var.enable_alert_topic
+    error_message = "enable_pipeline_alarms needs enable_alert_topic = true: the alarms publish to the alert topic."
+  }
+}
+
+variable "no_events_alarm_minutes" {
+  type        = number
+  description = "Alarm when the processor has accepted no log event for this many minutes (a silent source, a broken subscription). 0 turns this alarm off."
+  default     = 15
+
+  validation {
+    condition     = var.no_events_alarm_minutes == 0 || (var.no_events_alarm_minutes >= 2 && var.no_events_alarm_minutes <= 1440 && floor(var.no_events_alarm_minutes) == var.no_events_alarm_minutes)
+    error_message = "no_events_alarm_minutes must be 0 (off) or a whole number of minutes from 2 to 1440."
+  }
+}

@@ -1,41 +1,15 @@
-import { writeFileSync } from "node:fs";
-import { parseRunArgs, USAGE } from "./args.js";
-import { formatSummary } from "./report.js";
-import { runLocal, UsageError } from "./runner.js";
+import { runCli } from "./cli-main.js";
 
-/** `npm run local`: parse flags, run, print the summary, write the report. Exit 2 on user error. */
-async function main(argv: readonly string[]): Promise<number> {
-  const args = parseRunArgs(argv);
-  if (args.kind === "help") {
-    process.stdout.write(`${USAGE}\n`);
-    return 0;
-  }
-  if (args.kind === "error") {
-    process.stderr.write(`error: ${args.message}\n\nRun with --help for the options.\n`);
-    return 2;
-  }
-  try {
-    const report = await runLocal(args.options, {
-      stdout: process.stdout,
-      stderr: process.stderr,
-      stdin: process.stdin,
-    });
-    process.stdout.write(`\n${formatSummary(report)}\n`);
-    if (args.options.reportPath) {
-      writeFileSync(args.options.reportPath, `${JSON.stringify(report, null, 2)}\n`);
-      process.stdout.write(`\nReport written to ${args.options.reportPath}\n`);
-    }
-    return 0;
-  } catch (error) {
-    if (error instanceof UsageError) {
-      process.stderr.write(`error: ${error.message}\n`);
-      return 2;
-    }
-    process.stderr.write(`unexpected failure: ${(error as Error).stack ?? error}\n`);
-    return 1;
-  }
-}
+/** Entry point of `npm run local` (started by local/launch.mjs). */
 
-main(process.argv.slice(2)).then((code) => {
-  process.exitCode = code;
+// A reader that stops early (`npm run local -- --help | head`) is not a failure of the run.
+process.stdout.on("error", (error: NodeJS.ErrnoException) => {
+  if (error.code !== "EPIPE") throw error;
+  process.exit(process.exitCode ?? 0);
 });
+
+runCli(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr, stdin: process.stdin }).then(
+  (code) => {
+    process.exitCode = code;
+  },
+);

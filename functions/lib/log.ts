@@ -55,14 +55,17 @@ function errorReplacer(_key: string, value: unknown): unknown {
 export const METRIC_NAMESPACE = "CloudObservability";
 
 /**
- * One EMF record. `metrics` are counts; `dimensions` names the function so each Lambda has its own
- * series. Zero counts are kept: a flat zero line is information, a missing point is not.
+ * One EMF record. `metrics` are counts. Every record carries the `Function` dimension, so each Lambda
+ * has its own series; `breakdown` adds one more dimension with its value (for example `Reason` =
+ * `malformed_json`), which CloudWatch files as a separate series per value. Zero counts are kept: a
+ * flat zero line is information, a missing point is not.
  */
 export function emfLine(
   functionName: string,
   metrics: Record<string, number>,
   timestampMs: number,
   extra: Fields = {},
+  breakdown?: { dimension: string; value: string },
 ): string {
   const names = Object.keys(metrics);
   return JSON.stringify({
@@ -71,12 +74,13 @@ export function emfLine(
       CloudWatchMetrics: [
         {
           Namespace: METRIC_NAMESPACE,
-          Dimensions: [["Function"]],
+          Dimensions: [breakdown ? ["Function", breakdown.dimension] : ["Function"]],
           Metrics: names.map((name) => ({ Name: name, Unit: "Count" })),
         },
       ],
     },
     Function: functionName,
+    ...(breakdown ? { [breakdown.dimension]: breakdown.value } : {}),
     ...extra,
     ...metrics,
   });

@@ -38,7 +38,11 @@ export interface StateStore {
     expectedVersion: number | null,
     nowMs: number,
   ): Promise<number | typeof CONFLICT>;
-  /** Claim a one-time key (idempotency): true for the first caller within `ttlS`, false after. */
+  /**
+   * Claim a one-time key (idempotency): true for the first caller, false for every other until the
+   * claim expires. Time is in whole seconds: a claim made at second S with `ttlS` is held through
+   * second S + ttlS - 1 and free again from S + ttlS, in every implementation.
+   */
   claim(key: string, ttlS: number, nowMs: number): Promise<boolean>;
   /** Append a record (audit trail); idempotent by (partition, sort). */
   putRecord(partition: string, sort: string, record: unknown, ttlS: number, nowMs: number): Promise<void>;
@@ -71,9 +75,10 @@ export class MemoryStateStore implements StateStore {
   }
 
   async claim(key: string, ttlS: number, nowMs: number): Promise<boolean> {
-    const expires = this.claims.get(key);
-    if (expires !== undefined && expires > nowMs) return false;
-    this.claims.set(key, nowMs + ttlS * 1000);
+    const nowS = Math.floor(nowMs / 1000);
+    const expiresS = this.claims.get(key);
+    if (expiresS !== undefined && expiresS > nowS) return false;
+    this.claims.set(key, nowS + ttlS);
     return true;
   }
 
@@ -244,7 +249,7 @@ export class DynamoStateStore implements StateStore {
               TableName: this.options.tableName,
               Item: { pk: { S: `claim#${key}` }, sk: { S: "claim" }, expires_at: { N: String(nowS + ttlS) } },
               // TTL deletion is lazy (it can take days), so an expired claim may still be there.
-              ConditionExpression: "attribute_not_exists(pk) OR expires_at < :now",
+              ConditionExpression: "attribute_not_exists(pk) OR expires_at <= :now",
               ExpressionAttributeValues: { ":now": { N: String(nowS) } },
             }),
           ),

@@ -1,4 +1,4 @@
-import type { Notification } from "../../shared/alerts/types.js";
+import type { AlertType, Notification } from "../../shared/alerts/types.js";
 import type { PipelineConfig } from "../../shared/config/types.js";
 import type { RejectReason } from "../../shared/log/schema.js";
 import { Pipeline, type PipelineSnapshot } from "../../shared/pipeline.js";
@@ -45,6 +45,8 @@ export interface ProcessorOutcome {
   logEvents: number;
   accepted: number;
   rejected: Partial<Record<RejectReason, number>>;
+  /** New firing episodes per alert type in this batch. */
+  alertsFired: Partial<Record<AlertType, number>>;
   notifications: number;
   published: number;
   spooled: number;
@@ -101,6 +103,7 @@ export class Processor {
       logEvents: 0,
       accepted: 0,
       rejected: {},
+      alertsFired: {},
       notifications: 0,
       published: 0,
       spooled: 0,
@@ -135,6 +138,7 @@ export class Processor {
     for (let attempt = 1; ; attempt++) {
       const state = await this.current();
       await this.options.history?.beforeBatch(state.pipeline);
+      const firedBefore = { ...state.pipeline.stats.alertsByType };
       const rejected: Partial<Record<RejectReason, number>> = {};
       const samples: { id: string; reason: RejectReason; detail: string }[] = [];
       let accepted = 0;
@@ -216,9 +220,18 @@ export class Processor {
       }
       if (!deferSave) this.lastSavedAtMs = this.now();
       this.live = { pipeline: state.pipeline, version: saved, outbox: remaining };
+      const alertsFired: Partial<Record<AlertType, number>> = {};
+      for (const [type, count] of Object.entries(state.pipeline.stats.alertsByType) as [
+        AlertType,
+        number,
+      ][]) {
+        const fired = count - (firedBefore[type] ?? 0);
+        if (fired > 0) alertsFired[type] = fired;
+      }
       Object.assign(outcome, {
         accepted,
         rejected,
+        alertsFired,
         notifications: fresh.length,
         published: published.size,
         spooled: remaining.length,
@@ -257,7 +270,27 @@ export class Processor {
     };
   }
 
+  /**
+   * EMF metrics of one invocation: first one record per rejection reason (`rejected_lines` by
+   * `Reason`) and per alert type that started firing (`alerts_fired` by `AlertType`), for the
+   * dashboard's breakdowns; then the totals record, always last.
+   */
   private emit(outcome: ProcessorOutcome): void {
+    const nowMs = this.now();
+    for (const [reason, count] of Object.entries(outcome.rejected)) {
+      if (count) {
+        this.options.writeMetrics(
+          emfLine("processor", { rejected_lines: count }, nowMs, {}, { dimension: "Reason", value: reason }),
+        );
+      }
+    }
+    for (const [type, count] of Object.entries(outcome.alertsFired)) {
+      if (count) {
+        this.options.writeMetrics(
+          emfLine("processor", { alerts_fired: count }, nowMs, {}, { dimension: "AlertType", value: type }),
+        );
+      }
+    }
     const rejectedLines = Object.values(outcome.rejected).reduce((sum, n) => sum + (n ?? 0), 0);
     this.options.writeMetrics(
       emfLine(
@@ -271,7 +304,7 @@ export class Processor {
           spooled: outcome.spooled,
           state_conflicts: outcome.conflicts,
         },
-        this.now(),
+        nowMs,
       ),
     );
   }

@@ -1,6 +1,4 @@
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { PassThrough, Readable } from "node:stream";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -25,7 +23,7 @@ function io(stdin: Readable = Readable.from([])) {
 }
 
 function cli(args: string[], input?: string) {
-  return spawnSync(process.execPath, ["--import", "tsx", join(ROOT, "local/cli.ts"), ...args], {
+  return spawnSync(process.execPath, [join(ROOT, "local/launch.mjs"), "local/cli.ts", ...args], {
     cwd: ROOT,
     input,
     encoding: "utf8",
@@ -81,88 +79,17 @@ describe("local runner on a seeded accelerated run", () => {
   });
 });
 
-describe("local runner replaying a file with garbage in it", () => {
-  it("processes every valid line and reports the rest by reason", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "co-replay-"));
-    const valid = (i: number) =>
-      JSON.stringify({
-        timestamp: new Date(Date.parse("2026-01-01T00:00:00Z") + i * 1000).toISOString(),
-        service: "api-gateway",
-        level: "INFO",
-        event_type: "request",
-        message: "GET /health",
-        metrics: { cpu_pct: 20, memory_pct: 40, latency_ms: 12 },
-        status_code: 200,
-        source_ip: "192.0.2.1",
-        user: null,
-        request_id: `r-${i}`,
-      });
-    const lines = [
-      valid(0),
-      '{"timestamp": "2026-01-01T00:00:01Z", "service": "api', // truncated JSON
-      valid(1).replace('"cpu_pct":20', '"cpu_pct":"high"'), // wrong type
-      `{"message":"${"x".repeat(1024 * 1024)}"}`, // a 1 MB line
-      "\u0000\u0001\u00ff\ufffd binary", // binary bytes
-      "", // empty line
-      valid(2),
-      valid(3),
-    ];
-    const file = join(dir, "mixed.log");
-    writeFileSync(file, `${lines.join("\n")}\n`);
-    const reportPath = join(dir, "report.json");
-    const run = cli(["--input", file, "--report", reportPath, "--quiet"]);
-    expect(run.status, run.stderr).toBe(0);
-    const report = JSON.parse(readFileSync(reportPath, "utf8")) as LocalReport;
-    expect(report.events).toBe(3);
-    expect(report.rejected).toEqual({
-      malformed_json: 2,
-      wrong_type: 1,
-      line_too_long: 1,
-      empty_line: 1,
-    });
-  });
-
-  it("reads standard input with --input -", async () => {
-    const line = JSON.stringify({
-      timestamp: "2026-01-01T00:00:00Z",
-      service: "web",
-      level: "INFO",
-      event_type: "request",
-      message: "ok",
-      metrics: { cpu_pct: 1, memory_pct: 1, latency_ms: 1 },
-      status_code: 200,
-    });
-    const { io: streams } = io(Readable.from([`${line}\nnot json\n`]));
-    const report = await runLocal(options(["--input", "-", "--quiet"]), streams);
-    expect(report.events).toBe(1);
-    expect(report.rejected).toEqual({ malformed_json: 1 });
-    expect(report.scenarios).toBeNull();
-  });
-});
-
-describe("local CLI", () => {
+describe("local CLI as a process (node local/launch.mjs local/cli.ts)", () => {
   it("prints --help and exits 0", () => {
     const run = cli(["--help"]);
     expect(run.status).toBe(0);
     expect(run.stdout).toContain("--duration SECONDS");
   });
 
-  it.each([
-    [["--speed", "fast"], /--speed must be a positive number/],
-    [["--input", "/nonexistent/file.log"], /cannot read --input \/nonexistent\/file.log: ENOENT/],
-  ])("exits 2 with a clear error for %j", (args, message) => {
-    const run = cli(args);
+  it("exits 2 on a bad flag, with the message on standard error", () => {
+    const run = cli(["--speed", "fast"]);
     expect(run.status).toBe(2);
-    expect(run.stderr).toMatch(message);
-  });
-
-  it("refuses a bad config naming the key", () => {
-    const dir = mkdtempSync(join(tmpdir(), "co-config-"));
-    const file = join(dir, "bad.yaml");
-    writeFileSync(file, "detectors:\n  cpu:\n    threshold_pct: lots\n");
-    const run = cli(["--config", file, "--duration", "1"]);
-    expect(run.status).toBe(2);
-    expect(run.stderr).toContain("detectors.cpu.threshold_pct");
+    expect(run.stderr).toMatch(/--speed must be a positive number/);
   });
 
   it("shows alerts as they happen in a short live run", () => {

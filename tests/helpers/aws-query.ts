@@ -1,7 +1,7 @@
 /**
- * Just enough of the EC2 and Lambda APIs to inspect what Terraform created in moto_server. The
- * project ships no EC2 or Lambda SDK; moto does not check signatures, only the credential scope
- * (which names the service), so a fixed Authorization header is enough.
+ * Just enough of the EC2, CloudWatch and Lambda APIs to inspect what Terraform created in
+ * moto_server. The project ships no SDK for them; moto does not check signatures, only the
+ * credential scope (which names the service), so a fixed Authorization header is enough.
  */
 import { MOTO_REGION } from "./moto.js";
 
@@ -9,21 +9,33 @@ function authorization(service: string): string {
   return `AWS4-HMAC-SHA256 Credential=test/20260101/${MOTO_REGION}/${service}/aws4_request, SignedHeaders=host, Signature=0`;
 }
 
-/** An EC2 Query API call; returns the XML body, throws on an HTTP error. */
-export async function ec2Query(
+/** A Query API call (form-encoded POST, XML answer); throws on an HTTP error. */
+async function queryApi(
   endpoint: string,
+  service: string,
+  version: string,
   action: string,
-  params: Record<string, string> = {},
+  params: Record<string, string>,
 ): Promise<string> {
-  const body = new URLSearchParams({ Action: action, Version: "2016-11-15", ...params });
+  const body = new URLSearchParams({ Action: action, Version: version, ...params });
   const response = await fetch(endpoint, {
     method: "POST",
-    headers: { "content-type": "application/x-www-form-urlencoded", authorization: authorization("ec2") },
+    headers: { "content-type": "application/x-www-form-urlencoded", authorization: authorization(service) },
     body: body.toString(),
   });
   const text = await response.text();
-  if (!response.ok) throw new Error(`EC2 ${action} failed: ${response.status} ${text}`);
+  if (!response.ok) throw new Error(`${service} ${action} failed: ${response.status} ${text}`);
   return text;
+}
+
+/** An EC2 Query API call; returns the XML body. */
+export async function ec2Query(endpoint: string, action: string, params: Record<string, string> = {}) {
+  return await queryApi(endpoint, "ec2", "2016-11-15", action, params);
+}
+
+/** A CloudWatch (metrics, alarms, dashboards) Query API call; returns the XML body. */
+export async function cloudWatchQuery(endpoint: string, action: string, params: Record<string, string> = {}) {
+  return await queryApi(endpoint, "monitoring", "2010-08-01", action, params);
 }
 
 /** A Lambda REST call (GET); returns the parsed JSON body, throws on an HTTP error. */

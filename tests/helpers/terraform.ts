@@ -1,6 +1,6 @@
 /**
- * Terraform as a test fixture. Each workspace is a temporary copy of infra/ (the *.tf files and
- * templates/), so `init`, the provider cache, plans and state never touch the repository, and
+ * Terraform as a test fixture. Each workspace is a temporary copy of infra/ (the *.tf files,
+ * templates/ and tests/), so `init`, the provider cache, plans and state never touch the repository, and
  * `cleanup()` removes every trace.
  *
  *   const ws = await TerraformWorkspace.create(INFRA_DIR);
@@ -57,15 +57,17 @@ export async function runCommand(
 export class TerraformWorkspace {
   private constructor(readonly dir: string) {}
 
-  /** Copies the configuration (top-level *.tf and templates/) into a fresh temporary directory. */
+  /** Copies the configuration (top-level *.tf, templates/ and the terraform tests/) into a fresh temporary directory. */
   static create(infraDir: string): TerraformWorkspace {
     const dir = mkdtempSync(join(tmpdir(), "cloud-observability-tf-"));
     for (const entry of readdirSync(infraDir, { withFileTypes: true })) {
       if (entry.isFile() && entry.name.endsWith(".tf"))
         cpSync(join(infraDir, entry.name), join(dir, entry.name));
     }
-    const templates = join(infraDir, "templates");
-    if (existsSync(templates)) cpSync(templates, join(dir, "templates"), { recursive: true });
+    for (const folder of ["templates", "tests"]) {
+      const source = join(infraDir, folder);
+      if (existsSync(source)) cpSync(source, join(dir, folder), { recursive: true });
+    }
     return new TerraformWorkspace(dir);
   }
 

@@ -1,8 +1,9 @@
 /**
  * infra/ checked three ways, with as few terraform runs as a 2-core machine can afford:
  *  1. offline: `terraform fmt -check -recursive` and `terraform validate`;
- *  2. variable validation: one plan with deliberately bad values must be refused, with our messages;
- *  3. against moto_server: one saved plan (policy checks on `terraform show -json`), applied with every
+ *  2. `terraform test` (infra/tests/*.tftest.hcl) with a mocked provider: plan-time policy checks
+ *     (network, encryption, functions) and refusal of bad variables, in seconds;
+ *  3. against moto_server: one saved plan (IAM policy checks on `terraform show -json`), applied with every
  *     optional part on; the result is inspected through the AWS APIs, planned again (no changes) and
  *     destroyed.
  * The tests of part 3 run in order and share the deployment: each one checks one thing a user relies on.
@@ -24,9 +25,10 @@ import {
   ListTopicsCommand,
   SNSClient,
 } from "@aws-sdk/client-sns";
+import { GetParameterCommand, SSMClient } from "@aws-sdk/client-ssm";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { createZip } from "../../functions/lib/zip.js";
-import { ec2Query, lambdaGet, xmlItems, xmlValues } from "../helpers/aws-query.js";
+import { cloudWatchQuery, ec2Query, lambdaGet, xmlItems, xmlValues } from "../helpers/aws-query.js";
 import { MOTO_REGION, type Moto, motoAvailable, startMoto, toolGate } from "../helpers/moto.js";
 import { runCommand, TerraformWorkspace, terraformAvailable, varArgs } from "../helpers/terraform.js";
 
@@ -64,6 +66,8 @@ interface PolicyStatement {
   Effect: "Allow" | "Deny";
   Action?: string | string[];
   Resource?: string | string[];
+  Principal?: { AWS?: string | string[]; Service?: string | string[] };
+  Condition?: Record<string, Record<string, string | string[]>>;
 }
 
 function asList(value: string | string[] | undefined): string[] {
@@ -73,12 +77,6 @@ function asList(value: string | string[] | undefined): string[] {
 
 function record(value: unknown): Record<string, unknown> {
   return typeof value === "object" && value !== null ? (value as Record<string, unknown>) : {};
-}
-
-/** First element of a nested block list (`root_block_device[0]`), or an empty record. */
-function block(resource: PlannedResource, name: string): Record<string, unknown> {
-  const list = resource.values[name];
-  return Array.isArray(list) ? record(list[0]) : {};
 }
 
 function openssh(publicKeyDer: Buffer): string {
@@ -186,29 +184,10 @@ describe.runIf(withTerraform)("infra/ Terraform configuration", () => {
     expect(syntax.code).toBe(0);
   }, 60_000);
 
-  test("refuses SSH open to the world and other bad variables before touching AWS", async () => {
-    const result = await workspace.run([
-      "plan",
-      "-input=false",
-      "-no-color",
-      "-lock=false",
-      ...varArgs({
-        // Nothing listens here: a plan that got as far as calling AWS would fail differently.
-        endpoint: "http://127.0.0.1:9",
-        ssh_allowed_cidr: "0.0.0.0/0",
-        enable_alert_topic: false,
-        enable_remediation: true,
-        log_retention_days: 10,
-        alert_email: "not-an-email",
-      }),
-    ]);
-    expect(result.code).not.toBe(0);
-    const errors = result.stderr.replace(/\s+/g, " ");
-    expect(errors).toContain("ssh_allowed_cidr must not open SSH to the whole internet");
-    expect(errors).toContain("enable_remediation needs enable_alert_topic = true");
-    expect(errors).toContain("enable_processor needs enable_alert_topic = true");
-    expect(errors).toContain("log_retention_days must be a value CloudWatch Logs accepts");
-    expect(errors).toContain("alert_email must be empty or an email address");
+  test("passes its terraform test suite (mocked provider: policy and variable checks)", async () => {
+    const result = await workspace.run(["test", "-no-color"]);
+    expect(result.stdout).toMatch(/Success! \d+ passed, 0 failed/);
+    expect(result.code, result.stdout + result.stderr).toBe(0);
   }, 120_000);
 
   describe.runIf(withMoto)("applied to moto_server with every optional part on", () => {
@@ -260,6 +239,7 @@ describe.runIf(withTerraform)("infra/ Terraform configuration", () => {
         enable_alert_topic: true,
         enable_remediation: true,
         enable_state_table: true,
+        enable_slack: true,
         alert_email: ALERT_EMAIL,
         alert_email_filter_policy: JSON.stringify(EMAIL_FILTER_POLICY),
         ...amiOverride,
@@ -295,6 +275,8 @@ describe.runIf(withTerraform)("infra/ Terraform configuration", () => {
       expect(policies.map((policy) => policy.address).sort()).toEqual([
         "aws_iam_role_policy.host[0]",
         "aws_iam_role_policy.processor[0]",
+        "aws_iam_role_policy.processor_history[0]",
+        "aws_iam_role_policy.processor_slack[0]",
         "aws_iam_role_policy.remediation[0]",
       ]);
       const grants: Record<string, string[]> = {};
@@ -313,6 +295,14 @@ describe.runIf(withTerraform)("infra/ Terraform configuration", () => {
       expect(grants["aws_iam_role_policy.processor[0]:PublishAlerts"]).toEqual([
         `arn:aws:sns:${MOTO_REGION}:123456789012:${PREFIX}-alerts`,
       ]);
+      const historyArn = `arn:aws:dynamodb:${MOTO_REGION}:123456789012:table/${PREFIX}-history`;
+      expect(grants["aws_iam_role_policy.processor_history[0]:History"]).toEqual([
+        historyArn,
+        `${historyArn}/index/by_fingerprint`,
+      ]);
+      expect(grants["aws_iam_role_policy.processor_slack[0]:ReadSlackWebhookUrl"]).toEqual([
+        `arn:aws:ssm:${MOTO_REGION}:123456789012:parameter/${PREFIX}/slack-webhook-url`,
+      ]);
       expect(grants["aws_iam_role_policy.host[0]:ReadGeneratorBundle"]).toEqual([
         `arn:aws:s3:::${PREFIX}-123456789012-${MOTO_REGION}/bundles/generator.zip`,
       ]);
@@ -321,73 +311,55 @@ describe.runIf(withTerraform)("infra/ Terraform configuration", () => {
       expect(attached).toEqual(["arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore"]);
     });
 
-    test("plan: SSH is open only to ssh_allowed_cidr, nothing is open to the world inbound", () => {
-      const groups = [...planned("aws_security_group"), ...planned("aws_default_security_group")];
-      expect(groups.length).toBeGreaterThan(0);
-      const inbound = groups.flatMap((group) =>
-        Array.isArray(group.values.ingress) ? group.values.ingress : [],
+    test("plan: only the processor and this account's alarms may publish to the alert topic", () => {
+      const [topicPolicy] = planned("aws_sns_topic_policy");
+      expect(typeof topicPolicy?.values.policy, "topic policy known at plan time").toBe("string");
+      const statements = (JSON.parse(String(topicPolicy?.values.policy)) as { Statement: PolicyStatement[] })
+        .Statement;
+      const bySid = Object.fromEntries(statements.map((statement) => [statement.Sid, statement]));
+      const topicArn = `arn:aws:sns:${MOTO_REGION}:123456789012:${PREFIX}-alerts`;
+      const processorRole = `arn:aws:iam::123456789012:role/${PREFIX}-processor`;
+      const publishers = statements.filter(
+        (statement) => statement.Effect === "Allow" && asList(statement.Action).includes("sns:Publish"),
       );
-      for (const rule of inbound.map(record)) {
-        expect(rule.cidr_blocks).not.toContain("0.0.0.0/0");
-        expect(rule.ipv6_cidr_blocks ?? []).not.toContain("::/0");
-      }
-      const ssh = inbound
-        .map(record)
-        .filter((rule) => Number(rule.from_port) <= 22 && Number(rule.to_port) >= 22);
-      expect(ssh).toEqual([expect.objectContaining({ cidr_blocks: [OPERATOR_CIDR], protocol: "tcp" })]);
-      expect(planned("aws_vpc_security_group_ingress_rule")).toEqual([]);
-    });
-
-    test("plan: storage and messaging are encrypted, the host requires IMDSv2", () => {
-      const [instance] = planned("aws_instance");
-      expect(instance).toBeDefined();
-      if (instance === undefined) return;
-      expect(block(instance, "root_block_device").encrypted).toBe(true);
-      expect(block(instance, "metadata_options").http_tokens).toBe("required");
-      expect(block(instance, "metadata_options").http_put_response_hop_limit).toBe(1);
-
-      expect(planned("aws_sns_topic").map((t) => t.values.kms_master_key_id)).toEqual(["alias/aws/sns"]);
-      for (const table of planned("aws_dynamodb_table")) {
-        expect(block(table, "server_side_encryption").enabled).toBe(true);
-        expect(block(table, "ttl")).toMatchObject({ enabled: true, attribute_name: "expires_at" });
-      }
-      expect(planned("aws_sqs_queue").map((q) => q.values.sqs_managed_sse_enabled)).toEqual([true]);
-      const encryption = planned("aws_s3_bucket_server_side_encryption_configuration");
-      expect(encryption).toHaveLength(planned("aws_s3_bucket").length);
-      for (const group of planned("aws_cloudwatch_log_group")) {
-        expect(group.values.retention_in_days, group.address).toBe(14);
-      }
-    });
-
-    test("plan: Lambdas run nodejs22.x with a dead-letter destination; the processor is serialised", () => {
-      const functions = planned("aws_lambda_function");
-      expect(functions.map((f) => f.values.function_name).sort()).toEqual([PROCESSOR, REMEDIATION]);
-      for (const fn of functions) {
-        expect(fn.values).toMatchObject({ runtime: "nodejs22.x", handler: "index.handler" });
-      }
-      const processor = functions.find((f) => f.values.function_name === PROCESSOR);
-      expect(processor?.values.reserved_concurrent_executions).toBe(1);
-      expect(
-        record(block(processor ?? { address: "", type: "", values: {} }, "environment").variables),
-      ).toEqual({
-        ALERT_TOPIC_ARN: `arn:aws:sns:${MOTO_REGION}:123456789012:${PREFIX}-alerts`,
-        LOG_GROUP_NAME: LOG_GROUP,
-        NODE_OPTIONS: "--enable-source-maps",
-        STATE_TABLE_NAME: `${PREFIX}-state`,
+      expect(publishers.map((statement) => statement.Principal)).toEqual([
+        { AWS: processorRole },
+        { Service: "cloudwatch.amazonaws.com" },
+      ]);
+      expect(asList(bySid.AccountManagesTheTopic?.Action)).not.toContain("sns:Publish");
+      expect(bySid.NobodyElsePublishes).toMatchObject({
+        Effect: "Deny",
+        Action: "sns:Publish",
+        Resource: topicArn,
+        Condition: {
+          ArnNotEquals: { "aws:PrincipalArn": processorRole },
+          StringNotEquals: { "aws:PrincipalServiceName": "cloudwatch.amazonaws.com" },
+        },
       });
-      // remediation_dry_run (default true) reaches the function as remediation.dry_run in its config.
-      const remediation = functions.find((f) => f.values.function_name === REMEDIATION);
-      const remediationEnv = record(
-        block(remediation ?? { address: "", type: "", values: {} }, "environment").variables,
-      );
-      expect(remediationEnv.STATE_TABLE_NAME).toBe(`${PREFIX}-state`);
-      expect(JSON.parse(String(remediationEnv.PIPELINE_CONFIG))).toEqual({ remediation: { dry_run: true } });
-      const invokeConfigs = planned("aws_lambda_function_event_invoke_config");
-      expect(invokeConfigs).toHaveLength(2);
-      for (const config of invokeConfigs) {
-        expect(config.values.maximum_retry_attempts).toBe(2);
-        expect(block(config, "destination_config")).toHaveProperty("on_failure");
+    });
+
+    test("plan: the alert topic's key lets only the processor and this account's alarms encrypt to it", () => {
+      const [key] = planned("aws_kms_key");
+      expect(typeof key?.values.policy, "key policy known at plan time").toBe("string");
+      const statements = (JSON.parse(String(key?.values.policy)) as { Statement: PolicyStatement[] })
+        .Statement;
+      const bySid = Object.fromEntries(statements.map((statement) => [statement.Sid, statement]));
+      expect(Object.keys(bySid).sort()).toEqual([
+        "AccountAdministersTheKey",
+        "PipelineAlarmsPublish",
+        "ProcessorPublishesAlerts",
+      ]);
+      expect(bySid.AccountAdministersTheKey?.Principal?.AWS).toBe("arn:aws:iam::123456789012:root");
+      for (const sid of ["ProcessorPublishesAlerts", "PipelineAlarmsPublish"]) {
+        expect(asList(bySid[sid]?.Action).sort(), sid).toEqual(["kms:Decrypt", "kms:GenerateDataKey*"]);
       }
+      expect(bySid.ProcessorPublishesAlerts?.Principal?.AWS).toBe(
+        `arn:aws:iam::123456789012:role/${PREFIX}-processor`,
+      );
+      expect(bySid.PipelineAlarmsPublish?.Principal?.Service).toBe("cloudwatch.amazonaws.com");
+      expect(bySid.PipelineAlarmsPublish?.Condition).toEqual({
+        StringEquals: { "aws:SourceAccount": "123456789012" },
+      });
     });
 
     test("apply creates the whole stack", async () => {
@@ -423,7 +395,8 @@ describe.runIf(withTerraform)("infra/ Terraform configuration", () => {
       const sns = new SNSClient(clientConfig());
       const topicArn = String(outputs.alert_topic_arn);
       const { Attributes } = await sns.send(new GetTopicAttributesCommand({ TopicArn: topicArn }));
-      expect(Attributes?.KmsMasterKeyId).toBe("alias/aws/sns");
+      // Its own key (CloudWatch alarms cannot publish to a topic under the AWS-managed aws/sns key).
+      expect(Attributes?.KmsMasterKeyId).toMatch(/^arn:aws:kms:us-east-1:123456789012:key\//);
       const { Subscriptions = [] } = await sns.send(
         new ListSubscriptionsByTopicCommand({ TopicArn: topicArn }),
       );
@@ -436,6 +409,46 @@ describe.runIf(withTerraform)("infra/ Terraform configuration", () => {
         new GetSubscriptionAttributesCommand({ SubscriptionArn: String(byProtocol.email?.SubscriptionArn) }),
       );
       expect(JSON.parse(email.Attributes?.FilterPolicy ?? "{}")).toEqual(EMAIL_FILTER_POLICY);
+    });
+
+    test("the pipeline alarms publish to the alert topic and the dashboard shows them", async () => {
+      const topicArn = String(outputs.alert_topic_arn);
+      const described = await cloudWatchQuery(moto.endpoint, "DescribeAlarms", {
+        AlarmNamePrefix: `${PREFIX}-`,
+      });
+      // One chunk per alarm: from its name to the next alarm's (moto lists them as <member> blocks).
+      const alarms = described
+        .split("<AlarmName>")
+        .slice(1)
+        .map((chunk) => ({
+          name: chunk.slice(0, chunk.indexOf("</AlarmName>")),
+          actions: xmlValues(xmlValues(chunk, "AlarmActions")[0] ?? "", "member"),
+          ok: xmlValues(xmlValues(chunk, "OKActions")[0] ?? "", "member"),
+        }));
+      expect(alarms.map((alarm) => alarm.name).sort()).toEqual(
+        [
+          "dead-letters",
+          "no-events",
+          "outbox-stuck",
+          "processor-errors",
+          "processor-throttles",
+          "remediation-errors",
+        ].map((name) => `${PREFIX}-${name}`),
+      );
+      for (const alarm of alarms) {
+        expect(alarm.actions, alarm.name).toEqual([topicArn]);
+        expect(alarm.ok, alarm.name).toEqual([topicArn]);
+      }
+      expect(outputs.dashboard_url).toContain(`#dashboards:name=${PREFIX}-pipeline`);
+      const dashboard = await cloudWatchQuery(moto.endpoint, "GetDashboard", {
+        DashboardName: `${PREFIX}-pipeline`,
+      });
+      const body = JSON.parse(
+        (xmlValues(dashboard, "DashboardBody")[0] ?? "{}").replaceAll("&quot;", '"').replaceAll("&amp;", "&"),
+      ) as { widgets: { type: string; properties: { title?: string } }[] };
+      expect(body.widgets.map((widget) => widget.properties.title)).toEqual(
+        expect.arrayContaining(["Rejected lines by reason", "Alerts fired by type", "Pipeline alarms"]),
+      );
     });
 
     test("the host requires IMDSv2 and its root volume is encrypted", async () => {
@@ -495,6 +508,46 @@ describe.runIf(withTerraform)("infra/ Terraform configuration", () => {
         new DescribeTableCommand({ TableName: String(outputs.state_table_name) }),
       );
       expect(table.Table?.BillingModeSummary?.BillingMode).toBe("PAY_PER_REQUEST");
+    });
+
+    test("the history table is keyed by service and day, indexed by fingerprint, with TTL; Slack's URL parameter is a SecureString", async () => {
+      const dynamodb = new DynamoDBClient(clientConfig());
+      const name = String(outputs.history_table_name);
+      expect(name).toBe(`${PREFIX}-history`);
+      const { Table } = await dynamodb.send(new DescribeTableCommand({ TableName: name }));
+      expect(Table?.KeySchema).toEqual([
+        { AttributeName: "pk", KeyType: "HASH" },
+        { AttributeName: "sk", KeyType: "RANGE" },
+      ]);
+      expect(Table?.GlobalSecondaryIndexes?.map((i) => [i.IndexName, i.KeySchema])).toEqual([
+        [
+          "by_fingerprint",
+          [
+            { AttributeName: "fingerprint", KeyType: "HASH" },
+            { AttributeName: "starts_at", KeyType: "RANGE" },
+          ],
+        ],
+      ]);
+      const ttl = await dynamodb.send(new DescribeTimeToLiveCommand({ TableName: name }));
+      expect(ttl.TimeToLiveDescription).toMatchObject({
+        TimeToLiveStatus: "ENABLED",
+        AttributeName: "expires_at",
+      });
+      const ssm = new SSMClient(clientConfig());
+      const { Parameter } = await ssm.send(
+        new GetParameterCommand({ Name: String(outputs.slack_webhook_parameter), WithDecryption: true }),
+      );
+      expect(Parameter).toMatchObject({ Type: "SecureString", Value: "unset" });
+      const processor = await lambdaGet(moto.endpoint, `/2015-03-31/functions/${PROCESSOR}`);
+      const env = record(record(record(processor.Configuration).Environment).Variables);
+      expect(env).toMatchObject({
+        HISTORY_TABLE_NAME: name,
+        HISTORY_RETENTION_DAYS: "90",
+        SLACK_WEBHOOK_PARAMETER: `/${PREFIX}/slack-webhook-url`,
+        ENVIRONMENT_NAME: PREFIX,
+        REMEDIATION_ENABLED: "true",
+        REMEDIATION_DRY_RUN: "true",
+      });
     });
 
     test("a second plan finds no changes (the configuration matches what AWS reports back)", async () => {

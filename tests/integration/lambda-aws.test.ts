@@ -1,7 +1,8 @@
 /**
  * The AWS adapters against moto_server over HTTP with the real SDK: CloudWatch Logs shipping,
- * SNS publishing (received through an SQS subscription), the DynamoDB state store, and the fault
- * paths (a closed port, a throttling proxy).
+ * SNS publishing (received through an SQS subscription), the outbox spooled in DynamoDB, and the
+ * fault paths (a closed port, a throttling proxy). The state store's own contract is in
+ * state-store.contract.test.ts.
  */
 import { createServer, type Server } from "node:http";
 import { CloudWatchLogsClient, GetLogEventsCommand } from "@aws-sdk/client-cloudwatch-logs";
@@ -13,12 +14,7 @@ import { encodeAwsLogsEvent } from "../../functions/lib/awslogs.js";
 import { createLogsClient, LogShipper } from "../../functions/lib/cloudwatch-logs.js";
 import { createLogger } from "../../functions/lib/log.js";
 import { parseAlertMessage, SnsSink } from "../../functions/lib/sns.js";
-import {
-  CONFLICT,
-  DynamoStateStore,
-  STATE_CHUNK_BYTES,
-  stateTableDefinition,
-} from "../../functions/lib/state.js";
+import { DynamoStateStore, stateTableDefinition } from "../../functions/lib/state.js";
 import { Processor } from "../../functions/processor/processor.js";
 import { DEFAULT_CONFIG } from "../../shared/config/defaults.js";
 import {
@@ -201,47 +197,6 @@ describe.skipIf(!run)("AWS adapters against moto_server", () => {
     expect(up.spooled).toBe(0);
     expect(up.published).toBe(down.notifications);
     expect(await sqs.drain(queue.url)).toHaveLength(down.notifications);
-  });
-
-  describe("DynamoStateStore", () => {
-    const makeStore = async () => {
-      const client = new DynamoDBClient(settings());
-      await client.send(new CreateTableCommand(stateTableDefinition("state")));
-      return new DynamoStateStore({ client, tableName: "state", retry: noWait });
-    };
-
-    it("saves with optimistic concurrency: the second writer of a version loses", async () => {
-      const store = await makeStore();
-      expect(await store.load("k")).toBeNull();
-      expect(await store.save("k", { n: 1 }, null, Date.now())).toBe(1);
-      expect(await store.save("k", { n: 2 }, null, Date.now())).toBe(CONFLICT);
-      expect(await store.save("k", { n: 2 }, 1, Date.now())).toBe(2);
-      expect(await store.save("k", { n: 3 }, 1, Date.now())).toBe(CONFLICT);
-      expect(await store.load("k")).toEqual({ value: { n: 2 }, version: 2 });
-      expect(await store.version("k")).toBe(2);
-    });
-
-    it("splits state larger than one item into chunks and reads it back whole", async () => {
-      const store = await makeStore();
-      // Random-looking text barely compresses, so this spans several 350 KB chunks.
-      let seed = 1;
-      const noise = Array.from({ length: 120_000 }, () => {
-        seed = (seed * 1103515245 + 12345) >>> 0;
-        return seed.toString(36);
-      });
-      const value = { noise };
-      expect(JSON.stringify(value).length).toBeGreaterThan(2 * STATE_CHUNK_BYTES);
-      expect(await store.save("big", value, null, Date.now())).toBe(1);
-      expect((await store.load<typeof value>("big"))?.value.noise).toEqual(noise);
-    });
-
-    it("grants a claim once until it expires", async () => {
-      const store = await makeStore();
-      const now = Date.now();
-      expect(await store.claim("action#a", 60, now)).toBe(true);
-      expect(await store.claim("action#a", 60, now + 1000)).toBe(false);
-      expect(await store.claim("action#a", 60, now + 61_000)).toBe(true);
-    });
   });
 });
 

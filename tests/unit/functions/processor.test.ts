@@ -69,6 +69,52 @@ describe("Processor", () => {
     expect(emf.events).toBeGreaterThan(0);
   });
 
+  it("emits EMF breakdowns by rejection reason and by alert type, then the totals record last", async () => {
+    const metrics: string[] = [];
+    const processor = makeProcessor(new MemoryStateStore(), new MemorySink(), [], metrics);
+    const fired: Record<string, number> = {};
+    for (const event of traffic) {
+      const outcome = await processor.handle(event);
+      for (const [type, n] of Object.entries(outcome.alertsFired))
+        fired[type] = (fired[type] ?? 0) + (n ?? 0);
+    }
+    await processor.handle(
+      encodeAwsLogsEvent({
+        owner: "1",
+        logGroup: "g",
+        logStream: "s",
+        subscriptionFilters: [],
+        messageType: "DATA_MESSAGE",
+        logEvents: ["{not json", "{not json either", ""].map((message, i) => ({
+          id: String(i),
+          timestamp: T0,
+          message,
+        })),
+      }),
+    );
+    const records = metrics.map(
+      (line) =>
+        JSON.parse(line) as Record<string, unknown> & {
+          _aws: { CloudWatchMetrics: { Dimensions: string[][] }[] };
+        },
+    );
+    const byType: Record<string, number> = {};
+    for (const record of records.filter((r) => "AlertType" in r)) {
+      expect(record._aws.CloudWatchMetrics[0]?.Dimensions).toEqual([["Function", "AlertType"]]);
+      byType[String(record.AlertType)] =
+        (byType[String(record.AlertType)] ?? 0) + Number(record.alerts_fired);
+    }
+    expect(Object.keys(byType).length).toBeGreaterThan(0);
+    expect(byType).toEqual(fired);
+    const last = records.slice(-3);
+    expect(last.map((r) => [r.Reason, r.rejected_lines])).toEqual([
+      ["malformed_json", 2],
+      ["empty_line", 1],
+      [undefined, undefined],
+    ]);
+    expect(last[2]).toMatchObject({ Function: "processor", rejected: 3, events: 0 });
+  });
+
   it("continues the same windows after a cold start (a new instance on the same store)", async () => {
     const warm = new MemorySink();
     const one = makeProcessor(new MemoryStateStore(), warm);

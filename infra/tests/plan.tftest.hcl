@@ -1,0 +1,243 @@
+# `terraform test` with a mocked AWS provider: the policy and variable checks need no endpoint and
+# no credentials, so they run in seconds (`cd infra && terraform init && terraform test`, or
+# `npm run test:infra`). The full apply, re-plan and destroy against moto_server stays in
+# tests/infra/terraform.test.ts, which also checks the rendered IAM policy documents (a mock cannot
+# render them).
+
+mock_provider "aws" {
+  mock_data "aws_caller_identity" {
+    defaults = { account_id = "123456789012" }
+  }
+  mock_data "aws_partition" {
+    defaults = { partition = "aws", dns_suffix = "amazonaws.com" }
+  }
+  mock_data "aws_ami" {
+    defaults = { id = "ami-0123456789abcdef0" }
+  }
+  mock_data "aws_ec2_instance_type_offerings" {
+    defaults = { locations = ["us-east-1b", "us-east-1a"] }
+  }
+  mock_data "aws_iam_policy_document" {
+    defaults = { json = "{\"Version\":\"2012-10-17\",\"Statement\":[]}" }
+  }
+}
+
+variables {
+  ssh_allowed_cidr   = "203.0.113.7/32"
+  dist_dir           = "tests/fixtures/bundles"
+  enable_remediation = true
+  alert_email        = "oncall@example.com"
+}
+
+run "ssh_is_open_only_to_the_operator" {
+  command = plan
+
+  assert {
+    condition     = length(aws_security_group.host[0].ingress) == 1
+    error_message = "the host security group must have exactly one inbound rule"
+  }
+  assert {
+    condition     = alltrue([for rule in aws_security_group.host[0].ingress : rule.from_port == 22 && rule.to_port == 22 && rule.protocol == "tcp" && rule.cidr_blocks == tolist(["203.0.113.7/32"])])
+    error_message = "inbound SSH must come from ssh_allowed_cidr only"
+  }
+  assert {
+    condition     = alltrue([for rule in aws_security_group.host[0].ingress : !contains(rule.cidr_blocks, "0.0.0.0/0") && !contains(coalesce(rule.ipv6_cidr_blocks, []), "::/0")])
+    error_message = "nothing may be open to the world inbound"
+  }
+}
+
+run "storage_and_messaging_are_encrypted_and_the_host_requires_imdsv2" {
+  command = plan
+
+  # The key's ARN is known only once it exists; give it one at plan time.
+  override_resource {
+    target          = aws_kms_key.alerts
+    override_during = plan
+    values          = { arn = "arn:aws:kms:us-east-1:123456789012:key/0f0e0d0c-0b0a-0908-0706-050403020100" }
+  }
+
+  assert {
+    condition     = aws_instance.generator[0].root_block_device[0].encrypted && aws_instance.generator[0].metadata_options[0].http_tokens == "required" && aws_instance.generator[0].metadata_options[0].http_put_response_hop_limit == 1
+    error_message = "the host must have an encrypted root volume and require IMDSv2 with hop limit 1"
+  }
+  assert {
+    condition     = aws_sns_topic.alerts[0].kms_master_key_id == aws_kms_key.alerts[0].arn && aws_kms_key.alerts[0].enable_key_rotation
+    error_message = "the alert topic must be encrypted with its own rotating key (CloudWatch alarms cannot publish under aws/sns)"
+  }
+  assert {
+    condition     = aws_dynamodb_table.state[0].server_side_encryption[0].enabled && aws_dynamodb_table.state[0].ttl[0].enabled && aws_dynamodb_table.state[0].ttl[0].attribute_name == "expires_at"
+    error_message = "the state table must be encrypted with TTL on expires_at"
+  }
+  assert {
+    condition     = aws_sqs_queue.async_dlq[0].sqs_managed_sse_enabled
+    error_message = "the dead-letter queue must be encrypted"
+  }
+  assert {
+    condition     = length(aws_s3_bucket_server_side_encryption_configuration.artifacts) == length(aws_s3_bucket.artifacts)
+    error_message = "every bucket must have server-side encryption"
+  }
+  assert {
+    condition     = alltrue([for group in [aws_cloudwatch_log_group.generator, aws_cloudwatch_log_group.processor[0], aws_cloudwatch_log_group.remediation[0]] : group.retention_in_days == 14])
+    error_message = "every log group keeps log_retention_days (14 by default)"
+  }
+}
+
+run "lambdas_run_node22_with_dead_letter_destinations" {
+  command = plan
+
+  assert {
+    condition     = aws_lambda_function.processor[0].runtime == "nodejs22.x" && aws_lambda_function.remediation[0].runtime == "nodejs22.x"
+    error_message = "both functions run nodejs22.x"
+  }
+  assert {
+    condition     = aws_lambda_function.processor[0].handler == "index.handler" && aws_lambda_function.remediation[0].handler == "index.handler"
+    error_message = "both functions use the bundles' index.handler"
+  }
+  assert {
+    condition     = aws_lambda_function.processor[0].reserved_concurrent_executions == 1
+    error_message = "the processor is serialised by default"
+  }
+  assert {
+    condition     = aws_lambda_function.processor[0].environment[0].variables["STATE_TABLE_NAME"] == "cloud-observability-state" && aws_lambda_function.processor[0].environment[0].variables["NODE_OPTIONS"] == "--enable-source-maps"
+    error_message = "the processor gets the state table and source maps"
+  }
+  assert {
+    condition     = jsondecode(aws_lambda_function.remediation[0].environment[0].variables["PIPELINE_CONFIG"]) == { remediation = { dry_run = true } }
+    error_message = "remediation_dry_run (default true) reaches the function as remediation.dry_run"
+  }
+  assert {
+    condition     = alltrue([for config in [aws_lambda_function_event_invoke_config.processor[0], aws_lambda_function_event_invoke_config.remediation[0]] : config.maximum_retry_attempts == 2 && length(config.destination_config[0].on_failure) == 1])
+    error_message = "failed asynchronous invocations retry twice, then go to the dead-letter queue"
+  }
+}
+
+run "remediation_can_be_switched_to_act" {
+  command = plan
+
+  variables {
+    remediation_dry_run = false
+  }
+
+  assert {
+    condition     = jsondecode(aws_lambda_function.remediation[0].environment[0].variables["PIPELINE_CONFIG"]) == { remediation = { dry_run = false } }
+    error_message = "remediation_dry_run = false reaches the function"
+  }
+}
+
+run "optional_parts_off_create_nothing_of_theirs" {
+  command = plan
+
+  variables {
+    enable_generator_host = false
+    enable_remediation    = false
+    alert_email           = ""
+  }
+
+  assert {
+    condition     = length(aws_instance.generator) == 0 && length(aws_vpc.main) == 0 && length(aws_security_group.host) == 0
+    error_message = "no host, no network"
+  }
+  assert {
+    condition     = length(aws_lambda_function.remediation) == 0 && length(aws_sns_topic_subscription.remediation) == 0 && length(aws_sns_topic_subscription.email) == 0
+    error_message = "no remediation function and no subscriptions"
+  }
+}
+
+run "pipeline_alarms_publish_to_the_alert_topic_and_the_dashboard_shows_them" {
+  command = plan
+
+  assert {
+    condition = toset(local.pipeline_alarm_names) == toset([
+      "cloud-observability-processor-errors", "cloud-observability-processor-throttles",
+      "cloud-observability-remediation-errors", "cloud-observability-dead-letters",
+      "cloud-observability-outbox-stuck", "cloud-observability-no-events",
+    ])
+    error_message = "every pipeline alarm is created"
+  }
+  assert {
+    condition = alltrue([for alarm in [
+      aws_cloudwatch_metric_alarm.processor_errors[0], aws_cloudwatch_metric_alarm.processor_throttles[0],
+      aws_cloudwatch_metric_alarm.remediation_errors[0], aws_cloudwatch_metric_alarm.dead_letters[0],
+      aws_cloudwatch_metric_alarm.outbox_stuck[0], aws_cloudwatch_metric_alarm.no_events[0],
+    ] : alarm.alarm_actions == toset([local.topic_arn]) && alarm.ok_actions == toset([local.topic_arn])])
+    error_message = "every alarm publishes to the alert topic when it fires and when it clears"
+  }
+  assert {
+    condition     = aws_cloudwatch_metric_alarm.no_events[0].treat_missing_data == "breaching" && aws_cloudwatch_metric_alarm.no_events[0].evaluation_periods == 15 && aws_cloudwatch_metric_alarm.no_events[0].period == 60
+    error_message = "no events for 15 minutes (missing data included) raises the no-events alarm"
+  }
+  assert {
+    condition     = aws_cloudwatch_metric_alarm.dead_letters[0].dimensions["QueueName"] == "cloud-observability-async-dlq"
+    error_message = "the dead-letter alarm watches the dead-letter queue"
+  }
+  assert {
+    condition     = strcontains(aws_cloudwatch_dashboard.pipeline[0].dashboard_body, "{CloudObservability,Function,Reason}") && strcontains(aws_cloudwatch_dashboard.pipeline[0].dashboard_body, "{CloudObservability,Function,AlertType}")
+    error_message = "the dashboard breaks rejected lines down by reason and alerts by type"
+  }
+  assert {
+    condition     = [for widget in jsondecode(aws_cloudwatch_dashboard.pipeline[0].dashboard_body).widgets : length(try(widget.properties.alarms, [])) if widget.type == "alarm"] == [6]
+    error_message = "the dashboard shows the state of all six alarms"
+  }
+}
+
+run "alarms_and_dashboard_can_be_turned_off" {
+  command = plan
+
+  variables {
+    enable_dashboard        = false
+    enable_pipeline_alarms  = false
+    no_events_alarm_minutes = 0
+  }
+
+  assert {
+    condition     = length(local.pipeline_alarm_names) == 0 && length(aws_cloudwatch_dashboard.pipeline) == 0
+    error_message = "no alarms and no dashboard"
+  }
+}
+
+run "refuses_ssh_open_to_the_world_and_contradictory_switches" {
+  command = plan
+
+  variables {
+    ssh_allowed_cidr   = "0.0.0.0/0"
+    enable_alert_topic = false
+    enable_remediation = true
+    log_retention_days = 10
+    alert_email        = "not-an-email"
+  }
+
+  expect_failures = [
+    var.ssh_allowed_cidr,
+    var.enable_remediation,
+    var.enable_processor,
+    var.enable_pipeline_alarms,
+    var.log_retention_days,
+    var.alert_email,
+  ]
+}
+
+run "refuses_malformed_names_and_numbers" {
+  command = plan
+
+  variables {
+    ssh_allowed_cidr               = "203.0.113.7/24"
+    name_prefix                    = "Bad_Prefix"
+    aws_region                     = "moon-1"
+    processor_reserved_concurrency = 0
+    processor_timeout_s            = 1000
+    pipeline_config                = "[1, 2]"
+    async_max_retry_attempts       = 5
+    no_events_alarm_minutes        = 1
+  }
+
+  expect_failures = [
+    var.ssh_allowed_cidr,
+    var.name_prefix,
+    var.aws_region,
+    var.processor_reserved_concurrency,
+    var.processor_timeout_s,
+    var.pipeline_config,
+    var.async_max_retry_attempts,
+    var.no_events_alarm_minutes,
+  ]
+}
