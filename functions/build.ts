@@ -9,7 +9,7 @@ import { fileURLToPath } from "node:url";
 import { build, type Plugin } from "esbuild";
 import { createZip } from "./lib/zip.js";
 
-export const FUNCTION_NAMES = ["generator", "processor", "remediation"] as const;
+export const FUNCTION_NAMES = ["generator", "processor", "remediation", "router"] as const;
 export type FunctionName = (typeof FUNCTION_NAMES)[number];
 
 /** The size goal per function (minified bundle). Exceeding it fails the build. */

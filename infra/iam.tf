@@ -111,6 +111,15 @@ data "aws_iam_policy_document" "processor" {
     actions   = ["sqs:SendMessage"]
     resources = [local.dlq_arn]
   }
+
+  dynamic "statement" {
+    for_each = var.enable_kinesis ? [1] : []
+    content {
+      sid       = "ReadServiceStream"
+      actions   = local.stream_read_actions
+      resources = [local.service_stream_arn]
+    }
+  }
 }
 
 resource "aws_iam_role_policy" "processor" {

@@ -62,8 +62,9 @@ resource "aws_lambda_function_event_invoke_config" "processor" {
   }
 }
 
+# Without Kinesis, the log group delivers straight to the processor (with Kinesis: kinesis.tf).
 resource "aws_lambda_permission" "processor_from_logs" {
-  count          = local.processor_count
+  count          = local.direct_subscription_count
   statement_id   = "AllowCloudWatchLogsSubscription"
   action         = "lambda:InvokeFunction"
   function_name  = aws_lambda_function.processor[0].function_name
@@ -73,7 +74,7 @@ resource "aws_lambda_permission" "processor_from_logs" {
 }
 
 resource "aws_cloudwatch_log_subscription_filter" "processor" {
-  count           = local.processor_count
+  count           = local.direct_subscription_count
   name            = "${var.name_prefix}-processor"
   log_group_name  = var.processor_source_log_group_name != "" ? var.processor_source_log_group_name : aws_cloudwatch_log_group.generator.name
   filter_pattern  = var.processor_filter_pattern

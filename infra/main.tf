@@ -11,13 +11,17 @@ locals {
   generator_zip   = "${local.dist_dir}/generator.zip"
   processor_zip   = "${local.dist_dir}/processor.zip"
   remediation_zip = "${local.dist_dir}/remediation.zip"
+  router_zip      = "${local.dist_dir}/router.zip"
 
-  host_count        = var.enable_generator_host ? 1 : 0
-  processor_count   = var.enable_processor ? 1 : 0
-  topic_count       = var.enable_alert_topic ? 1 : 0
-  remediation_count = var.enable_remediation && var.enable_alert_topic ? 1 : 0
-  table_count       = var.enable_state_table ? 1 : 0
-  dlq_count         = var.enable_processor || local.remediation_count == 1 ? 1 : 0
+  host_count      = var.enable_generator_host ? 1 : 0
+  processor_count = var.enable_processor ? 1 : 0
+  kinesis_count   = var.enable_processor && var.enable_kinesis ? 1 : 0
+  # The source log group feeds either the processor directly or the Kinesis log stream.
+  direct_subscription_count = local.processor_count - local.kinesis_count
+  topic_count               = var.enable_alert_topic ? 1 : 0
+  remediation_count         = var.enable_remediation && var.enable_alert_topic ? 1 : 0
+  table_count               = var.enable_state_table ? 1 : 0
+  dlq_count                 = var.enable_processor || local.remediation_count == 1 ? 1 : 0
 
   # Names are fixed up front, and ARNs are built from them rather than read back from the created
   # resources, so every IAM policy is fully known at plan time: `terraform plan` shows the exact
@@ -42,7 +46,17 @@ locals {
   table_arn             = "arn:${local.partition}:dynamodb:${local.region}:${local.account_id}:table/${local.table_name}"
   dlq_arn               = "arn:${local.partition}:sqs:${local.region}:${local.account_id}:${local.dlq_name}"
   processor_role_arn    = "arn:${local.partition}:iam::${local.account_id}:role/${var.name_prefix}-processor"
-  generator_bundle_arn  = "arn:${local.partition}:s3:::${local.artifact_bucket_name}/${local.generator_bundle_key}"
+
+  router_function_name = "${var.name_prefix}-router"
+  log_stream_name      = "${var.name_prefix}-logs"
+  service_stream_name  = "${var.name_prefix}-services"
+  kinesis_arn_prefix   = "arn:${local.partition}:kinesis:${local.region}:${local.account_id}:stream/"
+  log_stream_arn       = "${local.kinesis_arn_prefix}${local.log_stream_name}"
+  service_stream_arn   = "${local.kinesis_arn_prefix}${local.service_stream_name}"
+  router_log_arn       = "${local.log_group_arn_prefix}/aws/lambda/${local.router_function_name}"
+  # What a Lambda event source mapping needs to read a stream (no enhanced fan-out).
+  stream_read_actions  = ["kinesis:DescribeStream", "kinesis:DescribeStreamSummary", "kinesis:GetRecords", "kinesis:GetShardIterator", "kinesis:ListShards"]
+  generator_bundle_arn = "arn:${local.partition}:s3:::${local.artifact_bucket_name}/${local.generator_bundle_key}"
 
   # The DynamoDB item attribute holding the expiry (epoch seconds) that TTL deletes on.
   state_ttl_attribute = "expires_at"

@@ -76,3 +76,8 @@ output "alarm_names" {
   description = "The pipeline's own health alarms (they publish to the alert topic)."
   value       = local.pipeline_alarm_names
 }
+
+output "kinesis_stream_names" {
+  description = "With enable_kinesis: the log stream the log group writes to and the service stream the processor reads."
+  value       = local.kinesis_count == 1 ? { logs = local.log_stream_name, services = local.service_stream_name } : null
+}

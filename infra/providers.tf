@@ -22,6 +22,7 @@ provider "aws" {
     dynamodb       = local.emulator_endpoint
     ec2            = local.emulator_endpoint
     iam            = local.emulator_endpoint
+    kinesis        = local.emulator_endpoint
     kms            = local.emulator_endpoint
     lambda         = local.emulator_endpoint
     s3             = local.emulator_endpoint

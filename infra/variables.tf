@@ -214,12 +214,17 @@ variable "processor_filter_pattern" {
 
 variable "processor_reserved_concurrency" {
   type        = number
-  description = "Reserved concurrency of the processor. 1 (the default) keeps one copy running so detector windows and alert deduplication see events in order; -1 removes the reservation (needed on new accounts whose concurrency quota is 10, see docs/deploy.md)."
+  description = "Reserved concurrency of the processor. 1 (the default) keeps one copy running so detector windows and alert deduplication see events in order; -1 removes the reservation (needed on new accounts whose concurrency quota is 10, see docs/deploy.md). With enable_kinesis, at least kinesis_shard_count (one copy per shard), or -1."
   default     = 1
 
   validation {
     condition     = var.processor_reserved_concurrency == -1 || (var.processor_reserved_concurrency >= 1 && var.processor_reserved_concurrency <= 100 && floor(var.processor_reserved_concurrency) == var.processor_reserved_concurrency)
     error_message = "processor_reserved_concurrency must be -1 (unreserved) or a whole number from 1 to 100."
+  }
+
+  validation {
+    condition     = !var.enable_kinesis || var.processor_reserved_concurrency == -1 || var.processor_reserved_concurrency >= var.kinesis_shard_count
+    error_message = "with enable_kinesis, processor_reserved_concurrency must be -1 or at least kinesis_shard_count: Lambda runs one processor per shard, and fewer would throttle whole shards."
   }
 }
 
@@ -362,5 +367,26 @@ variable "no_events_alarm_minutes" {
   validation {
     condition     = var.no_events_alarm_minutes == 0 || (var.no_events_alarm_minutes >= 2 && var.no_events_alarm_minutes <= 1440 && floor(var.no_events_alarm_minutes) == var.no_events_alarm_minutes)
     error_message = "no_events_alarm_minutes must be 0 (off) or a whole number of minutes from 2 to 1440."
+  }
+}
+
+# ---------------------------------------------------------------------------------------------
+# Scale-out: Kinesis between the log group and the processor (docs/deploy.md, "Scaling out")
+# ---------------------------------------------------------------------------------------------
+
+variable "enable_kinesis" {
+  type        = bool
+  description = "Feed the processor through Kinesis: the log group writes to a log stream, a router re-keys lines by service onto a service stream, and one processor per shard reads it. For more log volume than one processor handles."
+  default     = false
+}
+
+variable "kinesis_shard_count" {
+  type        = number
+  description = "Shards of each stream (log stream and service stream) when enable_kinesis is on. Each shard takes 1 MB/s or 1,000 records/s in, and gets its own processor."
+  default     = 2
+
+  validation {
+    condition     = var.kinesis_shard_count >= 1 && var.kinesis_shard_count <= 200 && floor(var.kinesis_shard_count) == var.kinesis_shard_count
+    error_message = "kinesis_shard_count must be a whole number from 1 to 200."
   }
 }

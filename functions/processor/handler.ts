@@ -1,4 +1,4 @@
-import type { CloudWatchLogsEvent, Context } from "aws-lambda";
+import type { CloudWatchLogsEvent, Context, KinesisStreamEvent } from "aws-lambda";
 import { emailContextFromEnv } from "../lib/email-env.js";
 import {
   type AwsClientSettings,
@@ -9,37 +9,57 @@ import {
   requireEnv,
 } from "../lib/env.js";
 import { createHistoryFromEnv } from "../lib/history-env.js";
-import { createLogger } from "../lib/log.js";
+import { createLogger, type Logger } from "../lib/log.js";
 import { createStateStore, loadPipelineConfig } from "../lib/runtime.js";
 import { createSsmClient, SlackUrlFromSsm, SnsWithSlack } from "../lib/slack.js";
 import { createSnsClient, SnsSink } from "../lib/sns.js";
+import { type KinesisOutcome, KinesisProcessor } from "./kinesis.js";
 import { Processor, type ProcessorOutcome } from "./processor.js";
 
-/** Build the processor from the environment; a missing or malformed setting throws a ConfigurationError. */
-export function createProcessorFromEnv(env: Env): Processor {
+/**
+ * Everything a processor needs from the environment, built once: a missing or malformed setting
+ * throws a ConfigurationError. `stateKey` names the state item (one per service on the Kinesis path).
+ */
+function processorFactory(env: Env): { create: (stateKey?: string) => Processor; logger: Logger } {
   const topicArn = requireEnv(env, "ALERT_TOPIC_ARN", "the SNS topic alerts are published to");
   const settings = awsClientSettings(env);
   const logger = createLogger({ function: "processor" });
   const config = loadPipelineConfig(env);
-  return new Processor({
-    config,
-    store: createStateStore(env, settings),
-    sink: withSlack(
-      env,
-      settings,
-      new SnsSink({
-        client: createSnsClient(settings),
-        topicArn,
-        logger,
-        email: emailContextFromEnv(env, topicArn, config),
-      }),
+  const store = createStateStore(env, settings);
+  const sink = withSlack(
+    env,
+    settings,
+    new SnsSink({
+      client: createSnsClient(settings),
+      topicArn,
       logger,
-    ),
+      email: emailContextFromEnv(env, topicArn, config),
+    }),
     logger,
-    writeMetrics: (line) => process.stdout.write(`${line}\n`),
-    minSaveIntervalMs: numberEnv(env, "STATE_SAVE_INTERVAL_S", 0) * 1000,
-    history: createHistoryFromEnv(env, settings, logger),
-  });
+  );
+  const history = createHistoryFromEnv(env, settings, logger);
+  const minSaveIntervalMs = numberEnv(env, "STATE_SAVE_INTERVAL_S", 0) * 1000;
+  const create = (stateKey?: string) =>
+    new Processor({
+      config,
+      store,
+      sink,
+      logger: stateKey === undefined ? logger : logger.child({ stateKey }),
+      writeMetrics: (line) => process.stdout.write(`${line}\n`),
+      minSaveIntervalMs,
+      history,
+      ...(stateKey === undefined ? {} : { stateKey }),
+    });
+  return { create, logger };
+}
+
+export function createProcessorFromEnv(env: Env): Processor {
+  return processorFactory(env).create();
+}
+
+export function createKinesisProcessorFromEnv(env: Env): KinesisProcessor {
+  const { create, logger } = processorFactory(env);
+  return new KinesisProcessor(create, logger, numberEnv(env, "MAX_LIVE_SERVICES", 200, { min: 1 }));
 }
 
 /** `SLACK_WEBHOOK_PARAMETER` (set by infra/slack.tf) names the SSM SecureString holding the Slack URL. */
@@ -55,11 +75,26 @@ function withSlack(
 }
 
 let processor: Processor | null = null;
+let kinesisProcessor: KinesisProcessor | null = null;
 
-/** Lambda entry point: a CloudWatch Logs subscription delivery. */
-export async function handler(event: CloudWatchLogsEvent, _context?: Context): Promise<ProcessorOutcome> {
-  // Built on first use and kept for the life of the execution environment (warm invocations reuse
-  // the pipeline and the clients).
+function isKinesisEvent(event: unknown): event is KinesisStreamEvent {
+  const records = (event as Partial<KinesisStreamEvent> | null)?.Records;
+  return Array.isArray(records) && records[0]?.eventSource === "aws:kinesis";
+}
+
+/**
+ * Lambda entry point: a CloudWatch Logs subscription delivery, or (scale-out, docs/deploy.md) a batch
+ * of the service stream's Kinesis records. Built on first use and kept for the life of the execution
+ * environment (warm invocations reuse the pipelines and the clients).
+ */
+export async function handler(
+  event: CloudWatchLogsEvent | KinesisStreamEvent,
+  _context?: Context,
+): Promise<ProcessorOutcome | KinesisOutcome> {
+  if (isKinesisEvent(event)) {
+    kinesisProcessor ??= createKinesisProcessorFromEnv(process.env);
+    return await kinesisProcessor.handle(event);
+  }
   processor ??= createProcessorFromEnv(process.env);
   return await processor.handle(event);
 }

@@ -195,6 +195,60 @@ run "alarms_and_dashboard_can_be_turned_off" {
   }
 }
 
+run "without_kinesis_the_log_group_feeds_the_processor_directly" {
+  command = plan
+
+  assert {
+    condition     = length(aws_cloudwatch_log_subscription_filter.processor) == 1 && length(aws_lambda_permission.processor_from_logs) == 1
+    error_message = "the source log group subscribes the processor"
+  }
+  assert {
+    condition     = length(aws_kinesis_stream.logs) == 0 && length(aws_lambda_function.router) == 0 && length(aws_lambda_event_source_mapping.processor) == 0
+    error_message = "no streams, no router"
+  }
+}
+
+run "kinesis_scale_out_routes_by_service_to_one_processor_per_shard" {
+  command = plan
+
+  variables {
+    enable_kinesis                 = true
+    kinesis_shard_count            = 4
+    processor_reserved_concurrency = -1
+  }
+
+  assert {
+    condition     = length(aws_cloudwatch_log_subscription_filter.processor) == 0 && length(aws_cloudwatch_log_subscription_filter.kinesis) == 1
+    error_message = "the source log group writes to the log stream instead of invoking the processor"
+  }
+  assert {
+    condition     = alltrue([for stream in [aws_kinesis_stream.logs[0], aws_kinesis_stream.services[0]] : stream.shard_count == 4 && stream.encryption_type == "KMS"])
+    error_message = "both streams have kinesis_shard_count shards and are encrypted"
+  }
+  assert {
+    condition     = aws_lambda_function.router[0].environment[0].variables["SERVICE_STREAM_NAME"] == "cloud-observability-services"
+    error_message = "the router writes to the service stream"
+  }
+  assert {
+    condition = alltrue([for mapping in [aws_lambda_event_source_mapping.router[0], aws_lambda_event_source_mapping.processor[0]] :
+      mapping.bisect_batch_on_function_error && contains(mapping.function_response_types, "ReportBatchItemFailures") && length(mapping.destination_config[0].on_failure) == 1
+    ])
+    error_message = "a failing record is bisected out, reported alone, and finally kept by the dead-letter destination"
+  }
+}
+
+run "refuses_a_reserved_concurrency_below_the_shard_count" {
+  command = plan
+
+  variables {
+    enable_kinesis                 = true
+    kinesis_shard_count            = 4
+    processor_reserved_concurrency = 2
+  }
+
+  expect_failures = [var.processor_reserved_concurrency]
+}
+
 run "refuses_ssh_open_to_the_world_and_contradictory_switches" {
   command = plan
 

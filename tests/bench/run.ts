@@ -6,6 +6,7 @@ const BENCHES: Record<string, () => Promise<{ run: () => Promise<void> }>> = {
   processor: () => import("./processor.bench.js"),
   forest: () => import("./forest.bench.js"),
   bundles: () => import("./bundles.bench.js"),
+  kinesis: () => import("./kinesis.bench.js"),
 };
 
 const wanted = process.argv.slice(2);

@@ -34,7 +34,7 @@ import { runCommand, TerraformWorkspace, terraformAvailable, varArgs } from "../
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 const INFRA = join(REPO, "infra");
-const BUNDLES = ["generator", "processor", "remediation"] as const;
+const BUNDLES = ["generator", "processor", "remediation", "router"] as const;
 
 const withTerraform = toolGate("terraform", terraformAvailable());
 const withMoto = withTerraform && toolGate("moto_server", motoAvailable());
@@ -240,6 +240,9 @@ describe.runIf(withTerraform)("infra/ Terraform configuration", () => {
         enable_remediation: true,
         enable_state_table: true,
         enable_slack: true,
+        // The scale-out path: the log group feeds Kinesis, a router, and the processor per shard.
+        enable_kinesis: true,
+        kinesis_shard_count: 1,
         alert_email: ALERT_EMAIL,
         alert_email_filter_policy: JSON.stringify(EMAIL_FILTER_POLICY),
         ...amiOverride,
@@ -274,10 +277,12 @@ describe.runIf(withTerraform)("infra/ Terraform configuration", () => {
       const policies = planned("aws_iam_role_policy");
       expect(policies.map((policy) => policy.address).sort()).toEqual([
         "aws_iam_role_policy.host[0]",
+        "aws_iam_role_policy.logs_to_kinesis[0]",
         "aws_iam_role_policy.processor[0]",
         "aws_iam_role_policy.processor_history[0]",
         "aws_iam_role_policy.processor_slack[0]",
         "aws_iam_role_policy.remediation[0]",
+        "aws_iam_role_policy.router[0]",
       ]);
       const grants: Record<string, string[]> = {};
       for (const policy of policies) {
@@ -303,6 +308,11 @@ describe.runIf(withTerraform)("infra/ Terraform configuration", () => {
       expect(grants["aws_iam_role_policy.processor_slack[0]:ReadSlackWebhookUrl"]).toEqual([
         `arn:aws:ssm:${MOTO_REGION}:123456789012:parameter/${PREFIX}/slack-webhook-url`,
       ]);
+      const streams = `arn:aws:kinesis:${MOTO_REGION}:123456789012:stream/${PREFIX}`;
+      expect(grants["aws_iam_role_policy.logs_to_kinesis[0]:PutIntoLogStream"]).toEqual([`${streams}-logs`]);
+      expect(grants["aws_iam_role_policy.router[0]:ReadLogStream"]).toEqual([`${streams}-logs`]);
+      expect(grants["aws_iam_role_policy.router[0]:WriteServiceStream"]).toEqual([`${streams}-services`]);
+      expect(grants["aws_iam_role_policy.processor[0]:ReadServiceStream"]).toEqual([`${streams}-services`]);
       expect(grants["aws_iam_role_policy.host[0]:ReadGeneratorBundle"]).toEqual([
         `arn:aws:s3:::${PREFIX}-123456789012-${MOTO_REGION}/bundles/generator.zip`,
       ]);
@@ -379,16 +389,36 @@ describe.runIf(withTerraform)("infra/ Terraform configuration", () => {
       expect(outputs.alert_topic_arn).toMatch(/^arn:aws:sns:/);
     }, 400_000);
 
-    test("the generator log group's subscription filter targets the processor", async () => {
+    test("the generator log group feeds the log stream; router and processor read their streams", async () => {
       const logs = new CloudWatchLogsClient(clientConfig());
       const { subscriptionFilters } = await logs.send(
         new DescribeSubscriptionFiltersCommand({ logGroupName: LOG_GROUP }),
       );
       expect(subscriptionFilters?.map((f) => f.destinationArn)).toEqual([
-        `arn:aws:lambda:${MOTO_REGION}:123456789012:function:${PROCESSOR}`,
+        `arn:aws:kinesis:${MOTO_REGION}:123456789012:stream/${PREFIX}-logs`,
       ]);
       const { logGroups } = await logs.send(new DescribeLogGroupsCommand({ logGroupNamePrefix: LOG_GROUP }));
       expect(logGroups?.[0]?.retentionInDays).toBe(14);
+      expect(outputs.kinesis_stream_names).toEqual({
+        logs: `${PREFIX}-logs`,
+        services: `${PREFIX}-services`,
+      });
+      for (const [fn, stream] of [
+        [`${PREFIX}-router`, `${PREFIX}-logs`],
+        [PROCESSOR, `${PREFIX}-services`],
+      ]) {
+        // Listed whole and filtered here: moto's FunctionName filter does not match every mapping.
+        const listed = await lambdaGet(moto.endpoint, "/2015-03-31/event-source-mappings/");
+        const mappings = (listed.EventSourceMappings ?? []) as {
+          EventSourceArn?: string;
+          FunctionArn?: string;
+        }[];
+        const ofFunction = mappings.filter((m) => m.FunctionArn?.endsWith(`:function:${fn}`));
+        expect(
+          ofFunction.map((m) => m.EventSourceArn),
+          fn,
+        ).toEqual([`arn:aws:kinesis:${MOTO_REGION}:123456789012:stream/${stream}`]);
+      }
     });
 
     test("the alert topic is encrypted and has the email (filtered) and remediation subscriptions", async () => {

@@ -1,0 +1,27 @@
+import type { Context, KinesisStreamEvent } from "aws-lambda";
+import { awsClientSettings, type Env, requireEnv } from "../lib/env.js";
+import { createKinesisClient } from "../lib/kinesis.js";
+import { createLogger } from "../lib/log.js";
+import { Router, type RouterOutcome } from "./router.js";
+
+/** Build the router from the environment; a missing setting throws a ConfigurationError. */
+export function createRouterFromEnv(env: Env): Router {
+  return new Router({
+    client: createKinesisClient(awsClientSettings(env)),
+    streamName: requireEnv(
+      env,
+      "SERVICE_STREAM_NAME",
+      "the Kinesis stream the processor reads, partitioned by service",
+    ),
+    logger: createLogger({ function: "router" }),
+    writeMetrics: (line) => process.stdout.write(`${line}\n`),
+  });
+}
+
+let router: Router | null = null;
+
+/** Lambda entry point: a batch of the log stream's records (an event source mapping with ReportBatchItemFailures). */
+export async function handler(event: KinesisStreamEvent, _context?: Context): Promise<RouterOutcome> {
+  router ??= createRouterFromEnv(process.env);
+  return await router.handle(event);
+}

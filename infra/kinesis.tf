@@ -1,0 +1,211 @@
+# Scale-out (enable_kinesis): log group -> subscription filter -> log stream -> router Lambda ->
+# service stream (partition key = service) -> processor, one invocation at a time per shard.
+# Every line of a service lands on one shard, so its windows see it in order; state is keyed by
+# service (functions/processor/kinesis.ts), so whichever processor owns the shard can load it.
+
+resource "aws_kinesis_stream" "logs" {
+  count            = local.kinesis_count
+  name             = local.log_stream_name
+  shard_count      = var.kinesis_shard_count
+  retention_period = 24
+  encryption_type  = "KMS"
+  kms_key_id       = "alias/aws/kinesis"
+
+  stream_mode_details {
+    stream_mode = "PROVISIONED"
+  }
+
+  # The default tags are set at creation; moto_server drops them there, and a re-plan would
+  # otherwise never settle against it.
+  lifecycle {
+    ignore_changes = [tags_all]
+  }
+}
+
+resource "aws_kinesis_stream" "services" {
+  count            = local.kinesis_count
+  name             = local.service_stream_name
+  shard_count      = var.kinesis_shard_count
+  retention_period = 24
+  encryption_type  = "KMS"
+  kms_key_id       = "alias/aws/kinesis"
+
+  stream_mode_details {
+    stream_mode = "PROVISIONED"
+  }
+
+  # The default tags are set at creation; moto_server drops them there, and a re-plan would
+  # otherwise never settle against it.
+  lifecycle {
+    ignore_changes = [tags_all]
+  }
+}
+
+# CloudWatch Logs writes to the log stream with a role of its own.
+data "aws_iam_policy_document" "logs_assume" {
+  count = local.kinesis_count
+
+  statement {
+    actions = ["sts:AssumeRole"]
+    principals {
+      type        = "Service"
+      identifiers = ["logs.amazonaws.com"]
+    }
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [local.account_id]
+    }
+  }
+}
+
+resource "aws_iam_role" "logs_to_kinesis" {
+  count              = local.kinesis_count
+  name               = "${var.name_prefix}-logs-to-kinesis"
+  description        = "cloud-observability: CloudWatch Logs subscription into the log stream"
+  assume_role_policy = data.aws_iam_policy_document.logs_assume[0].json
+}
+
+data "aws_iam_policy_document" "logs_to_kinesis" {
+  count = local.kinesis_count
+
+  statement {
+    sid       = "PutIntoLogStream"
+    actions   = ["kinesis:PutRecord"]
+    resources = [local.log_stream_arn]
+  }
+}
+
+resource "aws_iam_role_policy" "logs_to_kinesis" {
+  count  = local.kinesis_count
+  name   = "logs-to-kinesis"
+  role   = aws_iam_role.logs_to_kinesis[0].id
+  policy = data.aws_iam_policy_document.logs_to_kinesis[0].json
+}
+
+resource "aws_cloudwatch_log_subscription_filter" "kinesis" {
+  count           = local.kinesis_count
+  name            = "${var.name_prefix}-kinesis"
+  log_group_name  = var.processor_source_log_group_name != "" ? var.processor_source_log_group_name : aws_cloudwatch_log_group.generator.name
+  filter_pattern  = var.processor_filter_pattern
+  destination_arn = aws_kinesis_stream.logs[0].arn
+  role_arn        = aws_iam_role.logs_to_kinesis[0].arn
+  # distribution stays ByLogStream: one source log stream's lines keep their order on one shard.
+
+  depends_on = [aws_iam_role_policy.logs_to_kinesis]
+}
+
+# ---------------------------------------------------------------------------------------------
+# Router: log stream -> service stream, re-keyed by service
+# ---------------------------------------------------------------------------------------------
+
+resource "aws_cloudwatch_log_group" "router" {
+  count             = local.kinesis_count
+  name              = "/aws/lambda/${local.router_function_name}"
+  retention_in_days = var.log_retention_days
+}
+
+resource "aws_iam_role" "router" {
+  count              = local.kinesis_count
+  name               = "${var.name_prefix}-router"
+  description        = "cloud-observability router Lambda: log stream to service stream"
+  assume_role_policy = data.aws_iam_policy_document.lambda_assume.json
+}
+
+data "aws_iam_policy_document" "router" {
+  count = local.kinesis_count
+
+  statement {
+    sid       = "OwnLogs"
+    actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
+    resources = ["${local.router_log_arn}:*"]
+  }
+
+  statement {
+    sid       = "ReadLogStream"
+    actions   = local.stream_read_actions
+    resources = [local.log_stream_arn]
+  }
+
+  statement {
+    sid       = "WriteServiceStream"
+    actions   = ["kinesis:PutRecords"]
+    resources = [local.service_stream_arn]
+  }
+
+  statement {
+    sid       = "FailedBatchesToDeadLetterQueue"
+    actions   = ["sqs:SendMessage"]
+    resources = [local.dlq_arn]
+  }
+}
+
+resource "aws_iam_role_policy" "router" {
+  count  = local.kinesis_count
+  name   = "router"
+  role   = aws_iam_role.router[0].id
+  policy = data.aws_iam_policy_document.router[0].json
+}
+
+resource "aws_lambda_function" "router" {
+  count            = local.kinesis_count
+  function_name    = local.router_function_name
+  description      = "cloud-observability: re-key log lines by service for the processor's shards"
+  role             = aws_iam_role.router[0].arn
+  runtime          = local.lambda_runtime
+  architectures    = local.lambda_architectures
+  handler          = "index.handler"
+  filename         = local.router_zip
+  source_code_hash = filebase64sha256(local.router_zip)
+  memory_size      = 256
+  timeout          = 60
+
+  environment {
+    variables = {
+      SERVICE_STREAM_NAME = local.service_stream_name
+      NODE_OPTIONS        = "--enable-source-maps"
+    }
+  }
+
+  depends_on = [aws_cloudwatch_log_group.router, aws_iam_role_policy.router]
+}
+
+# Both mappings: a failing record is retried alone (bisect, ReportBatchItemFailures) and, after its
+# retries, described in the dead-letter queue; the shard moves on.
+resource "aws_lambda_event_source_mapping" "router" {
+  count                              = local.kinesis_count
+  function_name                      = aws_lambda_function.router[0].arn
+  event_source_arn                   = aws_kinesis_stream.logs[0].arn
+  starting_position                  = "LATEST"
+  batch_size                         = 100
+  maximum_batching_window_in_seconds = 1
+  bisect_batch_on_function_error     = true
+  maximum_retry_attempts             = 10
+  function_response_types            = ["ReportBatchItemFailures"]
+
+  destination_config {
+    on_failure {
+      destination_arn = aws_sqs_queue.async_dlq[0].arn
+    }
+  }
+}
+
+resource "aws_lambda_event_source_mapping" "processor" {
+  count                              = local.kinesis_count
+  function_name                      = aws_lambda_function.processor[0].arn
+  event_source_arn                   = aws_kinesis_stream.services[0].arn
+  starting_position                  = "LATEST"
+  batch_size                         = 100
+  maximum_batching_window_in_seconds = 1
+  bisect_batch_on_function_error     = true
+  maximum_retry_attempts             = 10
+  function_response_types            = ["ReportBatchItemFailures"]
+
+  destination_config {
+    on_failure {
+      destination_arn = aws_sqs_queue.async_dlq[0].arn
+    }
+  }
+
+  depends_on = [aws_iam_role_policy.processor]
+}
