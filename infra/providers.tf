@@ -21,6 +21,7 @@ provider "aws" {
     cloudwatchlogs = local.emulator_endpoint
     dynamodb       = local.emulator_endpoint
     ec2            = local.emulator_endpoint
+    events         = local.emulator_endpoint
     iam            = local.emulator_endpoint
     kinesis        = local.emulator_endpoint
     kms            = local.emulator_endpoint

@@ -27,6 +27,8 @@ export interface RunOptions {
   historyPath: string | null;
   /** `--webhook URL`, repeatable: generic JSON webhooks besides the config's `sinks:`. */
   webhooks: string[];
+  /** Serve the live dashboard on this address while the run goes (`--dashboard`). */
+  dashboard: { host: string; port: number } | null;
 }
 
 export type ArgsResult =
@@ -61,6 +63,9 @@ Options:
   --history FILE          record alerts, notifications, actions and silences into this SQLite file
                           (default ${defaultHistoryPath()}; read it with npm run history)
   --no-history            record nothing; run-time silences (npm run silence) then do not apply
+  --dashboard             serve a live dashboard while the run goes (see docs/dashboard.md)
+  --port N                the dashboard's port (default 8787; 0 picks a free one)
+  --host ADDRESS          the dashboard's address (default 127.0.0.1; 0.0.0.0 in a container)
   --quiet                 print only the final summary
   -h, --help              show this help
 
@@ -147,6 +152,9 @@ export function parseRunArgs(argv: readonly string[]): ArgsResult {
     return { kind: "error", message: "--log-stream needs --ship-to-log-group" };
   }
 
+  const dashboard = dashboardOption(v.dashboard, v.port, v.host);
+  if (typeof dashboard === "string") return { kind: "error", message: dashboard };
+
   return {
     kind: "run",
     options: {
@@ -168,8 +176,27 @@ export function parseRunArgs(argv: readonly string[]): ArgsResult {
       shipLogStream: v["log-stream"] ?? "local-runner",
       historyPath: v["no-history"] ? null : (v.history ?? defaultHistoryPath()),
       webhooks: v.webhook ?? [],
+      dashboard,
     },
   };
+}
+
+export const DEFAULT_DASHBOARD_PORT = 8787;
+
+function dashboardOption(
+  on: boolean | undefined,
+  port: string | undefined,
+  host: string | undefined,
+): RunOptions["dashboard"] | string {
+  if (!on) return port !== undefined || host !== undefined ? "--port and --host need --dashboard" : null;
+  const number = Number(port ?? DEFAULT_DASHBOARD_PORT);
+  if (!Number.isInteger(number) || number < 0 || number > 65535 || port?.trim() === "") {
+    return `--port must be a whole number from 0 to 65535, got "${port}"`;
+  }
+  if (host !== undefined && !/^[A-Za-z0-9.:-]{1,253}$/.test(host)) {
+    return `--host must be an address or host name, got "${host}"`;
+  }
+  return { host: host ?? "127.0.0.1", port: number };
 }
 
 const OPTIONS = {
@@ -192,5 +219,8 @@ const OPTIONS = {
   history: { type: "string" },
   webhook: { type: "string", multiple: true },
   "no-history": { type: "boolean" },
+  dashboard: { type: "boolean" },
+  port: { type: "string" },
+  host: { type: "string" },
   help: { type: "boolean", short: "h" },
 } as const;

@@ -31,6 +31,8 @@ export interface LocalReport {
   events: number;
   events_per_wall_second: number;
   rejected: Partial<Record<RejectReason, number>>;
+  /** Accepted lines more than `time.allowed_lateness_s` behind their source's clock (still processed). */
+  late: number;
   alerts: Partial<Record<AlertType, number>>;
   notifications: number;
   sink_failures: Record<string, number>;
@@ -89,6 +91,7 @@ export function buildReport(input: {
     events: pipeline.stats.events,
     events_per_wall_second: Math.round(pipeline.stats.events / Math.max(input.wallSeconds, 0.001)),
     rejected: { ...pipeline.stats.rejected },
+    late: pipeline.stats.late,
     alerts: { ...pipeline.stats.alertsByType },
     notifications: responder.stats.notifications,
     sink_failures: { ...responder.stats.sinkFailures },

@@ -50,6 +50,11 @@ export class Responder {
     this.engine = new RemediationEngine(config.remediation);
   }
 
+  /** When the next remediation outcome check is due (event time); +Infinity when none is pending. */
+  nextDueMs(): number {
+    return this.engine.nextDueMs();
+  }
+
   /** Drain what the pipeline decided since the last call and act on it at event time `nowMs`. */
   async handle(nowMs: number): Promise<void> {
     for (const finding of this.pipeline.takeFindings()) this.recordFinding(finding);

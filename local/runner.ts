@@ -14,6 +14,7 @@ import { SimulatedExecutor } from "../shared/remediation/simulated-executor.js";
 import type { Sink } from "../shared/sinks/sink.js";
 import type { RunOptions } from "./args.js";
 import { appendAuditRecords } from "./audit-file.js";
+import { type RunDashboard, startRunDashboard } from "./dashboard/index.js";
 import { openRunHistory } from "./history/open-run-history.js";
 import { LogGroupShipping } from "./log-shipping.js";
 import { buildReport, type LocalReport } from "./report.js";
@@ -22,6 +23,7 @@ import { buildSinks, SinkSetupError } from "./sinks/configured.js";
 import { ConsoleSink } from "./sinks/console.js";
 import { JsonlFileSink } from "./sinks/jsonl-file.js";
 import { StatusLine } from "./status.js";
+import { TimeDriver } from "./time.js";
 
 export interface RunIo {
   stdout: Writable & { isTTY?: boolean };
@@ -99,15 +101,25 @@ export async function runLocal(options: RunOptions, io: RunIo): Promise<LocalRep
       if (!action.dryRun) generator?.applyRemediation(action);
     },
   });
-  const pipeline = new Pipeline({ config });
+  // Generated time is this run's own clock (the wall clock at --speed 1); a replay bounds event
+  // time by the stream's own progress instead (docs/architecture.md, "Time").
+  const pipeline = new Pipeline({ config, timeReference: options.input === null ? "wall" : "stream" });
   const responder = new Responder(pipeline, config, sinks, executor, (outcome) =>
     say(`  ESCALATION: ${outcome.actionType} on ${outcome.alertFingerprint} ${outcome.detail}`),
   );
+  const time = new TimeDriver(pipeline, responder);
+  const dashboard: RunDashboard | null =
+    options.dashboard === null
+      ? null
+      : await startRunDashboard(options.dashboard, {
+          pipeline,
+          responder,
+          truth: () => (options.input === null ? (generator?.truth ?? []) : null),
+          unscoredTailMs: UNSCORED_TAIL_MS,
+          env: io.env ?? process.env,
+          print: (line) => status.print(line),
+        });
   const history = openRunHistory(options, (line) => io.stderr.write(`warning: ${line}\n`));
-  const respond = async (nowMs: number) => {
-    await responder.handle(nowMs);
-    await history?.afterStep(responder, pipeline);
-  };
   const logSink = options.writeLogsPath ? createWriteStream(options.writeLogsPath) : null;
   let shipping: LogGroupShipping | null = null;
   if (options.shipLogGroup !== null) {
@@ -148,6 +160,7 @@ export async function runLocal(options: RunOptions, io: RunIo): Promise<LocalRep
     let next = generator.next();
     firstEventMs = next.timeMs;
     for (let stepEnd = startMs + STEP_MS; stepEnd <= endMs; stepEnd += STEP_MS) {
+      pipeline.setWallClock(stepEnd);
       while (next.timeMs < stepEnd) {
         const line = formatLogLine(next);
         logSink?.write(`${line}\n`);
@@ -156,8 +169,8 @@ export async function runLocal(options: RunOptions, io: RunIo): Promise<LocalRep
         lastEventMs = next.timeMs;
         next = generator.next();
       }
-      pipeline.advance(stepEnd);
-      await respond(stepEnd);
+      await time.advanceTo(stepEnd);
+      await history?.afterStep(responder, pipeline);
       await shipping?.flushIfDue();
 
       const wallElapsedMs = wallNow() - wallStart;
@@ -174,32 +187,32 @@ export async function runLocal(options: RunOptions, io: RunIo): Promise<LocalRep
   } else {
     const input = options.input === "-" ? io.stdin : openInput(options.input);
     const lines = createInterface({ input, crlfDelay: Number.POSITIVE_INFINITY });
+    const source = options.input === "-" ? "stdin" : options.input;
     let count = 0;
-    let nextStep = Number.NEGATIVE_INFINITY;
     for await (const line of lines) {
-      const result = pipeline.ingestLine(line);
-      if (result.ok) {
-        shipping?.add(result.event.timeMs, line);
-        firstEventMs ??= result.event.timeMs;
-        lastEventMs = Math.max(lastEventMs ?? result.event.timeMs, result.event.timeMs);
-      }
+      const result = await time.line(line, source);
+      if (result.ok) shipping?.add(result.event.timeMs, line);
       if (++count % 4096 === 0) {
         status.tick(refreshStatus);
         await shipping?.flushIfDue();
-      }
-      if (pipeline.nowMs >= nextStep) {
-        await respond(pipeline.nowMs);
-        nextStep = pipeline.nowMs + STEP_MS;
+        await history?.afterStep(responder, pipeline);
       }
     }
+    // The replay ends as if time ran on past the last line until everything due has happened:
+    // groups sent, alerts resolved (no_data included), remediation outcomes checked.
+    await time.finish();
+    await history?.afterStep(responder, pipeline);
+    firstEventMs = time.firstEventMs;
+    lastEventMs = time.lastEventMs;
   }
 
-  // Deliver what is still waiting in a group: the stream ended, nothing more will join it.
-  if (lastEventMs !== null) {
+  // Generated runs deliver what is still waiting in a group: the run ended, nothing more joins it.
+  if (options.input === null && lastEventMs !== null) {
     const drainMs = Math.max(pipeline.nowMs, lastEventMs) + config.alerting.group_wait_s * 1000 + STEP_MS;
-    pipeline.advance(drainMs);
-    await respond(drainMs);
+    await time.advanceTo(drainMs);
+    await history?.afterStep(responder, pipeline);
   }
+  await dashboard?.finish();
   await shipping?.flush();
   status.clear();
   if (logSink) await closeStream(logSink);

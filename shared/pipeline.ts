@@ -9,16 +9,32 @@ import { createRuleDetectors } from "./detectors/index.js";
 import { type ParseResult, parseLogLine } from "./log/parse.js";
 import type { LogEvent, RejectReason } from "./log/schema.js";
 import { createMlDetector } from "./ml/detector.js";
+import {
+  type Admission,
+  type SourceClockState,
+  SourceClocks,
+  type TimeReference,
+} from "./time/source-clocks.js";
 
 export interface PipelineOptions {
   config: PipelineConfig;
   /** Replace the detectors built from the config (tests, or a deployment that wants only some). */
   detectors?: Detector[];
+  /**
+   * What bounds event time: `wall` (live runs, Lambda; the caller calls `setWallClock`) or
+   * `stream` (a replay: the stream's own corroborated progress). Default `stream`.
+   */
+  timeReference?: TimeReference;
 }
+
+/** The source name used when a caller does not say where a line came from. */
+export const DEFAULT_SOURCE = "default";
 
 export interface PipelineStats {
   events: number;
   rejected: Partial<Record<RejectReason, number>>;
+  /** Accepted events older than their source's clock minus the allowed lateness. */
+  late: number;
   findings: number;
   notifications: number;
   /** New firing episodes per alert type. */
@@ -30,16 +46,23 @@ export interface PipelineSnapshot {
   latestMs: number;
   /** When the next tick is due; kept so a restored pipeline ticks at exactly the same event times. */
   nextTickMs: number;
+  /** Per-source clocks (absent in snapshots from before they existed). */
+  sources?: SourceClockState[];
   detectors: Record<string, unknown>;
   alerts: unknown;
   stats: PipelineStats;
 }
 
 /**
- * How often (in event time) detectors get `advance` and the alert manager gets `flush` while events
- * flow. Alerting decisions are in whole seconds, so finer ticks would only cost throughput.
+ * Detectors get `advance` and the alert manager gets `flush` at every whole second of event time
+ * (the tick grid), whether events arrive or not. Alerting decisions are in whole seconds, so finer
+ * ticks would only cost throughput. A fixed grid is what makes a jump of 93 s the same as 93 idle
+ * ticks: both visit the same ticks in the same order.
  */
-const TICK_MS = 1000;
+export const TICK_MS = 1000;
+
+/** A refused or parsed line, plus what the time checks made of it. */
+export type AdmitResult = ParseResult & { admission: Admission | null };
 
 /**
  * The processing core shared by the local runner and the processor Lambda: parse, detect, and run
@@ -49,17 +72,20 @@ export class Pipeline {
   readonly stats: PipelineStats = {
     events: 0,
     rejected: {},
+    late: 0,
     findings: 0,
     notifications: 0,
     alertsByType: {},
   };
   private readonly detectors: Detector[];
   private readonly alerts: AlertManager;
+  private readonly clocks: SourceClocks;
   private latestMs = Number.NEGATIVE_INFINITY;
   private nextTickMs = Number.NEGATIVE_INFINITY;
   private notifications: Notification[] = [];
   private findings: DetectorFinding[] = [];
   private readonly muted = new MutedAlerts();
+  private eventObserver: ((event: LogEvent) => void) | null = null;
 
   constructor(options: PipelineOptions) {
     const { config } = options;
@@ -68,30 +94,120 @@ export class Pipeline {
       ...(config.detectors.ml.enabled ? [createMlDetector(config.detectors.ml)] : []),
     ];
     this.alerts = new AlertManager(config.alerting);
+    this.clocks = new SourceClocks(config.time, options.timeReference ?? "stream");
   }
 
-  /** Parse one line and process it; a refused line is counted by reason and returned. */
-  ingestLine(line: string): ParseResult {
+  /**
+   * Parse one line and process it (with `process`, every tick due before it runs first). A refused
+   * line is counted by reason and returned; a line held by its source's clock is processed later.
+   */
+  ingestLine(line: string, source: string = DEFAULT_SOURCE): ParseResult {
     const parsed = parseLogLine(line);
-    if (parsed.ok) this.ingestEvent(parsed.event);
-    else this.stats.rejected[parsed.reason] = (this.stats.rejected[parsed.reason] ?? 0) + 1;
-    return parsed;
+    if (parsed.ok && this.clocks.tryAccept(source, parsed.event.timeMs)) {
+      // The common case, without allocating: in bounds, nothing held.
+      if (this.clocks.lastAdmitLate) this.stats.late++;
+      this.process(parsed.event);
+      return parsed;
+    }
+    const result = this.admitParsed(parsed, source);
+    if (result.admission !== null) for (const event of result.admission.ready) this.process(event);
+    return result;
   }
 
-  ingestEvent(event: LogEvent): void {
+  /** Parse and time-check one event without processing it; `admission.ready` are the events to `process`. */
+  admitLine(line: string, source: string = DEFAULT_SOURCE): AdmitResult {
+    return this.admitParsed(parseLogLine(line), source);
+  }
+
+  private admitParsed(parsed: ParseResult, source: string): AdmitResult {
+    if (!parsed.ok) {
+      this.stats.rejected[parsed.reason] = (this.stats.rejected[parsed.reason] ?? 0) + 1;
+      return { ...parsed, admission: null };
+    }
+    const admission = this.admit(parsed.event, source);
+    const own = admission.future.find((f) => f.event === parsed.event);
+    if (own !== undefined) {
+      return { ok: false, reason: "timestamp_in_future", detail: own.detail, admission };
+    }
+    return { ...parsed, admission };
+  }
+
+  /** Time-check an already parsed event; counts refusals and late events. */
+  admit(event: LogEvent, source: string = DEFAULT_SOURCE): Admission {
+    const admission = this.clocks.admit(source, event);
+    this.countAdmission(admission);
+    return admission;
+  }
+
+  /** The input ended: lines held for confirmation are processed or refused now. */
+  endOfStream(): LogEvent[] {
+    const admission = this.clocks.endOfStream();
+    this.countAdmission(admission);
+    return admission.ready;
+  }
+
+  /** Time-check and process one event. */
+  ingestEvent(event: LogEvent, source: string = DEFAULT_SOURCE): void {
+    for (const ready of this.admit(event, source).ready) this.process(ready);
+  }
+
+  /** Process one admitted event: every tick due at or before its time runs first. */
+  process(admitted: LogEvent): void {
+    const event = this.clocks.atMostWall(admitted);
+    if (event.timeMs >= this.nextTickMs) {
+      if (this.nextTickMs === Number.NEGATIVE_INFINITY) this.nextTickMs = gridAfter(event.timeMs);
+      else while (this.step(event.timeMs) !== null) {}
+    }
     this.stats.events++;
+    if (this.eventObserver !== null) this.eventObserver(event);
     for (const detector of this.detectors) {
       const found = detector.observe(event);
       if (found.length > 0) this.accept(found);
     }
     if (event.timeMs > this.latestMs) this.latestMs = event.timeMs;
-    if (this.latestMs >= this.nextTickMs) this.tick(this.latestMs);
   }
 
-  /** Let event time pass with no events: windows expire, alerts resolve, groups flush. */
+  /** The wall clock now, for the `wall` time reference (live runs, Lambda). */
+  setWallClock(nowMs: number): void {
+    this.clocks.setWallClock(nowMs);
+  }
+
+  /** Let event time pass with no events: every tick due up to `nowMs` runs, in order. */
   advance(nowMs: number): void {
+    if (!Number.isFinite(nowMs)) return;
+    if (this.nextTickMs === Number.NEGATIVE_INFINITY) this.nextTickMs = gridAtOrBefore(nowMs);
+    while (this.step(nowMs) !== null) {}
     if (nowMs > this.latestMs) this.latestMs = nowMs;
-    this.tick(this.latestMs);
+  }
+
+  /**
+   * Run the next due tick at or before `targetMs` and return its time; null when none is due. When
+   * nothing can change with time alone (no detector pending or firing, no alert group open), the
+   * idle seconds are skipped in one step, but never past `wakeAtMs` (a caller's own due work, such
+   * as a remediation outcome check): the result is the same as ticking every second.
+   */
+  step(targetMs: number, wakeAtMs: number = Number.POSITIVE_INFINITY): number | null {
+    let at = this.nextTickMs;
+    if (!(at <= targetMs) || at === Number.NEGATIVE_INFINITY) return null;
+    if (this.idle()) {
+      const wake = Number.isFinite(wakeAtMs) ? gridAtOrAfter(wakeAtMs) : Number.POSITIVE_INFINITY;
+      at = Math.max(at, Math.min(gridAtOrBefore(targetMs), wake));
+    }
+    this.tick(at);
+    if (at > this.latestMs) this.latestMs = at;
+    return at;
+  }
+
+  /** True when letting time pass can change nothing until the next event. */
+  idle(): boolean {
+    if (!this.alerts.idle()) return false;
+    for (const detector of this.detectors) if (detector.idle?.() !== true) return false;
+    return true;
+  }
+
+  /** The next tick that will run (event time); -Infinity before the first event. */
+  get nextTickAtMs(): number {
+    return this.nextTickMs;
   }
 
   /** Notifications decided since the last call, in order. */
@@ -113,15 +229,6 @@ export class Pipeline {
     return this.latestMs;
   }
 
-  /** Add (or replace, by id) a silence while running: run-time silences from the history store. */
-  addSilence(silence: NewSilence): string {
-    return this.alerts.addSilence(silence);
-  }
-
-  activeSilences(): Silence[] {
-    return this.alerts.activeSilences(this.latestMs);
-  }
-
   /** Alerts a silence kept out of notifications since the last call, once per episode and silence. */
   takeSilenced(): SilencedAlert[] {
     return this.muted.take();
@@ -135,6 +242,24 @@ export class Pipeline {
     return this.alerts.firing();
   }
 
+  /**
+   * Hand every accepted event to `observer` as well (one at most; null removes it). For cheap
+   * accounting such as the live dashboard's per-second figures: it runs on the hot path.
+   */
+  observeEvents(observer: ((event: LogEvent) => void) | null): void {
+    this.eventObserver = observer;
+  }
+
+  /** Add a silence at runtime (expiry in event time); returns its id. Throws on bad matchers. */
+  addSilence(silence: NewSilence): string {
+    return this.alerts.addSilence(silence);
+  }
+
+  /** Silences in force at event time `nowMs`, configured and runtime ones. */
+  activeSilences(nowMs: number): Silence[] {
+    return this.alerts.activeSilences(nowMs);
+  }
+
   snapshot(): PipelineSnapshot {
     const detectors: Record<string, unknown> = {};
     for (const detector of this.detectors) detectors[detector.name] = detector.snapshot();
@@ -142,6 +267,7 @@ export class Pipeline {
       version: 1,
       latestMs: this.latestMs,
       nextTickMs: this.nextTickMs,
+      sources: this.clocks.snapshot(),
       detectors,
       alerts: this.alerts.snapshot(),
       stats: structuredClone(this.stats),
@@ -157,6 +283,11 @@ export class Pipeline {
     this.alerts.restore(snapshot.alerts);
     this.latestMs = snapshot.latestMs ?? Number.NEGATIVE_INFINITY;
     this.nextTickMs = snapshot.nextTickMs ?? Number.NEGATIVE_INFINITY;
+    if (Number.isFinite(this.nextTickMs) && this.nextTickMs % TICK_MS !== 0) {
+      // A snapshot from before the tick grid: continue on the grid.
+      this.nextTickMs = gridAtOrAfter(this.nextTickMs);
+    }
+    this.clocks.restore(snapshot.sources);
     Object.assign(this.stats, structuredClone(snapshot.stats));
   }
 
@@ -184,4 +315,25 @@ export class Pipeline {
     }
     this.nextTickMs = nowMs + TICK_MS;
   }
+
+  private countAdmission(admission: Admission): void {
+    if (admission.late) this.stats.late++;
+    if (admission.future.length > 0) {
+      this.stats.rejected.timestamp_in_future =
+        (this.stats.rejected.timestamp_in_future ?? 0) + admission.future.length;
+    }
+  }
+}
+
+function gridAtOrBefore(ms: number): number {
+  return Math.floor(ms / TICK_MS) * TICK_MS;
+}
+
+function gridAtOrAfter(ms: number): number {
+  return Math.ceil(ms / TICK_MS) * TICK_MS;
+}
+
+/** The first tick strictly after `ms`. */
+function gridAfter(ms: number): number {
+  return gridAtOrBefore(ms) + TICK_MS;
 }

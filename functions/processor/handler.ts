@@ -1,4 +1,4 @@
-import type { CloudWatchLogsEvent, Context, KinesisStreamEvent } from "aws-lambda";
+import type { CloudWatchLogsEvent, Context, KinesisStreamEvent, ScheduledEvent } from "aws-lambda";
 import { emailContextFromEnv } from "../lib/email-env.js";
 import {
   type AwsClientSettings,
@@ -83,12 +83,13 @@ function isKinesisEvent(event: unknown): event is KinesisStreamEvent {
 }
 
 /**
- * Lambda entry point: a CloudWatch Logs subscription delivery, or (scale-out, docs/deploy.md) a batch
- * of the service stream's Kinesis records. Built on first use and kept for the life of the execution
- * environment (warm invocations reuse the pipelines and the clients).
+ * Lambda entry point: a CloudWatch Logs subscription delivery, the one-minute schedule's tick
+ * (EventBridge), which lets event time pass when no logs arrive, or (scale-out, docs/deploy.md) a
+ * batch of the service stream's Kinesis records. Built on first use and kept for the life of the
+ * execution environment (warm invocations reuse the pipelines and the clients).
  */
 export async function handler(
-  event: CloudWatchLogsEvent | KinesisStreamEvent,
+  event: CloudWatchLogsEvent | ScheduledEvent | KinesisStreamEvent,
   _context?: Context,
 ): Promise<ProcessorOutcome | KinesisOutcome> {
   if (isKinesisEvent(event)) {

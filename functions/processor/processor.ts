@@ -6,6 +6,7 @@ import type { Sink, SinkResult } from "../../shared/sinks/sink.js";
 import { decodeAwsLogsEvent, type PayloadRejectReason } from "../lib/awslogs.js";
 import { emfLine, type Logger } from "../lib/log.js";
 import type { ProcessorHistory } from "../lib/processor-history.js";
+import { isScheduledTick } from "../lib/schedule.js";
 import { CONFLICT, type StateStore } from "../lib/state.js";
 
 /** What the processor keeps between invocations. */
@@ -22,7 +23,10 @@ export interface ProcessorOptions {
   logger: Logger;
   /** Where EMF metric lines go (stdout in Lambda). */
   writeMetrics: (line: string) => void;
-  /** Wall clock, only for metric timestamps and storage TTLs; detection runs on event time. */
+  /**
+   * Wall clock: metric timestamps, storage TTLs, the bound on future-dated events and the tick's
+   * target (wall time minus the allowed lateness). Detection itself runs on event time.
+   */
   now?: () => number;
   stateKey?: string;
   /** Spool bound: beyond it the oldest spooled notification is logged in full and dropped. */
@@ -40,11 +44,16 @@ export interface ProcessorOptions {
 }
 
 export interface ProcessorOutcome {
-  kind: "data" | "control" | "rejected_payload";
+  /** `tick`: the schedule's invocation that lets time pass without logs (docs/lambda.md). */
+  kind: "data" | "control" | "rejected_payload" | "tick";
   payloadRejectReason?: PayloadRejectReason;
   logEvents: number;
   accepted: number;
   rejected: Partial<Record<RejectReason, number>>;
+  /** Accepted lines older than their log stream's clock minus the allowed lateness. */
+  late: number;
+  /** The event time the pipeline has reached after this invocation. */
+  clockMs: number | null;
   /** New firing episodes per alert type in this batch. */
   alertsFired: Partial<Record<AlertType, number>>;
   notifications: number;
@@ -55,6 +64,19 @@ export interface ProcessorOutcome {
   /** False when the save was deferred (minSaveIntervalMs). */
   stateSaved: boolean;
   conflicts: number;
+}
+
+interface RejectSample {
+  id: string;
+  reason: RejectReason;
+  detail: string;
+}
+
+interface BatchResult {
+  accepted: number;
+  rejected: Partial<Record<RejectReason, number>>;
+  samples: RejectSample[];
+  late: number;
 }
 
 /** Everything after the first few rejected lines is only counted, so a flood cannot flood the logs. */
@@ -103,6 +125,8 @@ export class Processor {
       logEvents: 0,
       accepted: 0,
       rejected: {},
+      late: 0,
+      clockMs: null,
       alertsFired: {},
       notifications: 0,
       published: 0,
@@ -112,6 +136,17 @@ export class Processor {
       stateSaved: false,
       conflicts: 0,
     };
+    if (isScheduledTick(event)) {
+      // No logs: let event time run to wall time minus the allowed lateness, so group waits,
+      // repeats, no-data resolves and silence expiries happen even while every service is quiet.
+      outcome.kind = "tick";
+      const targetMs = this.now() - this.options.config.time.allowed_lateness_s * 1000;
+      await this.run(outcome, (pipeline) => {
+        pipeline.advance(targetMs);
+        return { accepted: 0, rejected: {}, samples: [], late: 0 };
+      });
+      return outcome;
+    }
     const decoded = decodeAwsLogsEvent(event);
     if (!decoded.ok) {
       // Not retried: the same bytes would fail the same way forever.
@@ -133,17 +168,15 @@ export class Processor {
       return outcome;
     }
     outcome.logEvents = data.logEvents.length;
-
-    const published = new Set<string>();
-    for (let attempt = 1; ; attempt++) {
-      const state = await this.current();
-      await this.options.history?.beforeBatch(state.pipeline);
-      const firedBefore = { ...state.pipeline.stats.alertsByType };
+    // Each log stream keeps its own clock: a host whose clock is off is judged against its own past.
+    const source = `${data.logGroup}/${data.logStream}`;
+    const result = await this.run(outcome, (pipeline) => {
       const rejected: Partial<Record<RejectReason, number>> = {};
-      const samples: { id: string; reason: RejectReason; detail: string }[] = [];
+      const samples: RejectSample[] = [];
       let accepted = 0;
+      const lateBefore = pipeline.stats.late;
       for (const logEvent of data.logEvents) {
-        const result = state.pipeline.ingestLine(logEvent.message);
+        const result = pipeline.ingestLine(logEvent.message, source);
         if (result.ok) {
           accepted++;
         } else {
@@ -153,7 +186,36 @@ export class Processor {
           }
         }
       }
-      if (accepted > 0) state.pipeline.advance(state.pipeline.nowMs);
+      if (accepted > 0) pipeline.advance(pipeline.nowMs);
+      return { accepted, rejected, samples, late: pipeline.stats.late - lateBefore };
+    });
+    const rejectedTotal = Object.values(result.rejected).reduce((sum, n) => sum + (n ?? 0), 0);
+    if (rejectedTotal > 0) {
+      this.options.logger.warn("rejected log lines", {
+        rejected: result.rejected,
+        samples: result.samples,
+        logGroup: data.logGroup,
+        logStream: data.logStream,
+      });
+    }
+    return outcome;
+  }
+
+  /**
+   * Apply `work` to the current pipeline, publish what it decided (and any spooled notifications),
+   * save the state; on a lost write race, reload and redo it.
+   */
+  private async run(
+    outcome: ProcessorOutcome,
+    work: (pipeline: Pipeline) => BatchResult,
+  ): Promise<BatchResult> {
+    const published = new Set<string>();
+    for (let attempt = 1; ; attempt++) {
+      const state = await this.current();
+      await this.options.history?.beforeBatch(state.pipeline);
+      const firedBefore = { ...state.pipeline.stats.alertsByType };
+      state.pipeline.setWallClock(this.now());
+      const { accepted, rejected, samples, late } = work(state.pipeline);
       const findings = state.pipeline.takeFindings();
       const fresh = state.pipeline.takeNotifications();
       const queue = [...state.outbox, ...fresh];
@@ -220,6 +282,7 @@ export class Processor {
       }
       if (!deferSave) this.lastSavedAtMs = this.now();
       this.live = { pipeline: state.pipeline, version: saved, outbox: remaining };
+      const clockMs = state.pipeline.nowMs;
       const alertsFired: Partial<Record<AlertType, number>> = {};
       for (const [type, count] of Object.entries(state.pipeline.stats.alertsByType) as [
         AlertType,
@@ -231,6 +294,8 @@ export class Processor {
       Object.assign(outcome, {
         accepted,
         rejected,
+        late,
+        clockMs: Number.isFinite(clockMs) ? clockMs : null,
         alertsFired,
         notifications: fresh.length,
         published: published.size,
@@ -239,12 +304,8 @@ export class Processor {
         stateVersion: saved,
         stateSaved: !deferSave,
       });
-      const rejectedTotal = Object.values(rejected).reduce((sum, n) => sum + (n ?? 0), 0);
-      if (rejectedTotal > 0) {
-        this.options.logger.warn("rejected log lines", { rejected, samples, logGroup: data.logGroup });
-      }
       this.emit(outcome);
-      return outcome;
+      return { accepted, rejected, samples, late };
     }
   }
 
@@ -252,7 +313,7 @@ export class Processor {
   private async current(): Promise<{ pipeline: Pipeline; version: number | null; outbox: Notification[] }> {
     const storedVersion = await this.options.store.version(this.stateKey);
     if (this.live !== null && this.live.version === storedVersion) return this.live;
-    const pipeline = new Pipeline({ config: this.options.config });
+    const pipeline = this.newPipeline();
     const stored = await this.options.store.load<ProcessorState>(this.stateKey);
     if (stored === null) return { pipeline, version: null, outbox: [] };
     try {
@@ -261,13 +322,34 @@ export class Processor {
       // A snapshot this version cannot read (an upgrade changed the format): start clean rather
       // than fail every invocation; the next save overwrites it.
       this.options.logger.error("stored pipeline state unreadable; starting with empty windows", { error });
-      return { pipeline: new Pipeline({ config: this.options.config }), version: stored.version, outbox: [] };
+      return { pipeline: this.newPipeline(), version: stored.version, outbox: [] };
+    }
+    const limitMs = this.now() + this.options.config.time.max_future_skew_s * 1000;
+    if (pipeline.nowMs > limitMs) {
+      // Saved by a version that let a future-dated line move the clock: every window would stay
+      // blind until the wall clock caught up (possibly year 9999). The outbox is kept.
+      this.options.logger.error(
+        "stored pipeline clock is ahead of the wall clock; starting with empty windows",
+        {
+          storedClock: new Date(Math.min(pipeline.nowMs, 8.64e15)).toISOString(),
+        },
+      );
+      return {
+        pipeline: this.newPipeline(),
+        version: stored.version,
+        outbox: Array.isArray(stored.value.outbox) ? stored.value.outbox : [],
+      };
     }
     return {
       pipeline,
       version: stored.version,
       outbox: Array.isArray(stored.value.outbox) ? stored.value.outbox : [],
     };
+  }
+
+  private newPipeline(): Pipeline {
+    // On Lambda the wall clock bounds event time: a line dated ahead of it is refused.
+    return new Pipeline({ config: this.options.config, timeReference: "wall" });
   }
 
   /**
@@ -298,6 +380,9 @@ export class Processor {
         {
           events: outcome.accepted,
           rejected: rejectedLines,
+          late: outcome.late,
+          timestamp_in_future: outcome.rejected.timestamp_in_future ?? 0,
+          ticks: outcome.kind === "tick" ? 1 : 0,
           payloads_rejected: outcome.kind === "rejected_payload" ? 1 : 0,
           alerts: outcome.notifications,
           published: outcome.published,

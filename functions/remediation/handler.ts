@@ -1,4 +1,4 @@
-import type { Context, SNSEvent } from "aws-lambda";
+import type { Context, ScheduledEvent, SNSEvent } from "aws-lambda";
 import { SimulatedExecutor } from "../../shared/remediation/simulated-executor.js";
 import { awsClientSettings, type Env } from "../lib/env.js";
 import { createLogger } from "../lib/log.js";
@@ -12,8 +12,10 @@ import { type RemediationSummary, Remediator } from "./remediator.js";
 export function createRemediatorFromEnv(env: Env): Remediator {
   const settings = awsClientSettings(env);
   const logger = createLogger({ function: "remediation" });
+  const config = loadPipelineConfig(env);
   return new Remediator({
-    config: loadPipelineConfig(env).remediation,
+    config: config.remediation,
+    allowedLatenessMs: config.time.allowed_lateness_s * 1000,
     store: createStateStore(env, settings),
     executor: new SimulatedExecutor({ log: (line) => logger.info("executor", { line }) }),
     logger,
@@ -23,9 +25,12 @@ export function createRemediatorFromEnv(env: Env): Remediator {
 
 let remediator: Remediator | null = null;
 
-/** Lambda entry point: SNS deliveries from the alert topic. Returns a summary without the audit bodies. */
+/**
+ * Lambda entry point: SNS deliveries from the alert topic, or the one-minute schedule's tick (due
+ * outcome checks). Returns a summary without the audit bodies.
+ */
 export async function handler(
-  event: SNSEvent,
+  event: SNSEvent | ScheduledEvent,
   _context?: Context,
 ): Promise<Omit<RemediationSummary, "audit"> & { auditRecords: number }> {
   remediator ??= createRemediatorFromEnv(process.env);

@@ -1,10 +1,11 @@
-import type { SNSEvent } from "aws-lambda";
+import type { ScheduledEvent, SNSEvent } from "aws-lambda";
 import type { Notification } from "../../shared/alerts/types.js";
 import type { RemediationConfig } from "../../shared/config/types.js";
 import { actionRecord, incidentId, outcomeRecord, skipRecord } from "../../shared/remediation/audit.js";
 import { RemediationEngine } from "../../shared/remediation/engine.js";
 import type { AuditRecord, Executor, RemediationDecision } from "../../shared/remediation/types.js";
 import { emfLine, type Logger } from "../lib/log.js";
+import { isScheduledTick } from "../lib/schedule.js";
 import { parseAlertMessage } from "../lib/sns.js";
 import { CONFLICT, type StateStore } from "../lib/state.js";
 
@@ -27,6 +28,11 @@ export interface RemediatorOptions {
   claimTtlS?: number;
   auditTtlS?: number;
   maxConflictRetries?: number;
+  /**
+   * The schedule's tick runs outcome checks due by wall time minus this (the processor's allowed
+   * lateness, so the resolve notification of an alert that did resolve has had time to arrive).
+   */
+  allowedLatenessMs?: number;
 }
 
 export interface RemediationSummary {
@@ -62,7 +68,7 @@ export class Remediator {
     this.stateKey = options.stateKey ?? "remediation";
   }
 
-  async handle(event: SNSEvent): Promise<RemediationSummary> {
+  async handle(event: SNSEvent | ScheduledEvent): Promise<RemediationSummary> {
     const summary: RemediationSummary = {
       records: 0,
       invalid: 0,
@@ -73,7 +79,19 @@ export class Remediator {
       outcomes: 0,
       audit: [],
     };
-    const records = Array.isArray(event?.Records) ? event.Records : [];
+    if (isScheduledTick(event)) {
+      // No notification may come for a while: outcome checks that fell due run on the schedule.
+      try {
+        await this.checkDueOutcomes(this.now() - (this.options.allowedLatenessMs ?? 60_000), summary);
+      } catch (error) {
+        this.live = null;
+        throw error;
+      }
+      for (const entry of summary.audit) await this.writeAudit(entry);
+      this.options.writeMetrics(emfLine("remediation", { ticks: 1, outcomes: summary.outcomes }, this.now()));
+      return summary;
+    }
+    const records = "Records" in event && Array.isArray(event.Records) ? event.Records : [];
     for (const record of records) {
       summary.records++;
       const message = parseAlertMessage(record?.Sns?.Message ?? "");
@@ -185,6 +203,33 @@ export class Remediator {
       summary.skipped += counts.skipped;
       summary.duplicates += counts.duplicates;
       summary.outcomes += counts.outcomes;
+      summary.audit.push(...audit);
+      return;
+    }
+  }
+
+  private async checkDueOutcomes(nowMs: number, summary: RemediationSummary): Promise<void> {
+    const maxRetries = this.options.maxConflictRetries ?? 5;
+    for (let attempt = 1; ; attempt++) {
+      const state = await this.current();
+      if (state.engine.nextDueMs() > nowMs) return;
+      const audit = state.engine
+        .dueOutcomes(nowMs, (fp) => state.firing[fp] === true)
+        .map((outcome) => outcomeRecord(outcome));
+      const saved = await this.options.store.save<RemediatorState>(
+        this.stateKey,
+        { engine: state.engine.snapshot(), firing: state.firing },
+        state.version,
+        this.now(),
+      );
+      if (saved === CONFLICT) {
+        this.live = null;
+        if (attempt >= maxRetries)
+          throw new Error(`state ${this.stateKey}: lost ${attempt} write races in a row`);
+        continue;
+      }
+      this.live = { ...state, version: saved };
+      summary.outcomes += audit.length;
       summary.audit.push(...audit);
       return;
     }

@@ -111,6 +111,23 @@ run "lambdas_run_node22_with_dead_letter_destinations" {
   }
 }
 
+run "a_one_minute_tick_invokes_the_processor_and_remediation" {
+  command = plan
+
+  assert {
+    condition     = aws_cloudwatch_event_rule.tick[0].schedule_expression == "rate(1 minute)" && aws_cloudwatch_event_rule.tick[0].name == "cloud-observability-tick"
+    error_message = "the tick rule runs every minute"
+  }
+  assert {
+    condition     = aws_cloudwatch_event_target.processor_tick[0].rule == "cloud-observability-tick" && aws_cloudwatch_event_target.remediation_tick[0].rule == "cloud-observability-tick"
+    error_message = "the tick targets the processor and the remediation function"
+  }
+  assert {
+    condition     = alltrue([for permission in [aws_lambda_permission.processor_from_tick[0], aws_lambda_permission.remediation_from_tick[0]] : permission.principal == "events.amazonaws.com" && permission.action == "lambda:InvokeFunction"])
+    error_message = "EventBridge may invoke both functions"
+  }
+}
+
 run "remediation_can_be_switched_to_act" {
   command = plan
 
@@ -140,6 +157,10 @@ run "optional_parts_off_create_nothing_of_theirs" {
   assert {
     condition     = length(aws_lambda_function.remediation) == 0 && length(aws_sns_topic_subscription.remediation) == 0 && length(aws_sns_topic_subscription.email) == 0
     error_message = "no remediation function and no subscriptions"
+  }
+  assert {
+    condition     = length(aws_cloudwatch_event_rule.tick) == 1 && length(aws_cloudwatch_event_target.remediation_tick) == 0 && length(aws_lambda_permission.remediation_from_tick) == 0
+    error_message = "without remediation the tick reaches the processor only"
   }
 }
 

@@ -232,6 +232,11 @@ export class AlertManager {
       .map((s) => ({ ...s, matchers: { ...s.matchers } }));
   }
 
+  /** True when no group is waiting, firing or owed a resolve: a flush can send nothing until a new finding. */
+  idle(): boolean {
+    return this.groups.size === 0;
+  }
+
   isFiring(fp: string): boolean {
     return this.alerts.get(fp)?.status === "firing";
   }

@@ -52,4 +52,5 @@ export const DEFAULT_CONFIG: PipelineConfig = {
     },
   },
   sinks: [],
+  time: { max_future_skew_s: 300, allowed_lateness_s: 60 },
 };

@@ -155,6 +155,13 @@ const CONFIG_SPEC: ObjectSpec = {
       },
     },
     sinks: { kind: "sinks" },
+    time: {
+      kind: "object",
+      fields: {
+        max_future_skew_s: positiveDuration,
+        allowed_lateness_s: duration,
+      },
+    },
   },
 };
 

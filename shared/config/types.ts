@@ -101,6 +101,20 @@ export interface RemediationConfig {
   actions: Partial<Record<AlertType, ActionType>>;
 }
 
+export interface TimeConfig {
+  /**
+   * An event dated more than this ahead of the reference clock (the wall clock live and on Lambda,
+   * the stream's own corroborated progress in a replay) is rejected as `timestamp_in_future`.
+   */
+  max_future_skew_s: number;
+  /**
+   * Events up to this far behind their source's clock are ordinary out-of-order arrivals; older ones
+   * are counted `late`. The Lambda tick advances the clock to wall time minus this, leaving room for
+   * delayed deliveries.
+   */
+  allowed_lateness_s: number;
+}
+
 export interface PipelineConfig {
   detectors: {
     cpu: ThresholdRuleConfig;
@@ -113,4 +127,5 @@ export interface PipelineConfig {
   remediation: RemediationConfig;
   /** Webhook, Slack and Alertmanager receivers (URLs from the environment or files). */
   sinks: SinkConfig[];
+  time: TimeConfig;
 }

@@ -118,6 +118,10 @@ export class BruteForceDetector implements Detector {
     return this.maintain(this.latestMs, null) ?? NO_FINDINGS;
   }
 
+  idle(): boolean {
+    return this.firingIps.size === 0 && this.firingUsers.size === 0;
+  }
+
   snapshot(): unknown {
     return {
       detector: this.name,

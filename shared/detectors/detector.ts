@@ -15,6 +15,11 @@ export interface Detector {
   observe(event: LogEvent): readonly DetectorFinding[];
   /** Let time pass with no event: windows expire and conditions may resolve. */
   advance(nowMs: number): readonly DetectorFinding[];
+  /**
+   * True when letting time pass cannot produce a finding (nothing pending, firing or open). The
+   * pipeline then skips idle seconds in one step; a detector without it is ticked every second.
+   */
+  idle?(): boolean;
   /** JSON-serialisable state, so windows survive a Lambda cold start. */
   snapshot(): unknown;
   /** Replace state with a snapshot from the same detector kind; throws DetectorStateError on a bad one. */

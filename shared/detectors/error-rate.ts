@@ -127,6 +127,10 @@ export class ErrorRateDetector implements Detector {
     return this.maintain(this.latestMs, null) ?? NO_FINDINGS;
   }
 
+  idle(): boolean {
+    return this.firing.size === 0;
+  }
+
   snapshot(): unknown {
     const services: unknown[] = [];
     for (const [service, state] of this.services.entries) {

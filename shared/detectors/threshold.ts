@@ -152,6 +152,10 @@ export class ThresholdRuleDetector implements Detector {
     return this.maintain(this.latestMs, null) ?? NO_FINDINGS;
   }
 
+  idle(): boolean {
+    return this.active.size === 0;
+  }
+
   snapshot(): unknown {
     const services: unknown[] = [];
     for (const [service, state] of this.services.entries) {

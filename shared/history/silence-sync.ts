@@ -38,7 +38,7 @@ export class SilenceSync {
     const active = this.known.filter((s) => silenceActive(s, now));
     const inForce = new Map(
       pipeline
-        .activeSilences()
+        .activeSilences(pipeline.nowMs)
         .filter((s) => s.expiresAtMs === UNTIL_REMOVED)
         .map((s) => [s.id, s] as const),
     );

@@ -57,6 +57,7 @@ export const REJECT_REASONS = [
   "out_of_range",
   "bad_timestamp",
   "unknown_enum",
+  "timestamp_in_future",
 ] as const;
 export type RejectReason = (typeof REJECT_REASONS)[number];
 

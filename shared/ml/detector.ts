@@ -494,6 +494,11 @@ export function createMlDetector(config: MlConfig): Detector {
       return out.length > 0 ? out : NO_FINDINGS;
     },
 
+    idle(): boolean {
+      // An open window closes (and is scored) with time alone; a firing service can resolve.
+      return !config.enabled || (firing.size === 0 && nextCloseMs === Number.POSITIVE_INFINITY);
+    },
+
     snapshot(): unknown {
       const serviceStates: unknown[] = [];
       for (const [service, state] of services.entries) {

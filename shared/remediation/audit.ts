@@ -149,6 +149,7 @@ const MAX_TRACKED_EPISODES = 10_000;
  */
 export class AuditTrail {
   private records: AuditRecord[] = [];
+  private listener: ((record: AuditRecord) => void) | null = null;
   /** Latest episode per alert fingerprint. */
   private readonly episodes = new Map<string, Episode>();
   /** Incidents whose "alert" record is written, so a repeat notification does not write another. */
@@ -160,19 +161,19 @@ export class AuditTrail {
     const known = this.episodes.get(fp);
     if (finding.status === "firing") {
       if (known?.firing) {
-        this.records.push(detectionRecord(incidentId(fp, known.startsAtMs), finding));
+        this.add(detectionRecord(incidentId(fp, known.startsAtMs), finding));
         return;
       }
       const incident = incidentId(fp, finding.atMs);
       this.track(fp, { startsAtMs: finding.atMs, firing: true });
       const first = firstLogRecord(incident, finding);
-      if (first !== null) this.records.push(first);
-      this.records.push(detectionRecord(incident, finding));
+      if (first !== null) this.add(first);
+      this.add(detectionRecord(incident, finding));
       return;
     }
     const startsAtMs = known?.startsAtMs ?? finding.sinceMs;
     this.track(fp, { startsAtMs, firing: false });
-    this.records.push(detectionRecord(incidentId(fp, startsAtMs), finding));
+    this.add(detectionRecord(incidentId(fp, startsAtMs), finding));
   }
 
   /** A notification and how each sink took it: one record per alert it carried. */
@@ -184,9 +185,9 @@ export class AuditTrail {
       }
       if (alert.status === "firing" && !this.alerted.has(incident)) {
         this.alerted.add(incident);
-        this.records.push(alertRecord(alert, n));
+        this.add(alertRecord(alert, n));
       }
-      this.records.push(notificationRecord(alert, n, reports));
+      this.add(notificationRecord(alert, n, reports));
       if (alert.status === "resolved") this.alerted.delete(incident);
     }
   }
@@ -196,15 +197,20 @@ export class AuditTrail {
     const startsAtMs =
       decision.alertStartsAtMs ?? this.episodes.get(decision.alertFingerprint)?.startsAtMs ?? nowMs;
     const incident = incidentId(decision.alertFingerprint, startsAtMs);
-    this.records.push(skipRecord(incident, decision, nowMs));
+    this.add(skipRecord(incident, decision, nowMs));
   }
 
   action(action: RemediationAction, result: ExecutionResult): void {
-    this.records.push(actionRecord(action, result));
+    this.add(actionRecord(action, result));
   }
 
   outcome(outcome: RemediationOutcome): void {
-    this.records.push(outcomeRecord(outcome));
+    this.add(outcomeRecord(outcome));
+  }
+
+  /** Also hand each record to `listener` as it is made (one at most; null removes it), drained or not. */
+  onRecord(listener: ((record: AuditRecord) => void) | null): void {
+    this.listener = listener;
   }
 
   /** Records since the last drain, oldest first. */
@@ -212,6 +218,11 @@ export class AuditTrail {
     const out = this.records;
     this.records = [];
     return out;
+  }
+
+  private add(record: AuditRecord): void {
+    this.records.push(record);
+    this.listener?.(record);
   }
 
   private track(fp: string, episode: Episode): void {

@@ -173,6 +173,13 @@ export class RemediationEngine {
     if (!failed && !action.dryRun && action.expiresAtMs !== null) this.bans.push(structuredClone(action));
   }
 
+  /** When the earliest pending outcome check is due; +Infinity when none is pending. */
+  nextDueMs(): number {
+    let next = Number.POSITIVE_INFINITY;
+    for (const entry of this.pending) if (entry.dueAtMs < next) next = entry.dueAtMs;
+    return next;
+  }
+
   /** Outcomes whose check time has come, given which alerts still fire at `nowMs`. */
   dueOutcomes(nowMs: number, isFiring: (fingerprint: string) => boolean): RemediationOutcome[] {
     const due: RemediationOutcome[] = [];

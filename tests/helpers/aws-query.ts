@@ -1,6 +1,6 @@
 /**
- * Just enough of the EC2, CloudWatch and Lambda APIs to inspect what Terraform created in
- * moto_server. The project ships no SDK for them; moto does not check signatures, only the
+ * Just enough of the EC2, CloudWatch, EventBridge and Lambda APIs to inspect what Terraform created
+ * in moto_server. The project ships no SDK for them; moto does not check signatures, only the
  * credential scope (which names the service), so a fixed Authorization header is enough.
  */
 import { MOTO_REGION } from "./moto.js";
@@ -45,6 +45,26 @@ export async function lambdaGet(endpoint: string, path: string): Promise<Record<
   });
   const text = await response.text();
   if (!response.ok) throw new Error(`Lambda GET ${path} failed: ${response.status} ${text}`);
+  return JSON.parse(text) as Record<string, unknown>;
+}
+
+/** An EventBridge (JSON protocol) call such as ListTargetsByRule; returns the parsed body. */
+export async function eventsCall(
+  endpoint: string,
+  action: string,
+  params: Record<string, unknown>,
+): Promise<Record<string, unknown>> {
+  const response = await fetch(endpoint, {
+    method: "POST",
+    headers: {
+      "content-type": "application/x-amz-json-1.1",
+      "x-amz-target": `AWSEvents.${action}`,
+      authorization: authorization("events"),
+    },
+    body: JSON.stringify(params),
+  });
+  const text = await response.text();
+  if (!response.ok) throw new Error(`EventBridge ${action} failed: ${response.status} ${text}`);
   return JSON.parse(text) as Record<string, unknown>;
 }
 

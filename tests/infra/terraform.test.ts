@@ -28,7 +28,14 @@ import {
 import { GetParameterCommand, SSMClient } from "@aws-sdk/client-ssm";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { createZip } from "../../functions/lib/zip.js";
-import { cloudWatchQuery, ec2Query, lambdaGet, xmlItems, xmlValues } from "../helpers/aws-query.js";
+import {
+  cloudWatchQuery,
+  ec2Query,
+  eventsCall,
+  lambdaGet,
+  xmlItems,
+  xmlValues,
+} from "../helpers/aws-query.js";
 import { MOTO_REGION, type Moto, motoAvailable, startMoto, toolGate } from "../helpers/moto.js";
 import { runCommand, TerraformWorkspace, terraformAvailable, varArgs } from "../helpers/terraform.js";
 
@@ -372,6 +379,19 @@ describe.runIf(withTerraform)("infra/ Terraform configuration", () => {
       });
     });
 
+    test("plan: a one-minute EventBridge schedule ticks the processor and the remediation function", () => {
+      const [rule, ...more] = planned("aws_cloudwatch_event_rule");
+      expect(more).toHaveLength(0);
+      expect(rule?.values).toMatchObject({ name: `${PREFIX}-tick`, schedule_expression: "rate(1 minute)" });
+      const targets = planned("aws_cloudwatch_event_target");
+      expect(targets.map((t) => t.values.target_id).sort()).toEqual(["processor", "remediation"]);
+      for (const target of targets) expect(target.values.rule).toBe(`${PREFIX}-tick`);
+      const permissions = planned("aws_lambda_permission").filter(
+        (p) => p.values.principal === "events.amazonaws.com",
+      );
+      expect(permissions.map((p) => p.values.function_name).sort()).toEqual([PROCESSOR, REMEDIATION]);
+    });
+
     test("apply creates the whole stack", async () => {
       const result = await workspace.run(["apply", "-input=false", "-no-color", "deploy.tfplan"]);
       applied = true;
@@ -515,6 +535,15 @@ describe.runIf(withTerraform)("infra/ Terraform configuration", () => {
         }
       }
       expect(sshSources).toEqual([OPERATOR_CIDR]);
+    });
+
+    test("the tick rule runs every minute and targets both functions", async () => {
+      const rule = await eventsCall(moto.endpoint, "DescribeRule", { Name: `${PREFIX}-tick` });
+      expect(rule).toMatchObject({ ScheduleExpression: "rate(1 minute)", State: "ENABLED" });
+      const { Targets } = await eventsCall(moto.endpoint, "ListTargetsByRule", { Rule: `${PREFIX}-tick` });
+      expect((Targets as { Arn: string }[]).map((t) => t.Arn).sort()).toEqual(
+        [PROCESSOR, REMEDIATION].map((name) => `arn:aws:lambda:${MOTO_REGION}:123456789012:function:${name}`),
+      );
     });
 
     test("failed async invocations go to the dead-letter queue; state table has TTL", async () => {

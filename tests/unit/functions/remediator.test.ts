@@ -6,6 +6,7 @@ import { Remediator } from "../../../functions/remediation/remediator.js";
 import type { Notification } from "../../../shared/alerts/types.js";
 import { DEFAULT_CONFIG } from "../../../shared/config/defaults.js";
 import type { ExecutionResult, Executor, RemediationAction } from "../../../shared/remediation/types.js";
+import { tick } from "../../helpers/lambda-events.js";
 import { alert, kitJson, notification } from "./fixtures.js";
 
 const WALL = () => Date.UTC(2026, 0, 5, 12, 0, 0);
@@ -105,6 +106,44 @@ describe("Remediator", () => {
     expect(summary.audit.filter((r) => r.stage === "outcome").map((r) => r.data.status)).toEqual([
       "effective",
     ]);
+  });
+
+  it("runs a due outcome check on the schedule's tick, with no notification to carry it", async () => {
+    const executor = new CountingExecutor();
+    const clock = { wallMs: 0 };
+    const store = new MemoryStateStore();
+    const remediator = () =>
+      new Remediator({
+        config: DEFAULT_CONFIG.remediation,
+        store,
+        executor,
+        logger: createLogger({}, () => {}, WALL),
+        writeMetrics: () => {},
+        now: () => clock.wallMs,
+        allowedLatenessMs: 60_000,
+      });
+    const firing = notification();
+    clock.wallMs = firing.atMs + 5_000;
+    await remediator().handle(snsEvent(firing));
+    const resolvedAt = firing.atMs + 60_000;
+    await remediator().handle(
+      snsEvent(
+        notification({
+          id: "resolved-1",
+          reason: "resolved",
+          status: "resolved",
+          atMs: resolvedAt,
+          alerts: [alert({ status: "resolved", endsAtMs: resolvedAt - 5000 })],
+        }),
+      ),
+    );
+    const dueAt = firing.atMs + DEFAULT_CONFIG.remediation.verify_after_s * 1000;
+    clock.wallMs = dueAt + 59_000; // wall minus the lateness is still before the check is due
+    expect((await remediator().handle(tick(clock.wallMs))).outcomes).toBe(0);
+    clock.wallMs = dueAt + 60_000;
+    const due = await remediator().handle(tick(clock.wallMs));
+    expect(due.audit.map((r) => [r.stage, r.data.status])).toEqual([["outcome", "effective"]]);
+    expect((await remediator().handle(tick(clock.wallMs + 60_000))).outcomes).toBe(0);
   });
 
   it("ignores messages that are not alert notifications, counting them (the real SNS payloads)", async () => {

@@ -86,7 +86,9 @@ describe("run-time silences applied to a running pipeline", () => {
       1_000,
     );
     expect(await sync.apply(pipeline)).toBe(1);
-    expect(pipeline.activeSilences()).toMatchObject([{ id: "s-1", expiresAtMs: UNTIL_REMOVED }]);
+    expect(pipeline.activeSilences(pipeline.nowMs)).toMatchObject([
+      { id: "s-1", expiresAtMs: UNTIL_REMOVED },
+    ]);
     // Polled at most once per second of wall time.
     wall += 500;
     expect(await sync.apply(pipeline)).toBe(0);

@@ -88,4 +88,28 @@ describe("parseRunArgs", () => {
     expect(parseRunArgs(["--help"]).kind).toBe("help");
     expect(parseRunArgs(["-h"]).kind).toBe("help");
   });
+
+  it("reads the dashboard flags: off by default, 127.0.0.1:8787 when on", () => {
+    expect(parseRunArgs([])).toMatchObject({ kind: "run", options: { dashboard: null } });
+    expect(parseRunArgs(["--dashboard"])).toMatchObject({
+      kind: "run",
+      options: { dashboard: { host: "127.0.0.1", port: 8787 } },
+    });
+    expect(parseRunArgs(["--dashboard", "--port", "0", "--host", "0.0.0.0"])).toMatchObject({
+      kind: "run",
+      options: { dashboard: { host: "0.0.0.0", port: 0 } },
+    });
+  });
+
+  it("refuses a bad dashboard port or host, and --port without --dashboard", () => {
+    for (const argv of [
+      ["--dashboard", "--port", "70000"],
+      ["--dashboard", "--port", "8.5"],
+      ["--dashboard", "--port", ""],
+      ["--dashboard", "--host", "a b"],
+      ["--port", "8080"],
+    ]) {
+      expect(parseRunArgs(argv), argv.join(" ")).toMatchObject({ kind: "error" });
+    }
+  });
 });
