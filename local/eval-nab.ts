@@ -1,12 +1,16 @@
 /**
- * `npm run eval:nab -- --data DIR --windows FILE --out DIR`: run the streaming univariate
- * detector over every CSV under DIR, write NAB result files and print the normalised scores.
+ * `npm run eval:nab -- --data DIR --windows FILE --out DIR`: run the streaming detector core
+ * (shared/ml/stream.ts, the one the per-service detector uses) over every CSV under DIR, write NAB
+ * result files and print the normalised scores: in-sample (the default configuration, threshold
+ * optimised over all files) and held-out (leave-one-file-out over the candidate configurations).
  */
 import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { basename, dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import {
+  type HeldOutResult,
+  leaveOneFileOut,
   NAB_PROFILES,
   type NabResult,
   type NabSeries,
@@ -14,17 +18,23 @@ import {
   type PreparedSeries,
   prepareSeries,
 } from "../shared/eval/nab-scorer.js";
-import { DEFAULT_UNIVARIATE, UnivariateScorer } from "../shared/ml/univariate.js";
+import {
+  DEFAULT_STREAM,
+  STREAM_CANDIDATES,
+  StreamDetector,
+  type StreamOptions,
+} from "../shared/ml/stream.js";
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const DEFAULT_DATA = resolve(REPO, "../shared/data/nab");
 
 const USAGE = `Usage: npm run eval:nab -- [--data DIR] [--windows FILE] [--out DIR]
 
-Runs the causal streaming isolation-forest detector (one configuration for every file) over
-every CSV (timestamp,value) under DIR, writes OUT/<category>/<file>.csv with
-timestamp,value,anomaly_score, and prints NAB's normalised standard, reward_low_FP_rate and
-reward_low_FN_rate scores with the threshold optimised over the files given.
+Runs the causal streaming detector core (one configuration for every file) over every CSV
+(timestamp,value) under DIR, writes OUT/<category>/<file>.csv with timestamp,value,anomaly_score,
+and prints NAB's normalised standard, reward_low_FP_rate and reward_low_FN_rate scores with the
+threshold optimised over the files given (in-sample), then the held-out figure per profile:
+leave-one-file-out, each file scored with the configuration and threshold chosen on the others.
 
   --data DIR      NAB data directory (default ../shared/data/nab)
   --windows FILE  NAB label windows JSON (default DATA/labels/combined_windows.json)
@@ -96,10 +106,23 @@ function readSeries(path: string, key: string): Series {
   return { key, timestamps, values };
 }
 
-export function runEvaluation(options: EvalOptions, log: (line: string) => void = console.log): NabResult[] {
+function scoreSeries(values: readonly number[], options: StreamOptions): number[] {
+  const detector = new StreamDetector(options);
+  return values.map((v) => detector.next(v).score);
+}
+
+export interface Evaluation {
+  /** Default configuration, threshold optimised over all files, per profile. */
+  inSample: NabResult[];
+  /** Leave-one-file-out over STREAM_CANDIDATES, per profile; null with fewer than 2 files. */
+  heldOut: HeldOutResult[] | null;
+}
+
+export function runEvaluation(options: EvalOptions, log: (line: string) => void = console.log): Evaluation {
   const labels = JSON.parse(readFileSync(options.windows, "utf8")) as Record<string, [string, string][]>;
   const files = listCsv(options.data).filter((path) => !path.includes(`${join(options.data, "labels")}`));
   const prepared: PreparedSeries[] = [];
+  const candidates: PreparedSeries[][] = STREAM_CANDIDATES.map(() => []);
   let skipped = 0;
   const started = performance.now();
   for (const path of files) {
@@ -111,8 +134,7 @@ export function runEvaluation(options: EvalOptions, log: (line: string) => void 
       continue;
     }
     const series = readSeries(path, key);
-    const scorer = new UnivariateScorer(DEFAULT_UNIVARIATE);
-    const scores = series.values.map((v) => scorer.next(v));
+    const scores = scoreSeries(series.values, DEFAULT_STREAM);
     const outPath = join(options.out, dirname(key), `${basename(key)}`);
     mkdirSync(dirname(outPath), { recursive: true });
     const rows = series.timestamps.map(
@@ -121,18 +143,36 @@ export function runEvaluation(options: EvalOptions, log: (line: string) => void 
     writeFileSync(outPath, `timestamp,value,anomaly_score\n${rows.join("\n")}\n`);
     const nab: NabSeries = { name: key, timestamps: series.timestamps, scores, windows };
     prepared.push(prepareSeries(nab));
+    STREAM_CANDIDATES.forEach((candidate, c) => {
+      const same = JSON.stringify(candidate.options) === JSON.stringify(DEFAULT_STREAM);
+      const candidateScores = same ? scores : scoreSeries(series.values, candidate.options);
+      candidates[c]?.push(prepareSeries({ ...nab, scores: candidateScores }));
+    });
   }
   const seconds = (performance.now() - started) / 1000;
   log(
     `scored ${prepared.length} files (${skipped} skipped) in ${seconds.toFixed(1)} s; results in ${options.out}`,
   );
   const results = NAB_PROFILES.map((profile) => optimiseThreshold(prepared, profile));
+  log("in-sample (default configuration, threshold optimised over all files):");
   for (const r of results) {
     log(
       `${r.profile.padEnd(20)} ${r.normalised.toFixed(1).padStart(6)}  (threshold ${r.threshold.toFixed(4)}, raw ${r.raw.toFixed(2)}, TP ${r.truePositives}, FP ${r.falsePositives}, FN ${r.falseNegatives})`,
     );
   }
-  return results;
+  if (prepared.length < 2) {
+    log("held-out: skipped (leave-one-file-out needs at least 2 files)");
+    return { inSample: results, heldOut: null };
+  }
+  const heldOut = NAB_PROFILES.map((profile) => leaveOneFileOut(candidates, profile));
+  log(`held-out (leave-one-file-out over ${STREAM_CANDIDATES.length} candidate configurations):`);
+  for (const h of heldOut) {
+    const picks = STREAM_CANDIDATES.map(
+      (c, i) => `${c.name}: ${h.folds.filter((f) => f.candidate === i).length}`,
+    ).join("; ");
+    log(`${h.profile.padEnd(20)} ${h.normalised.toFixed(1).padStart(6)}  (chosen per fold: ${picks})`);
+  }
+  return { inSample: results, heldOut };
 }
 
 function main(): void {

@@ -34,6 +34,8 @@ export interface LocalReport {
   /** Accepted lines more than `time.allowed_lateness_s` behind their source's clock (still processed). */
   late: number;
   alerts: Partial<Record<AlertType, number>>;
+  /** Alerts kept from paging by an inhibit rule (alerting.inhibit_rules), by type: still counted in `alerts`. */
+  inhibited: Partial<Record<AlertType, number>>;
   notifications: number;
   sink_failures: Record<string, number>;
   actions: Partial<Record<string, ActionTally>>;
@@ -93,6 +95,7 @@ export function buildReport(input: {
     rejected: { ...pipeline.stats.rejected },
     late: pipeline.stats.late,
     alerts: { ...pipeline.stats.alertsByType },
+    inhibited: pipeline.inhibitedAlerts(),
     notifications: responder.stats.notifications,
     sink_failures: { ...responder.stats.sinkFailures },
     actions: structuredClone(responder.stats.actions),
@@ -157,8 +160,16 @@ export function formatSummary(report: LocalReport): string {
       ),
     );
   }
-  const alertRows = Object.entries(report.alerts).map(([k, v]) => [k, v ?? 0]);
-  parts.push(alertRows.length ? table(["alert type", "episodes"], alertRows) : "No alerts fired.");
+  const alertRows = Object.entries(report.alerts).map(([k, v]) => [
+    k,
+    v ?? 0,
+    report.inhibited[k as AlertType] ?? 0,
+  ]);
+  parts.push(
+    alertRows.length
+      ? table(["alert type", "episodes", "inhibited (not paged)"], alertRows)
+      : "No alerts fired.",
+  );
   const actionRows = Object.entries(report.actions).map(([type, t]) => [
     type,
     t?.executed ?? 0,

@@ -238,6 +238,11 @@ export class Pipeline {
     return this.alerts.isFiring(fingerprint);
   }
 
+  /** Alerts an inhibit rule kept from notifying, by type (see AlertManager.inhibitedAlerts). */
+  inhibitedAlerts(): Partial<Record<AlertType, number>> {
+    return this.alerts.inhibitedAlerts();
+  }
+
   firingAlerts(): Alert[] {
     return this.alerts.firing();
   }

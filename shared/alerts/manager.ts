@@ -9,6 +9,14 @@ import {
   type HoldReason,
 } from "./grouping.js";
 import {
+  compileInhibitRules,
+  DEFAULT_INHIBIT_RULES,
+  heldForInhibition,
+  type Inhibition,
+  type InhibitRule,
+  inhibitionOf,
+} from "./inhibit.js";
+import {
   type Silence,
   type SilenceMatchers,
   silenceMatches,
@@ -40,6 +48,8 @@ export interface GroupDecisionRecord {
   reason: GroupDecision["reason"];
   /** Firing alerts of the group that a silence muted, with the silence's reason. */
   silenced: { fingerprint: string; silenceId: string; reason: string }[];
+  /** Firing alerts of the group an inhibit rule muted: which rule, and the alert that inhibits. */
+  inhibited: { fingerprint: string; rule: number; by: string }[];
 }
 
 export interface NewSilence {
@@ -94,12 +104,17 @@ export class AlertManager {
   private readonly resolvedRetentionMs: number;
   private readonly maxResolvedAlerts: number;
   private nextPruneAtMs = Number.NEGATIVE_INFINITY;
+  private readonly inhibitRules: InhibitRule[];
+  /** Alert episodes (fingerprint@start) ever inhibited, and the count per alert type. */
+  private readonly inhibitedEpisodes = new Map<string, Inhibition>();
+  private readonly inhibitedByType: Partial<Record<Alert["type"], number>> = {};
 
   constructor(
     private readonly config: AlertingConfig,
     options: AlertManagerOptions = {},
   ) {
     this.silences = silencesFromConfig(config.silences);
+    this.inhibitRules = compileInhibitRules(config.inhibit_rules ?? DEFAULT_INHIBIT_RULES);
     this.resolvedRetentionMs = options.resolvedRetentionMs ?? DEFAULT_RESOLVED_RETENTION_MS;
     this.maxResolvedAlerts = options.maxResolvedAlerts ?? DEFAULT_MAX_RESOLVED;
   }
@@ -166,9 +181,16 @@ export class AlertManager {
     const keys = this.groups.size === 0 ? [] : [...this.groups.keys()].sort();
     for (const key of keys) {
       const group = this.groups.get(key)!;
-      const { view, visible, resolvedTold, silenced } = this.viewOf(group, nowMs);
+      const { view, visible, resolvedTold, silenced, inhibited } = this.viewOf(group, nowMs);
       const decision = groupDecision(view, nowMs, this.config);
-      decisions.push({ groupKey: key, atMs: nowMs, send: decision.send, reason: decision.reason, silenced });
+      decisions.push({
+        groupKey: key,
+        atMs: nowMs,
+        send: decision.send,
+        reason: decision.reason,
+        silenced,
+        inhibited,
+      });
       if (decision.send) {
         out.push(this.buildNotification(group, decision.reason, visible, resolvedTold, nowMs));
         group.lastNotifiedAtMs = nowMs;
@@ -202,6 +224,14 @@ export class AlertManager {
   /** Why each group was or was not notified at the last flush. */
   lastDecisions(): GroupDecisionRecord[] {
     return this.decisions;
+  }
+
+  /**
+   * Alerts an inhibit rule kept from notifying at least once, by type (each firing episode counted
+   * once). They are still alerts: firing, resolvable, listed in the decisions and the report.
+   */
+  inhibitedAlerts(): Partial<Record<Alert["type"], number>> {
+    return { ...this.inhibitedByType };
   }
 
   /** Findings refused since construction, by reason. */
@@ -280,6 +310,7 @@ export class AlertManager {
     const visible: Alert[] = [];
     const resolvedTold: Alert[] = [];
     const silenced: GroupDecisionRecord["silenced"] = [];
+    const inhibited: GroupDecisionRecord["inhibited"] = [];
     const told = new Set(group.notifiedFiring);
     let resolvedUnnotified = 0;
     for (const fp of group.members) {
@@ -287,8 +318,17 @@ export class AlertManager {
       if (alert === undefined) continue;
       if (alert.status === "firing") {
         const silence = this.silences.find((s) => silenceMatches(s, alert, nowMs));
-        if (silence === undefined) visible.push(alert);
-        else silenced.push({ fingerprint: fp, silenceId: silence.id, reason: silence.reason });
+        const inhibition =
+          silence === undefined && this.inhibitRules.length > 0 ? this.inhibitionOf(alert) : null;
+        if (silence !== undefined) {
+          silenced.push({ fingerprint: fp, silenceId: silence.id, reason: silence.reason });
+        } else if (inhibition !== null) {
+          inhibited.push({ fingerprint: fp, rule: inhibition.rule, by: inhibition.by });
+        } else if (!told.has(fp) && heldForInhibition(this.inhibitRules, alert, nowMs)) {
+          // Not yet: a source may still fire. Nothing is sent for it until the hold ends.
+        } else {
+          visible.push(alert);
+        }
       } else if (told.has(fp)) {
         resolvedTold.push(alert);
       } else {
@@ -299,12 +339,31 @@ export class AlertManager {
       openedAtMs: group.openedAtMs,
       lastNotifiedAtMs: group.lastNotifiedAtMs,
       visibleFiring: visible.length,
-      silencedFiring: silenced.length,
+      // Muted either way: the group decision treats an inhibited alert as a silenced one.
+      silencedFiring: silenced.length + inhibited.length,
       newSinceNotified: visible.filter((a) => !told.has(a.fingerprint)).length,
       resolvedSinceNotified: resolvedTold.length,
       resolvedUnnotified,
     };
-    return { view, visible, resolvedTold, silenced };
+    return { view, visible, resolvedTold, silenced, inhibited };
+  }
+
+  /**
+   * The inhibition of a firing alert. Once inhibited, an episode stays inhibited until it resolves,
+   * even after its source resolves: the ML alert that outlives a CPU spike by a window is the same
+   * incident, and paging it then would be the second page the rule exists to prevent.
+   */
+  private inhibitionOf(alert: Alert): Inhibition | null {
+    const episode = `${alert.fingerprint}@${alert.startsAtMs}`;
+    const known = this.inhibitedEpisodes.get(episode);
+    if (known !== undefined) return known;
+    const inhibition = inhibitionOf(this.inhibitRules, alert, this.alerts.values());
+    if (inhibition === null) return null;
+    // Bounded: one entry per episode; cleared if it ever grows large (episodes end).
+    if (this.inhibitedEpisodes.size >= 10_000) this.inhibitedEpisodes.clear();
+    this.inhibitedEpisodes.set(episode, inhibition);
+    this.inhibitedByType[alert.type] = (this.inhibitedByType[alert.type] ?? 0) + 1;
+    return inhibition;
   }
 
   private buildNotification(

@@ -1,3 +1,4 @@
+import { DEFAULT_INHIBIT_RULES } from "../alerts/inhibit.js";
 import type { PipelineConfig } from "./types.js";
 
 /** The documented defaults (docs/configuration.md). A config file overrides any subset of keys. */
@@ -34,7 +35,13 @@ export const DEFAULT_CONFIG: PipelineConfig = {
       severity: "warning",
     },
   },
-  alerting: { group_wait_s: 10, group_interval_s: 60, repeat_interval_s: 3600, silences: [] },
+  alerting: {
+    group_wait_s: 10,
+    group_interval_s: 60,
+    repeat_interval_s: 3600,
+    silences: [],
+    inhibit_rules: structuredClone([...DEFAULT_INHIBIT_RULES]),
+  },
   remediation: {
     dry_run: false,
     kill_switch: false,

@@ -4,11 +4,18 @@
  * The spec below is the single source of truth for types and ranges; docs/configuration.md mirrors it.
  */
 import { parseDocument } from "yaml";
+import { compileInhibitRules, InhibitConfigError } from "../alerts/inhibit.js";
 import { ALERT_TYPES, type AlertType, SEVERITIES } from "../alerts/types.js";
 import { parseIsoTimestamp } from "../log/parse.js";
 import { DEFAULT_CONFIG } from "./defaults.js";
 import { checkSinks } from "./sinks.js";
-import { ACTION_TYPES, type ActionType, type PipelineConfig, type SilenceConfig } from "./types.js";
+import {
+  ACTION_TYPES,
+  type ActionType,
+  type InhibitRuleConfig,
+  type PipelineConfig,
+  type SilenceConfig,
+} from "./types.js";
 
 export const CONFIG_PROBLEMS = [
   "syntax",
@@ -19,6 +26,7 @@ export const CONFIG_PROBLEMS = [
   "unknown_enum",
   "invalid_date",
   "cross_field",
+  "invalid_matcher",
 ] as const;
 export type ConfigProblem = (typeof CONFIG_PROBLEMS)[number];
 
@@ -65,7 +73,18 @@ interface ActionsSpec {
 interface SinksSpec {
   kind: "sinks";
 }
-type FieldSpec = NumberSpec | BooleanSpec | EnumSpec | ObjectSpec | SilencesSpec | ActionsSpec | SinksSpec;
+interface InhibitRulesSpec {
+  kind: "inhibit_rules";
+}
+type FieldSpec =
+  | NumberSpec
+  | BooleanSpec
+  | EnumSpec
+  | ObjectSpec
+  | SilencesSpec
+  | ActionsSpec
+  | InhibitRulesSpec
+  | SinksSpec;
 
 const percent: NumberSpec = { kind: "number", min: 0, max: 100 };
 const duration: NumberSpec = { kind: "number", min: 0, max: MAX_DURATION_S };
@@ -139,6 +158,7 @@ const CONFIG_SPEC: ObjectSpec = {
         group_interval_s: positiveDuration,
         repeat_interval_s: positiveDuration,
         silences: { kind: "silences" },
+        inhibit_rules: { kind: "inhibit_rules" },
       },
     },
     remediation: {
@@ -312,6 +332,8 @@ function mergeField(
       for (const p of checked.problems) pushError(errors, p.path, p.problem, p.text);
       return checked.sinks;
     }
+    case "inhibit_rules":
+      return given === undefined ? structuredClone(base) : checkInhibitRules(given, path, errors);
   }
 }
 
@@ -334,6 +356,63 @@ function checkNumber(spec: NumberSpec, given: unknown, path: string, errors: Con
     pushError(errors, path, "out_of_range", `must be ${rangeText(spec)}, got ${given}`);
   }
   return given;
+}
+
+/** Inhibit rules replace the default list as a whole, like silences; each is compiled to check it. */
+function checkInhibitRules(given: unknown, path: string, errors: ConfigError[]): InhibitRuleConfig[] {
+  if (!Array.isArray(given)) {
+    pushError(errors, path, "wrong_type", `must be a list of inhibit rules, got ${describe(given)}`);
+    return [];
+  }
+  const rules: InhibitRuleConfig[] = [];
+  given.forEach((item: unknown, index) => {
+    const itemPath = `${path}[${index}]`;
+    if (!isPlainObject(item)) {
+      pushError(errors, itemPath, "wrong_type", `must be a mapping, got ${describe(item)}`);
+      return;
+    }
+    const rule: Record<string, string[] | number> = {};
+    if (item.hold_s !== undefined) rule.hold_s = item.hold_s as number;
+    for (const key of ["source_matchers", "target_matchers", "equal"] as const) {
+      const value = item[key] ?? (key === "equal" ? [] : undefined);
+      if (!Array.isArray(value) || !value.every((v) => typeof v === "string")) {
+        pushError(
+          errors,
+          `${itemPath}.${key}`,
+          "wrong_type",
+          `must be a list of strings, got ${describe(value)}`,
+        );
+        return;
+      }
+      rule[key] = value as string[];
+    }
+    for (const key of Object.keys(item)) {
+      if (!["source_matchers", "target_matchers", "equal", "hold_s"].includes(key)) {
+        pushError(
+          errors,
+          `${itemPath}.${key}`,
+          "unknown_key",
+          "is not a key of an inhibit rule (source_matchers, target_matchers, equal, hold_s)",
+        );
+        return;
+      }
+    }
+    const config = rule as unknown as InhibitRuleConfig;
+    try {
+      compileInhibitRules([config], path);
+    } catch (error) {
+      if (!(error instanceof InhibitConfigError)) throw error;
+      pushError(
+        errors,
+        error.path.replace(`${path}[0]`, itemPath),
+        "invalid_matcher",
+        error.message.replace(`${path}[0]`, itemPath),
+      );
+      return;
+    }
+    rules.push(config);
+  });
+  return rules;
 }
 
 /** Silences replace the default list as a whole: a list cannot be merged item by item meaningfully. */
@@ -528,6 +607,20 @@ function checkCrossFields(config: PipelineConfig, errors: ConfigError[]): void {
       "detectors.error_rate.recovery_ratio",
       "cross_field",
       `must be below threshold_ratio (${errorRate.threshold_ratio}), got ${errorRate.recovery_ratio}`,
+    );
+  }
+  const ml = config.detectors.ml;
+  // The model trains once warmup_windows normal windows are kept, and at most max_training_windows
+  // are: with the first above the second it never trains, and ML alerting is off without a word.
+  if (
+    bothNumbers(ml.warmup_windows, ml.max_training_windows) &&
+    ml.warmup_windows > ml.max_training_windows
+  ) {
+    pushError(
+      errors,
+      "detectors.ml.warmup_windows",
+      "cross_field",
+      `must be at most detectors.ml.max_training_windows (${ml.max_training_windows}): training waits for ${ml.warmup_windows} windows but keeps only ${ml.max_training_windows}, so the model would never learn, got ${ml.warmup_windows}`,
     );
   }
   for (const [alertType, action] of Object.entries(config.remediation.actions)) {

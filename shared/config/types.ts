@@ -81,6 +81,26 @@ export interface AlertingConfig {
   /** Re-notify a still-firing group after this long. */
   repeat_interval_s: number;
   silences: SilenceConfig[];
+  /**
+   * Alertmanager-style inhibit rules (shared/alerts/inhibit.ts). Absent: the default, any rule
+   * alert on a service inhibits that service's ml_anomaly. An empty list turns inhibition off.
+   */
+  inhibit_rules?: InhibitRuleConfig[];
+}
+
+export interface InhibitRuleConfig {
+  /** Matchers like `type!="ml_anomaly"`: all must hold for a firing alert to inhibit. */
+  source_matchers: string[];
+  /** Matchers an alert must meet to be inhibited. */
+  target_matchers: string[];
+  /** Labels (type, service, entity, severity) source and target must share. */
+  equal: string[];
+  /**
+   * Our addition to Alertmanager's form: a new target alert waits this long before it may page,
+   * so a source that is about to fire (the CPU rule needs its `for_s`, the ML detector is often
+   * quicker) can still inhibit it. Default 0.
+   */
+  hold_s?: number;
 }
 
 export interface RemediationConfig {

@@ -232,3 +232,46 @@ export function optimiseThreshold(series: readonly PreparedSeries[], profile: Na
   }
   return scoreAtThreshold(series, profile, bestThreshold);
 }
+
+export interface HeldOutResult {
+  profile: NabProfile["name"];
+  /** Normalised score summed over the held-out files, each scored with what the others chose. */
+  normalised: number;
+  /** Per held-out file: the candidate and threshold chosen on the other files. */
+  folds: { name: string; candidate: number; threshold: number; raw: number }[];
+}
+
+/**
+ * Leave-one-file-out: for each file, the candidate configuration and threshold that maximise the
+ * raw score on every other file are applied to the held-out file; the held-out raw scores are summed
+ * and normalised. `candidates[c][f]` is file f scored by candidate c (same files, same order).
+ * A figure no file's own labels helped choose, unlike optimiseThreshold over all files.
+ */
+export function leaveOneFileOut(
+  candidates: readonly (readonly PreparedSeries[])[],
+  profile: NabProfile,
+): HeldOutResult {
+  const files = candidates[0]?.length ?? 0;
+  if (files < 2 || candidates.some((c) => c.length !== files)) {
+    throw new NabInputError(`leave-one-file-out needs at least 2 files scored by every candidate`);
+  }
+  let raw = 0;
+  let windows = 0;
+  const folds: HeldOutResult["folds"] = [];
+  for (let f = 0; f < files; f++) {
+    let best = { candidate: 0, threshold: 1, raw: Number.NEGATIVE_INFINITY };
+    candidates.forEach((series, c) => {
+      const chosen = optimiseThreshold(
+        series.filter((_, i) => i !== f),
+        profile,
+      );
+      if (chosen.raw > best.raw) best = { candidate: c, threshold: chosen.threshold, raw: chosen.raw };
+    });
+    const held = (candidates[best.candidate] as readonly PreparedSeries[])[f] as PreparedSeries;
+    const result = scoreAtThreshold([held], profile, best.threshold);
+    raw += result.raw;
+    windows += held.windowCount;
+    folds.push({ name: held.name, candidate: best.candidate, threshold: best.threshold, raw: result.raw });
+  }
+  return { profile: profile.name, normalised: normalise(raw, windows, profile), folds };
+}

@@ -16,6 +16,7 @@ import {
   windowFeatures,
 } from "./features.js";
 import { ForestError, IsolationForest } from "./isolation-forest.js";
+import { quantileSelect } from "./stream.js";
 
 /**
  * Per-service isolation-forest detector. Each service's events are cut into fixed windows of
@@ -33,6 +34,9 @@ import { ForestError, IsolationForest } from "./isolation-forest.js";
 
 const DETECTOR_NAME = "ml";
 const SNAPSHOT_VERSION = 1;
+
+/** A retrain replaces 1 / RENEW_SHARE of the trees. */
+const RENEW_SHARE = 4;
 
 /** Services tracked at once; each holds a model and up to max_training_windows rows. */
 export const MAX_SERVICES = 1000;
@@ -56,6 +60,11 @@ interface ServiceState {
   trainings: number;
   /** Recent normal feature vectors, oldest first, at most max_training_windows. */
   training: number[][];
+  /**
+   * Scores of the windows that went into `training`, as the model of the day scored them, oldest
+   * first: the threshold is their quantile, so a retrain never re-scores the training set.
+   */
+  scores: number[];
   model: ServiceModel | null;
   anomalousStreak: number;
   normalStreak: number;
@@ -75,6 +84,7 @@ function newService(timeMs: number): ServiceState {
     windowsSinceTrain: 0,
     trainings: 0,
     training: [],
+    scores: [],
     model: null,
     anomalousStreak: 0,
     normalStreak: 0,
@@ -84,16 +94,12 @@ function newService(timeMs: number): ServiceState {
   };
 }
 
-/** Linear-interpolated quantile of a sorted array. */
-function quantileSorted(sorted: ArrayLike<number>, q: number): number {
-  const n = sorted.length;
-  if (n === 0) return 0;
-  const pos = (n - 1) * Math.min(1, Math.max(0, q));
-  const lo = Math.floor(pos);
-  const hi = Math.min(n - 1, lo + 1);
-  const a = sorted[lo] as number;
-  const b = sorted[hi] as number;
-  return a + (b - a) * (pos - lo);
+/** Windows by which a service's first retrain comes early: spreads retrains over the period. */
+export function staggerOffset(service: string, period: number): number {
+  if (!(period > 1)) return 0;
+  let h = 0x811c9dc5;
+  for (let i = 0; i < service.length; i++) h = Math.imul(h ^ service.charCodeAt(i), 0x01000193);
+  return (h >>> 0) % Math.floor(period);
 }
 
 /** Deterministic per-service seed, so services do not share trees and replays match. */
@@ -181,12 +187,10 @@ export function withoutContamination(training: number[][]): number[][] {
   const deviation = new Float64Array(n);
   for (let f = 0; f < FEATURE_COUNT; f++) {
     for (let i = 0; i < n; i++) column[i] = training[i]?.[f] ?? 0;
-    column.sort();
-    const mid = quantileSorted(column, 0.5);
+    const mid = quantileSelect(column, 0.5);
     for (let i = 0; i < n; i++) deviation[i] = Math.abs((column[i] as number) - mid);
-    deviation.sort();
     median.push(mid);
-    spread.push(flooredSpread(f, 1.4826 * quantileSorted(deviation, 0.5), mid));
+    spread.push(flooredSpread(f, 1.4826 * quantileSelect(deviation, 0.5), mid));
   }
   const kept = training.filter((row) =>
     row.every(
@@ -210,6 +214,9 @@ export function createMlDetector(config: MlConfig): Detector {
   const vector = new Float64Array(FEATURE_COUNT);
   const probe = new Float64Array(FEATURE_COUNT);
 
+  /** Trees grown per retrain once a model exists: a quarter of the forest (see renewedWith). */
+  const renewTrees = Math.max(1, Math.ceil(config.trees / RENEW_SHARE));
+
   function fitOn(
     service: string,
     state: ServiceState,
@@ -219,32 +226,44 @@ export function createMlDetector(config: MlConfig): Detector {
     training.forEach((row, i) => {
       rows.set(row, i * FEATURE_COUNT);
     });
-    const forest = IsolationForest.fit(rows, FEATURE_COUNT, {
-      trees: config.trees,
+    const options = {
       sampleSize: config.sample_size,
       seed: serviceSeed(config.seed, service, state.trainings),
       extrapolate: true,
-    });
-    return { forest, rows };
+    };
+    const previous = state.model?.forest;
+    const sampleSize = Math.min(config.sample_size, training.length);
+    // A retrain grows a quarter of the trees on the latest windows and drops the oldest quarter:
+    // a quarter of the cost, and the forest still follows the data (fully renewed in four retrains).
+    // Until the training set reaches the sample size, the trees' sample size (and so the score
+    // scale) still changes, and the whole forest is grown.
+    if (previous && previous.sampleSize === sampleSize && previous.trees === config.trees) {
+      const fresh = IsolationForest.fit(rows, FEATURE_COUNT, { ...options, trees: renewTrees });
+      return { forest: previous.renewedWith(fresh), rows };
+    }
+    return { forest: IsolationForest.fit(rows, FEATURE_COUNT, { ...options, trees: config.trees }), rows };
   }
 
   function train(service: string, state: ServiceState): void {
     state.training = withoutContamination(state.training);
     const { forest, rows } = fitOn(service, state, state.training);
     const n = state.training.length;
-    const scores = forest.scoreMany(rows).sort();
     const median: number[] = [];
     const low: number[] = [];
     const high: number[] = [];
     const column = new Float64Array(n);
     for (let f = 0; f < FEATURE_COUNT; f++) {
       for (let i = 0; i < n; i++) column[i] = rows[i * FEATURE_COUNT + f] as number;
-      column.sort();
-      median.push(quantileSorted(column, 0.5));
-      low.push(quantileSorted(column, 0.01));
-      high.push(quantileSorted(column, 0.99));
+      median.push(quantileSelect(column, 0.5));
+      low.push(quantileSelect(column, 0.01));
+      high.push(quantileSelect(column, 0.99));
     }
-    const calibrated = quantileSorted(scores, config.threshold_quantile);
+    // The threshold is a quantile of the scores windows got as they arrived (running, no re-score).
+    // The first model has none yet: it scores its training windows once to start the record.
+    if (state.model === null || state.scores.length < Math.min(n, minTraining)) {
+      state.scores = Array.from(forest.scoreMany(rows));
+    }
+    const calibrated = quantileSelect(Float64Array.from(state.scores), config.threshold_quantile);
     state.model = {
       forest,
       threshold: calibrated + config.score_margin,
@@ -254,8 +273,11 @@ export function createMlDetector(config: MlConfig): Detector {
       high,
       trainedOn: n,
     };
+    // Retrains are staggered across services: the first one comes early by an offset from the
+    // service name, so services that started together do not all refit in the same window.
+    state.windowsSinceTrain =
+      state.trainings === 0 ? staggerOffset(service, config.retrain_every_windows) : 0;
     state.trainings++;
-    state.windowsSinceTrain = 0;
   }
 
   /**
@@ -392,6 +414,12 @@ export function createMlDetector(config: MlConfig): Detector {
       state.training.push(Array.from(vector));
       if (state.training.length > config.max_training_windows) state.training.shift();
     }
+    // The score record takes the borderline windows too (the calibrated quantile lives among them),
+    // but not anomalous ones or an incident: those would teach the threshold to rise with them.
+    if (model && !anomalous && !state.firing) {
+      state.scores.push(state.lastScore);
+      if (state.scores.length > config.max_training_windows) state.scores.shift();
+    }
     const due = state.model
       ? state.windowsSinceTrain >= config.retrain_every_windows
       : state.windowsSeen >= minTraining;
@@ -506,6 +534,7 @@ export function createMlDetector(config: MlConfig): Detector {
           service,
           ...state,
           training: state.training.map((row) => row.slice()),
+          scores: state.scores.slice(),
           window: state.window ? structuredClone(state.window) : null,
           model: state.model ? { ...state.model, forest: state.model.forest.toBase64() } : null,
         });
@@ -618,6 +647,8 @@ function parseSnapshot(snapshot: unknown): Map<string, ServiceState> {
     const training = raw.training.map((row, i) =>
       numberArray(row, FEATURE_COUNT, `${where}.training[${i}]`).slice(),
     );
+    // Snapshots written before the running threshold: no score record, the next retrain starts one.
+    const scores = raw.scores === undefined ? [] : numberArray(raw.scores, null, `${where}.scores`).slice();
     if (typeof raw.firing !== "boolean") fail(`${where}.firing is not a boolean`);
     const window = parseWindow(raw.window, `${where}.window`);
     result.set(service, {
@@ -626,6 +657,7 @@ function parseSnapshot(snapshot: unknown): Map<string, ServiceState> {
       windowsSinceTrain: numberField(raw, "windowsSinceTrain", where),
       trainings: numberField(raw, "trainings", where),
       training,
+      scores,
       model: parseModel(raw.model, `${where}.model`),
       anomalousStreak: numberField(raw, "anomalousStreak", where),
       normalStreak: numberField(raw, "normalStreak", where),

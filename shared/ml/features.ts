@@ -86,8 +86,9 @@ export function newWindow(startMs: number): WindowState {
   };
 }
 
-export function toLogLine(event: LogEvent): LogLine {
-  const { timeMs: _timeMs, ...line } = event;
+/** A copy of the line without the parser's timeMs (works on a stored line too). */
+export function toLogLine(event: LogEvent | LogLine): LogLine {
+  const { timeMs: _timeMs, ...line } = event as LogEvent;
   return { ...line, metrics: { ...line.metrics } };
 }
 
@@ -126,7 +127,9 @@ export function addEvent(window: WindowState, event: LogEvent): void {
   }
   if (event.event_type === "auth_failure") window.authFailures++;
 
-  const line = toLogLine(event);
+  // References, not copies: most windows never alert, so a sample is copied (toLogLine) only when
+  // a finding takes it (samplesFor).
+  const line: LogLine = event;
   window.recent.push(line);
   if (window.recent.length > SAMPLES_PER_KIND) window.recent.shift();
   if (isFailure(event)) {
@@ -147,8 +150,6 @@ function keepSlowest(slowest: LogLine[], line: LogLine): void {
     if (line.metrics.latency_ms <= (slowest[minIndex]?.metrics.latency_ms ?? 0)) return;
     slowest[minIndex] = line;
   }
-  // Newest last, as DetectorFinding.samples promises.
-  slowest.sort((a, b) => (a.timestamp < b.timestamp ? -1 : a.timestamp > b.timestamp ? 1 : 0));
 }
 
 function latencyQuantile(window: WindowState, q: number): number {
@@ -175,9 +176,17 @@ export function windowFeatures(window: WindowState, windowMs: number, out: Float
 
 /** Sample lines that best show the feature that drove an alert. */
 export function samplesFor(window: WindowState, feature: FeatureName | undefined): LogLine[] {
-  if (feature === "latency_p95_ms" && window.slowest.length > 0) return window.slowest.slice();
-  if ((feature === "error_ratio" || feature === "auth_failure_rate_per_s") && window.failures.length > 0) {
-    return window.failures.slice();
+  let lines = window.recent;
+  if (feature === "latency_p95_ms" && window.slowest.length > 0) {
+    // Newest last, as DetectorFinding.samples promises.
+    lines = window.slowest
+      .slice()
+      .sort((a, b) => (a.timestamp < b.timestamp ? -1 : a.timestamp > b.timestamp ? 1 : 0));
+  } else if (
+    (feature === "error_ratio" || feature === "auth_failure_rate_per_s") &&
+    window.failures.length > 0
+  ) {
+    lines = window.failures;
   }
-  return window.recent.slice();
+  return lines.map((line) => toLogLine(line));
 }

@@ -200,6 +200,66 @@ export class IsolationForest {
   }
 
   /**
+   * A sliding forest: this forest without its oldest `fresh.trees` trees, with `fresh`'s trees
+   * appended (newest last). A detector that refits often can grow a quarter of the trees on the
+   * latest data each time instead of all of them; after four renewals every tree is new. Both
+   * forests must share the feature count, sample size (the score normaliser) and scoring mode.
+   */
+  renewedWith(fresh: IsolationForest): IsolationForest {
+    if (
+      fresh.nFeatures !== this.nFeatures ||
+      fresh.sampleSize !== this.sampleSize ||
+      fresh.extrapolate !== this.extrapolate
+    ) {
+      throw new ForestError(
+        `cannot renew a forest (${this.nFeatures} features, sample ${this.sampleSize}) with trees of another shape (${fresh.nFeatures} features, sample ${fresh.sampleSize})`,
+      );
+    }
+    if (fresh.trees >= this.trees) return fresh;
+    const drop = fresh.trees;
+    const keptFrom = this.roots[drop] as number;
+    const keptNodes = this.feature.length - keptFrom;
+    const total = keptNodes + fresh.feature.length;
+    const feature = new Int16Array(total);
+    const split = new Float32Array(total);
+    const right = new Int32Array(total);
+    feature.set(this.feature.subarray(keptFrom));
+    split.set(this.split.subarray(keptFrom));
+    for (let i = 0; i < keptNodes; i++) {
+      const r = this.right[keptFrom + i] as number;
+      right[i] = r === 0 ? 0 : r - keptFrom;
+    }
+    feature.set(fresh.feature, keptNodes);
+    split.set(fresh.split, keptNodes);
+    for (let i = 0; i < fresh.feature.length; i++) {
+      const r = fresh.right[i] as number;
+      right[keptNodes + i] = r === 0 ? 0 : r + keptNodes;
+    }
+    const keptTrees = this.trees - drop;
+    const roots = new Int32Array(keptTrees + fresh.trees);
+    for (let t = 0; t < keptTrees; t++) roots[t] = (this.roots[drop + t] as number) - keptFrom;
+    for (let t = 0; t < fresh.trees; t++) roots[keptTrees + t] = (fresh.roots[t] as number) + keptNodes;
+    const f = this.nFeatures;
+    const boxLow = new Float32Array(roots.length * f);
+    const boxHigh = new Float32Array(roots.length * f);
+    boxLow.set(this.boxLow.subarray(drop * f));
+    boxHigh.set(this.boxHigh.subarray(drop * f));
+    boxLow.set(fresh.boxLow, keptTrees * f);
+    boxHigh.set(fresh.boxHigh, keptTrees * f);
+    return new IsolationForest(
+      f,
+      this.sampleSize,
+      this.extrapolate,
+      feature,
+      split,
+      right,
+      roots,
+      boxLow,
+      boxHigh,
+    );
+  }
+
+  /**
    * Grow a forest on `rows`, a row-major matrix of `rows.length / nFeatures` rows.
    * Throws ForestError on an empty or ragged matrix, non-finite values or bad options.
    */
@@ -277,8 +337,40 @@ export class IsolationForest {
     );
   }
 
+  /** Intersection of every tree's box (per feature: highest low, lowest high); built on first use. */
+  private inner: { low: Float64Array; high: Float64Array } | null = null;
+
+  private innerBox(): { low: Float64Array; high: Float64Array } {
+    if (this.inner !== null) return this.inner;
+    const f = this.nFeatures;
+    const low = new Float64Array(f).fill(Number.NEGATIVE_INFINITY);
+    const high = new Float64Array(f).fill(Number.POSITIVE_INFINITY);
+    for (let t = 0; t < this.roots.length; t++) {
+      for (let k = 0; k < f; k++) {
+        const l = this.boxLow[t * f + k] as number;
+        const h = this.boxHigh[t * f + k] as number;
+        if (l > (low[k] as number)) low[k] = l;
+        if (h < (high[k] as number)) high[k] = h;
+      }
+    }
+    this.inner = { low, high };
+    return this.inner;
+  }
+
+  /** True when the row lies inside every tree's box: range-aware scoring then equals the classic one. */
+  private insideEveryBox(data: ArrayLike<number>, offset: number): boolean {
+    const { low, high } = this.innerBox();
+    for (let k = 0; k < this.nFeatures; k++) {
+      const v = data[offset + k] as number;
+      // As extrapolatedPath tests: NaN is never "outside".
+      if (v < (low[k] as number) || v > (high[k] as number)) return false;
+    }
+    return true;
+  }
+
   /** Mean path length of one row (starting at `offset` in `data`) over all trees. */
   pathLength(data: ArrayLike<number>, offset = 0): number {
+    const extrapolate = this.extrapolate && !this.insideEveryBox(data, offset);
     const feature = this.feature;
     const split = this.split;
     const right = this.right;
@@ -293,7 +385,7 @@ export class IsolationForest {
         f = feature[node] as number;
       }
       let path = split[node] as number;
-      if (this.extrapolate) path = this.extrapolatedPath(t, data, offset, path);
+      if (extrapolate) path = this.extrapolatedPath(t, data, offset, path);
       total += path;
     }
     return total / roots.length;
@@ -345,11 +437,19 @@ export class IsolationForest {
     const n = rows.length / this.nFeatures;
     const result = out ?? new Float64Array(n);
     if (result.length < n) throw new ForestError(`out has room for ${result.length} scores, need ${n}`);
-    if (this.extrapolate || this.normaliser === 0) {
-      for (let i = 0; i < n; i++) result[i] = this.score(rows, i * this.nFeatures);
+    if (this.normaliser === 0) {
+      result.fill(0.5, 0, n);
       return result;
     }
     const full = n >= FULL_LAYOUT_MIN_ROWS ? this.fullLayout() : null;
+    if (this.extrapolate) {
+      if (full === null) {
+        for (let i = 0; i < n; i++) result[i] = this.score(rows, i * this.nFeatures);
+        return result;
+      }
+      this.scoreRangeAware(full, rows, n, result);
+      return result;
+    }
     if (full !== null) {
       scoreFull(full, rows, this.nFeatures, n, this.normaliser, result);
       return result;
@@ -379,6 +479,52 @@ export class IsolationForest {
         result[i] = 2 ** (-((result[i] as number) / nTrees) / normaliser);
     }
     return result;
+  }
+
+  /**
+   * Range-aware batch scoring in blocks. A row inside every tree's box scores exactly as in the
+   * classic forest, and the boxes' intersection tells that in one test per feature: those rows
+   * (nearly all of them, the box of a 256-row sample spans almost the whole data) go through the
+   * complete-layout block path; the few outside some box take the per-row path with its
+   * extrapolation. Scores are bit-for-bit those of `score`.
+   */
+  private scoreRangeAware(full: FullLayout, rows: Float64Array, n: number, result: Float64Array): void {
+    const f = this.nFeatures;
+    const inside = new Int32Array(n);
+    let count = 0;
+    for (let i = 0; i < n; i++) {
+      if (this.insideEveryBox(rows, i * f)) inside[count++] = i;
+      else result[i] = this.scoreOutside(full, rows, i * f);
+    }
+    if (count === n) {
+      scoreFull(full, rows, f, n, this.normaliser, result);
+      return;
+    }
+    const packed = new Float64Array(count * f);
+    for (let j = 0; j < count; j++)
+      packed.set(rows.subarray((inside[j] as number) * f, (inside[j] as number) * f + f), j * f);
+    const packedScores = new Float64Array(count);
+    scoreFull(full, packed, f, count, this.normaliser, packedScores);
+    for (let j = 0; j < count; j++) result[inside[j] as number] = packedScores[j] as number;
+  }
+
+  /**
+   * One row outside some tree's box: each tree walked on the complete layout (no branch per
+   * level), then corrected for extrapolation where the row is outside that tree's box. The same
+   * sums in the same order as `pathLength`, so the same score.
+   */
+  private scoreOutside(full: FullLayout, rows: Float64Array, offset: number): number {
+    const { height, trees, feature, split, leaf } = full;
+    const internal = (1 << height) - 1;
+    let total = 0;
+    for (let t = 0; t < trees; t++) {
+      const nodes = t * internal;
+      let at = 0;
+      for (let level = 0; level < height; level++) at = descend(rows, offset, feature, split, nodes, at);
+      const path = leaf[t * (internal + 1) + at - internal] as number;
+      total += this.extrapolatedPath(t, rows, offset, path);
+    }
+    return 2 ** (-(total / trees) / this.normaliser);
   }
 
   /**
@@ -571,8 +717,6 @@ class TreeBuilder {
   private split: Float32Array;
   private right: Int32Array;
   private count = 0;
-  private readonly lows: Float64Array;
-  private readonly highs: Float64Array;
   private readonly candidates: Int32Array;
 
   constructor(
@@ -586,8 +730,6 @@ class TreeBuilder {
     this.feature = new Int16Array(estimate);
     this.split = new Float32Array(estimate);
     this.right = new Int32Array(estimate);
-    this.lows = new Float64Array(nFeatures);
-    this.highs = new Float64Array(nFeatures);
     this.candidates = new Int32Array(nFeatures);
   }
 
@@ -635,46 +777,50 @@ class TreeBuilder {
       this.leaf(node, depth, size);
       return node;
     }
-    const { rows, nFeatures, lows, highs, candidates } = this;
-    lows.fill(Number.POSITIVE_INFINITY);
-    highs.fill(Number.NEGATIVE_INFINITY);
-    for (let i = from; i < to; i++) {
-      const base = (sample[i] as number) * nFeatures;
-      for (let f = 0; f < nFeatures; f++) {
-        const v = rows[base + f] as number;
-        if (v < (lows[f] as number)) lows[f] = v;
-        if (v > (highs[f] as number)) highs[f] = v;
-      }
-    }
-    let nCandidates = 0;
-    for (let f = 0; f < nFeatures; f++)
-      if ((highs[f] as number) > (lows[f] as number)) candidates[nCandidates++] = f;
-    // Splits are stored as float32; a value between two rows closer than float32 resolution can
-    // round onto one of them. Try a few draws before giving up and making this a leaf.
-    for (let attempt = 0; attempt < 4 && nCandidates > 0; attempt++) {
-      const f = candidates[rng.int(nCandidates)] as number;
-      const low = lows[f] as number;
-      const high = highs[f] as number;
-      const cut = Math.fround(low + (high - low) * rng.next());
-      if (!(cut > low && cut <= high)) continue;
-      // Partition in place: rows with value < cut to the front.
-      let mid = from;
+    const { rows, nFeatures, candidates } = this;
+    // The split feature is uniform among the features that vary in the node. Rather than the
+    // range of every feature, draw features in random order and scan only until one varies: the
+    // same distribution, and usually one column read instead of all of them.
+    for (let f = 0; f < nFeatures; f++) candidates[f] = f;
+    let remaining = nFeatures;
+    while (remaining > 0) {
+      const pick = rng.int(remaining);
+      const f = candidates[pick] as number;
+      candidates[pick] = candidates[remaining - 1] as number;
+      candidates[remaining - 1] = f;
+      remaining--;
+      let low = Number.POSITIVE_INFINITY;
+      let high = Number.NEGATIVE_INFINITY;
       for (let i = from; i < to; i++) {
-        const idx = sample[i] as number;
-        if ((rows[idx * nFeatures + f] as number) < cut) {
-          sample[i] = sample[mid] as number;
-          sample[mid] = idx;
-          mid++;
-        }
+        const v = rows[(sample[i] as number) * nFeatures + f] as number;
+        if (v < low) low = v;
+        if (v > high) high = v;
       }
-      if (mid === from || mid === to) continue;
-      this.feature[node] = f;
-      this.split[node] = cut;
-      this.grow(sample, from, mid, depth + 1, rng);
-      // Growing may reallocate the arrays, so read this.right only after the call returns.
-      const rightChild = this.grow(sample, mid, to, depth + 1, rng);
-      this.right[node] = rightChild;
-      return node;
+      if (!(high > low)) continue;
+      // Splits are stored as float32; a value between two rows closer than float32 resolution can
+      // round onto one of them. Try a few draws before moving on to another feature.
+      for (let attempt = 0; attempt < 4; attempt++) {
+        const cut = Math.fround(low + (high - low) * rng.next());
+        if (!(cut > low && cut <= high)) continue;
+        // Partition in place: rows with value < cut to the front.
+        let mid = from;
+        for (let i = from; i < to; i++) {
+          const idx = sample[i] as number;
+          if ((rows[idx * nFeatures + f] as number) < cut) {
+            sample[i] = sample[mid] as number;
+            sample[mid] = idx;
+            mid++;
+          }
+        }
+        if (mid === from || mid === to) continue;
+        this.feature[node] = f;
+        this.split[node] = cut;
+        this.grow(sample, from, mid, depth + 1, rng);
+        // Growing may reallocate the arrays, so read this.right only after the call returns.
+        const rightChild = this.grow(sample, mid, to, depth + 1, rng);
+        this.right[node] = rightChild;
+        return node;
+      }
     }
     this.leaf(node, depth, size);
     return node;

@@ -107,6 +107,7 @@ export async function run(): Promise<void> {
     throw new Error("JSON.parse baseline did not parse every line");
   const fmt = (n: number) => Math.round(n).toLocaleString("en-US");
   const rules = median(ruleRatios);
+  const ml = median(mlRatios);
   const dashboard = median(dashboardRatios);
   const rows = [
     `| bare \`JSON.parse\` | ${fmt(median(jsonRates))} | 1.00 | |`,
@@ -118,14 +119,14 @@ export async function run(): Promise<void> {
 
 Command: \`npm run bench\` (section \`processor\`). Machine: ${machineLine()}, load average ${loadavg()[0]?.toFixed(1)} at the end (a shared machine: the spread of the ratios below grows with it).
 ${LINES.toLocaleString("en-US")} generated lines (seed 7), median of ${ROUNDS} rounds after a warm-up round, the contenders taking turns
-every ${SLICE.toLocaleString("en-US")} lines. Goal: the rule path at
-least 0.5 of the bare JSON.parse rate.
+every ${SLICE.toLocaleString("en-US")} lines. Goals: the rule path at
+least 0.5 of the bare JSON.parse rate, the ML path at least 0.25.
 
 | path | events/s | ratio to JSON.parse (median) | ratio, lowest to highest round |
 |---|---:|---:|---:|
 ${rows.join("\n")}
 
-Rule path: ${rules.toFixed(3)} of JSON.parse, goal 0.5 ${rules >= 0.5 ? "met" : "**not met**"}. With the
+Rule path: ${rules.toFixed(3)} of JSON.parse, goal 0.5 ${rules >= 0.5 ? "met" : "**not met**"}. ML path: ${ml.toFixed(3)}, goal 0.25 ${ml >= 0.25 ? "met" : "**not met**"}. With the
 live dashboard on: ${dashboard.toFixed(3)} (${formatChange(dashboard / rules - 1)} against the rule path in the same rounds), goal 0.5 ${dashboard >= 0.5 ? "met" : "**not met**"}. Where the time goes
 (CPU profile of the rule path): JSON.parse inside the parser about half, the parser's own checks,
 the timestamp and the LogEvent it builds about a tenth, garbage collection about a tenth, and the
@@ -134,15 +135,21 @@ bucket-window update and the state machine. What made the difference: a fast pat
 timestamp layout writers emit, detectors keeping references to events only while an alert can
 resolve (each reference is a GC write barrier), once-a-second upkeep that returns early when
 nothing is due, and one shared string per service, level and event type (map lookups by
-identity). The figure moves by about ±0.03 from run to run on this shared machine. The ML path retrains each service's forest every 60 windows, which dominates its
-cost.
+identity). The figure moves by about ±0.03 from run to run on this shared machine. The ML path
+(docs/ml.md): the threshold is a quantile of the live window scores (no re-scoring of the
+training set), a retrain regrows a quarter of the trees (sliding forest), a split scans only the
+feature it draws, retrains are staggered across services, and window samples are references
+copied only when an alert takes them.
 `;
   console.log(markdown);
   writeBenchSection("processor", markdown);
-  const result = (path: string, ratios: number[], rates: number[]) =>
-    `RESULT processor path=${path} ratio=${median(ratios).toFixed(3)} events_per_s=${Math.round(median(rates))} goal=0.5 held=${median(ratios) >= 0.5 ? "yes" : "no"}`;
-  console.log(result("rules", ruleRatios, ruleRates));
-  console.log(result("rules_dashboard", dashboardRatios, dashboardRates));
+  const result = (path: string, ratios: number[], rates: number[], goal: number) =>
+    `RESULT processor path=${path} ratio=${median(ratios).toFixed(3)} events_per_s=${Math.round(median(rates))} goal=${goal} held=${median(ratios) >= goal ? "yes" : "no"}`;
+  console.log(result("rules", ruleRatios, ruleRates, 0.5));
+  console.log(result("rules_dashboard", dashboardRatios, dashboardRates, 0.5));
+  console.log(result("ml", mlRatios, mlRates, 0.25));
+  // Last, the summary line the ML issue asks for.
+  console.log(`RESULT processor rule_ratio=${rules.toFixed(3)} ml_ratio=${ml.toFixed(3)}`);
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) await run();

@@ -195,7 +195,7 @@ describe.runIf(withTerraform)("infra/ Terraform configuration", () => {
     const result = await workspace.run(["test", "-no-color"]);
     expect(result.stdout).toMatch(/Success! \d+ passed, 0 failed/);
     expect(result.code, result.stdout + result.stderr).toBe(0);
-  }, 120_000);
+  }, 300_000);
 
   describe.runIf(withMoto)("applied to moto_server with every optional part on", () => {
     let moto: Moto;

@@ -238,6 +238,7 @@ describe("AlertManager silences", () => {
         send: false,
         reason: "silenced",
         silenced: [{ fingerprint: cpuFp, silenceId: "config-0", reason: "maintenance window" }],
+        inhibited: [],
       },
     ]);
   });

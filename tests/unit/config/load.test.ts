@@ -199,6 +199,13 @@ describe("parseConfig: each error names its key", () => {
       "must be below threshold_ratio (0.2)",
     ],
     [
+      "a warm-up longer than the training set can hold (learning would never start)",
+      "detectors:\n  ml:\n    warmup_windows: 600\n    max_training_windows: 512\n",
+      "detectors.ml.warmup_windows",
+      "cross_field",
+      "must be at most detectors.ml.max_training_windows (512)",
+    ],
+    [
       "a quantile of 1",
       "detectors:\n  ml:\n    threshold_quantile: 1\n",
       "detectors.ml.threshold_quantile",

@@ -41,7 +41,8 @@ describe("eval:nab CLI", () => {
   it("writes NAB result files and scores the three profiles", () => {
     const options = fixture();
     const lines: string[] = [];
-    const results = runEvaluation(options, (line) => lines.push(line));
+    const { inSample: results, heldOut } = runEvaluation(options, (line) => lines.push(line));
+    expect(heldOut).toBeNull();
     expect(results.map((r) => r.profile)).toEqual(["standard", "reward_low_FP_rate", "reward_low_FN_rate"]);
     // The shift sits inside the only window, so the optimised threshold catches it.
     expect(results[0]?.truePositives).toBe(1);

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import {
+  leaveOneFileOut,
   NAB_PROFILES,
   type NabProfile,
   type NabSeries,
@@ -112,5 +113,25 @@ describe("NAB scorer", () => {
       /no rows/,
     );
     expect(() => prepareSeries({ ...s, scores: new Float64Array(3) })).toThrow(/3 scores for 1000 rows/);
+  });
+
+  it("leave-one-file-out applies to each file what the other files chose, never its own labels", () => {
+    // Candidate 0 detects at each window's start; candidate 1 fires only outside windows.
+    const good = [
+      series([[400, 500]], [400], "a"),
+      series([[600, 700]], [600], "b"),
+      series([[300, 350]], [300], "c"),
+    ];
+    const bad = [
+      series([[400, 500]], [200], "a"),
+      series([[600, 700]], [200], "b"),
+      series([[300, 350]], [200], "c"),
+    ];
+    const result = leaveOneFileOut([good.map(prepareSeries), bad.map(prepareSeries)], STANDARD);
+    expect(result.folds.map((f) => f.candidate)).toEqual([0, 0, 0]);
+    expect(result.normalised).toBeCloseTo(optimiseThreshold(good.map(prepareSeries), STANDARD).normalised, 6);
+    expect(() => leaveOneFileOut([[prepareSeries(good[0] as NabSeries)]], STANDARD)).toThrow(
+      /at least 2 files/,
+    );
   });
 });

@@ -146,3 +146,49 @@ describe("IsolationForest", () => {
     expect(() => IsolationForest.fit(data, nFeatures, options)).toThrow(message);
   });
 });
+
+describe("IsolationForest.renewedWith (sliding forest)", () => {
+  const rows = gaussianRows(1000, 3, 21);
+  const grow = (trees: number, seed: number) =>
+    IsolationForest.fit(rows, 3, { trees, sampleSize: 128, seed, extrapolate: true });
+
+  it("after four quarter renewals holds exactly the new trees, and still saves and loads", () => {
+    const quarters = [11, 12, 13, 14].map((seed) => grow(2, seed));
+    let forest = grow(8, 1);
+    for (const q of quarters) forest = forest.renewedWith(q);
+    expect(forest.trees).toBe(8);
+    for (const probe of [
+      [0, 0, 0],
+      [3, -2, 1],
+      [9, 9, -9],
+    ]) {
+      const expected = quarters.reduce((sum, q) => sum + q.pathLength(probe), 0) / 4;
+      expect(forest.pathLength(probe)).toBeCloseTo(expected, 10);
+    }
+    const loaded = IsolationForest.deserialize(forest.serialize());
+    expect(loaded.score([3, -2, 1])).toBe(forest.score([3, -2, 1]));
+  });
+
+  it("keeps the newer trees of the old forest after one renewal", () => {
+    const old = grow(8, 1);
+    const renewed = old.renewedWith(grow(2, 5));
+    expect(renewed.trees).toBe(8);
+    expect(renewed.nodeCount).toBeGreaterThan(0);
+    expect(() =>
+      old.renewedWith(IsolationForest.fit(rows, 3, { trees: 2, sampleSize: 64, seed: 5, extrapolate: true })),
+    ).toThrow(ForestError);
+  });
+});
+
+describe("range-aware batch scoring", () => {
+  it("scoreMany gives bit-for-bit the per-row scores, rows inside and far outside every box", () => {
+    const train = gaussianRows(3000, 3, 31);
+    const forest = IsolationForest.fit(train, 3, { trees: 50, sampleSize: 256, seed: 8, extrapolate: true });
+    const probe = gaussianRows(1500, 3, 32);
+    for (let i = 0; i < probe.length; i += 37) probe[i] = (probe[i] as number) * 6; // some rows out of range
+    probe[4] = Number.NaN;
+    const batch = forest.scoreMany(probe);
+    const single = Array.from({ length: 1500 }, (_, i) => forest.score(probe, i * 3));
+    expect(Array.from(batch)).toEqual(single);
+  });
+});

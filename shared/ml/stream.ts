@@ -1,0 +1,437 @@
+/**
+ * The streaming detector core: one numeric series in, one anomaly score per row out. It is what
+ * `npm run eval:nab` runs on a metric, and what the per-service ML detector runs on each of a
+ * service's window features (shared/ml/detector.ts). Causal: a row's score uses only rows up to
+ * and including it (tests/unit/ml/stream.test.ts changes later rows and checks earlier scores).
+ *
+ * Per row it measures, in robust standard deviations of the recent past (rows before this one):
+ *   - spike:    the value against the baseline median;
+ *   - level:    the mean of the last `shortRows` values against the baseline (a level shift);
+ *   - drift:    the mean of the last `driftRows` values against the baseline (a slow move);
+ *   - variance: the spread of the last `shortRows` values against their usual spread (log ratio);
+ *   - seasonal: when autocorrelation finds a period, the value against the same phase of the
+ *               previous periods (a broken pattern);
+ *   - seasonal_level: the mean of the last `shortRows` of those seasonal residuals (a shift on a
+ *               seasonal series, which the overall median cannot see for the daily swing).
+ * Each measure is divided by its own limit (how many deviations count as "surely anomalous"), the
+ * largest is the row's strength, and `strength / (strength + 1)` is the raw score in [0, 1): 0.5
+ * means the strongest measure sits exactly at its limit.
+ *
+ * Suppression after a detection (after ARTime): once the raw score passes `alarmScore`, the
+ * following `refractoryRows` rows are damped unless they beat the alarm's strength by
+ * `escapeFactor`, so one incident reports once and a worse one still gets through.
+ *
+ * The baseline (median, scale, usual spread) is refreshed every `refreshEvery` rows from the last
+ * `historyRows` values; between refreshes a row is compared against a baseline built from rows
+ * strictly before it, which keeps the detector causal and cheap (a sort every few rows).
+ */
+
+export const ANOMALY_KINDS = ["spike", "level", "drift", "variance", "seasonal", "seasonal_level"] as const;
+export type AnomalyKind = (typeof ANOMALY_KINDS)[number];
+const KIND_COUNT = ANOMALY_KINDS.length;
+
+export interface StreamOptions {
+  /** Values kept for the baseline (median, scale, seasonal profile). */
+  historyRows: number;
+  /** Rows in the short context (level and variance). */
+  shortRows: number;
+  /** Rows in the drift context. */
+  driftRows: number;
+  /** No score (0) before this many rows. */
+  minRows: number;
+  /** Baseline refreshed every this many rows. */
+  refreshEvery: number;
+  /**
+   * Per kind (spike, level, drift, variance, seasonal, seasonal_level): how many times its usual extreme (the
+   * `tailQuantile` of its own recent history) a measure must reach to count as anomalous.
+   */
+  limits: readonly number[];
+  tailQuantile: number;
+  /** Smallest scale assumed, absolute and relative to |median| (a flat series is not infinitely sensitive). */
+  scaleFloor: number;
+  scaleFloorRelative: number;
+  /** Candidate seasonal periods in rows (0 = none); the one with the highest autocorrelation above `seasonMinCorrelation` wins. */
+  periods: readonly number[];
+  seasonMinCorrelation: number;
+  /**
+   * Recurring events: a spike, level or drift measure is reduced by the smallest, over the last
+   * `recurrenceCycles` candidate periods, of the largest same measure within `recurrenceSlack` rows
+   * of the same phase. A job that spikes every day at 02:00 stops alarming on its second day; a
+   * spike twice the usual daily one still does. 0 cycles turns it off.
+   */
+  recurrenceCycles: number;
+  recurrenceSlack: number;
+  /** Rows after an alarm during which scores are damped. */
+  refractoryRows: number;
+  /** A raw score at or above this opens a refractory period. */
+  alarmScore: number;
+  /** Within a refractory period, a row whose strength is this many times the alarm's still scores in full. */
+  escapeFactor: number;
+}
+
+/**
+ * The default configuration, one for every series. Chosen among STREAM_CANDIDATES by NAB's standard
+ * profile on the kit's 17 files; the held-out figure (leave-one-file-out over the candidates) is
+ * in docs/ml.md and printed by `npm run eval:nab`.
+ */
+export const DEFAULT_STREAM: StreamOptions = {
+  historyRows: 2000,
+  shortRows: 12,
+  driftRows: 48,
+  minRows: 60,
+  refreshEvery: 12,
+  limits: [1.5, 1, 1, 3, 1.5, 1.5],
+  tailQuantile: 0.99,
+  scaleFloor: 1e-6,
+  scaleFloorRelative: 0.001,
+  periods: [288],
+  seasonMinCorrelation: 0.6,
+  recurrenceCycles: 2,
+  recurrenceSlack: 6,
+  refractoryRows: 200,
+  alarmScore: 0.5,
+  escapeFactor: 2,
+};
+
+/** The small grid the held-out protocol chooses from: two context lengths, two sensitivities. */
+export const STREAM_CANDIDATES: readonly { name: string; options: StreamOptions }[] = [8, 12].flatMap(
+  (shortRows) =>
+    [1, 4 / 3].map((factor) => ({
+      name: `short ${shortRows}, limits x${factor.toFixed(2)}`,
+      options: {
+        ...DEFAULT_STREAM,
+        shortRows,
+        limits: DEFAULT_STREAM.limits.map((l, k) => (k === 3 ? l : l * factor)),
+      },
+    })),
+);
+
+/** Linear-interpolated quantile of a sorted array. */
+export function quantileSorted(sorted: ArrayLike<number>, q: number): number {
+  const n = sorted.length;
+  if (n === 0) return 0;
+  const pos = (n - 1) * Math.min(1, Math.max(0, q));
+  const lo = Math.floor(pos);
+  const hi = Math.min(n - 1, lo + 1);
+  const a = sorted[lo] as number;
+  const b = sorted[hi] as number;
+  return a + (b - a) * (pos - lo);
+}
+
+/**
+ * The same value as quantileSorted on the sorted array, found in O(n) on average by selection
+ * (quickselect, median-of-three pivot, three-way partition); reorders `values` in place. A refresh needs a few
+ * quantiles of a few thousand numbers, and sorting them was most of the core's time.
+ */
+export function quantileSelect(values: Float64Array, q: number): number {
+  const n = values.length;
+  if (n === 0) return 0;
+  const pos = (n - 1) * Math.min(1, Math.max(0, q));
+  const lo = Math.floor(pos);
+  const a = select(values, lo);
+  if (pos === lo || lo + 1 >= n) return a;
+  // After selecting lo, everything right of it is >= it: the next order statistic is their minimum.
+  let b = Number.POSITIVE_INFINITY;
+  for (let i = lo + 1; i < n; i++) if ((values[i] as number) < b) b = values[i] as number;
+  return a + (b - a) * (pos - lo);
+}
+
+function select(values: Float64Array, k: number): number {
+  let left = 0;
+  let right = values.length - 1;
+  while (right > left) {
+    const x = values[left] as number;
+    const y = values[(left + right) >>> 1] as number;
+    const z = values[right] as number;
+    // Median of three as the pivot.
+    const pivot = Math.max(Math.min(x, y), Math.min(Math.max(x, y), z));
+    // Three-way partition (less, equal, greater): runs of equal values (a feature that is
+    // usually 0) end in one step instead of one element per step.
+    let lt = left;
+    let gt = right;
+    let i = left;
+    while (i <= gt) {
+      const v = values[i] as number;
+      if (v < pivot) {
+        values[i] = values[lt] as number;
+        values[lt] = v;
+        lt++;
+        i++;
+      } else if (v > pivot) {
+        values[i] = values[gt] as number;
+        values[gt] = v;
+        gt--;
+      } else {
+        i++;
+      }
+    }
+    if (k < lt) right = lt - 1;
+    else if (k > gt) left = gt + 1;
+    else return pivot;
+  }
+  return values[k] as number;
+}
+
+/** A fixed-capacity ring of numbers, oldest first by `at(0)`. */
+class Ring {
+  readonly data: Float64Array;
+  private start = 0;
+  length = 0;
+  constructor(readonly capacity: number) {
+    this.data = new Float64Array(Math.max(1, capacity));
+  }
+  push(value: number): void {
+    if (this.length < this.capacity) {
+      this.data[(this.start + this.length) % this.capacity] = value;
+      this.length++;
+    } else {
+      this.data[this.start] = value;
+      this.start = (this.start + 1) % this.capacity;
+    }
+  }
+  /** i = 0 is the oldest; i = length - 1 the newest. */
+  at(i: number): number {
+    return this.data[(this.start + i) % this.capacity] as number;
+  }
+  /** The value `back` rows before the newest (0 = newest). */
+  back(back: number): number {
+    return this.at(this.length - 1 - back);
+  }
+  copyTo(out: Float64Array): number {
+    for (let i = 0; i < this.length; i++) out[i] = this.at(i);
+    return this.length;
+  }
+}
+
+export interface StreamScore {
+  /** Score after suppression, in [0, 1). */
+  score: number;
+  /** Score before suppression. */
+  raw: number;
+  /** The measure that drove the score. */
+  kind: AnomalyKind;
+  /** That measure, in robust standard deviations (variance: log ratio of spreads). */
+  deviation: number;
+  /** Baseline median and scale the row was measured against. */
+  median: number;
+  scale: number;
+}
+
+export class StreamDetector {
+  private readonly values: Ring;
+  private readonly spreads: Ring;
+  /** Each kind's recent measures (unsigned), for its usual extreme. */
+  private measures: Ring[];
+  private readonly tails = new Float64Array(KIND_COUNT).fill(Number.POSITIVE_INFINITY);
+  private readonly work: Float64Array;
+  private rows = 0;
+  private sinceRefresh = Number.POSITIVE_INFINITY;
+  private median = 0;
+  private scale = 1;
+  private usualSpread = 1;
+  private period = 0;
+  private lastAlarmRow = Number.NEGATIVE_INFINITY;
+  private lastAlarmStrength = 0;
+  private lastValue = 0;
+  private readonly measure = new Float64Array(KIND_COUNT);
+  /** Recent seasonal residuals (value minus the same phase of earlier periods), signed. */
+  private residuals: Ring;
+  private readonly strength = new Float64Array(KIND_COUNT);
+
+  constructor(readonly options: StreamOptions = DEFAULT_STREAM) {
+    const longestPeriod = Math.max(0, ...options.periods);
+    this.values = new Ring(Math.max(options.historyRows, 3 * longestPeriod + 1, options.driftRows + 1));
+    this.spreads = new Ring(options.historyRows);
+    this.measures = ANOMALY_KINDS.map(() => new Ring(options.historyRows));
+    this.residuals = new Ring(options.shortRows);
+    this.work = new Float64Array(this.values.capacity);
+  }
+
+  /** Rows seen so far. */
+  get seen(): number {
+    return this.rows;
+  }
+
+  /** Scores the next value. A non-finite value repeats the last one (counted by the caller). */
+  next(input: number): StreamScore {
+    const o = this.options;
+    const x = Number.isFinite(input) ? input : this.lastValue;
+    this.lastValue = x;
+    // From the second row on: a measure taken against no baseline (median 0) would sit in the
+    // history of usual extremes for historyRows rows.
+    if (this.rows >= 1 && this.sinceRefresh >= o.refreshEvery) this.refresh();
+    this.values.push(x);
+    this.rows++;
+    this.sinceRefresh++;
+    const n = this.values.length;
+    const short = Math.min(o.shortRows, n);
+    let shortSum = 0;
+    for (let i = 0; i < short; i++) shortSum += this.values.back(i);
+    const shortMean = shortSum / short;
+    let shortSq = 0;
+    for (let i = 0; i < short; i++) shortSq += (this.values.back(i) - shortMean) ** 2;
+    const shortSpread = Math.sqrt(shortSq / short);
+    const drift = Math.min(o.driftRows, n);
+    let driftSum = 0;
+    for (let i = 0; i < drift; i++) driftSum += this.values.back(i);
+
+    const m = this.measure;
+    const floor = Math.max(o.scaleFloor, o.scaleFloorRelative * Math.abs(this.median));
+    m[0] = Math.abs(x - this.median);
+    m[1] = Math.abs(shortMean - this.median);
+    m[2] = Math.abs(driftSum / drift - this.median);
+    m[3] = Math.abs(Math.log((shortSpread + floor) / (this.usualSpread + floor)));
+    const seasonalReady = this.period > 0 && n > 3 * this.period;
+    m[4] = 0;
+    m[5] = 0;
+    if (seasonalReady) {
+      const residual = x - this.seasonalExpected(0);
+      this.residuals.push(residual);
+      m[4] = Math.abs(residual);
+      const count = Math.min(o.shortRows, this.residuals.length);
+      let sum = 0;
+      for (let i = 0; i < count; i++) sum += this.residuals.back(i);
+      m[5] = Math.abs(sum / count);
+    }
+    const recurring = this.recurringMeasures(m);
+    const s = this.strength;
+    for (let k = 0; k < KIND_COUNT; k++) {
+      const usual = Math.max(this.tails[k] as number, k === 3 ? 0.05 : floor);
+      const measure = k < 3 ? Math.max(0, (m[k] as number) - (recurring[k] as number)) : (m[k] as number);
+      s[k] = measure / usual / (o.limits[k] as number);
+    }
+    const ready = this.rows > o.minRows;
+    for (let k = 0; k < KIND_COUNT; k++) {
+      if (k === 3 && n < o.shortRows) continue;
+      if (k >= 4 && !seasonalReady) continue;
+      this.measures[k]?.push(m[k] as number);
+    }
+    if (n >= o.shortRows) this.spreads.push(shortSpread);
+    if (!ready)
+      return { score: 0, raw: 0, kind: "spike", deviation: 0, median: this.median, scale: this.scale };
+
+    let kind = 0;
+    for (let k = 1; k < KIND_COUNT; k++) if ((s[k] as number) > (s[kind] as number)) kind = k;
+    let strength = s[kind] as number;
+    // A seasonal series moves far from its overall median every day: there a spike, level or
+    // drift is only believed as far as the seasonal residual (or the spread) agrees.
+    if (this.period > 0 && kind < 3 && n > 3 * this.period) {
+      strength = Math.min(strength, Math.max(s[4] as number, s[5] as number, s[3] as number));
+    }
+    const raw = strength / (strength + 1);
+    const since = this.rows - this.lastAlarmRow;
+    let score = raw;
+    const escapes = strength >= this.lastAlarmStrength * o.escapeFactor;
+    if (since <= o.refractoryRows && !escapes) score = raw * (since / (o.refractoryRows + 1));
+    if (raw >= o.alarmScore && (since > o.refractoryRows || escapes)) {
+      this.lastAlarmRow = this.rows;
+      this.lastAlarmStrength = strength;
+    }
+    return {
+      score,
+      raw,
+      kind: ANOMALY_KINDS[kind] as AnomalyKind,
+      deviation: m[kind] as number,
+      median: this.median,
+      scale: this.scale,
+    };
+  }
+
+  private readonly recurring = new Float64Array(3);
+
+  /** Per kind (spike, level, drift): the part of this row's measure that recurs at the same phase of earlier periods. */
+  private recurringMeasures(m: Float64Array): Float64Array {
+    const o = this.options;
+    const out = this.recurring;
+    out.fill(0);
+    if (o.recurrenceCycles <= 0) return out;
+    for (let k = 0; k < 3; k++) {
+      const ring = this.measures[k] as Ring;
+      let bestPeriod = 0;
+      for (const p of o.periods) {
+        // The ring holds measures of earlier rows: back(0) is the previous row's.
+        if (p <= 0 || ring.length < o.recurrenceCycles * p + o.recurrenceSlack) continue;
+        let smallest = Number.POSITIVE_INFINITY;
+        for (let c = 1; c <= o.recurrenceCycles; c++) {
+          let largest = 0;
+          for (let d = -o.recurrenceSlack; d <= o.recurrenceSlack; d++) {
+            const value = ring.back(c * p - 1 + d);
+            if (value > largest) largest = value;
+          }
+          if (largest < smallest) smallest = largest;
+        }
+        if (smallest > bestPeriod) bestPeriod = smallest;
+      }
+      out[k] = Math.min(bestPeriod, m[k] as number);
+    }
+    return out;
+  }
+
+  /** Median of the same phase over the previous three periods (`back` rows before the newest). */
+  private seasonalExpected(back: number): number {
+    const p = this.period;
+    const a = this.values.back(back + p);
+    const b = this.values.back(back + 2 * p);
+    const c = this.values.back(back + 3 * p);
+    return Math.max(Math.min(a, b), Math.min(Math.max(a, b), c));
+  }
+
+  private refresh(): void {
+    const o = this.options;
+    this.sinceRefresh = 0;
+    const total = this.values.length;
+    const used = Math.min(total, o.historyRows);
+    const window = this.work.subarray(0, used);
+    for (let i = 0; i < used; i++) window[i] = this.values.at(total - used + i);
+    const median = quantileSelect(window, 0.5);
+    for (let i = 0; i < used; i++) window[i] = Math.abs((window[i] as number) - median);
+    this.median = median;
+    this.scale = Math.max(1.4826 * quantileSelect(window, 0.5), o.scaleFloor);
+    if (this.spreads.length > 0) this.usualSpread = this.medianOf(this.spreads);
+    for (let k = 0; k < KIND_COUNT; k++) {
+      const ring = this.measures[k] as Ring;
+      if (ring.length < 10) continue;
+      const c = ring.copyTo(this.work);
+      const measures = this.work.subarray(0, c);
+      this.tails[k] = quantileSelect(measures, o.tailQuantile);
+    }
+    // Seasonality: re-chosen about once a period, by autocorrelation at each candidate lag.
+    if (this.rows % Math.max(1, ...o.periods) < o.refreshEvery) this.choosePeriod();
+  }
+
+  private medianOf(ring: Ring): number {
+    const c = ring.copyTo(this.work);
+    const s = this.work.subarray(0, c);
+    return quantileSelect(s, 0.5);
+  }
+
+  private choosePeriod(): void {
+    const o = this.options;
+    const n = this.values.length;
+    let best = 0;
+    let bestCorrelation = o.seasonMinCorrelation;
+    let mean = 0;
+    for (let i = 0; i < n; i++) mean += this.values.at(i);
+    mean /= n;
+    let variance = 0;
+    for (let i = 0; i < n; i++) variance += (this.values.at(i) - mean) ** 2;
+    if (variance > 0) {
+      for (const p of o.periods) {
+        if (p <= 0 || n < 3 * p + 1) continue;
+        let sum = 0;
+        for (let i = p; i < n; i++) sum += (this.values.at(i) - mean) * (this.values.at(i - p) - mean);
+        const correlation = sum / variance;
+        if (correlation > bestCorrelation) {
+          bestCorrelation = correlation;
+          best = p;
+        }
+      }
+    }
+    if (best !== this.period) {
+      this.measures[4] = new Ring(o.historyRows);
+      this.measures[5] = new Ring(o.historyRows);
+      this.residuals = new Ring(o.shortRows);
+    }
+    this.period = best;
+  }
+}

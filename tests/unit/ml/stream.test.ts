@@ -1,0 +1,99 @@
+import { describe, expect, it } from "vitest";
+import { DEFAULT_STREAM, quantileSelect, quantileSorted, StreamDetector } from "../../../shared/ml/stream.js";
+import { Rng } from "../../../shared/random.js";
+
+function noisySeries(n: number, seed: number): number[] {
+  const rng = new Rng(seed);
+  return Array.from({ length: n }, () => 50 + rng.normal(0, 2));
+}
+
+function scores(values: readonly number[], options = DEFAULT_STREAM): number[] {
+  const detector = new StreamDetector(options);
+  return values.map((v) => detector.next(v).score);
+}
+
+describe("StreamDetector (the streaming detector core)", () => {
+  it("scores 0 until it has seen minRows rows", () => {
+    expect(scores(noisySeries(DEFAULT_STREAM.minRows, 1)).every((s) => s === 0)).toBe(true);
+  });
+
+  it("is causal: a row's score does not change when any later row changes", () => {
+    const values = noisySeries(1500, 3);
+    const reference = scores(values);
+    for (const cut of [200, 777, 1200]) {
+      const altered = values.slice();
+      for (let i = cut; i < altered.length; i++) altered[i] = 1000 + i;
+      expect(scores(altered).slice(0, cut)).toEqual(reference.slice(0, cut));
+    }
+  });
+
+  it("puts a level shift's first rows above every score of the calm stretch before it", () => {
+    const values = noisySeries(1200, 2);
+    for (let i = 1100; i < 1200; i++) values[i] = (values[i] as number) + 15;
+    const s = scores(values);
+    const calmMax = Math.max(...s.slice(300, 1100));
+    const shiftMax = Math.max(...s.slice(1100, 1110));
+    expect(shiftMax).toBeGreaterThan(calmMax);
+    expect(shiftMax).toBeGreaterThanOrEqual(DEFAULT_STREAM.alarmScore);
+  });
+
+  it("names the kind of change: a lone spike, a level shift", () => {
+    const base = noisySeries(1000, 4);
+    const spiked = new StreamDetector(DEFAULT_STREAM);
+    for (const v of base) spiked.next(v);
+    expect(spiked.next(50 + 40).kind).toBe("spike");
+    const shifted = new StreamDetector(DEFAULT_STREAM);
+    for (const v of base) shifted.next(v);
+    const rng = new Rng(9);
+    const kinds = Array.from({ length: 8 }, () => shifted.next(58 + rng.normal(0, 2)).kind);
+    expect(kinds.at(-1)).toBe("level");
+  });
+
+  it("reports one alarm per incident: rows after an alarm are damped unless much stronger", () => {
+    const values = noisySeries(1500, 5);
+    for (let i = 1000; i < 1500; i++) values[i] = (values[i] as number) + 20;
+    const s = scores(values);
+    const above = s.slice(1000).filter((v) => v >= DEFAULT_STREAM.alarmScore).length;
+    expect(above).toBeGreaterThan(0);
+    expect(above).toBeLessThan(10);
+  });
+
+  it("treats a non-finite value as a repeat of the last one instead of failing", () => {
+    const s = scores([...noisySeries(300, 6), Number.NaN, Number.POSITIVE_INFINITY, -Number.NaN]);
+    expect(s.every((v) => Number.isFinite(v) && v >= 0 && v < 1)).toBe(true);
+  });
+
+  it("finds a daily period by autocorrelation and flags a broken day, not the daily swing", () => {
+    const period = 288;
+    const rng = new Rng(7);
+    const values = Array.from(
+      { length: period * 8 },
+      (_, i) => 50 + 30 * Math.sin((2 * Math.PI * i) / period) + rng.normal(0, 1),
+    );
+    // Day 8: the afternoon peak does not come (flat at the mean). The seasonal measures need a
+    // few days of their own history first (the period is known after three days).
+    for (let i = period * 7 + 50; i < period * 7 + 120; i++) values[i] = 50 + rng.normal(0, 1);
+    const s = scores(values);
+    const normalDayMax = Math.max(...s.slice(period * 6, period * 7));
+    const brokenMax = Math.max(...s.slice(period * 7 + 50, period * 7 + 120));
+    expect(normalDayMax).toBeLessThan(DEFAULT_STREAM.alarmScore);
+    expect(brokenMax).toBeGreaterThanOrEqual(DEFAULT_STREAM.alarmScore);
+  });
+});
+
+describe("quantileSelect", () => {
+  it("matches the sorted quantile, ties and all", () => {
+    const rng = new Rng(11);
+    for (const n of [1, 2, 3, 10, 257, 1000]) {
+      for (const ties of [false, true]) {
+        const values = Float64Array.from({ length: n }, () =>
+          ties ? Math.floor(rng.next() * 3) : rng.normal(0, 1),
+        );
+        const sorted = values.slice().sort();
+        for (const q of [0, 0.01, 0.5, 0.9, 0.99, 0.995, 1]) {
+          expect(quantileSelect(values.slice(), q)).toBeCloseTo(quantileSorted(sorted, q), 12);
+        }
+      }
+    }
+  });
+});
