@@ -1,3 +1,5 @@
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { defineConfig } from "vitest/config";
 
 /**
@@ -14,6 +16,11 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 120_000,
     pool: "forks",
+    // Runs record alert history by default: keep the tests' out of the user's own history file.
+    env: {
+      CLOUD_OBSERVABILITY_DATA:
+        process.env.CLOUD_OBSERVABILITY_DATA ?? join(tmpdir(), `cloud-observability-tests-${process.pid}`),
+    },
     projects: [
       {
         extends: true,

@@ -40,6 +40,9 @@ resource "aws_lambda_function" "processor" {
       },
       var.enable_state_table ? { STATE_TABLE_NAME = local.table_name } : {},
       var.pipeline_config != "" ? { PIPELINE_CONFIG = jsonencode(local.pipeline_config) } : {},
+      local.history_environment,
+      local.slack_environment,
+      local.email_environment,
     )
   }
 

@@ -1,4 +1,5 @@
 import { parseArgs } from "node:util";
+import { defaultHistoryPath } from "./history/paths.js";
 import { INPUT_OPTIONS, type InputFormatOptions, parseInputArgs } from "./input-args.js";
 
 export interface RunOptions {
@@ -27,6 +28,10 @@ export interface RunOptions {
   inputFormat: InputFormatOptions;
   /** Keep reading the --input file as it grows (tail -F). */
   follow: boolean;
+  /** The alert-history SQLite file recorded into; null with --no-history. */
+  historyPath: string | null;
+  /** `--webhook URL`, repeatable: generic JSON webhooks besides the config's `sinks:`. */
+  webhooks: string[];
   /** Serve the live dashboard on this address while the run goes (`--dashboard`). */
   dashboard: { host: string; port: number } | null;
 }
@@ -69,6 +74,11 @@ Options:
   --metric-field FIELD    metric-csv: the series is cpu_pct or memory_pct, so the rules and ML watch it
   --events-out FILE       write one JSON object per input line, in order: how each line was read
   --follow                keep reading --input as it grows, across rotation and truncation (tail -F)
+  --webhook URL           also POST every notification as JSON to URL (repeatable); Slack and
+                          Alertmanager receivers go in the config's sinks: section
+  --history FILE          record alerts, notifications, actions and silences into this SQLite file
+                          (default ${defaultHistoryPath()}; read it with npm run history)
+  --no-history            record nothing; run-time silences (npm run silence) then do not apply
   --dashboard             serve a live dashboard while the run goes (see docs/dashboard.md)
   --port N                the dashboard's port (default 8787; 0 picks a free one)
   --host ADDRESS          the dashboard's address (default 127.0.0.1; 0.0.0.0 in a container)
@@ -154,6 +164,9 @@ export function parseRunArgs(argv: readonly string[]): ArgsResult {
       };
     }
   }
+  if (v.history !== undefined && v["no-history"]) {
+    return { kind: "error", message: "--history and --no-history are alternatives: give one" };
+  }
   if (v["log-stream"] !== undefined && v["ship-to-log-group"] === undefined) {
     return { kind: "error", message: "--log-stream needs --ship-to-log-group" };
   }
@@ -184,6 +197,8 @@ export function parseRunArgs(argv: readonly string[]): ArgsResult {
       shipLogStream: v["log-stream"] ?? "local-runner",
       inputFormat,
       follow: v.follow ?? false,
+      historyPath: v["no-history"] ? null : (v.history ?? defaultHistoryPath()),
+      webhooks: v.webhook ?? [],
       dashboard,
     },
   };
@@ -225,6 +240,9 @@ const OPTIONS = {
   "dry-run": { type: "boolean" },
   ...INPUT_OPTIONS,
   quiet: { type: "boolean" },
+  history: { type: "string" },
+  webhook: { type: "string", multiple: true },
+  "no-history": { type: "boolean" },
   dashboard: { type: "boolean" },
   port: { type: "string" },
   host: { type: "string" },

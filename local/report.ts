@@ -5,6 +5,7 @@ import type { RejectReason } from "../shared/log/schema.js";
 import type { Pipeline } from "../shared/pipeline.js";
 import type { SkipReason } from "../shared/remediation/types.js";
 import type { RunOptions } from "./args.js";
+import type { RunHistoryReport } from "./history/run-history.js";
 import { formatInputSummary, type InputSummary } from "./ingest-input.js";
 import type { ShippingReport } from "./log-shipping.js";
 import type { ActionTally, Responder } from "./responder.js";
@@ -45,6 +46,8 @@ export interface LocalReport {
   shipping: ShippingReport | null;
   /** `--input` only: how its lines were read (format, skips, first rejected lines, a format hint). */
   input: InputSummary | null;
+  /** The alert-history file recorded into (null with --no-history). */
+  history: RunHistoryReport | null;
   /** Generated runs only (null on replay: there is no ground truth). */
   scenarios: ScenarioRow[] | null;
   precision: number | null;
@@ -72,6 +75,7 @@ export function buildReport(input: {
   shipping: ShippingReport | null;
   wallSeconds: number;
   input?: InputSummary | null;
+  history?: RunHistoryReport | null;
 }): LocalReport {
   const { options, pipeline, responder, evaluation } = input;
   const scenarios =
@@ -103,6 +107,7 @@ export function buildReport(input: {
     escalations: responder.stats.escalations,
     shipping: input.shipping,
     input: input.input ?? null,
+    history: input.history ?? null,
     scenarios,
     precision: evaluation ? round(evaluation.precision, 4) : null,
     recall: evaluation ? round(evaluation.recall, 4) : null,
@@ -215,5 +220,14 @@ export function formatSummary(report: LocalReport): string {
   // A mostly rejected input is the first thing to read: nothing after it means much.
   if (report.input)
     parts.splice(report.input.rejected * 2 > report.input.lines ? 0 : 1, 0, formatInputSummary(report.input));
+  if (report.history) {
+    const h = report.history;
+    parts.push(
+      `History: ${h.events.toLocaleString("en-US")} events recorded to ${h.path}` +
+        (h.write_failures > 0 ? ` (${h.write_failures} writes failed)` : "") +
+        (h.silences_applied > 0 ? `, ${h.silences_applied} run-time silences applied` : "") +
+        "; see npm run history -- list",
+    );
+  }
   return parts.join("\n\n");
 }

@@ -17,12 +17,14 @@ import type { RunOptions } from "./args.js";
 import { appendAuditRecords } from "./audit-file.js";
 import { type RunDashboard, startRunDashboard } from "./dashboard/index.js";
 import { followLines } from "./follow.js";
+import { openRunHistory } from "./history/open-run-history.js";
 import { idleTick, type LineReader, openLineReader } from "./ingest-input.js";
 import { type InputLine, readBoundedLines } from "./lines.js";
 import { LogGroupShipping } from "./log-shipping.js";
 import { outputPathProblem } from "./output-paths.js";
 import { buildReport, type LocalReport } from "./report.js";
 import { Responder } from "./responder.js";
+import { buildSinks, SinkSetupError } from "./sinks/configured.js";
 import { ConsoleSink } from "./sinks/console.js";
 import { JsonlFileSink } from "./sinks/jsonl-file.js";
 import { StatusLine } from "./status.js";
@@ -108,6 +110,12 @@ export async function runLocal(options: RunOptions, io: RunIo): Promise<LocalRep
   const sinks: Sink[] = [];
   if (!options.quiet) sinks.push(new ConsoleSink(status.stream, { color: status.interactive }));
   if (options.alertsPath) sinks.push(new JsonlFileSink(options.alertsPath));
+  try {
+    sinks.push(...buildSinks(config.sinks, options.webhooks, io.env ?? process.env));
+  } catch (error) {
+    if (error instanceof SinkSetupError) throw new UsageError(error.message);
+    throw error;
+  }
 
   let generator: LogGenerator | null = null;
   const executor = new SimulatedExecutor({
@@ -132,6 +140,7 @@ export async function runLocal(options: RunOptions, io: RunIo): Promise<LocalRep
       // the whole run: 100k incidents would otherwise keep close to a million records in memory.
       onAudit: (records) => {
         if (options.auditPath) appendAuditRecords(options.auditPath, records);
+        history?.collectAudit(records);
       },
     },
   );
@@ -147,6 +156,7 @@ export async function runLocal(options: RunOptions, io: RunIo): Promise<LocalRep
           env: io.env ?? process.env,
           print: (line) => status.print(line),
         });
+  const history = openRunHistory(options, (line) => io.stderr.write(`warning: ${line}\n`));
   const logSink = options.writeLogsPath ? createWriteStream(options.writeLogsPath) : null;
   let shipping: LogGroupShipping | null = null;
   if (options.shipLogGroup !== null) {
@@ -198,6 +208,7 @@ export async function runLocal(options: RunOptions, io: RunIo): Promise<LocalRep
         next = generator.next();
       }
       await time.advanceTo(stepEnd);
+      await history?.afterStep(responder, pipeline);
       await shipping?.flushIfDue();
 
       const wallElapsedMs = wallNow() - wallStart;
@@ -239,11 +250,13 @@ export async function runLocal(options: RunOptions, io: RunIo): Promise<LocalRep
       if (++count % 4096 === 0) {
         status.tick(refreshStatus);
         await shipping?.flushIfDue();
+        await history?.afterStep(responder, pipeline);
       }
     }
     // The replay ends as if time ran on past the last line until everything due has happened:
     // groups sent, alerts resolved (no_data included), remediation outcomes checked.
     await time.finish();
+    await history?.afterStep(responder, pipeline);
     firstEventMs = time.firstEventMs;
     lastEventMs = time.lastEventMs;
   }
@@ -252,12 +265,14 @@ export async function runLocal(options: RunOptions, io: RunIo): Promise<LocalRep
   if (options.input === null && lastEventMs !== null) {
     const drainMs = Math.max(pipeline.nowMs, lastEventMs) + config.alerting.group_wait_s * 1000 + STEP_MS;
     await time.advanceTo(drainMs);
+    await history?.afterStep(responder, pipeline);
   }
   await dashboard?.finish();
   await shipping?.flush();
   reader?.close();
   status.clear();
   if (logSink) await closeStream(logSink);
+  await history?.close();
 
   // An incident that began in the run's last moments had no fair chance to be detected: it is left
   // out of recall, and alerts about it are left out of precision (rather than counted as false).
@@ -277,6 +292,7 @@ export async function runLocal(options: RunOptions, io: RunIo): Promise<LocalRep
     shipping: shipping?.report ?? null,
     wallSeconds: (wallNow() - wallStart) / 1000,
     input: reader?.summary() ?? null,
+    history: history?.report ?? null,
   });
 }
 

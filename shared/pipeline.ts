@@ -1,4 +1,5 @@
 import { AlertManager, type NewSilence } from "./alerts/manager.js";
+import { MutedAlerts, type SilencedAlert } from "./alerts/muted.js";
 import type { Silence } from "./alerts/silence.js";
 import type { Alert, AlertType, DetectorFinding, Notification } from "./alerts/types.js";
 import type { PipelineConfig } from "./config/types.js";
@@ -83,6 +84,7 @@ export class Pipeline {
   private nextTickMs = Number.NEGATIVE_INFINITY;
   private notifications: Notification[] = [];
   private findings: DetectorFinding[] = [];
+  private readonly muted = new MutedAlerts();
   private eventObserver: ((event: LogEvent) => void) | null = null;
 
   constructor(options: PipelineOptions) {
@@ -232,6 +234,11 @@ export class Pipeline {
     return this.latestMs;
   }
 
+  /** Alerts a silence kept out of notifications since the last call, once per episode and silence. */
+  takeSilenced(): SilencedAlert[] {
+    return this.muted.take();
+  }
+
   isFiring(fingerprint: string): boolean {
     return this.alerts.isFiring(fingerprint);
   }
@@ -311,6 +318,7 @@ export class Pipeline {
       if (found.length > 0) this.accept(found);
     }
     const ready = this.alerts.flush(nowMs);
+    this.muted.note(this.alerts.lastDecisions(), (fp) => this.alerts.get(fp), nowMs);
     if (ready.length > 0) {
       this.stats.notifications += ready.length;
       for (const n of ready) this.notifications.push(n);

@@ -5,7 +5,9 @@ import {
   SNSClient,
 } from "@aws-sdk/client-sns";
 import type { Notification } from "../../shared/alerts/types.js";
-import { formatNotificationText, notificationSubject } from "../../shared/sinks/format.js";
+import { DEFAULT_CONFIG } from "../../shared/config/defaults.js";
+import { type EmailContext, emailBody } from "../../shared/sinks/email.js";
+import { notificationSubject } from "../../shared/sinks/format.js";
 import type { Sink, SinkResult } from "../../shared/sinks/sink.js";
 import type { AwsClientSettings } from "./env.js";
 import type { Logger } from "./log.js";
@@ -27,7 +29,11 @@ export interface AlertMessage {
  * every other protocol gets the JSON alone. Attributes let subscriptions filter (for example
  * `{"severity": ["critical"]}` for email).
  */
-export function buildPublishInput(topicArn: string, notification: Notification): PublishCommandInput {
+export function buildPublishInput(
+  topicArn: string,
+  notification: Notification,
+  email: EmailContext = emailContextFromTopic(topicArn),
+): PublishCommandInput {
   const fitted = fitNotification(notification);
   const message: AlertMessage = {
     kind: "cloud-observability.notification",
@@ -35,13 +41,15 @@ export function buildPublishInput(topicArn: string, notification: Notification):
     notification: fitted,
   };
   const json = JSON.stringify(message);
-  const text = `${formatNotificationText(fitted, { color: false })}\n\n--- alert as JSON ---\n${JSON.stringify(message, null, 2)}`;
-  const emailBody = Buffer.byteLength(text) + Buffer.byteLength(json) > MAX_SNS_MESSAGE_BYTES ? json : text;
+  // People get a message to act on (shared/sinks/email.ts); the JSON goes to `email-json` and machines.
+  const text = emailBody(fitted, email);
+  const emailText =
+    Buffer.byteLength(text) + Buffer.byteLength(json) * 2 > MAX_SNS_MESSAGE_BYTES ? json : text;
   return {
     TopicArn: topicArn,
     Subject: emailSubject(notificationSubject(fitted)),
     MessageStructure: "json",
-    Message: JSON.stringify({ default: json, email: emailBody, "email-json": json }),
+    Message: JSON.stringify({ default: json, email: emailText, "email-json": json }),
     MessageAttributes: messageAttributes(fitted),
   };
 }
@@ -135,9 +143,25 @@ function isAlertShaped(value: unknown): boolean {
   );
 }
 
+/** Account and region from the topic ARN; the rest unknown (the handler passes the real context). */
+export function emailContextFromTopic(topicArn: string): EmailContext {
+  const [, , , region = "", accountId = ""] = topicArn.split(":");
+  return {
+    accountId: accountId || "unknown",
+    region: region || "unknown",
+    environment: "unknown",
+    logGroup: "",
+    historyTable: "",
+    remediation: DEFAULT_CONFIG.remediation,
+    remediationEnabled: false,
+  };
+}
+
 export interface SnsSinkOptions {
   client: SNSClient;
   topicArn: string;
+  /** What the email says about where the alert is and what happens next (default: from the ARN). */
+  email?: EmailContext;
   retry?: Partial<RetryOptions>;
   logger?: Logger;
 }
@@ -160,7 +184,7 @@ export class SnsSink implements Sink {
   }
 
   async send(notification: Notification): Promise<SinkResult> {
-    const input = buildPublishInput(this.options.topicArn, notification);
+    const input = buildPublishInput(this.options.topicArn, notification, this.options.email);
     try {
       await withRetries(() => this.options.client.send(new PublishCommand(input)), this.retry);
       return { status: "ok" };

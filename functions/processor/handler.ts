@@ -1,7 +1,17 @@
 import type { CloudWatchLogsEvent, Context, KinesisStreamEvent, ScheduledEvent } from "aws-lambda";
-import { awsClientSettings, type Env, numberEnv, requireEnv } from "../lib/env.js";
+import { emailContextFromEnv } from "../lib/email-env.js";
+import {
+  type AwsClientSettings,
+  awsClientSettings,
+  type Env,
+  numberEnv,
+  optionalEnv,
+  requireEnv,
+} from "../lib/env.js";
+import { createHistoryFromEnv } from "../lib/history-env.js";
 import { createLogger, type Logger } from "../lib/log.js";
 import { createStateStore, loadPipelineConfig } from "../lib/runtime.js";
+import { createSsmClient, SlackUrlFromSsm, SnsWithSlack } from "../lib/slack.js";
 import { createSnsClient, SnsSink } from "../lib/sns.js";
 import { type KinesisOutcome, KinesisProcessor } from "./kinesis.js";
 import { Processor, type ProcessorOutcome } from "./processor.js";
@@ -16,7 +26,18 @@ function processorFactory(env: Env): { create: (stateKey?: string) => Processor;
   const logger = createLogger({ function: "processor" });
   const config = loadPipelineConfig(env);
   const store = createStateStore(env, settings);
-  const sink = new SnsSink({ client: createSnsClient(settings), topicArn, logger });
+  const sink = withSlack(
+    env,
+    settings,
+    new SnsSink({
+      client: createSnsClient(settings),
+      topicArn,
+      logger,
+      email: emailContextFromEnv(env, topicArn, config),
+    }),
+    logger,
+  );
+  const history = createHistoryFromEnv(env, settings, logger);
   const minSaveIntervalMs = numberEnv(env, "STATE_SAVE_INTERVAL_S", 0) * 1000;
   const create = (stateKey?: string) =>
     new Processor({
@@ -26,6 +47,7 @@ function processorFactory(env: Env): { create: (stateKey?: string) => Processor;
       logger: stateKey === undefined ? logger : logger.child({ stateKey }),
       writeMetrics: (line) => process.stdout.write(`${line}\n`),
       minSaveIntervalMs,
+      history,
       ...(stateKey === undefined ? {} : { stateKey }),
     });
   return { create, logger };
@@ -38,6 +60,18 @@ export function createProcessorFromEnv(env: Env): Processor {
 export function createKinesisProcessorFromEnv(env: Env): KinesisProcessor {
   const { create, logger } = processorFactory(env);
   return new KinesisProcessor(create, logger, numberEnv(env, "MAX_LIVE_SERVICES", 200, { min: 1 }));
+}
+
+/** `SLACK_WEBHOOK_PARAMETER` (set by infra/slack.tf) names the SSM SecureString holding the Slack URL. */
+function withSlack(
+  env: Env,
+  settings: AwsClientSettings,
+  sns: SnsSink,
+  logger: ReturnType<typeof createLogger>,
+) {
+  const parameter = optionalEnv(env, "SLACK_WEBHOOK_PARAMETER");
+  if (parameter === null) return sns;
+  return new SnsWithSlack(sns, new SlackUrlFromSsm(createSsmClient(settings), parameter), logger);
 }
 
 let processor: Processor | null = null;

@@ -3,9 +3,10 @@ import type { PipelineConfig } from "../../shared/config/types.js";
 import { SourceReader } from "../../shared/ingest/sources.js";
 import type { RejectReason } from "../../shared/log/schema.js";
 import { Pipeline, type PipelineSnapshot } from "../../shared/pipeline.js";
-import type { Sink } from "../../shared/sinks/sink.js";
+import type { Sink, SinkResult } from "../../shared/sinks/sink.js";
 import { clip, decodeAwsLogsEvent, type PayloadRejectReason } from "../lib/awslogs.js";
 import { emfLine, type Logger } from "../lib/log.js";
+import type { ProcessorHistory } from "../lib/processor-history.js";
 import { isScheduledTick } from "../lib/schedule.js";
 import { CONFLICT, type StateStore } from "../lib/state.js";
 
@@ -41,6 +42,8 @@ export interface ProcessorOptions {
    * fewer (state-sized) DynamoDB writes. Notifications and a non-empty outbox always save at once.
    */
   minSaveIntervalMs?: number;
+  /** Alert history and run-time silences (DynamoDB); off when absent. */
+  history?: ProcessorHistory;
 }
 
 export interface ProcessorOutcome {
@@ -233,17 +236,20 @@ export class Processor {
     const published = new Set<string>();
     for (let attempt = 1; ; attempt++) {
       const state = await this.current();
+      await this.options.history?.beforeBatch(state.pipeline);
       const firedBefore = { ...state.pipeline.stats.alertsByType };
       state.pipeline.setWallClock(this.now());
       const { accepted, rejected, samples, late } = work(state.pipeline, state.reader);
-      state.pipeline.takeFindings();
+      const findings = state.pipeline.takeFindings();
       const fresh = state.pipeline.takeNotifications();
       const queue = [...state.outbox, ...fresh];
 
       const remaining: Notification[] = [];
+      const sent: { notification: Notification; sink: string; result: SinkResult }[] = [];
       for (const notification of queue) {
         if (published.has(notification.id)) continue;
         const result = await this.options.sink.send(notification);
+        sent.push({ notification, sink: this.options.sink.name, result });
         if (result.status === "ok") {
           published.add(notification.id);
           continue;
@@ -259,6 +265,7 @@ export class Processor {
           ...(first ? { notification } : {}),
         });
       }
+      await this.options.history?.afterBatch(findings, sent, state.pipeline.takeSilenced());
       let dropped = 0;
       while (remaining.length > this.maxOutbox) {
         const oldest = remaining.shift();

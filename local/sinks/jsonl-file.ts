@@ -2,6 +2,7 @@ import { appendFile } from "node:fs/promises";
 import type { Notification } from "../../shared/alerts/types.js";
 import { describeError } from "../../shared/sinks/fanout.js";
 import type { Sink, SinkResult } from "../../shared/sinks/sink.js";
+import { wireNotification } from "../../shared/sinks/wire.js";
 
 /** Errors that may clear on their own (disk full, too many open files, interrupted). */
 const TRANSIENT_CODES = new Set(["ENOSPC", "EMFILE", "ENFILE", "EAGAIN", "EBUSY", "EINTR", "EIO"]);
@@ -18,7 +19,7 @@ export class JsonlFileSink implements Sink {
   async send(notification: Notification): Promise<SinkResult> {
     let line: string;
     try {
-      line = `${JSON.stringify(notification)}\n`;
+      line = `${JSON.stringify(wireNotification(notification))}\n`;
     } catch (error) {
       return {
         status: "error",

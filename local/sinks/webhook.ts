@@ -1,8 +1,10 @@
 import type { Notification } from "../../shared/alerts/types.js";
+import { rfc3339 } from "../../shared/sinks/alertmanager.js";
 import { escapeChatMarkup } from "../../shared/sinks/escape.js";
 import { describeError } from "../../shared/sinks/fanout.js";
 import { formatNotificationText, notificationSubject } from "../../shared/sinks/format.js";
 import type { Sink, SinkResult } from "../../shared/sinks/sink.js";
+import { wireAlert } from "../../shared/sinks/wire.js";
 
 export interface WebhookSinkOptions {
   /** Injected for tests; defaults to the global fetch of Node 20. */
@@ -20,6 +22,12 @@ export interface WebhookSinkOptions {
   deadlineMs?: number;
   /** Injected for tests. */
   sleep?: (ms: number) => Promise<void>;
+  /** Name in reports and the history (default "webhook"); never the URL, which may hold a secret. */
+  name?: string;
+  /** The JSON body for a notification (default `webhookBody`; Slack and Alertmanager formats exist). */
+  body?: (notification: Notification) => unknown;
+  /** Least wall time between two requests to this URL (Slack allows about one per second). */
+  minIntervalMs?: number;
 }
 
 /** A webhook URL this sink refuses to post to (see `checkWebhookUrl`). */
@@ -68,13 +76,16 @@ const DEFAULT_DEADLINE_MS = 4_500;
  * re-send the alert, with its log content, to an address nobody configured.
  */
 export class WebhookSink implements Sink {
-  readonly name = "webhook";
+  readonly name: string;
   private readonly fetchImpl: typeof fetch;
   private readonly timeoutMs: number;
   private readonly attempts: number;
   private readonly backoffMs: number;
   private readonly deadlineMs: number;
   private readonly sleep: (ms: number) => Promise<void>;
+  private readonly body: (notification: Notification) => unknown;
+  private readonly minIntervalMs: number;
+  private nextPostAtMs = 0;
 
   constructor(
     readonly url: string,
@@ -88,24 +99,41 @@ export class WebhookSink implements Sink {
     this.backoffMs = options.backoffMs ?? DEFAULT_BACKOFF_MS;
     this.deadlineMs = options.deadlineMs ?? DEFAULT_DEADLINE_MS;
     this.sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
+    this.name = options.name ?? "webhook";
+    this.body = options.body ?? webhookBody;
+    this.minIntervalMs = options.minIntervalMs ?? 0;
   }
 
   async send(notification: Notification): Promise<SinkResult> {
-    const body = JSON.stringify(webhookBody(notification));
+    const body = JSON.stringify(this.body(notification));
     const started = Date.now();
+    await this.pace();
     let result = await this.post(body, this.timeoutMs);
-    let waitMs = this.backoffMs;
+    let attempts = 1;
+    let backoffMs = this.backoffMs;
     for (let attempt = 2; attempt <= this.attempts && result.status === "retryable"; attempt++) {
+      // A 429's Retry-After says when to come back; otherwise exponential backoff.
+      const waitMs = result.retryAfterMs ?? backoffMs;
       const remainingMs = this.deadlineMs - (Date.now() - started) - waitMs;
       if (remainingMs <= 0) break;
       await this.sleep(waitMs);
-      waitMs *= 2;
+      backoffMs *= 2;
+      await this.pace();
       result = await this.post(body, Math.min(this.timeoutMs, remainingMs));
+      attempts++;
     }
-    return result;
+    const { retryAfterMs: _, ...reported } = result;
+    return { ...reported, attempts } as SinkResult;
   }
 
-  private async post(body: string, timeoutMs: number): Promise<SinkResult> {
+  /** Keep at least `minIntervalMs` between requests (per sink, so per URL). */
+  private async pace(): Promise<void> {
+    const now = Date.now();
+    if (now < this.nextPostAtMs) await this.sleep(this.nextPostAtMs - now);
+    this.nextPostAtMs = Math.max(now, this.nextPostAtMs) + this.minIntervalMs;
+  }
+
+  private async post(body: string, timeoutMs: number): Promise<SinkResult & { retryAfterMs?: number }> {
     const controller = new AbortController();
     const timer = setTimeout(() => controller.abort(), timeoutMs);
     try {
@@ -114,6 +142,7 @@ export class WebhookSink implements Sink {
         headers: { "content-type": "application/json" },
         body,
         signal: controller.signal,
+        // A redirect could carry the alert (and any secret in the URL's path) somewhere else.
         redirect: "manual",
       });
       // Drain the body so the connection can be reused; its content is not needed.
@@ -126,7 +155,13 @@ export class WebhookSink implements Sink {
         };
       }
       const error = `webhook answered HTTP ${response.status}`;
-      if (response.status === 429 || response.status >= 500) return { status: "retryable", error };
+      if (response.status === 429) {
+        const retryAfterMs = retryAfter(response.headers.get("retry-after"));
+        return retryAfterMs === null
+          ? { status: "retryable", error }
+          : { status: "retryable", error, retryAfterMs };
+      }
+      if (response.status >= 500) return { status: "retryable", error };
       return { status: "error", error };
     } catch (error) {
       if (controller.signal.aborted) {
@@ -137,6 +172,15 @@ export class WebhookSink implements Sink {
       clearTimeout(timer);
     }
   }
+}
+
+/** Retry-After in seconds or as an HTTP date; null when absent or unreadable. */
+function retryAfter(header: string | null): number | null {
+  if (header === null) return null;
+  const seconds = Number(header.trim());
+  if (header.trim() !== "" && Number.isFinite(seconds) && seconds >= 0) return Math.ceil(seconds * 1000);
+  const at = Date.parse(header);
+  return Number.isFinite(at) ? Math.max(0, at - Date.now()) : null;
 }
 
 /**
@@ -153,7 +197,9 @@ export function webhookBody(n: Notification) {
     severity: n.severity,
     reason: n.reason,
     atMs: n.atMs,
+    at: rfc3339(n.atMs),
     alerts: n.alerts.map((a) => ({
+      ...wireAlert(a),
       fingerprint: a.fingerprint,
       type: a.type,
       service: a.service,

@@ -85,6 +85,7 @@ export const DEFAULT_CONFIG: PipelineConfig = {
       http_probing: "block_ip",
     },
   },
+  sinks: [],
   time: { max_future_skew_s: 300, allowed_lateness_s: 60 },
   sources: [],
 };

@@ -11,6 +11,7 @@ import { checkSources as checkSourceAdapters } from "../ingest/sources.js";
 import { FORMATS } from "../ingest/types.js";
 import { parseIsoTimestamp } from "../log/parse.js";
 import { DEFAULT_CONFIG } from "./defaults.js";
+import { checkSinks } from "./sinks.js";
 import {
   ACTION_TYPES,
   type ActionType,
@@ -81,6 +82,9 @@ interface StringsSpec {
 interface SourcesSpec {
   kind: "sources";
 }
+interface SinksSpec {
+  kind: "sinks";
+}
 interface InhibitRulesSpec {
   kind: "inhibit_rules";
 }
@@ -93,7 +97,8 @@ type FieldSpec =
   | ActionsSpec
   | StringsSpec
   | SourcesSpec
-  | InhibitRulesSpec;
+  | InhibitRulesSpec
+  | SinksSpec;
 
 const percent: NumberSpec = { kind: "number", min: 0, max: 100 };
 const duration: NumberSpec = { kind: "number", min: 0, max: MAX_DURATION_S };
@@ -212,6 +217,7 @@ const CONFIG_SPEC: ObjectSpec = {
         actions: { kind: "actions" },
       },
     },
+    sinks: { kind: "sinks" },
     time: {
       kind: "object",
       fields: {
@@ -368,6 +374,12 @@ function mergeField(
       return given === undefined ? structuredClone(base) : checkStrings(given, path, errors);
     case "sources":
       return given === undefined ? structuredClone(base) : checkSources(given, path, errors);
+    case "sinks": {
+      if (given === undefined) return structuredClone(base);
+      const checked = checkSinks(given, path);
+      for (const p of checked.problems) pushError(errors, p.path, p.problem, p.text);
+      return checked.sinks;
+    }
     case "inhibit_rules":
       return given === undefined ? structuredClone(base) : checkInhibitRules(given, path, errors);
   }

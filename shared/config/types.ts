@@ -1,4 +1,5 @@
 import type { AlertType, Severity } from "../alerts/types.js";
+import type { SinkConfig } from "./sinks.js";
 
 /** Remediation verbs the policy can choose; the executor decides how each is carried out. */
 export const ACTION_TYPES = [
@@ -188,6 +189,8 @@ export interface PipelineConfig {
   };
   alerting: AlertingConfig;
   remediation: RemediationConfig;
+  /** Webhook, Slack and Alertmanager receivers (URLs from the environment or files). */
+  sinks: SinkConfig[];
   time: TimeConfig;
   /**
    * How the processor Lambda reads each log group it is subscribed to: the first source whose

@@ -83,11 +83,12 @@ export function notificationRecord(
       reason: n.reason,
       status: n.status,
       alertStatus: alert.status,
-      sinks: reports.map((r) =>
-        r.result.status === "ok"
+      sinks: reports.map((r) => ({
+        ...(r.result.status === "ok"
           ? { sink: r.sink, status: "ok", ms: Math.round(r.ms) }
-          : { sink: r.sink, status: r.result.status, error: r.result.error, ms: Math.round(r.ms) },
-      ),
+          : { sink: r.sink, status: r.result.status, error: r.result.error, ms: Math.round(r.ms) }),
+        ...(r.result.attempts === undefined ? {} : { attempts: r.result.attempts }),
+      })),
     },
   };
 }

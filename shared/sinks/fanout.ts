@@ -73,9 +73,13 @@ function normalise(value: unknown): SinkResult {
   if (typeof value === "object" && value !== null && "status" in value) {
     const { status } = value as { status: unknown };
     const error = (value as { error?: unknown }).error;
-    if (status === "ok") return { status: "ok" };
+    // Requests the sink made (retries included), when it says; the history records it.
+    const attempts = (value as { attempts?: unknown }).attempts;
+    const counted =
+      typeof attempts === "number" && Number.isInteger(attempts) && attempts >= 0 ? { attempts } : {};
+    if (status === "ok") return { status: "ok", ...counted };
     if (status === "retryable" || status === "error") {
-      return { status, error: typeof error === "string" ? error : "no error message given" };
+      return { status, error: typeof error === "string" ? error : "no error message given", ...counted };
     }
   }
   return { status: "error", error: "sink returned an invalid result" };

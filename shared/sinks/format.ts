@@ -1,5 +1,6 @@
 import type { Alert, Notification, Severity } from "../alerts/types.js";
 import type { LogLine } from "../log/schema.js";
+import { alertLabels } from "./alertmanager.js";
 import { showControlCharacters as shown } from "./escape.js";
 
 export interface FormatOptions {
@@ -62,6 +63,13 @@ function formatAlert(
   const out = [`- ${shown(alert.type)} on ${who}: ${state} since ${isoTime(alert.startsAtMs)}`];
   if (alert.endsAtMs !== null) out[0] += ` until ${isoTime(alert.endsAtMs)}`;
   out.push(`  ${shown(a.summary)}`);
+  out.push(
+    shown(
+      `  labels: ${Object.entries(alertLabels(alert))
+        .map(([k, v]) => `${k}=${v}`)
+        .join(" ")}`,
+    ),
+  );
   out.push(
     shown(
       `  observed ${withUnit(a.observed, a.unit)} vs threshold ${withUnit(a.threshold, a.unit)} over ${formatDuration(a.windowMs)}`,

@@ -5,9 +5,9 @@ import type { Notification } from "../alerts/types.js";
  * carries on; `retryable` tells the caller that the same notification may succeed later.
  */
 export type SinkResult =
-  | { status: "ok" }
-  | { status: "retryable"; error: string }
-  | { status: "error"; error: string };
+  | { status: "ok"; attempts?: number }
+  | { status: "retryable"; error: string; attempts?: number }
+  | { status: "error"; error: string; attempts?: number };
 
 export interface Sink {
   readonly name: string;

@@ -25,6 +25,7 @@ import {
   ListTopicsCommand,
   SNSClient,
 } from "@aws-sdk/client-sns";
+import { GetParameterCommand, SSMClient } from "@aws-sdk/client-ssm";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { createZip } from "../../functions/lib/zip.js";
 import {
@@ -245,6 +246,7 @@ describe.runIf(withTerraform)("infra/ Terraform configuration", () => {
         enable_alert_topic: true,
         enable_remediation: true,
         enable_state_table: true,
+        enable_slack: true,
         // The scale-out path: the log group feeds Kinesis, a router, and the processor per shard.
         enable_kinesis: true,
         kinesis_shard_count: 1,
@@ -284,6 +286,8 @@ describe.runIf(withTerraform)("infra/ Terraform configuration", () => {
         "aws_iam_role_policy.host[0]",
         "aws_iam_role_policy.logs_to_kinesis[0]",
         "aws_iam_role_policy.processor[0]",
+        "aws_iam_role_policy.processor_history[0]",
+        "aws_iam_role_policy.processor_slack[0]",
         "aws_iam_role_policy.remediation[0]",
         "aws_iam_role_policy.router[0]",
       ]);
@@ -302,6 +306,14 @@ describe.runIf(withTerraform)("infra/ Terraform configuration", () => {
       }
       expect(grants["aws_iam_role_policy.processor[0]:PublishAlerts"]).toEqual([
         `arn:aws:sns:${MOTO_REGION}:123456789012:${PREFIX}-alerts`,
+      ]);
+      const historyArn = `arn:aws:dynamodb:${MOTO_REGION}:123456789012:table/${PREFIX}-history`;
+      expect([...(grants["aws_iam_role_policy.processor_history[0]:History"] ?? [])].sort()).toEqual([
+        historyArn,
+        `${historyArn}/index/by_fingerprint`,
+      ]);
+      expect(grants["aws_iam_role_policy.processor_slack[0]:ReadSlackWebhookUrl"]).toEqual([
+        `arn:aws:ssm:${MOTO_REGION}:123456789012:parameter/${PREFIX}/slack-webhook-url`,
       ]);
       const streams = `arn:aws:kinesis:${MOTO_REGION}:123456789012:stream/${PREFIX}`;
       expect(grants["aws_iam_role_policy.logs_to_kinesis[0]:PutIntoLogStream"]).toEqual([`${streams}-logs`]);
@@ -555,6 +567,46 @@ describe.runIf(withTerraform)("infra/ Terraform configuration", () => {
         new DescribeTableCommand({ TableName: String(outputs.state_table_name) }),
       );
       expect(table.Table?.BillingModeSummary?.BillingMode).toBe("PAY_PER_REQUEST");
+    });
+
+    test("the history table is keyed by service and day, indexed by fingerprint, with TTL; Slack's URL parameter is a SecureString", async () => {
+      const dynamodb = new DynamoDBClient(clientConfig());
+      const name = String(outputs.history_table_name);
+      expect(name).toBe(`${PREFIX}-history`);
+      const { Table } = await dynamodb.send(new DescribeTableCommand({ TableName: name }));
+      expect(Table?.KeySchema).toEqual([
+        { AttributeName: "pk", KeyType: "HASH" },
+        { AttributeName: "sk", KeyType: "RANGE" },
+      ]);
+      expect(Table?.GlobalSecondaryIndexes?.map((i) => [i.IndexName, i.KeySchema])).toEqual([
+        [
+          "by_fingerprint",
+          [
+            { AttributeName: "fingerprint", KeyType: "HASH" },
+            { AttributeName: "starts_at", KeyType: "RANGE" },
+          ],
+        ],
+      ]);
+      const ttl = await dynamodb.send(new DescribeTimeToLiveCommand({ TableName: name }));
+      expect(ttl.TimeToLiveDescription).toMatchObject({
+        TimeToLiveStatus: "ENABLED",
+        AttributeName: "expires_at",
+      });
+      const ssm = new SSMClient(clientConfig());
+      const { Parameter } = await ssm.send(
+        new GetParameterCommand({ Name: String(outputs.slack_webhook_parameter), WithDecryption: true }),
+      );
+      expect(Parameter).toMatchObject({ Type: "SecureString", Value: "unset" });
+      const processor = await lambdaGet(moto.endpoint, `/2015-03-31/functions/${PROCESSOR}`);
+      const env = record(record(record(processor.Configuration).Environment).Variables);
+      expect(env).toMatchObject({
+        HISTORY_TABLE_NAME: name,
+        HISTORY_RETENTION_DAYS: "90",
+        SLACK_WEBHOOK_PARAMETER: `/${PREFIX}/slack-webhook-url`,
+        ENVIRONMENT_NAME: PREFIX,
+        REMEDIATION_ENABLED: "true",
+        REMEDIATION_DRY_RUN: "true",
+      });
     });
 
     test("a second plan finds no changes (the configuration matches what AWS reports back)", async () => {

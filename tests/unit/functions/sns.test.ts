@@ -19,10 +19,12 @@ describe("buildPublishInput", () => {
       status: { DataType: "String", StringValue: "firing" },
     });
     const bodies = JSON.parse(input.Message ?? "") as Record<string, string>;
-    // Machine subscribers get exactly the alert JSON; email gets readable text with the JSON attached.
+    // Machine subscribers get exactly the alert JSON; email gets text to act on, without the JSON.
     expect(parseAlertMessage(bodies.default ?? "")?.notification).toEqual(notification());
     expect(bodies.email).toContain("203.0.113.7");
-    expect(bodies.email).toContain('"fingerprint": "fp-brute-1"');
+    expect(bodies.email).toContain("incidents fp-brute-1:");
+    expect(bodies.email).not.toContain('"fingerprint"');
+    expect(bodies["email-json"]).toBe(bodies.default);
   });
 
   it("lists several distinct values as a String.Array, which filter policies match element-wise", () => {

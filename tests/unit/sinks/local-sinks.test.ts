@@ -62,7 +62,7 @@ describe("JsonlFileSink", () => {
     await new JsonlFileSink(path).send(n);
     const text = await readFile(path, "utf8");
     expect(text.endsWith("\n")).toBe(true);
-    expect(JSON.parse(text)).toEqual(n);
+    expect(JSON.parse(text)).toMatchObject(n);
   });
 
   it.each([
@@ -119,7 +119,7 @@ describe("WebhookSink", () => {
       server.respondSequence = [503];
       server.respondWith = 200;
       const result = await new WebhookSink(server.url, noWait).send(notification());
-      expect(result).toEqual({ status: "ok" });
+      expect(result).toEqual({ status: "ok", attempts: 2 });
       expect(server.requests).toHaveLength(2);
       expect(server.requests[1]?.body).toBe(server.requests[0]?.body);
     });
@@ -145,7 +145,7 @@ describe("WebhookSink", () => {
         },
       });
       const result = await sink.send(notification());
-      expect(result).toEqual({ status: "retryable", error: "webhook answered HTTP 429" });
+      expect(result).toEqual({ status: "retryable", error: "webhook answered HTTP 429", attempts: 3 });
       expect(server.requests).toHaveLength(3);
       expect(waits).toEqual([10, 20]);
     });
@@ -183,6 +183,6 @@ describe("WebhookSink", () => {
       timeoutMs: 20,
       attempts: 1,
     }).send(notification());
-    expect(result).toEqual({ status: "retryable", error: "webhook timed out after 20 ms" });
+    expect(result).toEqual({ status: "retryable", error: "webhook timed out after 20 ms", attempts: 1 });
   });
 });
