@@ -3,28 +3,10 @@
 # Every line of a service lands on one shard, so its windows see it in order; state is keyed by
 # service (functions/processor/kinesis.ts), so whichever processor owns the shard can load it.
 
-resource "aws_kinesis_stream" "logs" {
-  count            = local.kinesis_count
-  name             = local.log_stream_name
-  shard_count      = var.kinesis_shard_count
-  retention_period = 24
-  encryption_type  = "KMS"
-  kms_key_id       = "alias/aws/kinesis"
-
-  stream_mode_details {
-    stream_mode = "PROVISIONED"
-  }
-
-  # The default tags are set at creation; moto_server drops them there, and a re-plan would
-  # otherwise never settle against it.
-  lifecycle {
-    ignore_changes = [tags_all]
-  }
-}
-
-resource "aws_kinesis_stream" "services" {
-  count            = local.kinesis_count
-  name             = local.service_stream_name
+# The log stream (log group -> router) and the service stream (router -> processor), alike.
+resource "aws_kinesis_stream" "pipeline" {
+  for_each         = local.kinesis_count == 1 ? { logs = local.log_stream_name, services = local.service_stream_name } : {}
+  name             = each.value
   shard_count      = var.kinesis_shard_count
   retention_period = 24
   encryption_type  = "KMS"
@@ -88,7 +70,7 @@ resource "aws_cloudwatch_log_subscription_filter" "kinesis" {
   name            = "${var.name_prefix}-kinesis"
   log_group_name  = var.processor_source_log_group_name != "" ? var.processor_source_log_group_name : aws_cloudwatch_log_group.generator.name
   filter_pattern  = var.processor_filter_pattern
-  destination_arn = aws_kinesis_stream.logs[0].arn
+  destination_arn = aws_kinesis_stream.pipeline["logs"].arn
   role_arn        = aws_iam_role.logs_to_kinesis[0].arn
   # distribution stays ByLogStream: one source log stream's lines keep their order on one shard.
 
@@ -172,28 +154,13 @@ resource "aws_lambda_function" "router" {
 
 # Both mappings: a failing record is retried alone (bisect, ReportBatchItemFailures) and, after its
 # retries, described in the dead-letter queue; the shard moves on.
-resource "aws_lambda_event_source_mapping" "router" {
-  count                              = local.kinesis_count
-  function_name                      = aws_lambda_function.router[0].arn
-  event_source_arn                   = aws_kinesis_stream.logs[0].arn
-  starting_position                  = "LATEST"
-  batch_size                         = 100
-  maximum_batching_window_in_seconds = 1
-  bisect_batch_on_function_error     = true
-  maximum_retry_attempts             = 10
-  function_response_types            = ["ReportBatchItemFailures"]
-
-  destination_config {
-    on_failure {
-      destination_arn = aws_sqs_queue.async_dlq[0].arn
-    }
-  }
-}
-
-resource "aws_lambda_event_source_mapping" "processor" {
-  count                              = local.kinesis_count
-  function_name                      = aws_lambda_function.processor[0].arn
-  event_source_arn                   = aws_kinesis_stream.services[0].arn
+resource "aws_lambda_event_source_mapping" "pipeline" {
+  for_each = local.kinesis_count == 1 ? {
+    router    = { function = aws_lambda_function.router[0].arn, stream = "logs" }
+    processor = { function = aws_lambda_function.processor[0].arn, stream = "services" }
+  } : {}
+  function_name                      = each.value.function
+  event_source_arn                   = aws_kinesis_stream.pipeline[each.value.stream].arn
   starting_position                  = "LATEST"
   batch_size                         = 100
   maximum_batching_window_in_seconds = 1
@@ -207,5 +174,5 @@ resource "aws_lambda_event_source_mapping" "processor" {
     }
   }
 
-  depends_on = [aws_iam_role_policy.processor]
+  depends_on = [aws_iam_role_policy.router, aws_iam_role_policy.processor]
 }

@@ -176,19 +176,16 @@ run "pipeline_alarms_publish_to_the_alert_topic_and_the_dashboard_shows_them" {
     error_message = "every pipeline alarm is created"
   }
   assert {
-    condition = alltrue([for alarm in [
-      aws_cloudwatch_metric_alarm.processor_errors[0], aws_cloudwatch_metric_alarm.processor_throttles[0],
-      aws_cloudwatch_metric_alarm.remediation_errors[0], aws_cloudwatch_metric_alarm.dead_letters[0],
-      aws_cloudwatch_metric_alarm.outbox_stuck[0], aws_cloudwatch_metric_alarm.no_events[0],
-    ] : alarm.alarm_actions == toset([local.topic_arn]) && alarm.ok_actions == toset([local.topic_arn])])
+    condition = length(aws_cloudwatch_metric_alarm.pipeline) == 6 && alltrue([for alarm in values(aws_cloudwatch_metric_alarm.pipeline) :
+    alarm.alarm_actions == toset([local.topic_arn]) && alarm.ok_actions == toset([local.topic_arn])])
     error_message = "every alarm publishes to the alert topic when it fires and when it clears"
   }
   assert {
-    condition     = aws_cloudwatch_metric_alarm.no_events[0].treat_missing_data == "breaching" && aws_cloudwatch_metric_alarm.no_events[0].evaluation_periods == 15 && aws_cloudwatch_metric_alarm.no_events[0].period == 60
+    condition     = aws_cloudwatch_metric_alarm.pipeline["no-events"].treat_missing_data == "breaching" && aws_cloudwatch_metric_alarm.pipeline["no-events"].evaluation_periods == 15 && aws_cloudwatch_metric_alarm.pipeline["no-events"].period == 60
     error_message = "no events for 15 minutes (missing data included) raises the no-events alarm"
   }
   assert {
-    condition     = aws_cloudwatch_metric_alarm.dead_letters[0].dimensions["QueueName"] == "cloud-observability-async-dlq"
+    condition     = aws_cloudwatch_metric_alarm.pipeline["dead-letters"].dimensions["QueueName"] == "cloud-observability-async-dlq"
     error_message = "the dead-letter alarm watches the dead-letter queue"
   }
   assert {
@@ -252,7 +249,7 @@ run "without_kinesis_the_log_group_feeds_the_processor_directly" {
     error_message = "the source log group subscribes the processor"
   }
   assert {
-    condition     = length(aws_kinesis_stream.logs) == 0 && length(aws_lambda_function.router) == 0 && length(aws_lambda_event_source_mapping.processor) == 0
+    condition     = length(aws_kinesis_stream.pipeline) == 0 && length(aws_lambda_function.router) == 0 && length(aws_lambda_event_source_mapping.pipeline) == 0
     error_message = "no streams, no router"
   }
 }
@@ -271,7 +268,7 @@ run "kinesis_scale_out_routes_by_service_to_one_processor_per_shard" {
     error_message = "the source log group writes to the log stream instead of invoking the processor"
   }
   assert {
-    condition     = alltrue([for stream in [aws_kinesis_stream.logs[0], aws_kinesis_stream.services[0]] : stream.shard_count == 4 && stream.encryption_type == "KMS"])
+    condition     = alltrue([for stream in values(aws_kinesis_stream.pipeline) : stream.shard_count == 4 && stream.encryption_type == "KMS"])
     error_message = "both streams have kinesis_shard_count shards and are encrypted"
   }
   assert {
@@ -279,7 +276,7 @@ run "kinesis_scale_out_routes_by_service_to_one_processor_per_shard" {
     error_message = "the router writes to the service stream"
   }
   assert {
-    condition = alltrue([for mapping in [aws_lambda_event_source_mapping.router[0], aws_lambda_event_source_mapping.processor[0]] :
+    condition = alltrue([for mapping in values(aws_lambda_event_source_mapping.pipeline) :
       mapping.bisect_batch_on_function_error && contains(mapping.function_response_types, "ReportBatchItemFailures") && length(mapping.destination_config[0].on_failure) == 1
     ])
     error_message = "a failing record is bisected out, reported alone, and finally kept by the dead-letter destination"
