@@ -3,11 +3,13 @@ import { gunzipSync, gzipSync } from "node:zlib";
 import {
   type AttributeValue,
   BatchGetItemCommand,
+  BatchWriteItemCommand,
   ConditionalCheckFailedException,
   type CreateTableCommandInput,
   DynamoDBClient,
   GetItemCommand,
   PutItemCommand,
+  type WriteRequest,
 } from "@aws-sdk/client-dynamodb";
 import type { AwsClientSettings } from "./env.js";
 import { isRetryableAwsError, type RetryOptions, withRetries } from "./retry.js";
@@ -20,6 +22,32 @@ export interface Versioned<T> {
 
 /** Saving lost a race: another invocation saved first. Reload, redo, save again. */
 export const CONFLICT = "conflict" as const;
+
+/**
+ * One save of an item-layout state (functions/lib/state-layout.ts builds it; docs/lambda.md
+ * "State layout"). The store writes `put` (names never used before, so no reader of the current
+ * version can see them), then the head item with `root` under the condition that the stored
+ * version is still `expectedVersion` (null: nothing stored yet), then deletes `delete` (items the
+ * previous version referenced and this one does not). When the condition fails it deletes what it
+ * wrote in `put` and returns CONFLICT: the stored state is exactly the winner's.
+ *
+ * The commit point is the head: whatever must be durable together with the windows (the outbox of
+ * decided notifications, the alert dedup state, remediation intents) goes into the same `root` /
+ * `put`, and so is saved by the same conditional write or not at all. A caller that must know a
+ * notification is recorded before publishing it saves first and publishes after.
+ */
+export interface ItemSave {
+  root: string;
+  put: ReadonlyMap<string, Uint8Array>;
+  delete: readonly string[];
+  expectedVersion: number | null;
+}
+
+/** The head of an item-layout state. */
+export interface StateRoot {
+  version: number;
+  root: string;
+}
 
 /**
  * Where handlers keep state between invocations. `MemoryStateStore` lives as long as the Lambda
@@ -46,13 +74,93 @@ export interface StateStore {
   claim(key: string, ttlS: number, nowMs: number): Promise<boolean>;
   /** Append a record (audit trail); idempotent by (partition, sort). */
   putRecord(partition: string, sort: string, record: unknown, ttlS: number, nowMs: number): Promise<void>;
+  /** Item layout: the head's root and version, or null when nothing is stored (one small read). */
+  loadRoot(key: string): Promise<StateRoot | null>;
+  /** Item layout: bodies of the named items; a name not stored is absent from the result. */
+  getItems(key: string, names: readonly string[]): Promise<Map<string, Uint8Array>>;
+  /** Item layout: see ItemSave. */
+  saveItems(key: string, save: ItemSave, nowMs: number): Promise<number | typeof CONFLICT>;
 }
+
+/**
+ * The size DynamoDB bills for an item of this store (attribute names plus values; a number counts
+ * about one byte per two digits plus one), so the memory store can count units as DynamoDB would.
+ */
+export function itemBytes(attributes: Record<string, string | number | Uint8Array>): number {
+  let size = 0;
+  for (const [name, value] of Object.entries(attributes)) {
+    size += Buffer.byteLength(name, "utf8");
+    if (typeof value === "string") size += Buffer.byteLength(value, "utf8");
+    else if (typeof value === "number") size += Math.ceil(String(value).replace(/[-.]/g, "").length / 2) + 1;
+    else size += value.length;
+  }
+  return size;
+}
+
+/** The attributes DynamoStateStore writes for a state item and a head (for itemBytes). */
+function stateItemAttributes(key: string, name: string, data: Uint8Array, expiresAt: number) {
+  return { pk: `state#${key}`, sk: `item#${name}`, data, expires_at: expiresAt };
+}
+function headAttributes(
+  key: string,
+  version: number,
+  root: string,
+  writer: string,
+  nowMs: number,
+  expiresAt: number,
+) {
+  return {
+    pk: `state#${key}`,
+    sk: "head",
+    version,
+    writer,
+    root,
+    updated_at: nowMs,
+    expires_at: expiresAt,
+  };
+}
+
+/** What a store did, in DynamoDB on-demand units (1 write unit per started KB written or deleted per
+ * item; 1 read unit per started 4 KB of a strongly consistent read per item). */
+export interface StateUsage {
+  writeUnits: number;
+  readUnits: number;
+  itemsWritten: number;
+  bytesWritten: number;
+  itemsDeleted: number;
+  bytesDeleted: number;
+  itemsRead: number;
+  bytesRead: number;
+}
+
+export function emptyUsage(): StateUsage {
+  return {
+    writeUnits: 0,
+    readUnits: 0,
+    itemsWritten: 0,
+    bytesWritten: 0,
+    itemsDeleted: 0,
+    bytesDeleted: 0,
+    itemsRead: 0,
+    bytesRead: 0,
+  };
+}
+
+const KB = 1024;
+const STATE_TTL_MEMORY_S = 30 * 24 * 3600;
 
 const MEMORY_RECORDS_KEPT = 1000;
 
 export class MemoryStateStore implements StateStore {
   readonly durable = false;
   private readonly values = new Map<string, { json: string; version: number }>();
+  private readonly heads = new Map<string, { root: string; version: number; bytes: number }>();
+  private readonly items = new Map<string, Map<string, { data: Uint8Array; bytes: number }>>();
+  /**
+   * DynamoDB's bill for the item-layout calls, had they gone to DynamoStateStore: the same items
+   * with the same attributes, charged by DynamoDB's on-demand rules (the state bench reads this).
+   */
+  readonly usage: StateUsage = emptyUsage();
   private readonly claims = new Map<string, number>();
   readonly records = new Map<string, unknown>();
 
@@ -63,7 +171,86 @@ export class MemoryStateStore implements StateStore {
   }
 
   async version(key: string): Promise<number | null> {
-    return this.values.get(key)?.version ?? null;
+    const head = this.heads.get(key);
+    if (head !== undefined) this.read(head.bytes);
+    return head?.version ?? this.values.get(key)?.version ?? null;
+  }
+
+  async loadRoot(key: string): Promise<StateRoot | null> {
+    const head = this.heads.get(key);
+    if (head === undefined) return null;
+    this.read(head.bytes);
+    return { version: head.version, root: head.root };
+  }
+
+  async getItems(key: string, names: readonly string[]): Promise<Map<string, Uint8Array>> {
+    const stored = this.items.get(key);
+    const found = new Map<string, Uint8Array>();
+    for (const name of names) {
+      const item = stored?.get(name);
+      if (item === undefined) continue;
+      this.read(item.bytes);
+      found.set(name, item.data.slice());
+    }
+    return found;
+  }
+
+  async saveItems(key: string, save: ItemSave, nowMs: number): Promise<number | typeof CONFLICT> {
+    const expiresAt = Math.floor(nowMs / 1000) + STATE_TTL_MEMORY_S;
+    let stored = this.items.get(key);
+    if (stored === undefined) {
+      stored = new Map();
+      this.items.set(key, stored);
+    }
+    for (const [name, data] of save.put) {
+      const bytes = itemBytes(stateItemAttributes(key, name, data, expiresAt));
+      stored.set(name, { data: data.slice(), bytes });
+      this.write(bytes);
+    }
+    const head = this.heads.get(key);
+    const current = head?.version ?? null;
+    const version = (save.expectedVersion ?? 0) + 1;
+    const headBytes = itemBytes(headAttributes(key, version, save.root, "w".repeat(36), nowMs, expiresAt));
+    if (current !== save.expectedVersion) {
+      // A failed conditional write is still billed (at least one unit, by the item's size).
+      this.usage.writeUnits += Math.max(1, Math.ceil(headBytes / KB));
+      for (const name of save.put.keys()) this.remove(stored, name);
+      return CONFLICT;
+    }
+    // Replacing an item is billed by the larger of the old and the new item.
+    this.usage.writeUnits += Math.max(1, Math.ceil(Math.max(headBytes, head?.bytes ?? 0) / KB));
+    this.usage.itemsWritten++;
+    this.usage.bytesWritten += headBytes;
+    this.heads.set(key, { root: save.root, version, bytes: headBytes });
+    for (const name of save.delete) this.remove(stored, name);
+    return version;
+  }
+
+  /** Items stored for a key (tests: superseded items are gone). */
+  itemNames(key: string): string[] {
+    return [...(this.items.get(key)?.keys() ?? [])];
+  }
+
+  private write(bytes: number): void {
+    this.usage.writeUnits += Math.max(1, Math.ceil(bytes / KB));
+    this.usage.itemsWritten++;
+    this.usage.bytesWritten += bytes;
+  }
+
+  private remove(stored: Map<string, { bytes: number }>, name: string): void {
+    const item = stored.get(name);
+    // DeleteItem is billed by the size of the item deleted (one unit when there is none).
+    this.usage.writeUnits += Math.max(1, Math.ceil((item?.bytes ?? 0) / KB));
+    if (item === undefined) return;
+    stored.delete(name);
+    this.usage.itemsDeleted++;
+    this.usage.bytesDeleted += item.bytes;
+  }
+
+  private read(bytes: number): void {
+    this.usage.readUnits += Math.max(1, Math.ceil(bytes / (4 * KB)));
+    this.usage.itemsRead++;
+    this.usage.bytesRead += bytes;
   }
 
   async save<T>(key: string, value: T, expectedVersion: number | null): Promise<number | typeof CONFLICT> {
@@ -239,6 +426,128 @@ export class DynamoStateStore implements StateStore {
     return version;
   }
 
+  async loadRoot(key: string): Promise<StateRoot | null> {
+    const head = await this.getHead(key);
+    if (head === null || head.root === null) return null;
+    return { version: head.version, root: head.root };
+  }
+
+  async getItems(key: string, names: readonly string[]): Promise<Map<string, Uint8Array>> {
+    const found = new Map<string, Uint8Array>();
+    const unique = [...new Set(names)];
+    // BatchGetItem takes at most 100 keys and may return some as unprocessed: loop until done.
+    for (let start = 0; start < unique.length; start += 100) {
+      let pending: Record<string, AttributeValue>[] = unique
+        .slice(start, start + 100)
+        .map((name) => ({ pk: { S: `state#${key}` }, sk: { S: `item#${name}` } }));
+      for (let round = 0; pending.length > 0; round++) {
+        if (round > 10) throw new Error(`state ${key}: items still unprocessed after ${round} rounds`);
+        const response = await withRetries(
+          () =>
+            this.options.client.send(
+              new BatchGetItemCommand({
+                RequestItems: { [this.options.tableName]: { Keys: pending, ConsistentRead: true } },
+              }),
+            ),
+          this.retry,
+        );
+        for (const item of response.Responses?.[this.options.tableName] ?? []) {
+          if (item.sk?.S?.startsWith("item#") && item.data?.B) {
+            found.set(item.sk.S.slice("item#".length), new Uint8Array(item.data.B));
+          }
+        }
+        pending = (response.UnprocessedKeys?.[this.options.tableName]?.Keys ?? []) as Record<
+          string,
+          AttributeValue
+        >[];
+      }
+    }
+    return found;
+  }
+
+  async saveItems(key: string, save: ItemSave, nowMs: number): Promise<number | typeof CONFLICT> {
+    const expiresAt = { N: String(Math.floor(nowMs / 1000) + this.stateTtlS) };
+    await this.batchWrite(
+      [...save.put].map(([name, data]) => ({
+        PutRequest: {
+          Item: {
+            pk: { S: `state#${key}` },
+            sk: { S: `item#${name}` },
+            data: { B: data },
+            expires_at: expiresAt,
+          },
+        },
+      })),
+    );
+    const version = (save.expectedVersion ?? 0) + 1;
+    try {
+      await withRetries(
+        () =>
+          this.options.client.send(
+            new PutItemCommand({
+              TableName: this.options.tableName,
+              Item: {
+                pk: { S: `state#${key}` },
+                sk: { S: "head" },
+                version: { N: String(version) },
+                writer: { S: randomUUID() },
+                root: { S: save.root },
+                updated_at: { N: String(nowMs) },
+                expires_at: expiresAt,
+              },
+              ConditionExpression:
+                save.expectedVersion === null ? "attribute_not_exists(pk)" : "#version = :expected",
+              ...(save.expectedVersion === null
+                ? {}
+                : {
+                    ExpressionAttributeNames: { "#version": "version" },
+                    ExpressionAttributeValues: { ":expected": { N: String(save.expectedVersion) } },
+                  }),
+            }),
+          ),
+        this.retry,
+      );
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+      // Nobody references what this attempt wrote (its names are its own): remove it.
+      await this.deleteItems(key, [...save.put.keys()]);
+      return CONFLICT;
+    }
+    // After the commit: a failure here leaves superseded items to the table's TTL, never a broken state.
+    try {
+      await this.deleteItems(key, save.delete);
+    } catch {
+      // Counted by nobody on purpose: the save itself succeeded.
+    }
+    return version;
+  }
+
+  private async deleteItems(key: string, names: readonly string[]): Promise<void> {
+    await this.batchWrite(
+      names.map((name) => ({
+        DeleteRequest: { Key: { pk: { S: `state#${key}` }, sk: { S: `item#${name}` } } },
+      })),
+    );
+  }
+
+  /** BatchWriteItem in groups of 25, resending what DynamoDB returns as unprocessed. */
+  private async batchWrite(requests: NonNullable<BatchWriteItemCommandRequests>): Promise<void> {
+    for (let start = 0; start < requests.length; start += 25) {
+      let pending = requests.slice(start, start + 25);
+      for (let round = 0; pending.length > 0; round++) {
+        if (round > 10) throw new Error(`state: writes still unprocessed after ${round} rounds`);
+        const response = await withRetries(
+          () =>
+            this.options.client.send(
+              new BatchWriteItemCommand({ RequestItems: { [this.options.tableName]: pending } }),
+            ),
+          this.retry,
+        );
+        pending = (response.UnprocessedItems?.[this.options.tableName] ?? []) as typeof pending;
+      }
+    }
+  }
+
   async claim(key: string, ttlS: number, nowMs: number): Promise<boolean> {
     const nowS = Math.floor(nowMs / 1000);
     try {
@@ -286,7 +595,9 @@ export class DynamoStateStore implements StateStore {
     );
   }
 
-  private async getHead(key: string): Promise<{ version: number; writer: string; chunks: number } | null> {
+  private async getHead(
+    key: string,
+  ): Promise<{ version: number; writer: string; chunks: number; root: string | null } | null> {
     const response = await withRetries(
       () =>
         this.options.client.send(
@@ -304,9 +615,12 @@ export class DynamoStateStore implements StateStore {
       version: Number(item.version.N),
       writer: item.writer?.S ?? "",
       chunks: Number(item.chunks?.N ?? "1"),
+      root: item.root?.S ?? null,
     };
   }
 }
+
+type BatchWriteItemCommandRequests = WriteRequest[];
 
 export function createDynamoClient(settings: AwsClientSettings): DynamoDBClient {
   return new DynamoDBClient({ ...settings, maxAttempts: 1 });

@@ -38,7 +38,7 @@ function processorFactory(env: Env): { create: (stateKey?: string) => Processor;
     logger,
   );
   const history = createHistoryFromEnv(env, settings, logger);
-  const minSaveIntervalMs = numberEnv(env, "STATE_SAVE_INTERVAL_S", 0) * 1000;
+  const minSaveIntervalMs = numberEnv(env, "STATE_SAVE_INTERVAL_S", 60) * 1000;
   const create = (stateKey?: string) =>
     new Processor({
       config,

@@ -9,6 +9,13 @@ import { emfLine, type Logger } from "../lib/log.js";
 import type { ProcessorHistory } from "../lib/processor-history.js";
 import { isScheduledTick } from "../lib/schedule.js";
 import { CONFLICT, type StateStore } from "../lib/state.js";
+import {
+  decodeState,
+  EMPTY_BASE,
+  encodeState,
+  type LayoutBase,
+  MissingItemError,
+} from "../lib/state-layout.js";
 
 /** What the processor keeps between invocations. */
 export interface ProcessorState {
@@ -72,6 +79,8 @@ export interface ProcessorOutcome {
 interface Live {
   pipeline: Pipeline;
   version: number | null;
+  /** What the stored version holds (state-layout.ts): the next save writes only what changed. */
+  base: LayoutBase;
   outbox: Notification[];
   reader: SourceReader;
 }
@@ -275,20 +284,31 @@ export class Processor {
         });
       }
 
+      // Only windows changed: the save can wait. Findings change the alert (dedup) state and
+      // notifications the outbox: those save at once.
       const deferSave =
         state === this.live &&
+        findings.length === 0 &&
         fresh.length === 0 &&
         remaining.length === 0 &&
         state.outbox.length === 0 &&
         this.now() - this.lastSavedAtMs < this.minSaveIntervalMs;
-      const saved = deferSave
-        ? state.version
-        : await this.options.store.save<ProcessorState>(
-            this.stateKey,
-            { pipeline: state.pipeline.snapshot(), outbox: remaining, inputs: state.reader.snapshot() },
-            state.version,
-            this.now(),
-          );
+      let base = state.base;
+      let saved: number | null | typeof CONFLICT = state.version;
+      if (!deferSave) {
+        const value: ProcessorState = {
+          pipeline: state.pipeline.snapshot(),
+          outbox: remaining,
+          inputs: state.reader.snapshot(),
+        };
+        const encoded = encodeState(value, state.base);
+        saved = await this.options.store.saveItems(
+          this.stateKey,
+          { root: encoded.root, put: encoded.put, delete: encoded.delete, expectedVersion: state.version },
+          this.now(),
+        );
+        base = encoded.base;
+      }
       if (saved === CONFLICT) {
         outcome.conflicts++;
         this.live = null;
@@ -305,7 +325,7 @@ export class Processor {
         continue;
       }
       if (!deferSave) this.lastSavedAtMs = this.now();
-      this.live = { pipeline: state.pipeline, version: saved, outbox: remaining, reader: state.reader };
+      this.live = { pipeline: state.pipeline, version: saved, base, outbox: remaining, reader: state.reader };
       const clockMs = state.pipeline.nowMs;
       const alertsFired: Partial<Record<AlertType, number>> = {};
       for (const [type, count] of Object.entries(state.pipeline.stats.alertsByType) as [
@@ -339,8 +359,9 @@ export class Processor {
     if (this.live !== null && this.live.version === storedVersion) return this.live;
     const pipeline = this.newPipeline();
     const reader = new SourceReader(this.options.config.sources);
-    const stored = await this.options.store.load<ProcessorState>(this.stateKey);
-    if (stored === null) return { pipeline, version: null, outbox: [], reader };
+    const stored = await this.loadStored(storedVersion);
+    if (stored === null) return { pipeline, version: null, base: EMPTY_BASE, outbox: [], reader };
+    const base = stored.base;
     reader.restore(stored.value.inputs);
     try {
       pipeline.restore(stored.value.pipeline);
@@ -348,7 +369,7 @@ export class Processor {
       // A snapshot this version cannot read (an upgrade changed the format): start clean rather
       // than fail every invocation; the next save overwrites it.
       this.options.logger.error("stored pipeline state unreadable; starting with empty windows", { error });
-      return { pipeline: this.newPipeline(), version: stored.version, outbox: [], reader };
+      return { pipeline: this.newPipeline(), version: stored.version, base, outbox: [], reader };
     }
     const limitMs = this.now() + this.options.config.time.max_future_skew_s * 1000;
     if (pipeline.nowMs > limitMs) {
@@ -363,6 +384,7 @@ export class Processor {
       return {
         pipeline: this.newPipeline(),
         version: stored.version,
+        base,
         outbox: Array.isArray(stored.value.outbox) ? stored.value.outbox : [],
         reader,
       };
@@ -370,9 +392,37 @@ export class Processor {
     return {
       pipeline,
       version: stored.version,
+      base,
       outbox: Array.isArray(stored.value.outbox) ? stored.value.outbox : [],
       reader,
     };
+  }
+
+  /**
+   * The stored state: the item layout (head root, then its items level by level). A writer that
+   * commits while this reads may delete items the old root named: read again from the new head.
+   * A head from before the item layout (one gzipped value in chunks) is read whole once; the next
+   * save writes the item layout.
+   */
+  private async loadStored(
+    storedVersion: number | null,
+  ): Promise<{ value: ProcessorState; version: number; base: LayoutBase } | null> {
+    if (storedVersion === null) return null;
+    for (let attempt = 1; ; attempt++) {
+      const head = await this.options.store.loadRoot(this.stateKey);
+      if (head === null) {
+        const legacy = await this.options.store.load<ProcessorState>(this.stateKey);
+        return legacy === null ? null : { ...legacy, base: EMPTY_BASE };
+      }
+      try {
+        const decoded = await decodeState(head.root, (names) =>
+          this.options.store.getItems(this.stateKey, names),
+        );
+        return { value: decoded.value as ProcessorState, version: head.version, base: decoded.base };
+      } catch (error) {
+        if (!(error instanceof MissingItemError) || attempt >= 3) throw error;
+      }
+    }
   }
 
   private newPipeline(): Pipeline {

@@ -1,0 +1,556 @@
+import { createHash, randomBytes } from "node:crypto";
+import { deflateRawSync, inflateRawSync } from "node:zlib";
+
+/**
+ * State layout: how a state value (the processor's snapshot: windows, ML models, alert dedup
+ * state, outbox) becomes DynamoDB items, and back. docs/lambda.md "State layout" explains it for
+ * operators; the short version:
+ *
+ * - The value is a tree of content-addressed items (a Merkle DAG). Any array whose JSON passes
+ *   SPLIT_BYTES is cut into chunks with content-defined boundaries (a boundary follows from the
+ *   elements themselves, not from their position), so removing the oldest element or appending a
+ *   new one changes one or two chunks, not all of them. Per-service state (every detector keeps a
+ *   list of services) therefore lands in chunks of a few services each. Any object still larger
+ *   than BLOB_BYTES after that becomes an item of its own. Numeric matrices (ML training rows,
+ *   scores) are stored as exact float64 binary, not JSON text.
+ * - An isolation-forest model (a base64 `forest` string) is split into its trees; trees that are
+ *   new since the last save go into one "pack" item. A retrain renews a quarter of the trees, so
+ *   it writes one pack of a quarter of the model, and the pack whose trees all left is deleted.
+ * - The head item holds the root: a small JSON value with the references. Saving writes only the
+ *   items whose content the previous version did not hold, then the head with a conditional write;
+ *   the items the previous version referenced and the new one does not are then deleted.
+ *
+ * Item names are fresh for every save attempt (content hash + a random tag), never overwritten:
+ * a reader of the previous head never sees a half-written version, and a writer that loses the
+ * race deletes exactly what it wrote, which nobody else references.
+ */
+
+/** Arrays whose JSON is longer than this are cut into chunk items. */
+export const SPLIT_BYTES = 4096;
+/** Objects whose JSON (after splitting) is still longer than this become an item of their own. */
+export const BLOB_BYTES = 2048;
+/** Content-defined chunking of JSON arrays: a chunk ends after an element once it holds at least
+ *  CHUNK_MIN bytes and either that element's hash says so (1 in CHUNK_SPREAD) or the element is
+ *  itself CHUNK_MIN or larger; it always ends at CHUNK_MAX. About 1 KB once compressed, the unit
+ *  DynamoDB bills a write in. */
+const CHUNK_MIN = 2048;
+const CHUNK_MAX = 32 * 1024;
+const CHUNK_SPREAD = 4;
+/** The same for float64 rows (binary, so no compression: 1 KB is a write unit). */
+const ROWS_MIN = 768;
+const ROWS_MAX = 4096;
+const ROWS_SPREAD = 8;
+/** Items below this are not worth compressing. */
+const COMPRESS_BYTES = 256;
+
+/** Blob encodings (first byte of every item body). */
+const RAW = 0;
+const DEFLATED = 1;
+
+/** What a version holds, by content: lets the next save write only what is new. */
+export interface LayoutBase {
+  /** Content key → item name, for every item the version references. */
+  readonly items: ReadonlyMap<string, string>;
+  /** Tree key → where the tree is stored, for every tree of every model in the version. */
+  readonly trees: ReadonlyMap<string, TreeRef>;
+}
+
+interface TreeRef {
+  pack: string;
+  /** The pack's content key (so a version that keeps the tree keeps the pack). */
+  packKey: string;
+  index: number;
+}
+
+export const EMPTY_BASE: LayoutBase = { items: new Map(), trees: new Map() };
+
+/** One save, as the store executes it (see `StateStore.saveItems`). */
+export interface EncodedState {
+  /** The head's root: small JSON naming the top items. */
+  root: string;
+  /** Items to write before the head (names never used before). */
+  put: Map<string, Uint8Array>;
+  /** Items of the previous version that this one no longer references: deleted after the head commits. */
+  delete: string[];
+  /** What this version holds, for the save after it. */
+  base: LayoutBase;
+}
+
+type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+
+function contentKey(kind: string, data: Uint8Array | string): string {
+  return createHash("sha1").update(kind).update(data).digest("base64url").slice(0, 20);
+}
+
+function fnv(text: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
+  return h >>> 0;
+}
+
+function fnvBytes(bytes: Uint8Array, from: number, to: number): number {
+  let h = 0x811c9dc5;
+  for (let i = from; i < to; i++) h = Math.imul(h ^ (bytes[i] as number), 0x01000193);
+  return h >>> 0;
+}
+
+function isNumberMatrix(value: unknown[]): number {
+  // Width of a matrix of finite numbers (rows of equal length); 0 for a flat number list; -1 otherwise.
+  const first = value[0];
+  if (typeof first === "number") {
+    for (const v of value) if (typeof v !== "number" || !Number.isFinite(v)) return -1;
+    return 0;
+  }
+  if (!Array.isArray(first) || first.length === 0) return -1;
+  const width = first.length;
+  for (const row of value) {
+    if (!Array.isArray(row) || row.length !== width) return -1;
+    for (const v of row) if (typeof v !== "number" || !Number.isFinite(v)) return -1;
+  }
+  return width;
+}
+
+class Encoder {
+  readonly put = new Map<string, Uint8Array>();
+  readonly items = new Map<string, string>();
+  readonly trees = new Map<string, TreeRef>();
+
+  constructor(
+    private readonly base: LayoutBase,
+    private readonly tag: string,
+  ) {}
+
+  /** The name of an item with this content: the base's when it already holds it, else a new one. */
+  private item(kind: string, body: Uint8Array | string, compress: boolean): string {
+    const key = contentKey(kind, body);
+    const known = this.items.get(key) ?? this.base.items.get(key);
+    if (known !== undefined) {
+      this.items.set(key, known);
+      return known;
+    }
+    const name = `${kind}${key.slice(0, 11)}.${this.tag}`;
+    const raw = typeof body === "string" ? Buffer.from(body, "utf8") : body;
+    let stored: Uint8Array;
+    const packed = compress && raw.length >= COMPRESS_BYTES ? deflateRawSync(raw) : null;
+    if (packed !== null && packed.length < raw.length) {
+      stored = Buffer.concat([Buffer.from([DEFLATED]), packed]);
+    } else {
+      stored = Buffer.concat([Buffer.from([RAW]), raw]);
+    }
+    this.put.set(name, stored);
+    this.items.set(key, name);
+    return name;
+  }
+
+  encode(value: unknown, depth: number): Json {
+    if (value === null || typeof value !== "object") {
+      return (value === undefined ? null : value) as Json;
+    }
+    if (Array.isArray(value)) return this.encodeArray(value, depth);
+    const out: Record<string, Json> = {};
+    let escaped = false;
+    for (const [key, child] of Object.entries(value as Record<string, unknown>)) {
+      if (child === undefined) continue;
+      if (key.startsWith("$")) escaped = true;
+      if (key === "forest" && typeof child === "string" && child.length > BLOB_BYTES) {
+        out[key] = this.encodeForest(child);
+        continue;
+      }
+      out[key] = depth > 0 ? this.encode(child, depth - 1) : (child as Json);
+    }
+    // A key of the state itself that starts with "$" would read as a reference: wrapped.
+    const node: Json = escaped ? { $o: out } : out;
+    const text = JSON.stringify(node);
+    if (text.length > BLOB_BYTES) return { $j: this.item("j", text, true) };
+    return node;
+  }
+
+  private encodeArray(value: unknown[], depth: number): Json {
+    if (value.length === 0) return [];
+    const width = isNumberMatrix(value);
+    if (width >= 0 && value.length * Math.max(1, width) * 8 > ROWS_MIN) return this.encodeRows(value, width);
+    const elements: string[] = [];
+    let total = 2;
+    for (const element of value) {
+      const encoded = depth > 0 ? this.encode(element, depth - 1) : (element as Json);
+      const text = JSON.stringify(encoded === undefined ? null : encoded);
+      elements.push(text);
+      total += text.length + 1;
+    }
+    if (total <= SPLIT_BYTES) return JSON.parse(`[${elements.join(",")}]`) as Json;
+    const names: string[] = [];
+    let chunk: string[] = [];
+    let size = 0;
+    for (const text of elements) {
+      chunk.push(text);
+      size += text.length + 1;
+      const cut =
+        size >= CHUNK_MAX ||
+        (size >= CHUNK_MIN && (text.length >= CHUNK_MIN || fnv(text) % CHUNK_SPREAD === 0));
+      if (cut) {
+        names.push(this.item("c", `[${chunk.join(",")}]`, true));
+        chunk = [];
+        size = 0;
+      }
+    }
+    if (chunk.length > 0) names.push(this.item("c", `[${chunk.join(",")}]`, true));
+    return { $c: this.encodeArray(names, 0) };
+  }
+
+  /** Finite numbers (a list, or rows of `width`) as float64 little-endian: exact and 8 bytes each. */
+  private encodeRows(value: unknown[], width: number): Json {
+    const perRow = Math.max(1, width);
+    const bytes = Buffer.alloc(value.length * perRow * 8);
+    let at = 0;
+    for (const row of value) {
+      if (width === 0) {
+        bytes.writeDoubleLE(row as number, at);
+        at += 8;
+      } else {
+        for (const v of row as number[]) {
+          bytes.writeDoubleLE(v, at);
+          at += 8;
+        }
+      }
+    }
+    const rowBytes = perRow * 8;
+    const names: string[] = [];
+    let start = 0;
+    for (let end = rowBytes; end <= bytes.length; end += rowBytes) {
+      const size = end - start;
+      if (
+        end === bytes.length ||
+        size >= ROWS_MAX ||
+        (size >= ROWS_MIN && fnvBytes(bytes, end - rowBytes, end) % ROWS_SPREAD === 0)
+      ) {
+        names.push(this.item("f", bytes.subarray(start, end), false));
+        start = end;
+      }
+    }
+    return { $f: width, $r: this.encodeArray(names, 0) };
+  }
+
+  private encodeForest(base64: string): Json {
+    const bytes = Buffer.from(base64, "base64");
+    const parsed = splitForest(bytes);
+    if (parsed === null) return { $j: this.item("s", JSON.stringify(base64), true) };
+    const runs: [string, number, number][] = [];
+    const fresh: Uint8Array[] = [];
+    const placement: (TreeRef | number)[] = [];
+    const keys: string[] = [];
+    for (const tree of parsed.trees) {
+      const key = contentKey("t", tree);
+      keys.push(key);
+      const known = this.trees.get(key) ?? this.base.trees.get(key);
+      if (known !== undefined) placement.push(known);
+      else {
+        placement.push(fresh.length);
+        fresh.push(tree);
+      }
+    }
+    let packName = "";
+    let packKey = "";
+    if (fresh.length > 0) {
+      const packed = packTrees(fresh);
+      packKey = contentKey("p", packed);
+      packName = this.item("p", packed, true);
+    }
+    parsed.trees.forEach((_tree, t) => {
+      const where = placement[t] as TreeRef | number;
+      const ref = typeof where === "number" ? { pack: packName, packKey, index: where } : where;
+      this.trees.set(keys[t] as string, ref);
+      // A pack of the base stays as long as one of its trees is in use.
+      if (typeof where !== "number") this.items.set(ref.packKey, ref.pack);
+      const last = runs[runs.length - 1];
+      if (last && last[0] === ref.pack && last[1] + last[2] === ref.index) last[2]++;
+      else runs.push([ref.pack, ref.index, 1]);
+    });
+    return { $forest: Buffer.from(parsed.header).toString("base64"), $t: runs };
+  }
+}
+
+/** A random tag per save attempt: item names written by one attempt are never written by another. */
+function newTag(): string {
+  return randomBytes(6).toString("base64url");
+}
+
+/**
+ * Encode `value` against `base` (what the stored version holds). Items already in the base are
+ * referenced, not written again; items of the base no longer referenced are listed for deletion.
+ */
+export function encodeState(value: unknown, base: LayoutBase = EMPTY_BASE): EncodedState {
+  const encoder = new Encoder(base, newTag());
+  const rootValue = encoder.encode(value, 8);
+  const root = JSON.stringify({ v: 2, root: rootValue });
+  const referenced = new Set(encoder.items.values());
+  const deleted = new Set<string>();
+  for (const name of base.items.values()) if (!referenced.has(name)) deleted.add(name);
+  return {
+    root,
+    put: encoder.put,
+    delete: [...deleted],
+    base: { items: encoder.items, trees: encoder.trees },
+  };
+}
+
+/** Items are read in batches: `fetch` returns the bodies of the names it is given (all of them). */
+export type FetchItems = (names: string[]) => Promise<Map<string, Uint8Array>>;
+
+export class MissingItemError extends Error {
+  constructor(readonly item: string) {
+    super(`state item ${item} is missing`);
+    this.name = "MissingItemError";
+  }
+}
+
+function body(stored: Uint8Array): Buffer {
+  const buffer = Buffer.from(stored.buffer, stored.byteOffset, stored.byteLength);
+  if (buffer[0] === DEFLATED) return inflateRawSync(buffer.subarray(1));
+  if (buffer[0] === RAW) return buffer.subarray(1);
+  throw new Error(`state item has unknown encoding ${buffer[0]}`);
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+/**
+ * Decode a root written by encodeState, fetching items level by level (every item of a level in
+ * one batch of `fetch` calls). Returns the value and the base for the next save.
+ */
+export async function decodeState(
+  root: string,
+  fetch: FetchItems,
+): Promise<{ value: unknown; base: LayoutBase }> {
+  const parsed = JSON.parse(root) as { v?: number; root?: unknown };
+  if (parsed.v !== 2) throw new Error(`state root version ${String(parsed.v)} is not 2`);
+  const cache = new Map<string, Buffer>();
+  // Walk what is known; collect what is missing; fetch; repeat until the walk completes.
+  for (let round = 0; ; round++) {
+    const missing = new Set<string>();
+    const walker = new Decoder(cache, missing);
+    const value = walker.decode(parsed.root ?? null);
+    if (missing.size === 0) {
+      return { value, base: walker.baseOf() };
+    }
+    if (round > 32) throw new Error("state references nest deeper than 32 levels");
+    const got = await fetch([...missing]);
+    for (const name of missing) {
+      const stored = got.get(name);
+      if (stored === undefined) throw new MissingItemError(name);
+      cache.set(name, body(stored));
+    }
+  }
+}
+
+class Decoder {
+  private readonly items = new Map<string, string>();
+  private readonly trees = new Map<string, TreeRef>();
+  private incomplete = false;
+
+  constructor(
+    private readonly cache: Map<string, Buffer>,
+    private readonly missing: Set<string>,
+  ) {}
+
+  baseOf(): LayoutBase {
+    return { items: this.items, trees: this.trees };
+  }
+
+  /** The body of an item, or null (and noted as missing) when not fetched yet. */
+  private get(kind: string, name: string): Buffer | null {
+    const found = this.cache.get(name);
+    if (found === undefined) {
+      this.missing.add(name);
+      this.incomplete = true;
+      return null;
+    }
+    this.items.set(contentKey(kind, found), name);
+    return found;
+  }
+
+  decode(node: unknown): unknown {
+    if (Array.isArray(node)) return node.map((n) => this.decode(n));
+    if (!isRecord(node)) return node;
+    if ("$o" in node) {
+      const inner = node.$o as Record<string, unknown>;
+      const out: Record<string, unknown> = {};
+      for (const [k, v] of Object.entries(inner)) out[k] = this.decode(v);
+      return out;
+    }
+    if (typeof node.$j === "string") {
+      const found = this.get("j", node.$j);
+      return found === null ? null : this.decode(JSON.parse(found.toString("utf8")));
+    }
+    if ("$c" in node) {
+      const names = this.decode(node.$c);
+      if (!Array.isArray(names)) return [];
+      const out: unknown[] = [];
+      for (const name of names) {
+        const found = this.get("c", String(name));
+        if (found === null) continue;
+        for (const element of JSON.parse(found.toString("utf8")) as unknown[]) out.push(this.decode(element));
+      }
+      return out;
+    }
+    if ("$f" in node) {
+      const width = Number(node.$f);
+      const names = this.decode(node.$r);
+      if (!Array.isArray(names)) return [];
+      const out: unknown[] = [];
+      for (const name of names) {
+        const found = this.get("f", String(name));
+        if (found === null) continue;
+        const values = found.length / 8;
+        if (width === 0) for (let i = 0; i < values; i++) out.push(found.readDoubleLE(i * 8));
+        else {
+          for (let r = 0; r < values / width; r++) {
+            const row: number[] = [];
+            for (let f = 0; f < width; f++) row.push(found.readDoubleLE((r * width + f) * 8));
+            out.push(row);
+          }
+        }
+      }
+      return out;
+    }
+    if (typeof node.$forest === "string") return this.decodeForest(node.$forest, node.$t);
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(node)) out[k] = this.decode(v);
+    return out;
+  }
+
+  private decodeForest(header: string, runs: unknown): string | null {
+    if (!Array.isArray(runs)) throw new Error("state forest has no tree list");
+    const trees: Uint8Array[] = [];
+    for (const run of runs) {
+      const [pack, from, count] = run as [string, number, number];
+      const found = this.get("p", pack);
+      if (found === null) continue;
+      const packKey = contentKey("p", found);
+      const all = unpackTrees(found);
+      for (let i = from; i < from + count; i++) {
+        const tree = all[i];
+        if (tree === undefined) throw new Error(`state pack ${pack} has no tree ${i}`);
+        trees.push(tree);
+        this.trees.set(contentKey("t", tree), { pack, packKey, index: i });
+      }
+    }
+    if (this.incomplete) return null;
+    return Buffer.from(joinForest(Buffer.from(header, "base64"), trees)).toString("base64");
+  }
+}
+
+// ---- isolation-forest bytes (the format of shared/ml/isolation-forest.ts serialize()) ----
+// Header (32 bytes): magic u32, format u16, flags u16, features u32, sample size u32, trees u32,
+// nodes u32, checksum u32, reserved. Then roots i32 x trees, split f32 x nodes, right i32 x nodes
+// (absolute node index, 0 at a leaf), feature i16 x nodes (padded to 4), boxLow and boxHigh f32 x
+// trees x features. A tree is stored on its own with node indices relative to its root, so the
+// same tree has the same bytes wherever it sits in the forest.
+
+const HEADER = 32;
+const FOREST_MAGIC = 0x524f4649;
+
+function align4(n: number): number {
+  return (n + 3) & ~3;
+}
+
+export function splitForest(bytes: Uint8Array): { header: Uint8Array; trees: Uint8Array[] } | null {
+  if (bytes.length < HEADER) return null;
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (view.getUint32(0, true) !== FOREST_MAGIC || view.getUint16(4, true) !== 1) return null;
+  const features = view.getUint32(8, true);
+  const nTrees = view.getUint32(16, true);
+  const nNodes = view.getUint32(20, true);
+  const expected = HEADER + 4 * nTrees + 8 * nNodes + align4(2 * nNodes) + 8 * nTrees * features;
+  if (bytes.length !== expected || nTrees === 0) return null;
+  const rootsAt = HEADER;
+  const splitAt = rootsAt + 4 * nTrees;
+  const rightAt = splitAt + 4 * nNodes;
+  const featureAt = rightAt + 4 * nNodes;
+  const lowAt = featureAt + align4(2 * nNodes);
+  const highAt = lowAt + 4 * nTrees * features;
+  const trees: Uint8Array[] = [];
+  for (let t = 0; t < nTrees; t++) {
+    const start = view.getInt32(rootsAt + 4 * t, true);
+    const end = t + 1 < nTrees ? view.getInt32(rootsAt + 4 * (t + 1), true) : nNodes;
+    if (start < 0 || end > nNodes || end <= start) return null;
+    const n = end - start;
+    const tree = new Uint8Array(4 + 10 * n + 8 * features);
+    const out = new DataView(tree.buffer);
+    out.setUint32(0, n, true);
+    tree.set(bytes.subarray(splitAt + 4 * start, splitAt + 4 * end), 4);
+    for (let i = 0; i < n; i++) {
+      const r = view.getInt32(rightAt + 4 * (start + i), true);
+      out.setInt32(4 + 4 * n + 4 * i, r === 0 ? 0 : r - start, true);
+    }
+    tree.set(bytes.subarray(featureAt + 2 * start, featureAt + 2 * end), 4 + 8 * n);
+    tree.set(bytes.subarray(lowAt + 4 * features * t, lowAt + 4 * features * (t + 1)), 4 + 10 * n);
+    tree.set(
+      bytes.subarray(highAt + 4 * features * t, highAt + 4 * features * (t + 1)),
+      4 + 10 * n + 4 * features,
+    );
+    trees.push(tree);
+  }
+  return { header: bytes.slice(0, HEADER), trees };
+}
+
+export function joinForest(header: Uint8Array, trees: readonly Uint8Array[]): Uint8Array {
+  const headerView = new DataView(header.buffer, header.byteOffset, header.byteLength);
+  const features = headerView.getUint32(8, true);
+  const nTrees = trees.length;
+  const sizes = trees.map((tree) =>
+    new DataView(tree.buffer, tree.byteOffset, tree.byteLength).getUint32(0, true),
+  );
+  const nNodes = sizes.reduce((a, b) => a + b, 0);
+  const bytes = new Uint8Array(HEADER + 4 * nTrees + 8 * nNodes + align4(2 * nNodes) + 8 * nTrees * features);
+  bytes.set(header.subarray(0, HEADER), 0);
+  const view = new DataView(bytes.buffer);
+  const splitAt = HEADER + 4 * nTrees;
+  const rightAt = splitAt + 4 * nNodes;
+  const featureAt = rightAt + 4 * nNodes;
+  const lowAt = featureAt + align4(2 * nNodes);
+  const highAt = lowAt + 4 * nTrees * features;
+  let start = 0;
+  trees.forEach((tree, t) => {
+    const n = sizes[t] as number;
+    const treeView = new DataView(tree.buffer, tree.byteOffset, tree.byteLength);
+    view.setInt32(HEADER + 4 * t, start, true);
+    bytes.set(tree.subarray(4, 4 + 4 * n), splitAt + 4 * start);
+    for (let i = 0; i < n; i++) {
+      const r = treeView.getInt32(4 + 4 * n + 4 * i, true);
+      view.setInt32(rightAt + 4 * (start + i), r === 0 ? 0 : r + start, true);
+    }
+    bytes.set(tree.subarray(4 + 8 * n, 4 + 10 * n), featureAt + 2 * start);
+    bytes.set(tree.subarray(4 + 10 * n, 4 + 10 * n + 4 * features), lowAt + 4 * features * t);
+    bytes.set(tree.subarray(4 + 10 * n + 4 * features, 4 + 10 * n + 8 * features), highAt + 4 * features * t);
+    start += n;
+  });
+  return bytes;
+}
+
+function packTrees(trees: readonly Uint8Array[]): Uint8Array {
+  const total = 4 + 4 * trees.length + trees.reduce((a, t) => a + t.length, 0);
+  const out = new Uint8Array(total);
+  const view = new DataView(out.buffer);
+  view.setUint32(0, trees.length, true);
+  let at = 4 + 4 * trees.length;
+  trees.forEach((tree, i) => {
+    view.setUint32(4 + 4 * i, tree.length, true);
+    out.set(tree, at);
+    at += tree.length;
+  });
+  return out;
+}
+
+function unpackTrees(pack: Uint8Array): Uint8Array[] {
+  const view = new DataView(pack.buffer, pack.byteOffset, pack.byteLength);
+  const count = view.getUint32(0, true);
+  const trees: Uint8Array[] = [];
+  let at = 4 + 4 * count;
+  for (let i = 0; i < count; i++) {
+    const length = view.getUint32(4 + 4 * i, true);
+    trees.push(pack.subarray(at, at + length));
+    at += length;
+  }
+  return trees;
+}
