@@ -398,31 +398,11 @@ export class Processor {
     };
   }
 
-  /**
-   * The stored state: the item layout (head root, then its items level by level). A writer that
-   * commits while this reads may delete items the old root named: read again from the new head.
-   * A head from before the item layout (one gzipped value in chunks) is read whole once; the next
-   * save writes the item layout.
-   */
   private async loadStored(
     storedVersion: number | null,
   ): Promise<{ value: ProcessorState; version: number; base: LayoutBase } | null> {
     if (storedVersion === null) return null;
-    for (let attempt = 1; ; attempt++) {
-      const head = await this.options.store.loadRoot(this.stateKey);
-      if (head === null) {
-        const legacy = await this.options.store.load<ProcessorState>(this.stateKey);
-        return legacy === null ? null : { ...legacy, base: EMPTY_BASE };
-      }
-      try {
-        const decoded = await decodeState(head.root, (names) =>
-          this.options.store.getItems(this.stateKey, names),
-        );
-        return { value: decoded.value as ProcessorState, version: head.version, base: decoded.base };
-      } catch (error) {
-        if (!(error instanceof MissingItemError) || attempt >= 3) throw error;
-      }
-    }
+    return await loadProcessorState(this.options.store, this.stateKey);
   }
 
   private newPipeline(): Pipeline {
@@ -470,5 +450,30 @@ export class Processor {
         nowMs,
       ),
     );
+  }
+}
+
+/**
+ * The stored processor state: the item layout (head root, then its items level by level). A
+ * writer that commits while this reads may delete items the old root named: read again from the
+ * new head. A head from before the item layout (one gzipped value in chunks) is read whole; the
+ * next save writes the item layout.
+ */
+export async function loadProcessorState(
+  store: StateStore,
+  key: string,
+): Promise<{ value: ProcessorState; version: number; base: LayoutBase } | null> {
+  for (let attempt = 1; ; attempt++) {
+    const head = await store.loadRoot(key);
+    if (head === null) {
+      const legacy = await store.load<ProcessorState>(key);
+      return legacy === null ? null : { ...legacy, base: EMPTY_BASE };
+    }
+    try {
+      const decoded = await decodeState(head.root, (names) => store.getItems(key, names));
+      return { value: decoded.value as ProcessorState, version: head.version, base: decoded.base };
+    } catch (error) {
+      if (!(error instanceof MissingItemError) || attempt >= 3) throw error;
+    }
   }
 }

@@ -4,7 +4,7 @@ import { generateWindow } from "../../../functions/generator/generator.js";
 import { encodeAwsLogsEvent } from "../../../functions/lib/awslogs.js";
 import { createLogger } from "../../../functions/lib/log.js";
 import { MemoryStateStore } from "../../../functions/lib/state.js";
-import { Processor, type ProcessorState } from "../../../functions/processor/processor.js";
+import { loadProcessorState, Processor } from "../../../functions/processor/processor.js";
 import type { Notification } from "../../../shared/alerts/types.js";
 import { DEFAULT_CONFIG } from "../../../shared/config/defaults.js";
 import { MemorySink, type Sink, type SinkResult } from "../../../shared/sinks/sink.js";
@@ -153,7 +153,7 @@ describe("Processor", () => {
         (l) => l.includes("alert not published, kept in the outbox") && l.includes('"notification":{'),
       ),
     ).toBe(true);
-    const saved = await store.load<ProcessorState>("processor");
+    const saved = await loadProcessorState(store, "processor");
     expect(saved?.value.outbox).toHaveLength(spooled);
 
     failing = false;
@@ -259,8 +259,8 @@ describe("Processor", () => {
     const referenceStore = new MemoryStateStore();
     const reference = makeProcessor(referenceStore, new MemorySink());
     for (const event of traffic.slice(0, 3)) await reference.handle(event);
-    const mine = await store.load<ProcessorState>("processor");
-    const theirs = (await referenceStore.load<ProcessorState>("processor"))?.value.pipeline.stats;
+    const mine = await loadProcessorState(store, "processor");
+    const theirs = (await loadProcessorState(referenceStore, "processor"))?.value.pipeline.stats;
     expect(mine?.value.pipeline.stats).toEqual(theirs);
   });
 

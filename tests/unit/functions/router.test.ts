@@ -5,7 +5,7 @@ import { describe, expect, it } from "vitest";
 import { generateWindow } from "../../../functions/generator/generator.js";
 import { MAX_RECORD_BYTES } from "../../../functions/lib/kinesis.js";
 import { createLogger } from "../../../functions/lib/log.js";
-import { MemoryStateStore, type StateStore } from "../../../functions/lib/state.js";
+import { type ItemSave, MemoryStateStore, type StateStore } from "../../../functions/lib/state.js";
 import { KinesisProcessor } from "../../../functions/processor/kinesis.js";
 import { Processor } from "../../../functions/processor/processor.js";
 import { serviceKey, splitByService, UNROUTED_KEY } from "../../../functions/router/router.js";
@@ -137,9 +137,9 @@ describe("processor on the service stream", () => {
   it("reports the first record that fails and processes nothing after it", async () => {
     const store = new MemoryStateStore();
     const failing: StateStore = Object.assign(Object.create(store) as StateStore, {
-      save: async (key: string, ...rest: [unknown, number | null, number]) => {
+      saveItems: async (key: string, ...rest: [ItemSave, number]) => {
         if (key === "service#payment-service") throw new Error("DynamoDB unavailable");
-        return await (store as StateStore).save(key, ...rest);
+        return await (store as StateStore).saveItems(key, ...rest);
       },
     });
     const records = splitByService(delivery(generated(60)));
