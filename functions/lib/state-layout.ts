@@ -36,10 +36,13 @@ export const BLOB_BYTES = 2048;
 const CHUNK_MIN = 2048;
 const CHUNK_MAX = 32 * 1024;
 const CHUNK_SPREAD = 4;
-/** The same for float64 rows (binary, so no compression: 1 KB is a write unit). */
-const ROWS_MIN = 768;
-const ROWS_MAX = 4096;
-const ROWS_SPREAD = 8;
+/** The same for float64 rows (binary, so no compression): at most 896 bytes, so a chunk and its
+ *  keys stay within the 1 KB a write unit pays for. */
+const ROWS_MIN = 256;
+const ROWS_MAX = 896;
+const ROWS_SPREAD = 4;
+/** Numeric lists smaller than this stay inline (JSON): small ones change with their owner. */
+const ROWS_SPLIT = 2048;
 /** Items below this are not worth compressing. */
 const COMPRESS_BYTES = 256;
 
@@ -51,6 +54,10 @@ const DEFLATED = 1;
 export interface LayoutBase {
   /** Content key → item name, for every item the version references. */
   readonly items: ReadonlyMap<string, string>;
+  /** The same per part (URGENT paths, and WINDOWS for the rest): what a partial save keeps. */
+  readonly parts: ReadonlyMap<string, ReadonlyMap<string, string>>;
+  /** The version's root tree (what the head holds), for a partial save. */
+  readonly tree: Record<string, Json> | null;
   /** Tree key → where the tree is stored, for every tree of every model in the version. */
   readonly trees: ReadonlyMap<string, TreeRef>;
 }
@@ -62,7 +69,15 @@ interface TreeRef {
   index: number;
 }
 
-export const EMPTY_BASE: LayoutBase = { items: new Map(), trees: new Map() };
+export const EMPTY_BASE: LayoutBase = { items: new Map(), parts: new Map(), trees: new Map(), tree: null };
+
+/**
+ * The parts of a processor state that save at once (the alert dedup state and the outbox of
+ * decided notifications); everything else (windows, models, clocks) is the WINDOWS part, which a
+ * partial save keeps as the stored version has it.
+ */
+export const URGENT_PATHS: readonly (readonly string[])[] = [["pipeline", "alerts"], ["outbox"]];
+const WINDOWS = "windows";
 
 /** One save, as the store executes it (see `StateStore.saveItems`). */
 export interface EncodedState {
@@ -76,7 +91,7 @@ export interface EncodedState {
   base: LayoutBase;
 }
 
-type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 
 function contentKey(kind: string, data: Uint8Array | string): string {
   return createHash("sha1").update(kind).update(data).digest("base64url").slice(0, 20);
@@ -114,6 +129,20 @@ class Encoder {
   readonly put = new Map<string, Uint8Array>();
   readonly items = new Map<string, string>();
   readonly trees = new Map<string, TreeRef>();
+  readonly parts = new Map<string, Map<string, string>>();
+  /** The part being encoded: items are recorded under it. */
+  part = WINDOWS;
+
+  /** Record that this version references item `name` (content `key`) from the current part. */
+  use(key: string, name: string): void {
+    this.items.set(key, name);
+    let part = this.parts.get(this.part);
+    if (part === undefined) {
+      part = new Map();
+      this.parts.set(this.part, part);
+    }
+    part.set(key, name);
+  }
 
   constructor(
     private readonly base: LayoutBase,
@@ -125,12 +154,13 @@ class Encoder {
     const key = contentKey(kind, body);
     const known = this.items.get(key) ?? this.base.items.get(key);
     if (known !== undefined) {
-      this.items.set(key, known);
+      this.use(key, known);
       return known;
     }
     const name = `${kind}${key.slice(0, 11)}.${this.tag}`;
     const raw = typeof body === "string" ? Buffer.from(body, "utf8") : body;
     let stored: Uint8Array;
+    // Brotli at any quality saved under 2% of the bill here (units round up per KB): deflate.
     const packed = compress && raw.length >= COMPRESS_BYTES ? deflateRawSync(raw) : null;
     if (packed !== null && packed.length < raw.length) {
       stored = Buffer.concat([Buffer.from([DEFLATED]), packed]);
@@ -138,15 +168,19 @@ class Encoder {
       stored = Buffer.concat([Buffer.from([RAW]), raw]);
     }
     this.put.set(name, stored);
-    this.items.set(key, name);
+    this.use(key, name);
     return name;
   }
 
-  encode(value: unknown, depth: number): Json {
+  /**
+   * `inline`: inside one service's group, nothing but numeric rows and models becomes an item of
+   * its own: the group is one item, compressed as a whole.
+   */
+  encode(value: unknown, depth: number, inline = false): Json {
     if (value === null || typeof value !== "object") {
       return (value === undefined ? null : value) as Json;
     }
-    if (Array.isArray(value)) return this.encodeArray(value, depth);
+    if (Array.isArray(value)) return this.encodeArray(value, depth, inline);
     const out: Record<string, Json> = {};
     let escaped = false;
     for (const [key, child] of Object.entries(value as Record<string, unknown>)) {
@@ -156,28 +190,36 @@ class Encoder {
         out[key] = this.encodeForest(child);
         continue;
       }
-      out[key] = depth > 0 ? this.encode(child, depth - 1) : (child as Json);
+      if (key === GROUPS && Array.isArray(child)) {
+        out[key] = this.encodeArray(child, depth, false, true);
+        continue;
+      }
+      out[key] = depth > 0 ? this.encode(child, depth - 1, inline) : (child as Json);
     }
     // A key of the state itself that starts with "$" would read as a reference: wrapped.
     const node: Json = escaped ? { $o: out } : out;
+    if (inline) return node;
     const text = JSON.stringify(node);
     if (text.length > BLOB_BYTES) return { $j: this.item("j", text, true) };
     return node;
   }
 
-  private encodeArray(value: unknown[], depth: number): Json {
+  /** `elementsInline`: the elements are service groups (see `encode`). */
+  encodeArray(value: unknown[], depth: number, inline = false, elementsInline = false): Json {
     if (value.length === 0) return [];
     const width = isNumberMatrix(value);
-    if (width >= 0 && value.length * Math.max(1, width) * 8 > ROWS_MIN) return this.encodeRows(value, width);
+    if (width >= 0 && value.length * Math.max(1, width) * 8 > ROWS_SPLIT)
+      return this.encodeRows(value, width);
     const elements: string[] = [];
     let total = 2;
     for (const element of value) {
-      const encoded = depth > 0 ? this.encode(element, depth - 1) : (element as Json);
+      const encoded =
+        depth > 0 ? this.encode(element, depth - 1, inline || elementsInline) : (element as Json);
       const text = JSON.stringify(encoded === undefined ? null : encoded);
       elements.push(text);
       total += text.length + 1;
     }
-    if (total <= SPLIT_BYTES) return JSON.parse(`[${elements.join(",")}]`) as Json;
+    if (total <= SPLIT_BYTES || inline) return JSON.parse(`[${elements.join(",")}]`) as Json;
     const names: string[] = [];
     let chunk: string[] = [];
     let size = 0;
@@ -260,7 +302,7 @@ class Encoder {
       const ref = typeof where === "number" ? { pack: packName, packKey, index: where } : where;
       this.trees.set(keys[t] as string, ref);
       // A pack of the base stays as long as one of its trees is in use.
-      if (typeof where !== "number") this.items.set(ref.packKey, ref.pack);
+      if (typeof where !== "number") this.use(ref.packKey, ref.pack);
       const last = runs[runs.length - 1];
       if (last && last[0] === ref.pack && last[1] + last[2] === ref.index) last[2]++;
       else runs.push([ref.pack, ref.index, 1]);
@@ -274,14 +316,121 @@ function newTag(): string {
   return randomBytes(6).toString("base64url");
 }
 
+/** Where per-service lists sit in a processor state: every detector's lists. */
+function serviceLists(value: unknown): [string, Record<string, unknown>][] {
+  if (!isRecord(value) || !isRecord(value.pipeline)) return [];
+  const out: [string, Record<string, unknown>][] = [];
+  const detectors = value.pipeline.detectors;
+  if (isRecord(detectors)) {
+    for (const [name, snapshot] of Object.entries(detectors)) {
+      if (isRecord(snapshot)) out.push([`detectors.${name}`, snapshot]);
+    }
+  }
+  // Alerts stay in their own list: they change on findings, not with every window, so they
+  // would only make every service group larger.
+  return out;
+}
+
+const GROUPS = "serviceGroups";
+
+/**
+ * Items per service: every list entry that belongs to a service (a detector's per-service state)
+ * moves into that service's group, and the list keeps only the order of its entries
+ * (service names). A service's group is one item, compressed as a whole: its detectors keep the
+ * same recent log lines as samples, which compress away together, and a save rewrites one item
+ * per active service instead of one per detector.
+ */
+export function groupByService(value: unknown): unknown {
+  const lists = serviceLists(value);
+  if (lists.length === 0) return value;
+  const copy = { ...(value as Record<string, unknown>) };
+  const pipeline = { ...(copy.pipeline as Record<string, unknown>) };
+  copy.pipeline = pipeline;
+  const detectors = isRecord(pipeline.detectors) ? { ...pipeline.detectors } : undefined;
+  if (detectors !== undefined) pipeline.detectors = detectors;
+  const groups = new Map<string, Record<string, unknown[]>>();
+  for (const [path, holder] of lists) {
+    const replaced: Record<string, unknown> = { ...holder };
+    let changed = false;
+    for (const [field, list] of Object.entries(holder)) {
+      if (!Array.isArray(list) || list.length === 0) continue;
+      if (!list.every((e) => isRecord(e) && typeof e.service === "string")) continue;
+      const where = `${path}.${field}`;
+      for (const entry of list as Record<string, unknown>[]) {
+        const service = entry.service as string;
+        let group = groups.get(service);
+        if (group === undefined) {
+          group = {};
+          groups.set(service, group);
+        }
+        const parts = group[where] ?? [];
+        group[where] = parts;
+        parts.push(entry);
+      }
+      replaced[field] = { grouped: where, order: list.map((e) => (e as { service: string }).service) };
+      changed = true;
+    }
+    if (!changed) continue;
+    if (detectors !== undefined) detectors[path.slice("detectors.".length)] = replaced;
+  }
+  copy[GROUPS] = [...groups.keys()].sort().map((service) => ({ service, parts: groups.get(service) }));
+  return copy;
+}
+
+/** The inverse of groupByService: every list back in its order. */
+export function ungroupByService(value: unknown): unknown {
+  if (!isRecord(value) || !Array.isArray(value[GROUPS])) return value;
+  const groups = new Map<string, Record<string, unknown[]>>();
+  for (const group of value[GROUPS] as { service: string; parts: Record<string, unknown[]> }[]) {
+    groups.set(group.service, group.parts);
+  }
+  const copy = { ...value };
+  delete copy[GROUPS];
+  const taken = new Map<string, number>();
+  for (const [, holder] of serviceLists(copy)) {
+    for (const [field, marker] of Object.entries(holder)) {
+      if (!isRecord(marker) || typeof marker.grouped !== "string" || !Array.isArray(marker.order)) continue;
+      const where = marker.grouped;
+      holder[field] = (marker.order as string[]).map((service) => {
+        const key = `${service}\u0000${where}`;
+        const index = taken.get(key) ?? 0;
+        taken.set(key, index + 1);
+        const entry = groups.get(service)?.[where]?.[index];
+        if (entry === undefined) throw new Error(`state group ${service} has no entry ${index} of ${where}`);
+        return entry;
+      });
+    }
+  }
+  return copy;
+}
+
 /**
  * Encode `value` against `base` (what the stored version holds). Items already in the base are
  * referenced, not written again; items of the base no longer referenced are listed for deletion.
  */
-export function encodeState(value: unknown, base: LayoutBase = EMPTY_BASE): EncodedState {
+export function encodeState(
+  value: unknown,
+  base: LayoutBase = EMPTY_BASE,
+  options: { urgentOnly?: boolean } = {},
+): EncodedState {
   const encoder = new Encoder(base, newTag());
-  const rootValue = encoder.encode(value, 8);
-  const root = JSON.stringify({ v: 2, root: rootValue });
+  const grouped = groupByService(value);
+  let tree: Record<string, Json>;
+  if (options.urgentOnly === true && base.tree !== null) {
+    // A partial save: the windows part stays exactly as stored; only the urgent parts are new.
+    tree = structuredClone(base.tree);
+    encoder.part = WINDOWS;
+    for (const [key, name] of base.parts.get(WINDOWS) ?? []) encoder.use(key, name);
+    for (const [key, ref] of base.trees) encoder.trees.set(key, ref);
+  } else {
+    encoder.part = WINDOWS;
+    tree = encodeTop(encoder, withoutUrgent(grouped));
+  }
+  for (const path of URGENT_PATHS) {
+    encoder.part = path.join(".");
+    setPath(tree, path, encoder.encode(getPath(grouped, path), 8));
+  }
+  const root = JSON.stringify({ v: 2, root: tree });
   const referenced = new Set(encoder.items.values());
   const deleted = new Set<string>();
   for (const name of base.items.values()) if (!referenced.has(name)) deleted.add(name);
@@ -289,8 +438,58 @@ export function encodeState(value: unknown, base: LayoutBase = EMPTY_BASE): Enco
     root,
     put: encoder.put,
     delete: [...deleted],
-    base: { items: encoder.items, trees: encoder.trees },
+    base: { items: encoder.items, parts: encoder.parts, trees: encoder.trees, tree },
   };
+}
+
+/** The root and the pipeline object stay in the head (never an item): a partial save edits them. */
+function encodeTop(encoder: Encoder, value: unknown): Record<string, Json> {
+  const out: Record<string, Json> = {};
+  if (!isRecord(value)) return out;
+  for (const [key, child] of Object.entries(value)) {
+    if (child === undefined) continue;
+    if (key === "pipeline" && isRecord(child)) {
+      const pipeline: Record<string, Json> = {};
+      for (const [k, c] of Object.entries(child)) if (c !== undefined) pipeline[k] = encoder.encode(c, 8);
+      out[key] = pipeline;
+    } else if (key === GROUPS && Array.isArray(child)) {
+      out[key] = encoder.encodeArray(child, 8, false, true);
+    } else out[key] = encoder.encode(child, 8);
+  }
+  return out;
+}
+
+function getPath(value: unknown, path: readonly string[]): unknown {
+  let at: unknown = value;
+  for (const key of path) at = isRecord(at) ? at[key] : undefined;
+  return at;
+}
+
+function setPath(tree: Record<string, Json>, path: readonly string[], node: Json): void {
+  let at: Record<string, Json> = tree;
+  for (const key of path.slice(0, -1)) {
+    const next = at[key];
+    if (next === null || typeof next !== "object" || Array.isArray(next)) return;
+    at = next;
+  }
+  const last = path[path.length - 1] as string;
+  if (node === null && !(last in at)) return;
+  at[last] = node;
+}
+
+/** A shallow copy of the state without the urgent parts. */
+function withoutUrgent(value: unknown): unknown {
+  if (!isRecord(value)) return value;
+  const copy: Record<string, unknown> = { ...value };
+  for (const path of URGENT_PATHS) {
+    if (path.length === 1) delete copy[path[0] as string];
+    else if (path.length === 2 && isRecord(copy[path[0] as string])) {
+      const inner = { ...(copy[path[0] as string] as Record<string, unknown>) };
+      delete inner[path[1] as string];
+      copy[path[0] as string] = inner;
+    }
+  }
+  return copy;
 }
 
 /** Items are read in batches: `fetch` returns the bodies of the names it is given (all of them). */
@@ -331,7 +530,22 @@ export async function decodeState(
     const walker = new Decoder(cache, missing);
     const value = walker.decode(parsed.root ?? null);
     if (missing.size === 0) {
-      return { value, base: walker.baseOf() };
+      const tree = isRecord(parsed.root) ? (parsed.root as Record<string, Json>) : {};
+      // Which items each part references (a partial save keeps the windows part's items).
+      const parts = new Map<string, ReadonlyMap<string, string>>();
+      const windows = new Decoder(cache, new Set());
+      windows.decode(withoutUrgent(tree));
+      parts.set(WINDOWS, windows.baseOf().items);
+      for (const path of URGENT_PATHS) {
+        const part = new Decoder(cache, new Set());
+        part.decode(getPath(tree, path) ?? null);
+        parts.set(path.join("."), part.baseOf().items);
+      }
+      const base = walker.baseOf();
+      return {
+        value: ungroupByService(value),
+        base: { items: base.items, trees: base.trees, parts, tree },
+      };
     }
     if (round > 32) throw new Error("state references nest deeper than 32 levels");
     const got = await fetch([...missing]);
@@ -353,7 +567,7 @@ class Decoder {
     private readonly missing: Set<string>,
   ) {}
 
-  baseOf(): LayoutBase {
+  baseOf(): { items: Map<string, string>; trees: Map<string, TreeRef> } {
     return { items: this.items, trees: this.trees };
   }
 

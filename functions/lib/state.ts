@@ -57,8 +57,12 @@ export interface StateRoot {
 export interface StateStore {
   readonly durable: boolean;
   load<T>(key: string): Promise<Versioned<T> | null>;
-  /** The current version without the value (cheap: tells a warm instance whether its copy is stale). */
-  version(key: string): Promise<number | null>;
+  /**
+   * The current version without the value (cheap: tells a warm instance whether its copy is stale).
+   * `consistent: false` may answer from a replica that has not seen the latest save (half the read
+   * cost): for a caller whose save is conditional anyway, a stale answer costs a retry, not state.
+   */
+  version(key: string, options?: { consistent?: boolean }): Promise<number | null>;
   /** Save when the stored version is still `expectedVersion` (null: nothing stored yet). */
   save<T>(
     key: string,
@@ -170,9 +174,9 @@ export class MemoryStateStore implements StateStore {
     return stored ? { value: JSON.parse(stored.json) as T, version: stored.version } : null;
   }
 
-  async version(key: string): Promise<number | null> {
+  async version(key: string, options: { consistent?: boolean } = {}): Promise<number | null> {
     const head = this.heads.get(key);
-    if (head !== undefined) this.read(head.bytes);
+    if (head !== undefined) this.read(head.bytes, options.consistent ?? true);
     return head?.version ?? this.values.get(key)?.version ?? null;
   }
 
@@ -226,6 +230,13 @@ export class MemoryStateStore implements StateStore {
     return version;
   }
 
+  /** Bytes stored for a key as DynamoDB counts them (head and items), for the storage bill. */
+  storedBytes(key: string): number {
+    let bytes = this.heads.get(key)?.bytes ?? 0;
+    for (const item of this.items.get(key)?.values() ?? []) bytes += item.bytes;
+    return bytes;
+  }
+
   /** Items stored for a key (tests: superseded items are gone). */
   itemNames(key: string): string[] {
     return [...(this.items.get(key)?.keys() ?? [])];
@@ -247,8 +258,9 @@ export class MemoryStateStore implements StateStore {
     this.usage.bytesDeleted += item.bytes;
   }
 
-  private read(bytes: number): void {
-    this.usage.readUnits += Math.max(1, Math.ceil(bytes / (4 * KB)));
+  private read(bytes: number, consistent = true): void {
+    // An eventually consistent read costs half a unit per started 4 KB.
+    this.usage.readUnits += Math.max(1, Math.ceil(bytes / (4 * KB))) * (consistent ? 1 : 0.5);
     this.usage.itemsRead++;
     this.usage.bytesRead += bytes;
   }
@@ -357,8 +369,8 @@ export class DynamoStateStore implements StateStore {
     return { value, version: head.version };
   }
 
-  async version(key: string): Promise<number | null> {
-    return (await this.getHead(key))?.version ?? null;
+  async version(key: string, options: { consistent?: boolean } = {}): Promise<number | null> {
+    return (await this.getHead(key, options.consistent ?? true))?.version ?? null;
   }
 
   async save<T>(
@@ -597,6 +609,7 @@ export class DynamoStateStore implements StateStore {
 
   private async getHead(
     key: string,
+    consistent = true,
   ): Promise<{ version: number; writer: string; chunks: number; root: string | null } | null> {
     const response = await withRetries(
       () =>
@@ -604,7 +617,7 @@ export class DynamoStateStore implements StateStore {
           new GetItemCommand({
             TableName: this.options.tableName,
             Key: { pk: { S: `state#${key}` }, sk: { S: "head" } },
-            ConsistentRead: true,
+            ConsistentRead: consistent,
           }),
         ),
       this.retry,

@@ -284,15 +284,14 @@ export class Processor {
         });
       }
 
-      // Only windows changed: the save can wait. Findings change the alert (dedup) state and
-      // notifications the outbox: those save at once.
-      const deferSave =
-        state === this.live &&
-        findings.length === 0 &&
-        fresh.length === 0 &&
-        remaining.length === 0 &&
-        state.outbox.length === 0 &&
-        this.now() - this.lastSavedAtMs < this.minSaveIntervalMs;
+      // Windows (and models, clocks) save at most every minSaveIntervalMs. Findings change the alert
+      // (dedup) state and notifications the outbox: those save at once, in a partial save that
+      // keeps the stored windows and writes only the alert state and the outbox (state-layout.ts).
+      const windowsDue = this.now() - this.lastSavedAtMs >= this.minSaveIntervalMs;
+      const urgent =
+        findings.length > 0 || fresh.length > 0 || remaining.length > 0 || state.outbox.length > 0;
+      const deferSave = state === this.live && !urgent && !windowsDue;
+      const partial = state === this.live && urgent && !windowsDue;
       let base = state.base;
       let saved: number | null | typeof CONFLICT = state.version;
       if (!deferSave) {
@@ -301,7 +300,7 @@ export class Processor {
           outbox: remaining,
           inputs: state.reader.snapshot(),
         };
-        const encoded = encodeState(value, state.base);
+        const encoded = encodeState(value, state.base, { urgentOnly: partial });
         saved = await this.options.store.saveItems(
           this.stateKey,
           { root: encoded.root, put: encoded.put, delete: encoded.delete, expectedVersion: state.version },
@@ -324,7 +323,7 @@ export class Processor {
         });
         continue;
       }
-      if (!deferSave) this.lastSavedAtMs = this.now();
+      if (!deferSave && !partial) this.lastSavedAtMs = this.now();
       this.live = { pipeline: state.pipeline, version: saved, base, outbox: remaining, reader: state.reader };
       const clockMs = state.pipeline.nowMs;
       const alertsFired: Partial<Record<AlertType, number>> = {};
@@ -355,8 +354,16 @@ export class Processor {
 
   /** The live pipeline when it is still the stored version; otherwise a fresh one restored from the store. */
   private async current(): Promise<Live> {
-    const storedVersion = await this.options.store.version(this.stateKey);
-    if (this.live !== null && this.live.version === storedVersion) return this.live;
+    const storedVersion = await this.options.store.version(this.stateKey, { consistent: false });
+    // Versions only grow: a stored version behind the live one is a read that has not caught up
+    // with this instance's own save (a store may answer the check from a replica), not a rollback.
+    if (
+      this.live !== null &&
+      (this.live.version === storedVersion ||
+        (storedVersion !== null && this.live.version !== null && storedVersion < this.live.version))
+    ) {
+      return this.live;
+    }
     const pipeline = this.newPipeline();
     const reader = new SourceReader(this.options.config.sources);
     const stored = await this.loadStored(storedVersion);
