@@ -60,6 +60,22 @@ export interface LayoutBase {
   readonly tree: Record<string, Json> | null;
   /** Tree key → where the tree is stored, for every tree of every model in the version. */
   readonly trees: ReadonlyMap<string, TreeRef>;
+  /** Row chunks by their last row: a list that lost rows at the front reuses its first chunk. */
+  readonly rows: ReadonlyMap<string, RowChunk>;
+}
+
+interface RowChunk {
+  name: string;
+  key: string;
+  bytes: Uint8Array;
+}
+
+/** The key of a row chunk's last row (`width` values; a flat list: its last value). */
+function tailKey(bytes: Uint8Array, rowBytes: number): string {
+  return createHash("sha1")
+    .update(String(rowBytes))
+    .update(bytes.subarray(bytes.length - rowBytes))
+    .digest("base64url");
 }
 
 interface TreeRef {
@@ -69,7 +85,13 @@ interface TreeRef {
   index: number;
 }
 
-export const EMPTY_BASE: LayoutBase = { items: new Map(), parts: new Map(), trees: new Map(), tree: null };
+export const EMPTY_BASE: LayoutBase = {
+  items: new Map(),
+  parts: new Map(),
+  trees: new Map(),
+  rows: new Map(),
+  tree: null,
+};
 
 /**
  * The parts of a processor state that save at once (the alert dedup state and the outbox of
@@ -130,6 +152,7 @@ class Encoder {
   readonly items = new Map<string, string>();
   readonly trees = new Map<string, TreeRef>();
   readonly parts = new Map<string, Map<string, string>>();
+  readonly rows = new Map<string, RowChunk>();
   /** The part being encoded: items are recorded under it. */
   part = WINDOWS;
 
@@ -257,19 +280,43 @@ class Encoder {
     }
     const rowBytes = perRow * 8;
     const names: string[] = [];
+    let skip = 0;
     let start = 0;
     for (let end = rowBytes; end <= bytes.length; end += rowBytes) {
       const size = end - start;
-      if (
-        end === bytes.length ||
-        size >= ROWS_MAX ||
-        (size >= ROWS_MIN && fnvBytes(bytes, end - rowBytes, end) % ROWS_SPREAD === 0)
-      ) {
-        names.push(this.item("f", bytes.subarray(start, end), false));
+      const hashCut = fnvBytes(bytes, end - rowBytes, end) % ROWS_SPREAD === 0;
+      // The first chunk ends at the first hash boundary whatever its size: rows leave a list at
+      // the front (the oldest training window), and the chunk that held them then still ends at
+      // the same boundary, so the list can point into it (`$s`) instead of writing it again.
+      const first = names.length === 0;
+      if (end === bytes.length || size >= ROWS_MAX || ((first || size >= ROWS_MIN) && hashCut)) {
+        const chunk = bytes.subarray(start, end);
+        const reused = first ? this.suffixOf(chunk, rowBytes) : null;
+        if (reused !== null) {
+          names.push(reused.name);
+          skip = (reused.bytes.length - chunk.length) / 8;
+        } else {
+          const name = this.item("f", chunk, false);
+          this.rows.set(tailKey(chunk, rowBytes), { name, key: contentKey("f", chunk), bytes: chunk });
+          names.push(name);
+        }
         start = end;
       }
     }
+    if (skip > 0) return { $f: width, $r: this.encodeArray(names, 0), $s: skip };
     return { $f: width, $r: this.encodeArray(names, 0) };
+  }
+
+  /** A stored row chunk that ends with `chunk` (the same last row, and the bytes before it match). */
+  private suffixOf(chunk: Uint8Array, rowBytes: number): RowChunk | null {
+    const key = tailKey(chunk, rowBytes);
+    const found = this.rows.get(key) ?? this.base.rows.get(key);
+    if (found === undefined || found.bytes.length < chunk.length) return null;
+    const tail = found.bytes.subarray(found.bytes.length - chunk.length);
+    if (!Buffer.from(tail.buffer, tail.byteOffset, tail.byteLength).equals(chunk)) return null;
+    this.use(found.key, found.name);
+    this.rows.set(key, found);
+    return found;
   }
 
   private encodeForest(base64: string): Json {
@@ -422,6 +469,7 @@ export function encodeState(
     encoder.part = WINDOWS;
     for (const [key, name] of base.parts.get(WINDOWS) ?? []) encoder.use(key, name);
     for (const [key, ref] of base.trees) encoder.trees.set(key, ref);
+    for (const [key, chunk] of base.rows) encoder.rows.set(key, chunk);
   } else {
     encoder.part = WINDOWS;
     tree = encodeTop(encoder, withoutUrgent(grouped));
@@ -438,7 +486,7 @@ export function encodeState(
     root,
     put: encoder.put,
     delete: [...deleted],
-    base: { items: encoder.items, parts: encoder.parts, trees: encoder.trees, tree },
+    base: { items: encoder.items, parts: encoder.parts, trees: encoder.trees, rows: encoder.rows, tree },
   };
 }
 
@@ -544,7 +592,7 @@ export async function decodeState(
       const base = walker.baseOf();
       return {
         value: ungroupByService(value),
-        base: { items: base.items, trees: base.trees, parts, tree },
+        base: { items: base.items, trees: base.trees, rows: base.rows, parts, tree },
       };
     }
     if (round > 32) throw new Error("state references nest deeper than 32 levels");
@@ -559,6 +607,7 @@ export async function decodeState(
 
 class Decoder {
   private readonly items = new Map<string, string>();
+  private readonly rows = new Map<string, RowChunk>();
   private readonly trees = new Map<string, TreeRef>();
   private incomplete = false;
 
@@ -567,8 +616,8 @@ class Decoder {
     private readonly missing: Set<string>,
   ) {}
 
-  baseOf(): { items: Map<string, string>; trees: Map<string, TreeRef> } {
-    return { items: this.items, trees: this.trees };
+  baseOf(): { items: Map<string, string>; trees: Map<string, TreeRef>; rows: Map<string, RowChunk> } {
+    return { items: this.items, trees: this.trees, rows: this.rows };
   }
 
   /** The body of an item, or null (and noted as missing) when not fetched yet. */
@@ -612,9 +661,20 @@ class Decoder {
       const names = this.decode(node.$r);
       if (!Array.isArray(names)) return [];
       const out: unknown[] = [];
+      const rowBytes = Math.max(1, width) * 8;
+      let skip = typeof node.$s === "number" ? node.$s : 0;
       for (const name of names) {
-        const found = this.get("f", String(name));
-        if (found === null) continue;
+        const stored = this.get("f", String(name));
+        if (stored === null) continue;
+        if (stored.length >= rowBytes) {
+          this.rows.set(tailKey(stored, rowBytes), {
+            name: String(name),
+            key: contentKey("f", stored),
+            bytes: stored,
+          });
+        }
+        const found = stored.subarray(skip * 8);
+        skip = 0;
         const values = found.length / 8;
         if (width === 0) for (let i = 0; i < values; i++) out.push(found.readDoubleLE(i * 8));
         else {
@@ -689,19 +749,28 @@ export function splitForest(bytes: Uint8Array): { header: Uint8Array; trees: Uin
     const end = t + 1 < nTrees ? view.getInt32(rootsAt + 4 * (t + 1), true) : nNodes;
     if (start < 0 || end > nNodes || end <= start) return null;
     const n = end - start;
-    const tree = new Uint8Array(4 + 10 * n + 8 * features);
+    // A tree is in pre-order with the left child right after its parent, so the right child is
+    // where the left subtree ends: derived on join, not stored (checked here; a model laid out
+    // otherwise is not split). Features fit a byte (-1 marks a leaf).
+    const tree = new Uint8Array(4 + 5 * n + 8 * features);
     const out = new DataView(tree.buffer);
     out.setUint32(0, n, true);
     tree.set(bytes.subarray(splitAt + 4 * start, splitAt + 4 * end), 4);
     for (let i = 0; i < n; i++) {
-      const r = view.getInt32(rightAt + 4 * (start + i), true);
-      out.setInt32(4 + 4 * n + 4 * i, r === 0 ? 0 : r - start, true);
+      const feature = view.getInt16(featureAt + 2 * (start + i), true);
+      if (feature < -1 || feature > 127) return null;
+      out.setInt8(4 + 4 * n + i, feature);
     }
-    tree.set(bytes.subarray(featureAt + 2 * start, featureAt + 2 * end), 4 + 8 * n);
-    tree.set(bytes.subarray(lowAt + 4 * features * t, lowAt + 4 * features * (t + 1)), 4 + 10 * n);
+    const right = rightChildren(tree.subarray(4 + 4 * n, 4 + 5 * n));
+    if (right === null) return null;
+    for (let i = 0; i < n; i++) {
+      const stored = view.getInt32(rightAt + 4 * (start + i), true);
+      if ((stored === 0 ? 0 : stored - start) !== right[i]) return null;
+    }
+    tree.set(bytes.subarray(lowAt + 4 * features * t, lowAt + 4 * features * (t + 1)), 4 + 5 * n);
     tree.set(
       bytes.subarray(highAt + 4 * features * t, highAt + 4 * features * (t + 1)),
-      4 + 10 * n + 4 * features,
+      4 + 5 * n + 4 * features,
     );
     trees.push(tree);
   }
@@ -727,19 +796,44 @@ export function joinForest(header: Uint8Array, trees: readonly Uint8Array[]): Ui
   let start = 0;
   trees.forEach((tree, t) => {
     const n = sizes[t] as number;
-    const treeView = new DataView(tree.buffer, tree.byteOffset, tree.byteLength);
     view.setInt32(HEADER + 4 * t, start, true);
     bytes.set(tree.subarray(4, 4 + 4 * n), splitAt + 4 * start);
+    const features8 = new Int8Array(tree.buffer, tree.byteOffset + 4 + 4 * n, n);
+    const right = rightChildren(tree.subarray(4 + 4 * n, 4 + 5 * n)) ?? new Int32Array(n);
     for (let i = 0; i < n; i++) {
-      const r = treeView.getInt32(4 + 4 * n + 4 * i, true);
-      view.setInt32(rightAt + 4 * (start + i), r === 0 ? 0 : r + start, true);
+      view.setInt32(rightAt + 4 * (start + i), right[i] === 0 ? 0 : (right[i] as number) + start, true);
+      view.setInt16(featureAt + 2 * (start + i), features8[i] as number, true);
     }
-    bytes.set(tree.subarray(4 + 8 * n, 4 + 10 * n), featureAt + 2 * start);
-    bytes.set(tree.subarray(4 + 10 * n, 4 + 10 * n + 4 * features), lowAt + 4 * features * t);
-    bytes.set(tree.subarray(4 + 10 * n + 4 * features, 4 + 10 * n + 8 * features), highAt + 4 * features * t);
+    bytes.set(tree.subarray(4 + 5 * n, 4 + 5 * n + 4 * features), lowAt + 4 * features * t);
+    bytes.set(tree.subarray(4 + 5 * n + 4 * features, 4 + 5 * n + 8 * features), highAt + 4 * features * t);
     start += n;
   });
   return bytes;
+}
+
+/**
+ * Right-child index of every node of a pre-order tree (0 at a leaf), from the feature bytes alone
+ * (-1 marks a leaf); null when the bytes are not one whole tree.
+ */
+function rightChildren(features: Uint8Array): Int32Array | null {
+  const n = features.length;
+  const right = new Int32Array(n);
+  // Each internal node waits for its left subtree to end; the node after it is its right child.
+  const waiting: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const isLeaf = (features[i] as number) === 0xff;
+    if (!isLeaf) {
+      waiting.push(i);
+      continue;
+    }
+    // A leaf ends the left subtree of the nearest internal node still waiting for its right child.
+    if (i + 1 < n) {
+      const parent = waiting.pop();
+      if (parent === undefined) return null;
+      right[parent] = i + 1;
+    }
+  }
+  return waiting.length === 0 ? right : null;
 }
 
 function packTrees(trees: readonly Uint8Array[]): Uint8Array {

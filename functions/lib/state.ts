@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { gunzipSync, gzipSync } from "node:zlib";
+import { deflateRawSync, gunzipSync, gzipSync, inflateRawSync } from "node:zlib";
 import {
   type AttributeValue,
   BatchGetItemCommand,
@@ -105,10 +105,15 @@ export function itemBytes(attributes: Record<string, string | number | Uint8Arra
 function stateItemAttributes(key: string, name: string, data: Uint8Array, expiresAt: number) {
   return { pk: `state#${key}`, sk: `item#${name}`, data, expires_at: expiresAt };
 }
+/** The head keeps its root compressed: it is written by every save and read by every load. */
+function packRoot(root: string): Uint8Array {
+  return deflateRawSync(Buffer.from(root, "utf8"));
+}
+
 function headAttributes(
   key: string,
   version: number,
-  root: string,
+  root: Uint8Array,
   writer: string,
   nowMs: number,
   expiresAt: number,
@@ -214,7 +219,9 @@ export class MemoryStateStore implements StateStore {
     const head = this.heads.get(key);
     const current = head?.version ?? null;
     const version = (save.expectedVersion ?? 0) + 1;
-    const headBytes = itemBytes(headAttributes(key, version, save.root, "w".repeat(36), nowMs, expiresAt));
+    const headBytes = itemBytes(
+      headAttributes(key, version, packRoot(save.root), "w".repeat(36), nowMs, expiresAt),
+    );
     if (current !== save.expectedVersion) {
       // A failed conditional write is still billed (at least one unit, by the item's size).
       this.usage.writeUnits += Math.max(1, Math.ceil(headBytes / KB));
@@ -503,7 +510,7 @@ export class DynamoStateStore implements StateStore {
                 sk: { S: "head" },
                 version: { N: String(version) },
                 writer: { S: randomUUID() },
-                root: { S: save.root },
+                root: { B: packRoot(save.root) },
                 updated_at: { N: String(nowMs) },
                 expires_at: expiresAt,
               },
@@ -628,7 +635,7 @@ export class DynamoStateStore implements StateStore {
       version: Number(item.version.N),
       writer: item.writer?.S ?? "",
       chunks: Number(item.chunks?.N ?? "1"),
-      root: item.root?.S ?? null,
+      root: item.root?.B ? inflateRawSync(item.root.B).toString("utf8") : null,
     };
   }
 }

@@ -127,7 +127,7 @@ async function measure(services: number): Promise<ScaleResult> {
   const originalSave = store.saveItems.bind(store);
   store.saveItems = async (key, save, nowMs) => {
     for (const [name, data] of save.put) if (name.startsWith("p")) packBytes += data.length;
-    if (process.env.STATE_BENCH_DEBUG) {
+    if (process.env.STATE_BENCH_DEBUG === "1") {
       const kinds: Record<string, number> = {};
       for (const [name, data] of save.put)
         kinds[name[0] ?? "?"] = (kinds[name[0] ?? "?"] ?? 0) + Math.ceil(data.length / 1024);
