@@ -217,7 +217,8 @@ export class MemoryStateStore implements StateStore {
       this.write(bytes);
     }
     const head = this.heads.get(key);
-    const current = head?.version ?? null;
+    // A value saved whole (before the item layout) holds the version until the first item save.
+    const current = head?.version ?? this.values.get(key)?.version ?? null;
     const version = (save.expectedVersion ?? 0) + 1;
     const headBytes = itemBytes(
       headAttributes(key, version, packRoot(save.root), "w".repeat(36), nowMs, expiresAt),
@@ -233,6 +234,7 @@ export class MemoryStateStore implements StateStore {
     this.usage.itemsWritten++;
     this.usage.bytesWritten += headBytes;
     this.heads.set(key, { root: save.root, version, bytes: headBytes });
+    this.values.delete(key);
     for (const name of save.delete) this.remove(stored, name);
     return version;
   }

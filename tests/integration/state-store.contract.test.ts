@@ -245,6 +245,16 @@ for (const implementation of IMPLEMENTATIONS) {
       expect(await store.version("race-items")).toBe(2);
     });
 
+    it("item layout: takes over a state saved whole by an earlier release, under the same version", async () => {
+      expect(await store.save("legacy", { old: true }, null, NOW)).toBe(1);
+      expect(await store.loadRoot("legacy")).toBeNull();
+      const stale = await saveLayout("legacy", serviceState(3, 1), EMPTY_BASE, null);
+      expect(stale.saved).toBe(CONFLICT);
+      const taken = await saveLayout("legacy", serviceState(3, 1), EMPTY_BASE, 1);
+      expect(taken.saved).toBe(2);
+      expect((await loadLayout("legacy"))?.value).toEqual(serviceState(3, 1));
+    });
+
     it("accepts the same audit record twice (idempotent by partition and sort)", async () => {
       const record = { step: "executed", ok: true };
       await expect(store.putRecord("incident-1", "0001", record, 3600, NOW)).resolves.toBeUndefined();
