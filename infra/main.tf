@@ -61,7 +61,7 @@ locals {
   # The DynamoDB item attribute holding the expiry (epoch seconds) that TTL deletes on.
   state_ttl_attribute = "expires_at"
   # The only calls functions/lib/state.ts makes.
-  state_table_actions = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:BatchGetItem"]
+  state_table_actions = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:BatchGetItem", "dynamodb:BatchWriteItem"]
 
   # PIPELINE_CONFIG is merged over the defaults by the functions, so a partial document is enough.
   pipeline_config = var.pipeline_config != "" ? jsondecode(var.pipeline_config) : {}
