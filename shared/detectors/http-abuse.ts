@@ -135,6 +135,17 @@ export class HttpProbingDetector implements Detector {
     return this.sweep(this.latestMs) ?? NO_FINDINGS;
   }
 
+  /**
+   * Time alone resolves a firing IP and ends a blackhole; a bucket that only leaks changes nothing
+   * anyone sees. Without this the pipeline would tick every second until a replay's settle bound.
+   */
+  idle(): boolean {
+    for (const bucket of this.buckets.values()) {
+      if (bucket.firing || Number.isFinite(bucket.blackholeUntilMs)) return false;
+    }
+    return true;
+  }
+
   snapshot(): unknown {
     return {
       detector: this.name,
@@ -342,6 +353,12 @@ export class RequestFloodDetector implements Detector {
     if (nowMs > this.latestMs) this.latestMs = nowMs;
     this.nextSweepMs = Number.NEGATIVE_INFINITY;
     return this.sweep(this.latestMs) ?? NO_FINDINGS;
+  }
+
+  /** Only a firing IP's resolve is a finding time alone can produce; quiet windows empty silently. */
+  idle(): boolean {
+    for (const state of this.states.values()) if (state.firing) return false;
+    return true;
   }
 
   snapshot(): unknown {

@@ -133,6 +133,12 @@ export class SshdJailDetector implements Detector {
     return this.expireBans(this.latestMs) ?? NO_FINDINGS;
   }
 
+  /** Only a ban's end is a finding time alone can produce; hosts merely counting failures expire silently. */
+  idle(): boolean {
+    for (const state of this.hosts.values()) if (Number.isFinite(state.bannedUntilMs)) return false;
+    return true;
+  }
+
   snapshot(): unknown {
     return {
       detector: this.name,
