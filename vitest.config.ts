@@ -37,6 +37,8 @@ export default defineConfig({
           // pipeline cost about a quarter of the run. The files share no mutable module state
           // (no vi.mock, no env writes beyond the same test credentials), so this is safe here.
           isolate: false,
+          // One moto_server for every file; each file works in an AWS account of its own.
+          globalSetup: ["./tests/support/moto-global.ts"],
         },
       },
       { extends: true, test: { name: "e2e", include: ["tests/e2e/**/*.test.ts"] } },
