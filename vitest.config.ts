@@ -39,10 +39,19 @@ export default defineConfig({
           isolate: false,
           // One moto_server for every file; each file works in an AWS account of its own.
           globalSetup: ["./tests/support/moto-global.ts"],
+          // vitest refuses projects with different worker counts in one group: in `test:all` the
+          // fast files run first, then e2e and infra with vitest's default worker count.
+          sequence: { groupOrder: 0 },
         },
       },
-      { extends: true, test: { name: "e2e", include: ["tests/e2e/**/*.test.ts"] } },
-      { extends: true, test: { name: "infra", include: ["tests/infra/**/*.test.ts"] } },
+      {
+        extends: true,
+        test: { name: "e2e", include: ["tests/e2e/**/*.test.ts"], sequence: { groupOrder: 1 } },
+      },
+      {
+        extends: true,
+        test: { name: "infra", include: ["tests/infra/**/*.test.ts"], sequence: { groupOrder: 1 } },
+      },
     ],
   },
 });
