@@ -1,6 +1,6 @@
 import type { InputLogEvent } from "@aws-sdk/client-cloudwatch-logs";
-import { createLogsClient, LogShipper } from "../functions/lib/cloudwatch-logs.js";
-import { awsClientSettings, ConfigurationError, type Env } from "../functions/lib/env.js";
+import { createLogsClient, LogShipper } from "../functions/aws/cloudwatch-logs.js";
+import { awsClientSettings, ConfigurationError, type Env } from "../functions/lambda/env.js";
 
 /** What `--ship-to-log-group` did, for the summary and the report. */
 export interface ShippingReport {

@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import type { Context, ScheduledEvent } from "aws-lambda";
-import { createLogsClient, LogShipper } from "../lib/cloudwatch-logs.js";
+import { createLogsClient, LogShipper } from "../aws/cloudwatch-logs.js";
 import {
   awsClientSettings,
   ConfigurationError,
@@ -8,8 +8,8 @@ import {
   numberEnv,
   optionalEnv,
   requireEnv,
-} from "../lib/env.js";
-import { createLogger, emfLine, type Logger } from "../lib/log.js";
+} from "../lambda/env.js";
+import { createLogger, emfLine, type Logger } from "../lambda/log.js";
 import { generateWindow, type Shipper } from "./generator.js";
 
 export interface GeneratorSettings {

@@ -1,5 +1,6 @@
 import type { CloudWatchLogsEvent, Context, KinesisStreamEvent, ScheduledEvent } from "aws-lambda";
-import { emailContextFromEnv } from "../lib/email-env.js";
+import { createSsmClient, SlackUrlFromSsm, SnsWithSlack } from "../aws/slack.js";
+import { createSnsClient, SnsSink } from "../aws/sns.js";
 import {
   type AwsClientSettings,
   awsClientSettings,
@@ -7,12 +8,11 @@ import {
   numberEnv,
   optionalEnv,
   requireEnv,
-} from "../lib/env.js";
-import { createHistoryFromEnv } from "../lib/history-env.js";
-import { createLogger, type Logger } from "../lib/log.js";
-import { createStateStore, loadPipelineConfig } from "../lib/runtime.js";
-import { createSsmClient, SlackUrlFromSsm, SnsWithSlack } from "../lib/slack.js";
-import { createSnsClient, SnsSink } from "../lib/sns.js";
+} from "../lambda/env.js";
+import { createLogger, type Logger } from "../lambda/log.js";
+import { createStateStore, loadPipelineConfig } from "../lambda/runtime.js";
+import { emailContextFromEnv } from "./email-env.js";
+import { createHistoryFromEnv } from "./history-env.js";
 import { type KinesisOutcome, KinesisProcessor } from "./kinesis.js";
 import { Processor, type ProcessorOutcome } from "./processor.js";
 

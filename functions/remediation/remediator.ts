@@ -5,10 +5,10 @@ import { actionRecord, incidentId, outcomeRecord, skipRecord } from "../../share
 import { RemediationEngine } from "../../shared/remediation/engine.js";
 import type { AuditRecord, Executor, RemediationDecision } from "../../shared/remediation/types.js";
 import { notificationTimeProblem, type TimeBounds } from "../../shared/remediation/validate.js";
-import { emfLine, type Logger } from "../lib/log.js";
-import { isScheduledTick } from "../lib/schedule.js";
-import { parseAlertMessage } from "../lib/sns.js";
-import { CONFLICT, type StateStore } from "../lib/state.js";
+import { parseAlertMessage } from "../aws/sns.js";
+import { CONFLICT, type StateStore } from "../aws/state.js";
+import { emfLine, type Logger } from "../lambda/log.js";
+import { isScheduledTick } from "../lambda/schedule.js";
 
 interface RemediatorState {
   engine: unknown;

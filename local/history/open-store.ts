@@ -1,6 +1,6 @@
-import { awsClientSettings, ConfigurationError, type Env } from "../../functions/lib/env.js";
-import { DynamoHistoryStore } from "../../functions/lib/history.js";
-import { createDynamoClient } from "../../functions/lib/state.js";
+import { DynamoHistoryStore } from "../../functions/aws/history.js";
+import { createDynamoClient } from "../../functions/aws/state.js";
+import { awsClientSettings, ConfigurationError, type Env } from "../../functions/lambda/env.js";
 import type { HistoryStore } from "../../shared/history/types.js";
 import { defaultHistoryPath } from "./paths.js";
 import { SqliteHistoryStore } from "./sqlite-store.js";

@@ -3,7 +3,7 @@ import type { SinkConfig } from "../../shared/config/sinks.js";
 import { alertmanagerMessage } from "../../shared/sinks/alertmanager.js";
 import type { Sink } from "../../shared/sinks/sink.js";
 import { slackMessage } from "../../shared/sinks/slack.js";
-import { WebhookSink, webhookBody } from "./webhook.js";
+import { WebhookSink, webhookBody } from "../../shared/sinks/webhook.js";
 
 /** A sink that cannot be built (URL missing or unreadable); the message never contains the URL. */
 export class SinkSetupError extends Error {}

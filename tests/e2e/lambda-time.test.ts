@@ -7,9 +7,9 @@ import { CreateTableCommand, DynamoDBClient, ScanCommand } from "@aws-sdk/client
 import { CreateTopicCommand, SNSClient, SubscribeCommand } from "@aws-sdk/client-sns";
 import type { SNSEvent } from "aws-lambda";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { createLogger } from "../../functions/lib/log.js";
-import { SnsSink } from "../../functions/lib/sns.js";
-import { DynamoStateStore, stateTableDefinition } from "../../functions/lib/state.js";
+import { SnsSink } from "../../functions/aws/sns.js";
+import { DynamoStateStore, stateTableDefinition } from "../../functions/aws/state.js";
+import { createLogger } from "../../functions/lambda/log.js";
 import { Processor } from "../../functions/processor/processor.js";
 import { Remediator } from "../../functions/remediation/remediator.js";
 import type { Notification } from "../../shared/alerts/types.js";

@@ -27,7 +27,7 @@ import {
 } from "@aws-sdk/client-sns";
 import { GetParameterCommand, SSMClient } from "@aws-sdk/client-ssm";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { createZip } from "../../functions/lib/zip.js";
+import { createZip } from "../../functions/tools/zip.js";
 import {
   cloudWatchQuery,
   ec2Query,

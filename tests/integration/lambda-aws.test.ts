@@ -9,12 +9,12 @@ import { CloudWatchLogsClient, GetLogEventsCommand } from "@aws-sdk/client-cloud
 import { CreateTableCommand, DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { CreateTopicCommand, SNSClient, SubscribeCommand } from "@aws-sdk/client-sns";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { encodeAwsLogsEvent } from "../../functions/aws/awslogs.js";
+import { createLogsClient, LogShipper } from "../../functions/aws/cloudwatch-logs.js";
+import { parseAlertMessage, SnsSink } from "../../functions/aws/sns.js";
+import { DynamoStateStore, stateTableDefinition } from "../../functions/aws/state.js";
 import { generateWindow } from "../../functions/generator/generator.js";
-import { encodeAwsLogsEvent } from "../../functions/lib/awslogs.js";
-import { createLogsClient, LogShipper } from "../../functions/lib/cloudwatch-logs.js";
-import { createLogger } from "../../functions/lib/log.js";
-import { parseAlertMessage, SnsSink } from "../../functions/lib/sns.js";
-import { DynamoStateStore, stateTableDefinition } from "../../functions/lib/state.js";
+import { createLogger } from "../../functions/lambda/log.js";
 import { Processor } from "../../functions/processor/processor.js";
 import { DEFAULT_CONFIG } from "../../shared/config/defaults.js";
 import {

@@ -4,12 +4,12 @@ import { join } from "node:path";
 import { PassThrough } from "node:stream";
 import { CreateTopicCommand, SNSClient, SubscribeCommand } from "@aws-sdk/client-sns";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { parseAlertMessage, SnsSink } from "../../functions/lib/sns.js";
+import { parseAlertMessage, SnsSink } from "../../functions/aws/sns.js";
 import { ConsoleSink } from "../../local/sinks/console.js";
 import { JsonlFileSink } from "../../local/sinks/jsonl-file.js";
-import { WebhookSink } from "../../local/sinks/webhook.js";
 import type { Notification } from "../../shared/alerts/types.js";
 import { MemorySink, type Sink } from "../../shared/sinks/sink.js";
+import { WebhookSink } from "../../shared/sinks/webhook.js";
 import {
   MOTO_REGION,
   type Moto,

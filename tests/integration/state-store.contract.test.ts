@@ -13,7 +13,7 @@ import {
   STATE_CHUNK_BYTES,
   type StateStore,
   stateTableDefinition,
-} from "../../functions/lib/state.js";
+} from "../../functions/aws/state.js";
 import {
   MOTO_REGION,
   type Moto,

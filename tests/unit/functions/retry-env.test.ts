@@ -1,6 +1,11 @@
 import { describe, expect, it } from "vitest";
-import { awsClientSettings, ConfigurationError, numberEnv, requireEnv } from "../../../functions/lib/env.js";
-import { isRetryableAwsError, withRetries } from "../../../functions/lib/retry.js";
+import { isRetryableAwsError, withRetries } from "../../../functions/aws/retry.js";
+import {
+  awsClientSettings,
+  ConfigurationError,
+  numberEnv,
+  requireEnv,
+} from "../../../functions/lambda/env.js";
 
 const noWait = { sleep: async () => {}, random: () => 0.5, baseDelayMs: 100, maxDelayMs: 1000 };
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { ConfigurationError } from "../../../functions/lib/env.js";
-import { createStateStore, loadPipelineConfig } from "../../../functions/lib/runtime.js";
-import { DynamoStateStore, MemoryStateStore } from "../../../functions/lib/state.js";
+import { DynamoStateStore, MemoryStateStore } from "../../../functions/aws/state.js";
+import { ConfigurationError } from "../../../functions/lambda/env.js";
+import { createStateStore, loadPipelineConfig } from "../../../functions/lambda/runtime.js";
 import { DEFAULT_CONFIG } from "../../../shared/config/defaults.js";
 
 describe("loadPipelineConfig (PIPELINE_CONFIG)", () => {

@@ -5,7 +5,7 @@ import { PassThrough, Writable } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ConsoleSink } from "../../../local/sinks/console.js";
 import { JsonlFileSink } from "../../../local/sinks/jsonl-file.js";
-import { WebhookSink, type webhookBody } from "../../../local/sinks/webhook.js";
+import { WebhookSink, type webhookBody } from "../../../shared/sinks/webhook.js";
 import { notification, startServer, type TestServer } from "./fixtures.js";
 
 describe("ConsoleSink colour", () => {

@@ -5,7 +5,7 @@ import { PassThrough } from "node:stream";
 import { describe, expect, it } from "vitest";
 import { ConsoleSink } from "../../../local/sinks/console.js";
 import { JsonlFileSink } from "../../../local/sinks/jsonl-file.js";
-import { WebhookSink } from "../../../local/sinks/webhook.js";
+import { WebhookSink } from "../../../shared/sinks/webhook.js";
 import { wireAlert } from "../../../shared/sinks/wire.js";
 import { alert, notification } from "../functions/fixtures.js";
 import { startServer } from "./fixtures.js";

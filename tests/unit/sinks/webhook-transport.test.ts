@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { checkWebhookUrl, WebhookSink, WebhookUrlError } from "../../../local/sinks/webhook.js";
+import { checkWebhookUrl, WebhookSink, WebhookUrlError } from "../../../shared/sinks/webhook.js";
 import { notification, startServer, type TestServer } from "./fixtures.js";
 
 describe("webhook redirects", () => {

@@ -1,11 +1,11 @@
 import { GetParameterCommand, SSMClient } from "@aws-sdk/client-ssm";
-import { WebhookSink } from "../../local/sinks/webhook.js";
 import type { Notification } from "../../shared/alerts/types.js";
 import { fanOut } from "../../shared/sinks/fanout.js";
 import type { Sink, SinkResult } from "../../shared/sinks/sink.js";
 import { slackMessage } from "../../shared/sinks/slack.js";
-import type { AwsClientSettings } from "./env.js";
-import type { Logger } from "./log.js";
+import { WebhookSink } from "../../shared/sinks/webhook.js";
+import type { AwsClientSettings } from "../lambda/env.js";
+import type { Logger } from "../lambda/log.js";
 
 /** What Terraform stores until an operator puts the real URL in (the URL never goes through Terraform). */
 export const SLACK_PLACEHOLDER = "unset";

@@ -1,10 +1,10 @@
-import type { Notification } from "../../shared/alerts/types.js";
-import { rfc3339 } from "../../shared/sinks/alertmanager.js";
-import { escapeChatMarkup } from "../../shared/sinks/escape.js";
-import { describeError } from "../../shared/sinks/fanout.js";
-import { formatNotificationText, notificationSubject } from "../../shared/sinks/format.js";
-import type { Sink, SinkResult } from "../../shared/sinks/sink.js";
-import { wireAlert } from "../../shared/sinks/wire.js";
+import type { Notification } from "../alerts/types.js";
+import { rfc3339 } from "./alertmanager.js";
+import { escapeChatMarkup } from "./escape.js";
+import { describeError } from "./fanout.js";
+import { formatNotificationText, notificationSubject } from "./format.js";
+import type { Sink, SinkResult } from "./sink.js";
+import { wireAlert } from "./wire.js";
 
 export interface WebhookSinkOptions {
   /** Injected for tests; defaults to the global fetch of Node 20. */
