@@ -1,6 +1,7 @@
 import type { InputLogEvent } from "@aws-sdk/client-cloudwatch-logs";
+import { awsClientSettings } from "../functions/aws/client.js";
 import { createLogsClient, LogShipper } from "../functions/aws/cloudwatch-logs.js";
-import { awsClientSettings, ConfigurationError, type Env } from "../functions/lambda/env.js";
+import { ConfigurationError, type Env } from "../functions/lambda/env.js";
 
 /** What `--ship-to-log-group` did, for the summary and the report. */
 export interface ShippingReport {

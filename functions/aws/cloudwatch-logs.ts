@@ -7,8 +7,8 @@ import {
   ResourceAlreadyExistsException,
   ResourceNotFoundException,
 } from "@aws-sdk/client-cloudwatch-logs";
-import type { AwsClientSettings } from "../lambda/env.js";
 import type { Logger } from "../lambda/log.js";
+import type { AwsClientSettings } from "./client.js";
 import { isRetryableAwsError, type RetryOptions, withRetries } from "./retry.js";
 
 /** PutLogEvents limits (AWS documentation, CloudWatch Logs quotas). */

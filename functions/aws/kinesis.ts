@@ -1,6 +1,6 @@
 import { KinesisClient, PutRecordsCommand, type PutRecordsRequestEntry } from "@aws-sdk/client-kinesis";
 import { NodeHttpHandler } from "@smithy/node-http-handler";
-import type { AwsClientSettings } from "../lambda/env.js";
+import type { AwsClientSettings } from "./client.js";
 
 /** Kinesis caps a PutRecords call at 500 records and 5 MiB, and a record at 1 MiB. */
 export const MAX_RECORDS_PER_PUT = 500;

@@ -4,8 +4,8 @@ import { fanOut } from "../../shared/sinks/fanout.js";
 import type { Sink, SinkResult } from "../../shared/sinks/sink.js";
 import { slackMessage } from "../../shared/sinks/slack.js";
 import { WebhookSink } from "../../shared/sinks/webhook.js";
-import type { AwsClientSettings } from "../lambda/env.js";
 import type { Logger } from "../lambda/log.js";
+import type { AwsClientSettings } from "./client.js";
 
 /** What Terraform stores until an operator puts the real URL in (the URL never goes through Terraform). */
 export const SLACK_PLACEHOLDER = "unset";

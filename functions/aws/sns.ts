@@ -9,8 +9,8 @@ import { DEFAULT_CONFIG } from "../../shared/config/defaults.js";
 import { type EmailContext, emailBody } from "../../shared/sinks/email.js";
 import { notificationSubject } from "../../shared/sinks/format.js";
 import type { Sink, SinkResult } from "../../shared/sinks/sink.js";
-import type { AwsClientSettings } from "../lambda/env.js";
 import type { Logger } from "../lambda/log.js";
+import type { AwsClientSettings } from "./client.js";
 import { isRetryableAwsError, type RetryOptions, withRetries } from "./retry.js";
 
 /** SNS refuses messages above 256 KiB (body plus attributes); stay clear of it. */

@@ -9,7 +9,7 @@ import {
   GetItemCommand,
   PutItemCommand,
 } from "@aws-sdk/client-dynamodb";
-import type { AwsClientSettings } from "../lambda/env.js";
+import type { AwsClientSettings } from "./client.js";
 import { isRetryableAwsError, type RetryOptions, withRetries } from "./retry.js";
 
 export interface Versioned<T> {

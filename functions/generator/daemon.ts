@@ -3,11 +3,12 @@ import { setTimeout as sleep } from "node:timers/promises";
 import type { InputLogEvent } from "@aws-sdk/client-cloudwatch-logs";
 import { createGenerator } from "../../shared/generator/index.js";
 import { formatLogLine } from "../../shared/log/parse.js";
+import { awsClientSettings } from "../aws/client.js";
 import { createLogsClient, LogShipper } from "../aws/cloudwatch-logs.js";
-import { awsClientSettings, ConfigurationError, type Env, numberEnv } from "../lambda/env.js";
+import { ConfigurationError, type Env, numberEnv } from "../lambda/env.js";
 import { createLogger, type Logger } from "../lambda/log.js";
 import type { Shipper } from "./generator.js";
-import { type GeneratorSettings, generatorSettings } from "./handler.js";
+import { type GeneratorSettings, generatorSettings } from "./settings.js";
 
 export interface DaemonOptions {
   settings: GeneratorSettings;

@@ -1,8 +1,9 @@
 import { DEFAULT_CONFIG } from "../../shared/config/defaults.js";
 import { validateConfig } from "../../shared/config/load.js";
 import type { PipelineConfig } from "../../shared/config/types.js";
+import type { AwsClientSettings } from "../aws/client.js";
 import { createDynamoClient, DynamoStateStore, MemoryStateStore, type StateStore } from "../aws/state.js";
-import { type AwsClientSettings, ConfigurationError, type Env, numberEnv, optionalEnv } from "./env.js";
+import { ConfigurationError, type Env, numberEnv, optionalEnv } from "./env.js";
 
 /**
  * The pipeline configuration: `PIPELINE_CONFIG` holds the config document itself as JSON (the same

@@ -1,14 +1,8 @@
 import type { CloudWatchLogsEvent, Context, KinesisStreamEvent, ScheduledEvent } from "aws-lambda";
+import { type AwsClientSettings, awsClientSettings } from "../aws/client.js";
 import { createSsmClient, SlackUrlFromSsm, SnsWithSlack } from "../aws/slack.js";
 import { createSnsClient, SnsSink } from "../aws/sns.js";
-import {
-  type AwsClientSettings,
-  awsClientSettings,
-  type Env,
-  numberEnv,
-  optionalEnv,
-  requireEnv,
-} from "../lambda/env.js";
+import { type Env, numberEnv, optionalEnv, requireEnv } from "../lambda/env.js";
 import { createLogger, type Logger } from "../lambda/log.js";
 import { createStateStore, loadPipelineConfig } from "../lambda/runtime.js";
 import { emailContextFromEnv } from "./email-env.js";

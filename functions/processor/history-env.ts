@@ -1,6 +1,7 @@
+import type { AwsClientSettings } from "../aws/client.js";
 import { DynamoHistoryStore } from "../aws/history.js";
 import { createDynamoClient } from "../aws/state.js";
-import { type AwsClientSettings, type Env, numberEnv, optionalEnv } from "../lambda/env.js";
+import { type Env, numberEnv, optionalEnv } from "../lambda/env.js";
 import type { Logger } from "../lambda/log.js";
 import { ProcessorHistory } from "./history.js";
 

@@ -1,6 +1,7 @@
 import type { Context, ScheduledEvent, SNSEvent } from "aws-lambda";
 import { SimulatedExecutor } from "../../shared/remediation/simulated-executor.js";
-import { awsClientSettings, type Env } from "../lambda/env.js";
+import { awsClientSettings } from "../aws/client.js";
+import type { Env } from "../lambda/env.js";
 import { createLogger } from "../lambda/log.js";
 import { createStateStore, loadPipelineConfig } from "../lambda/runtime.js";
 import { type RemediationSummary, Remediator } from "./remediator.js";

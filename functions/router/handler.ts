@@ -1,6 +1,7 @@
 import type { Context, KinesisStreamEvent } from "aws-lambda";
+import { awsClientSettings } from "../aws/client.js";
 import { createKinesisClient } from "../aws/kinesis.js";
-import { awsClientSettings, type Env, requireEnv } from "../lambda/env.js";
+import { type Env, requireEnv } from "../lambda/env.js";
 import { createLogger } from "../lambda/log.js";
 import { Router, type RouterOutcome } from "./router.js";
 

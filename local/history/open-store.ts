@@ -1,6 +1,7 @@
+import { awsClientSettings } from "../../functions/aws/client.js";
 import { DynamoHistoryStore } from "../../functions/aws/history.js";
 import { createDynamoClient } from "../../functions/aws/state.js";
-import { awsClientSettings, ConfigurationError, type Env } from "../../functions/lambda/env.js";
+import { ConfigurationError, type Env } from "../../functions/lambda/env.js";
 import type { HistoryStore } from "../../shared/history/types.js";
 import { defaultHistoryPath } from "./paths.js";
 import { SqliteHistoryStore } from "./sqlite-store.js";

@@ -1,11 +1,7 @@
 import { describe, expect, it } from "vitest";
+import { awsClientSettings } from "../../../functions/aws/client.js";
 import { isRetryableAwsError, withRetries } from "../../../functions/aws/retry.js";
-import {
-  awsClientSettings,
-  ConfigurationError,
-  numberEnv,
-  requireEnv,
-} from "../../../functions/lambda/env.js";
+import { ConfigurationError, numberEnv, requireEnv } from "../../../functions/lambda/env.js";
 
 const noWait = { sleep: async () => {}, random: () => 0.5, baseDelayMs: 100, maxDelayMs: 1000 };
 
