@@ -1,7 +1,8 @@
 import type { InputLogEvent } from "@aws-sdk/client-cloudwatch-logs";
 import { awsClientSettings } from "../functions/aws/client.js";
 import { createLogsClient, LogShipper } from "../functions/aws/cloudwatch-logs.js";
-import { ConfigurationError, type Env } from "../functions/lambda/env.js";
+import type { Env } from "../functions/lambda/env.js";
+import { SettingsError } from "../shared/errors.js";
 
 /** What `--ship-to-log-group` did, for the summary and the report. */
 export interface ShippingReport {
@@ -43,8 +44,8 @@ export class LogGroupShipping {
     try {
       settings = awsClientSettings(env);
     } catch (error) {
-      if (error instanceof ConfigurationError) {
-        throw new ConfigurationError(`--ship-to-log-group: ${error.message}`);
+      if (error instanceof SettingsError) {
+        throw new SettingsError(`--ship-to-log-group: ${error.message}`, { cause: error });
       }
       throw error;
     }

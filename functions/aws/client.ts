@@ -1,4 +1,5 @@
-import { ConfigurationError, type Env, optionalEnv } from "../lambda/env.js";
+import { SettingsError } from "../../shared/errors.js";
+import { type Env, optionalEnv } from "../lambda/env.js";
 
 /**
  * Settings every AWS client shares. `AWS_ENDPOINT_URL` is the SDK's own variable for emulators
@@ -12,7 +13,7 @@ export interface AwsClientSettings {
 export function awsClientSettings(env: Env): AwsClientSettings {
   const region = optionalEnv(env, "AWS_REGION") ?? optionalEnv(env, "AWS_DEFAULT_REGION");
   if (region === null) {
-    throw new ConfigurationError(
+    throw new SettingsError(
       "environment variable AWS_REGION is required (the region of the AWS APIs) but is not set",
     );
   }

@@ -1,4 +1,5 @@
-import { ConfigurationError, type Env, numberEnv, optionalEnv, requireEnv } from "../lambda/env.js";
+import { SettingsError } from "../../shared/errors.js";
+import { type Env, numberEnv, optionalEnv, requireEnv } from "../lambda/env.js";
 
 /**
  * The generator's settings from the environment: one module that both the scheduled Lambda
@@ -19,9 +20,7 @@ export function generatorSettings(env: Env, defaultStream: string): GeneratorSet
   const minIntervalS = numberEnv(env, "MIN_INTERVAL_S", 0.05, { min: 0.001 });
   const maxIntervalS = numberEnv(env, "MAX_INTERVAL_S", 0.2, { min: 0.001 });
   if (maxIntervalS < minIntervalS) {
-    throw new ConfigurationError(
-      `MAX_INTERVAL_S (${maxIntervalS}) must be >= MIN_INTERVAL_S (${minIntervalS})`,
-    );
+    throw new SettingsError(`MAX_INTERVAL_S (${maxIntervalS}) must be >= MIN_INTERVAL_S (${minIntervalS})`);
   }
   return {
     logGroupName: requireEnv(

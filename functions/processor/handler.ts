@@ -12,7 +12,7 @@ import { Processor, type ProcessorOutcome } from "./processor.js";
 
 /**
  * Everything a processor needs from the environment, built once: a missing or malformed setting
- * throws a ConfigurationError. `stateKey` names the state item (one per service on the Kinesis path).
+ * throws a SettingsError. `stateKey` names the state item (one per service on the Kinesis path).
  */
 function processorFactory(env: Env): { create: (stateKey?: string) => Processor; logger: Logger } {
   const topicArn = requireEnv(env, "ALERT_TOPIC_ARN", "the SNS topic alerts are published to");

@@ -5,7 +5,7 @@ import { type Env, requireEnv } from "../lambda/env.js";
 import { createLogger } from "../lambda/log.js";
 import { Router, type RouterOutcome } from "./router.js";
 
-/** Build the router from the environment; a missing setting throws a ConfigurationError. */
+/** Build the router from the environment; a missing setting throws a SettingsError. */
 export function createRouterFromEnv(env: Env): Router {
   return new Router({
     client: createKinesisClient(awsClientSettings(env)),

@@ -1,10 +1,11 @@
 import type { Writable } from "node:stream";
 import { parseArgs } from "node:util";
+import { SettingsError } from "../../shared/errors.js";
 import { isAlertType, parseDuration } from "../../shared/history/cli-input.js";
 import { formatIncidentList, formatStats, formatTimeline } from "../../shared/history/format.js";
 import { historyStats } from "../../shared/history/stats.js";
 import type { HistoryStore, IncidentQuery } from "../../shared/history/types.js";
-import { openHistoryStore, STORE_OPTIONS, STORE_USAGE, StoreFlagError } from "./open-store.js";
+import { openHistoryStore, STORE_OPTIONS, STORE_USAGE } from "./open-store.js";
 
 export interface CliIo {
   stdout: Writable;
@@ -51,15 +52,13 @@ const OPTIONS = {
   help: { type: "boolean", short: "h" },
 } as const;
 
-class UsageProblem extends Error {}
-
 /** `--since 24h` (relative to now) or `--since 2026-03-02T08:00:00Z`. */
 function parseSince(text: string, nowMs: number, flag: string): number {
   const duration = parseDuration(text);
   if (duration !== null) return nowMs - duration;
   const at = Date.parse(text);
   if (!Number.isFinite(at)) {
-    throw new UsageProblem(`${flag} must be a duration (24h, 7d, 90m) or an ISO 8601 time, got "${text}"`);
+    throw new SettingsError(`${flag} must be a duration (24h, 7d, 90m) or an ISO 8601 time, got "${text}"`);
   }
   return at;
 }
@@ -73,19 +72,19 @@ function buildQuery(
   if (typeof v.until === "string") query.untilMs = parseSince(v.until, nowMs, "--until");
   if (typeof v.service === "string") query.service = v.service;
   if (typeof v.type === "string") {
-    if (!isAlertType(v.type)) throw new UsageProblem(`--type: unknown alert type "${v.type}"`);
+    if (!isAlertType(v.type)) throw new SettingsError(`--type: unknown alert type "${v.type}"`);
     query.type = v.type;
   }
   if (typeof v.state === "string") {
     if (v.state !== "firing" && v.state !== "resolved") {
-      throw new UsageProblem(`--state must be firing or resolved, got "${v.state}"`);
+      throw new SettingsError(`--state must be firing or resolved, got "${v.state}"`);
     }
     query.state = v.state;
   }
   if (typeof v.limit === "string") {
     const limit = Number(v.limit);
     if (!Number.isSafeInteger(limit) || limit < 1)
-      throw new UsageProblem(`--limit must be a whole number >= 1`);
+      throw new SettingsError(`--limit must be a whole number >= 1`);
     query.limit = limit;
   }
   return query;
@@ -110,10 +109,10 @@ export async function historyMain(argv: readonly string[], io: CliIo): Promise<n
   let store: HistoryStore | null = null;
   try {
     if (!["list", "show", "stats"].includes(command)) {
-      throw new UsageProblem(`unknown command "${command}" (list, show, stats)`);
+      throw new SettingsError(`unknown command "${command}" (list, show, stats)`);
     }
     if (command === "show" ? rest.length !== 1 : rest.length !== 0) {
-      throw new UsageProblem(
+      throw new SettingsError(
         command === "show" ? "show needs one INCIDENT id (see list)" : `unexpected "${rest[0]}"`,
       );
     }
@@ -150,7 +149,7 @@ export async function historyMain(argv: readonly string[], io: CliIo): Promise<n
     );
     return 0;
   } catch (error) {
-    if (error instanceof UsageProblem || error instanceof StoreFlagError) {
+    if (error instanceof SettingsError) {
       io.stderr.write(`error: ${error.message}\n`);
       return 2;
     }

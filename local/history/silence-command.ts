@@ -1,12 +1,13 @@
 import { randomBytes } from "node:crypto";
 import { userInfo } from "node:os";
 import { parseArgs } from "node:util";
+import { SettingsError } from "../../shared/errors.js";
 import { parseDuration, parseMatchers } from "../../shared/history/cli-input.js";
 import { formatSilences } from "../../shared/history/format.js";
 import type { HistoryStore, SilenceRecord } from "../../shared/history/types.js";
 import { silenceActive } from "../../shared/history/types.js";
 import type { CliIo } from "./history-command.js";
-import { openHistoryStore, STORE_OPTIONS, STORE_USAGE, StoreFlagError } from "./open-store.js";
+import { openHistoryStore, STORE_OPTIONS, STORE_USAGE } from "./open-store.js";
 
 export const SILENCE_USAGE = `Usage: npm run silence -- <command> [options]
 
@@ -46,8 +47,6 @@ const OPTIONS = {
 /** Longest silence: a forgotten silence hides real pages, so it has to be renewed on purpose. */
 const MAX_SILENCE_MS = 30 * 86_400_000;
 
-class UsageProblem extends Error {}
-
 function whoAmI(env: NodeJS.ProcessEnv): string {
   try {
     return env.USER || userInfo().username || "unknown";
@@ -83,18 +82,18 @@ export async function silenceMain(argv: readonly string[], io: CliIo): Promise<n
   let store: HistoryStore | null = null;
   try {
     if (command === "add") {
-      if (rest.length > 0) throw new UsageProblem(`unexpected "${rest[0]}"`);
+      if (rest.length > 0) throw new SettingsError(`unexpected "${rest[0]}"`);
       const matchers = parseMatchers(v.matcher ?? []);
-      if (!matchers.ok) throw new UsageProblem(matchers.error);
-      if (v.for === undefined) throw new UsageProblem("add needs --for DURATION (for example --for 2h)");
+      if (!matchers.ok) throw new SettingsError(matchers.error);
+      if (v.for === undefined) throw new SettingsError("add needs --for DURATION (for example --for 2h)");
       const forMs = parseDuration(v.for);
       if (forMs === null)
-        throw new UsageProblem(`--for must be a duration such as 90m, 2h or 1d, got "${v.for}"`);
+        throw new SettingsError(`--for must be a duration such as 90m, 2h or 1d, got "${v.for}"`);
       if (forMs > MAX_SILENCE_MS)
-        throw new UsageProblem("--for is at most 30d; renew a longer silence on purpose");
+        throw new SettingsError("--for is at most 30d; renew a longer silence on purpose");
       const reason = v.reason?.trim() ?? "";
       if (reason === "")
-        throw new UsageProblem(
+        throw new SettingsError(
           'add needs --reason "why" (it is shown to whoever wonders why an alert is quiet)',
         );
       const startsAtMs = now();
@@ -117,7 +116,7 @@ export async function silenceMain(argv: readonly string[], io: CliIo): Promise<n
       return 0;
     }
     if (command === "list") {
-      if (rest.length > 0) throw new UsageProblem(`unexpected "${rest[0]}"`);
+      if (rest.length > 0) throw new SettingsError(`unexpected "${rest[0]}"`);
       store = openHistoryStore(v, io.env);
       const nowMs = now();
       const all = await store.listSilences();
@@ -128,7 +127,7 @@ export async function silenceMain(argv: readonly string[], io: CliIo): Promise<n
       return 0;
     }
     if (command === "expire") {
-      if (rest.length !== 1) throw new UsageProblem("expire needs one silence ID (see list)");
+      if (rest.length !== 1) throw new SettingsError("expire needs one silence ID (see list)");
       store = openHistoryStore(v, io.env);
       const expired = await store.expireSilence(rest[0] as string, now());
       if (expired === null) {
@@ -140,9 +139,9 @@ export async function silenceMain(argv: readonly string[], io: CliIo): Promise<n
       );
       return 0;
     }
-    throw new UsageProblem(`unknown command "${command}" (add, list, expire)`);
+    throw new SettingsError(`unknown command "${command}" (add, list, expire)`);
   } catch (error) {
-    if (error instanceof UsageProblem || error instanceof StoreFlagError) {
+    if (error instanceof SettingsError) {
       io.stderr.write(`error: ${error.message}\n`);
       return 2;
     }

@@ -1,12 +1,10 @@
 import { readFileSync } from "node:fs";
 import type { SinkConfig } from "../../shared/config/sinks.js";
+import { SettingsError } from "../../shared/errors.js";
 import { alertmanagerMessage } from "../../shared/sinks/alertmanager.js";
 import type { Sink } from "../../shared/sinks/sink.js";
 import { slackMessage } from "../../shared/sinks/slack.js";
 import { WebhookSink, webhookBody } from "../../shared/sinks/webhook.js";
-
-/** A sink that cannot be built (URL missing or unreadable); the message never contains the URL. */
-export class SinkSetupError extends Error {}
 
 /** Slack's incoming webhooks take about one message per second; more is answered with 429. */
 export const SLACK_MIN_INTERVAL_S = 1;
@@ -21,16 +19,17 @@ export function resolveSinkUrl(
   if (config.url_env !== undefined) {
     url = env[config.url_env]?.trim();
     if (!url)
-      throw new SinkSetupError(`sink ${config.name}: environment variable ${config.url_env} is not set`);
+      throw new SettingsError(`sink ${config.name}: environment variable ${config.url_env} is not set`);
   } else if (config.url_file !== undefined) {
     try {
       url = readText(config.url_file).split("\n")[0]?.trim();
     } catch (error) {
-      throw new SinkSetupError(
+      throw new SettingsError(
         `sink ${config.name}: cannot read url_file ${config.url_file} (${(error as NodeJS.ErrnoException).code ?? "error"})`,
+        { cause: error },
       );
     }
-    if (!url) throw new SinkSetupError(`sink ${config.name}: url_file ${config.url_file} is empty`);
+    if (!url) throw new SettingsError(`sink ${config.name}: url_file ${config.url_file} is empty`);
   }
   checkUrl(url ?? "", config.name);
   return url as string;
@@ -41,12 +40,13 @@ function checkUrl(url: string, name: string): void {
   try {
     parsed = new URL(url);
   } catch {
-    throw new SinkSetupError(
+    // No cause: the URL parser's message quotes the URL, which may hold a secret.
+    throw new SettingsError(
       `sink ${name}: the URL is not a valid absolute URL (not shown: it may hold a secret)`,
     );
   }
   if (parsed.protocol !== "https:" && parsed.protocol !== "http:") {
-    throw new SinkSetupError(`sink ${name}: the URL must be http(s), got ${parsed.protocol}`);
+    throw new SettingsError(`sink ${name}: the URL must be http(s), got ${parsed.protocol}`);
   }
 }
 

@@ -1,8 +1,9 @@
 import type { DetectorFinding } from "../alerts/types.js";
 import type { SshdJailConfig } from "../config/types.js";
+import { StateError } from "../errors.js";
 import type { LogEvent, LogLine } from "../log/schema.js";
 import { AddressList } from "./address-list.js";
-import { type Detector, DetectorStateError, NO_FINDINGS } from "./detector.js";
+import { type Detector, NO_FINDINGS } from "./detector.js";
 import {
   isRecord,
   readArray,
@@ -164,7 +165,7 @@ export class SshdJailDetector implements Detector {
         typeof c === "string" ? c : "",
       );
       if (connections.length !== failures.length)
-        throw new DetectorStateError(this.name, "failures and connections differ in length");
+        throw new StateError(this.name, "failures and connections differ in length");
       hosts.set(`${service}\u0000${host}`, {
         service,
         host,

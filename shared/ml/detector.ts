@@ -1,9 +1,10 @@
 import type { DetectorFinding, FeatureContribution } from "../alerts/types.js";
 import type { MlConfig } from "../config/types.js";
 import { CapacityGuard } from "../detectors/capacity.js";
-import { type Detector, DetectorStateError, NO_FINDINGS } from "../detectors/detector.js";
+import { type Detector, NO_FINDINGS } from "../detectors/detector.js";
 import { ActivityMap } from "../detectors/state.js";
 import { MIN_STALE_MS } from "../detectors/threshold.js";
+import { InputError, StateError } from "../errors.js";
 import type { LogEvent } from "../log/schema.js";
 import {
   addEvent,
@@ -16,7 +17,7 @@ import {
   type WindowState,
   windowFeatures,
 } from "./features.js";
-import { ForestError, IsolationForest } from "./isolation-forest.js";
+import { IsolationForest } from "./isolation-forest.js";
 import { quantileSelect } from "./stream.js";
 
 /**
@@ -576,7 +577,7 @@ export function createMlDetector(config: MlConfig): Detector {
 }
 
 function fail(problem: string, cause?: unknown): never {
-  throw new DetectorStateError(DETECTOR_NAME, problem, cause === undefined ? undefined : { cause });
+  throw new StateError(DETECTOR_NAME, problem, cause === undefined ? undefined : { cause });
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {
@@ -636,7 +637,7 @@ function parseModel(value: unknown, where: string): ServiceModel | null {
   try {
     forest = IsolationForest.fromBase64(value.forest);
   } catch (error) {
-    fail(`${where}.forest: ${error instanceof ForestError ? error.message : String(error)}`, error);
+    fail(`${where}.forest: ${error instanceof InputError ? error.message : String(error)}`, error);
   }
   if (forest.nFeatures !== FEATURE_COUNT)
     fail(`${where}.forest has ${forest.nFeatures} features, expected ${FEATURE_COUNT}`);

@@ -1,4 +1,5 @@
 import type { Notification } from "../alerts/types.js";
+import { SettingsError } from "../errors.js";
 import { rfc3339 } from "./alertmanager.js";
 import { escapeChatMarkup } from "./escape.js";
 import { describeError } from "./fanout.js";
@@ -28,11 +29,6 @@ export interface WebhookSinkOptions {
   body?: (notification: Notification) => unknown;
   /** Least wall time between two requests to this URL (Slack allows about one per second). */
   minIntervalMs?: number;
-}
-
-/** A webhook URL this sink refuses to post to (see `checkWebhookUrl`). */
-export class WebhookUrlError extends Error {
-  override readonly name = "WebhookUrlError";
 }
 
 /**
@@ -92,7 +88,7 @@ export class WebhookSink implements Sink {
     options: WebhookSinkOptions = {},
   ) {
     const problem = checkWebhookUrl(url);
-    if (problem !== null) throw new WebhookUrlError(problem);
+    if (problem !== null) throw new SettingsError(problem);
     this.fetchImpl = options.fetchImpl ?? fetch;
     this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     this.attempts = Math.max(1, Math.floor(options.attempts ?? DEFAULT_ATTEMPTS));

@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { awsClientSettings } from "../../../functions/aws/client.js";
 import { isRetryableAwsError, withRetries } from "../../../functions/aws/retry.js";
-import { ConfigurationError, numberEnv, requireEnv } from "../../../functions/lambda/env.js";
+import { numberEnv, requireEnv } from "../../../functions/lambda/env.js";
+import { SettingsError } from "../../../shared/errors.js";
 
 const noWait = { sleep: async () => {}, random: () => 0.5, baseDelayMs: 100, maxDelayMs: 1000 };
 
@@ -76,11 +77,9 @@ describe("isRetryableAwsError", () => {
 describe("environment", () => {
   it("names the missing variable and its purpose", () => {
     expect(() => requireEnv({}, "ALERT_TOPIC_ARN", "the SNS topic")).toThrow(
-      new ConfigurationError(
-        "environment variable ALERT_TOPIC_ARN is required (the SNS topic) but is not set",
-      ),
+      new SettingsError("environment variable ALERT_TOPIC_ARN is required (the SNS topic) but is not set"),
     );
-    expect(() => requireEnv({ ALERT_TOPIC_ARN: "  " }, "ALERT_TOPIC_ARN", "x")).toThrow(ConfigurationError);
+    expect(() => requireEnv({ ALERT_TOPIC_ARN: "  " }, "ALERT_TOPIC_ARN", "x")).toThrow(SettingsError);
   });
 
   it("passes AWS_ENDPOINT_URL through for emulators and requires a region", () => {

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { checkWebhookUrl, WebhookSink, WebhookUrlError } from "../../../shared/sinks/webhook.js";
+import { SettingsError } from "../../../shared/errors.js";
+import { checkWebhookUrl, WebhookSink } from "../../../shared/sinks/webhook.js";
 import { notification, startServer, type TestServer } from "./fixtures.js";
 
 describe("webhook redirects", () => {
@@ -55,6 +56,6 @@ describe("webhook URL check", () => {
     ["credentials in the URL", "https://user:pass@example.com/hook", "credentials"],
   ])("refuses %s", (_name, url, why) => {
     expect(checkWebhookUrl(url)).toContain(why);
-    expect(() => new WebhookSink(url)).toThrow(WebhookUrlError);
+    expect(() => new WebhookSink(url)).toThrow(SettingsError);
   });
 });
