@@ -1,6 +1,7 @@
 import type { ScheduledEvent, SNSEvent } from "aws-lambda";
 import type { Notification } from "../../shared/alerts/types.js";
 import type { RemediationConfig } from "../../shared/config/types.js";
+import { fnv1a32 } from "../../shared/hash.js";
 import { actionRecord, incidentId, outcomeRecord, skipRecord } from "../../shared/remediation/audit.js";
 import { RemediationEngine } from "../../shared/remediation/engine.js";
 import type { AuditRecord, Executor, RemediationDecision } from "../../shared/remediation/types.js";
@@ -342,7 +343,5 @@ function trimFiring(firing: Record<string, boolean>): void {
 
 /** FNV-1a, so two records of one stage at the same instant get distinct, stable sort keys. */
 function stableHash(text: string): string {
-  let hash = 0x811c9dc5;
-  for (let i = 0; i < text.length; i++) hash = Math.imul(hash ^ text.charCodeAt(i), 0x01000193);
-  return (hash >>> 0).toString(16).padStart(8, "0");
+  return fnv1a32(text).toString(16).padStart(8, "0");
 }

@@ -1,4 +1,5 @@
 import { InputError } from "../errors.js";
+import { fnv1a32Bytes } from "../hash.js";
 import { Rng } from "../random.js";
 
 /**
@@ -602,7 +603,7 @@ export class IsolationForest {
     view.setUint32(12, this.sampleSize, true);
     view.setUint32(16, nTrees, true);
     view.setUint32(20, nNodes, true);
-    view.setUint32(24, fnv1a(bytes, HEADER_BYTES), true);
+    view.setUint32(24, fnv1a32Bytes(bytes, HEADER_BYTES), true);
     return bytes;
   }
 
@@ -645,7 +646,7 @@ export class IsolationForest {
         `model is ${bytes.length} bytes, its header promises ${expected} (truncated or padded)`,
       );
     }
-    if (view.getUint32(24, true) !== fnv1a(bytes, HEADER_BYTES)) {
+    if (view.getUint32(24, true) !== fnv1a32Bytes(bytes, HEADER_BYTES)) {
       throw new InputError("model checksum mismatch (corrupted)");
     }
     const roots = new Int32Array(nTrees);
@@ -823,13 +824,4 @@ class TreeBuilder {
 
 function align4(n: number): number {
   return (n + 3) & ~3;
-}
-
-function fnv1a(bytes: Uint8Array, from: number): number {
-  let hash = 0x811c9dc5;
-  for (let i = from; i < bytes.length; i++) {
-    hash ^= bytes[i] as number;
-    hash = Math.imul(hash, 0x01000193);
-  }
-  return hash >>> 0;
 }
