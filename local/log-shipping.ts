@@ -50,11 +50,11 @@ export class LogGroupShipping {
       throw error;
     }
     this.shipper = new LogShipper({
-      client: createLogsClient(settings),
+      // Fewer attempts than a Lambda: a run that cannot reach CloudWatch says so sooner.
+      client: createLogsClient({ ...settings, maxAttempts: 3 }),
       logGroupName,
       logStreamName,
       createGroup: true,
-      retry: { attempts: 3 },
     });
     this.report = {
       log_group: logGroupName,

@@ -1,43 +1,8 @@
-import { setTimeout as sleep } from "node:timers/promises";
-
-export interface RetryOptions {
-  /** Total attempts including the first. */
-  attempts: number;
-  baseDelayMs: number;
-  maxDelayMs: number;
-  /** Whether a failure may succeed if tried again (throttling, 5xx, network). */
-  isRetryable: (error: unknown) => boolean;
-  /** Injected so tests do not wait; defaults to a real timer. */
-  sleep?: (ms: number) => Promise<unknown>;
-  /** Jitter source in [0, 1); defaults to full jitter from Math.random (I/O layer only, not the core). */
-  random?: () => number;
-  onRetry?: (error: unknown, attempt: number, delayMs: number) => void;
-}
-
 /**
- * Run `operation` until it succeeds, fails with a non-retryable error, or runs out of attempts.
- * Exponential backoff with full jitter (the AWS recommendation), so that concurrent Lambdas that were
- * throttled together do not retry together.
+ * Retrying is the SDK's job (functions/aws/client.ts). This only classifies what is left when the SDK
+ * has given up: a throttling, server or network error may succeed later (the SNS sink then reports
+ * `retryable` and the alert stays in the outbox), a validation error never will.
  */
-export async function withRetries<T>(
-  operation: (attempt: number) => Promise<T>,
-  options: RetryOptions,
-): Promise<T> {
-  const wait = options.sleep ?? sleep;
-  const random = options.random ?? Math.random;
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await operation(attempt);
-    } catch (error) {
-      if (attempt >= options.attempts || !options.isRetryable(error)) throw error;
-      const ceiling = Math.min(options.maxDelayMs, options.baseDelayMs * 2 ** (attempt - 1));
-      const delayMs = Math.round(ceiling * random());
-      options.onRetry?.(error, attempt, delayMs);
-      await wait(delayMs);
-    }
-  }
-}
-
 const RETRYABLE_CODES = new Set([
   "ThrottlingException",
   "Throttling",

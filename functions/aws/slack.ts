@@ -5,7 +5,7 @@ import type { Sink, SinkResult } from "../../shared/sinks/sink.js";
 import { slackMessage } from "../../shared/sinks/slack.js";
 import { WebhookSink } from "../../shared/sinks/webhook.js";
 import type { Logger } from "../lambda/log.js";
-import type { AwsClientSettings } from "./client.js";
+import { type AwsClientSettings, SSM_ATTEMPTS, sdkClientConfig } from "./client.js";
 
 /** What Terraform stores until an operator puts the real URL in (the URL never goes through Terraform). */
 export const SLACK_PLACEHOLDER = "unset";
@@ -96,5 +96,5 @@ export class SnsWithSlack implements Sink {
 }
 
 export function createSsmClient(settings: AwsClientSettings): SSMClient {
-  return new SSMClient({ ...settings, maxAttempts: 3 });
+  return new SSMClient(sdkClientConfig(settings, SSM_ATTEMPTS));
 }

@@ -28,7 +28,6 @@ import {
 import { logLine, SPARSE_T0, sparseSequence } from "../helpers/sparse-logs.js";
 
 const run = toolGate("moto_server", motoAvailable());
-const noWait = { sleep: async () => {}, random: () => 0 };
 const TABLE = "state";
 
 describe.skipIf(!run)("time on AWS against moto_server: ticks and no further logs", () => {
@@ -55,7 +54,7 @@ describe.skipIf(!run)("time on AWS against moto_server: ticks and no further log
     await sns.send(new SubscribeCommand({ TopicArn, Protocol: "sqs", Endpoint: queue.arn }));
     const dynamo = new DynamoDBClient(settings());
     await dynamo.send(new CreateTableCommand(stateTableDefinition(TABLE)));
-    const store = () => new DynamoStateStore({ client: dynamo, tableName: TABLE, retry: noWait });
+    const store = () => new DynamoStateStore({ client: dynamo, tableName: TABLE });
     const clock = { wallMs: 0 };
     const executed: string[] = [];
     const processor = () =>

@@ -151,7 +151,7 @@ if (withMoto) {
       const client = new DynamoDBClient({ region: MOTO_REGION, endpoint: moto!.endpoint });
       const tableName = `history-${++tables}`;
       await client.send(new CreateTableCommand(historyTableDefinition(tableName)));
-      return new DynamoHistoryStore({ client, tableName, now: () => T0, retry: { attempts: 1 } });
+      return new DynamoHistoryStore({ client, tableName, now: () => T0 });
     },
   });
 }

@@ -156,7 +156,6 @@ describe.runIf(toolGate("moto_server", motoAvailable()))("Kinesis scale-out path
     const store = new DynamoStateStore({
       client: dynamo,
       tableName: "state",
-      retry: { sleep: async () => {}, random: () => 0 },
     });
     const viaKinesis = new MemorySink();
     const servicesPerShard: Set<string>[] = [];
