@@ -1,10 +1,18 @@
 import { readFileSync } from "node:fs";
+import { setTimeout as sleep } from "node:timers/promises";
 import type { SinkConfig } from "../../shared/config/sinks.js";
 import { SettingsError } from "../../shared/errors.js";
 import { alertmanagerMessage } from "../../shared/sinks/alertmanager.js";
 import type { Sink } from "../../shared/sinks/sink.js";
 import { slackMessage } from "../../shared/sinks/slack.js";
-import { WebhookSink, webhookBody } from "../../shared/sinks/webhook.js";
+import { WebhookSink, type WebhookTransport, webhookBody } from "../../shared/sinks/webhook.js";
+
+/** The webhook sinks' I/O on Node: the global fetch, the wall clock and a real timer. */
+export const nodeWebhookTransport: WebhookTransport = {
+  fetch: (input, init) => fetch(input, init),
+  now: () => Date.now(),
+  sleep: (ms) => sleep(ms),
+};
 
 /** Slack's incoming webhooks take about one message per second; more is answered with 429. */
 export const SLACK_MIN_INTERVAL_S = 1;
@@ -55,12 +63,14 @@ export function sinkFromConfig(config: SinkConfig, url: string): Sink {
   switch (config.type) {
     case "slack":
       return new WebhookSink(url, {
+        transport: nodeWebhookTransport,
         name: config.name,
         body: slackMessage,
         minIntervalMs: (config.min_interval_s ?? SLACK_MIN_INTERVAL_S) * 1000,
       });
     case "alertmanager":
       return new WebhookSink(url, {
+        transport: nodeWebhookTransport,
         name: config.name,
         minIntervalMs: (config.min_interval_s ?? 0) * 1000,
         body: (n) =>
@@ -72,6 +82,7 @@ export function sinkFromConfig(config: SinkConfig, url: string): Sink {
       });
     case "webhook":
       return new WebhookSink(url, {
+        transport: nodeWebhookTransport,
         name: config.name,
         body: webhookBody,
         minIntervalMs: (config.min_interval_s ?? 0) * 1000,
@@ -89,7 +100,7 @@ export function buildSinks(
   webhookUrls.forEach((url, i) => {
     const name = webhookUrls.length === 1 ? "webhook" : `webhook-${i + 1}`;
     checkUrl(url, name);
-    sinks.push(new WebhookSink(url, { name }));
+    sinks.push(new WebhookSink(url, { transport: nodeWebhookTransport, name }));
   });
   return sinks;
 }
