@@ -1,19 +1,10 @@
-import type { Writable } from "node:stream";
-import { parseArgs } from "node:util";
 import { SettingsError } from "../../shared/errors.js";
 import { isAlertType, parseDuration } from "../../shared/history/cli-input.js";
 import { formatIncidentList, formatStats, formatTimeline } from "../../shared/history/format.js";
 import { historyStats } from "../../shared/history/stats.js";
-import type { HistoryStore, IncidentQuery } from "../../shared/history/types.js";
-import { openHistoryStore, STORE_OPTIONS, STORE_USAGE } from "./open-store.js";
-
-export interface CliIo {
-  stdout: Writable;
-  stderr: Writable;
-  env: NodeJS.ProcessEnv;
-  /** Wall clock (ms); injectable for tests. */
-  now?: () => number;
-}
+import type { IncidentQuery } from "../../shared/history/types.js";
+import { STORE_OPTIONS, STORE_USAGE } from "./open-store.js";
+import { type CliIo, runStoreCommand } from "./store-command.js";
 
 export const HISTORY_USAGE = `Usage: npm run history -- <command> [options]
 
@@ -91,73 +82,54 @@ function buildQuery(
 }
 
 /** `npm run history`: returns the exit code. */
-export async function historyMain(argv: readonly string[], io: CliIo): Promise<number> {
+export function historyMain(argv: readonly string[], io: CliIo): Promise<number> {
   const now = io.now ?? Date.now;
-  let parsed: ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true; strict: true }>>;
-  try {
-    parsed = parseArgs({ args: [...argv], options: OPTIONS, allowPositionals: true, strict: true });
-  } catch (error) {
-    io.stderr.write(`error: ${(error as Error).message}\n\nRun with --help for the options.\n`);
-    return 2;
-  }
-  const v = parsed.values;
-  const [command, ...rest] = parsed.positionals;
-  if (v.help || command === undefined || command === "help") {
-    io.stdout.write(`${HISTORY_USAGE}\n`);
-    return command === undefined && !v.help ? 2 : 0;
-  }
-  let store: HistoryStore | null = null;
-  try {
-    if (!["list", "show", "stats"].includes(command)) {
-      throw new SettingsError(`unknown command "${command}" (list, show, stats)`);
-    }
-    if (command === "show" ? rest.length !== 1 : rest.length !== 0) {
-      throw new SettingsError(
-        command === "show" ? "show needs one INCIDENT id (see list)" : `unexpected "${rest[0]}"`,
-      );
-    }
-    const query = command === "show" ? null : buildQuery(v, now(), command === "stats" ? "7d" : "24h");
-    store = openHistoryStore(v, io.env);
-    if (command === "list") {
-      const incidents = await store.listIncidents(query as IncidentQuery);
+  return runStoreCommand(argv, io, {
+    options: OPTIONS,
+    usage: HISTORY_USAGE,
+    async run(v, command, rest, openStore) {
+      if (!["list", "show", "stats"].includes(command)) {
+        throw new SettingsError(`unknown command "${command}" (list, show, stats)`);
+      }
+      if (command === "show" ? rest.length !== 1 : rest.length !== 0) {
+        throw new SettingsError(
+          command === "show" ? "show needs one INCIDENT id (see list)" : `unexpected "${rest[0]}"`,
+        );
+      }
+      const query = command === "show" ? null : buildQuery(v, now(), command === "stats" ? "7d" : "24h");
+      const store = openStore();
+      if (command === "list") {
+        const incidents = await store.listIncidents(query as IncidentQuery);
+        io.stdout.write(
+          v.json
+            ? `${JSON.stringify(incidents.map(toJsonIncident), null, 2)}\n`
+            : `${formatIncidentList(incidents)}\n`,
+        );
+        return 0;
+      }
+      if (command === "stats") {
+        const stats = historyStats(
+          await store.listIncidents({ ...(query as IncidentQuery), limit: Number.MAX_SAFE_INTEGER }),
+        );
+        io.stdout.write(v.json ? `${JSON.stringify(stats, null, 2)}\n` : `${formatStats(stats)}\n`);
+        return 0;
+      }
+      const incident = rest[0] as string;
+      const [summary, events] = await Promise.all([store.incident(incident), store.timeline(incident)]);
+      if (summary === null && events.length === 0) {
+        io.stderr.write(
+          `error: no incident ${incident} in this store (npm run history -- list shows the ids)\n`,
+        );
+        return 3;
+      }
       io.stdout.write(
         v.json
-          ? `${JSON.stringify(incidents.map(toJsonIncident), null, 2)}\n`
-          : `${formatIncidentList(incidents)}\n`,
+          ? `${JSON.stringify({ incident: summary && toJsonIncident(summary), timeline: events.map(toJsonEvent) }, null, 2)}\n`
+          : `${formatTimeline(summary, events)}\n`,
       );
       return 0;
-    }
-    if (command === "stats") {
-      const stats = historyStats(
-        await store.listIncidents({ ...(query as IncidentQuery), limit: Number.MAX_SAFE_INTEGER }),
-      );
-      io.stdout.write(v.json ? `${JSON.stringify(stats, null, 2)}\n` : `${formatStats(stats)}\n`);
-      return 0;
-    }
-    const incident = rest[0] as string;
-    const [summary, events] = await Promise.all([store.incident(incident), store.timeline(incident)]);
-    if (summary === null && events.length === 0) {
-      io.stderr.write(
-        `error: no incident ${incident} in this store (npm run history -- list shows the ids)\n`,
-      );
-      return 3;
-    }
-    io.stdout.write(
-      v.json
-        ? `${JSON.stringify({ incident: summary && toJsonIncident(summary), timeline: events.map(toJsonEvent) }, null, 2)}\n`
-        : `${formatTimeline(summary, events)}\n`,
-    );
-    return 0;
-  } catch (error) {
-    if (error instanceof SettingsError) {
-      io.stderr.write(`error: ${error.message}\n`);
-      return 2;
-    }
-    io.stderr.write(`history store failure: ${(error as Error).message}\n`);
-    return 1;
-  } finally {
-    await store?.close();
-  }
+    },
+  });
 }
 
 const rfc3339 = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
