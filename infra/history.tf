@@ -92,7 +92,7 @@ data "aws_iam_policy_document" "processor_history" {
 resource "aws_iam_role_policy" "processor_history" {
   count  = local.processor_count * local.history_count
   name   = "processor-history"
-  role   = aws_iam_role.processor[0].id
+  role   = aws_iam_role.lambda["processor"].id
   policy = data.aws_iam_policy_document.processor_history[0].json
 }
 

@@ -42,7 +42,7 @@ data "aws_iam_policy_document" "processor_slack" {
 resource "aws_iam_role_policy" "processor_slack" {
   count  = local.slack_count
   name   = "processor-slack"
-  role   = aws_iam_role.processor[0].id
+  role   = aws_iam_role.lambda["processor"].id
   policy = data.aws_iam_policy_document.processor_slack[0].json
 }
 
