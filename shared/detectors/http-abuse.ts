@@ -1,9 +1,10 @@
 import type { DetectorFinding } from "../alerts/types.js";
 import type { HttpProbingConfig, RequestFloodConfig } from "../config/types.js";
+import { toLogLine } from "../log/parse.js";
 import type { LogEvent, LogLine } from "../log/schema.js";
 import { type Detector, NO_FINDINGS } from "./detector.js";
 import { SourceStates } from "./sources.js";
-import { readArray, readFiniteNumber, readOptionalTime, timeOrNull, toLogLine } from "./state.js";
+import { readArray, readFiniteNumber, readOptionalTime, timeOrNull } from "./state.js";
 
 const STATE_VERSION = 1;
 const SAMPLES = 5;

@@ -1,18 +1,12 @@
 import type { DetectorFinding } from "../alerts/types.js";
 import type { SshdJailConfig } from "../config/types.js";
 import { StateError } from "../errors.js";
+import { toLogLine } from "../log/parse.js";
 import type { LogEvent, LogLine } from "../log/schema.js";
 import { AddressList } from "./address-list.js";
 import { type Detector, NO_FINDINGS } from "./detector.js";
 import { SourceStates } from "./sources.js";
-import {
-  readArray,
-  readFiniteNumber,
-  readLogEvent,
-  readOptionalTime,
-  timeOrNull,
-  toLogLine,
-} from "./state.js";
+import { readArray, readFiniteNumber, readLogEvent, readOptionalTime, timeOrNull } from "./state.js";
 
 const STATE_VERSION = 1;
 const SAMPLES = 5;

@@ -1,4 +1,5 @@
 import { StateError } from "../errors.js";
+import { toLogLine } from "../log/parse.js";
 import { EVENT_TYPES, LOG_LEVELS, type LogEvent, type LogLine } from "../log/schema.js";
 
 /*
@@ -65,26 +66,6 @@ export function readHeader(detector: string, state: unknown, version: number): R
     throw new StateError(detector, `unsupported state version ${JSON.stringify(state.version)}`);
   }
   return state;
-}
-
-/** The log line as written (no derived `timeMs`), copied so an alert never aliases detector state. */
-export function toLogLine(event: LogEvent): LogLine {
-  return {
-    timestamp: event.timestamp,
-    service: event.service,
-    level: event.level,
-    event_type: event.event_type,
-    message: event.message,
-    metrics: {
-      cpu_pct: event.metrics.cpu_pct,
-      memory_pct: event.metrics.memory_pct,
-      latency_ms: event.metrics.latency_ms,
-    },
-    status_code: event.status_code,
-    source_ip: event.source_ip,
-    user: event.user,
-    request_id: event.request_id,
-  };
 }
 
 /** A measurement a source did not report is null (see LogMetrics). */
