@@ -1,8 +1,9 @@
 import { describe, expect, it } from "vitest";
 import { ALERT_TYPES, type DetectorFinding, SEVERITIES } from "../../../shared/alerts/types.js";
 import { DEFAULT_CONFIG } from "../../../shared/config/defaults.js";
-import { type Detector, DetectorStateError } from "../../../shared/detectors/detector.js";
+import type { Detector } from "../../../shared/detectors/detector.js";
 import { createRuleDetectors } from "../../../shared/detectors/index.js";
+import { StateError } from "../../../shared/errors.js";
 import type { LogEvent } from "../../../shared/log/schema.js";
 import { createMlDetector } from "../../../shared/ml/detector.js";
 import { Rng } from "../../../shared/random.js";
@@ -141,8 +142,8 @@ describe.each(DETECTORS)("detector contract: $name", (entry) => {
     ["a future version", { detector: entry.name, version: 99 }],
     ["another detector's state", { detector: "someone_else", version: 1 }],
   ];
-  it.each(garbage)("refuses %s with DetectorStateError", (_label, state) => {
-    expect(() => entry.create().restore(state)).toThrow(DetectorStateError);
+  it.each(garbage)("refuses %s with StateError", (_label, state) => {
+    expect(() => entry.create().restore(state)).toThrow(StateError);
   });
 
   it("refuses a snapshot with a corrupted field and keeps its previous state", () => {
@@ -155,7 +156,7 @@ describe.each(DETECTORS)("detector contract: $name", (entry) => {
     const listKey = Object.keys(corrupted).find((key) => Array.isArray(corrupted[key]));
     expect(listKey).toBeDefined();
     corrupted[listKey as string] = [{ nonsense: true }];
-    expect(() => detector.restore(corrupted)).toThrow(DetectorStateError);
+    expect(() => detector.restore(corrupted)).toThrow(StateError);
     expect(JSON.stringify(detector.snapshot())).toBe(JSON.stringify(good));
   });
 
