@@ -125,7 +125,7 @@ describe("parseConfig: each error names its key", () => {
       "detectors:\n  error_rate:\n    window_s: 0\n",
       "detectors.error_rate.window_s",
       "out_of_range",
-      "> 0",
+      "must be a number in 1..2678400 (windows are kept in 1-second buckets), got 0",
     ],
     [
       "a duration in milliseconds by mistake",
