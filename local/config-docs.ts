@@ -95,6 +95,31 @@ export function sections(): Map<string, Node> {
   return found;
 }
 
+export interface Leaf {
+  /** Dotted path, e.g. detectors.cpu.smoothing_s. */
+  path: string;
+  range?: Range;
+  options?: readonly string[];
+  boolean?: true;
+}
+
+/** The scalar keys outside lists, with what the schema allows of each. */
+export function leaves(): Leaf[] {
+  const out: Leaf[] = [];
+  for (const [path, node] of sections()) {
+    if (path.includes("[]")) continue;
+    for (const [key, child] of Object.entries(entriesOf(node) ?? {})) {
+      const { base, items } = flatten(child);
+      const range = items.find((item) => item.metadata?.range)?.metadata?.range;
+      const at = `${path}.${key}`;
+      if (range) out.push({ path: at, range });
+      else if (base.type === "boolean") out.push({ path: at, boolean: true });
+      else if (base.type === "picklist") out.push({ path: at, options: base.options as string[] });
+    }
+  }
+  return out;
+}
+
 function formatNumber(n: number): string {
   if (n === MAX_DURATION_S) return "31 days";
   return Number.isInteger(n) && Math.abs(n) >= 10_000 ? n.toLocaleString("en-US") : String(n);

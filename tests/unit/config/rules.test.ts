@@ -4,10 +4,12 @@
  * nearest config the schema accepts builds a pipeline that runs.
  */
 import { describe, expect, it } from "vitest";
+import { type Leaf, leaves } from "../../../local/config-docs.js";
 import type { ConfigProblem } from "../../../shared/config/load.js";
 import { validateConfig } from "../../../shared/config/load.js";
 import type { PipelineConfig } from "../../../shared/config/types.js";
 import { Pipeline } from "../../../shared/pipeline.js";
+import { Rng } from "../../../shared/random.js";
 import { at, makeEvent } from "../detectors/events.js";
 
 type Doc = Record<string, unknown>;
@@ -223,10 +225,10 @@ const RULES: [string, Doc, string, ConfigProblem, string, Doc][] = [
   ],
 ];
 
-/** A minute of CPU, auth and request traffic for two services: enough to train a small model. */
+/** 20 s of CPU, auth and request traffic over two services: enough to train a model on 1 s windows. */
 function exercise(config: PipelineConfig): void {
   const pipeline = new Pipeline({ config });
-  for (let s = 0; s < 60; s++) {
+  for (let s = 0; s < 20; s++) {
     for (const service of ["api", "auth"]) {
       pipeline.ingestEvent(
         makeEvent({
@@ -239,7 +241,7 @@ function exercise(config: PipelineConfig): void {
       );
     }
   }
-  pipeline.advance(at(120));
+  pipeline.advance(at(60));
   pipeline.takeFindings();
   pipeline.takeNotifications();
 }
@@ -266,5 +268,78 @@ describe("config rules between keys and against the detectors", () => {
     const result = validateConfig(detectors("ml", { sample_size: 32_768, warmup_windows: 2, window_s: 1 }));
     expect(result.ok).toBe(true);
     if (result.ok) expect(() => exercise(result.config)).not.toThrow();
+  });
+});
+
+/** A value the schema allows for `leaf`, often at an edge of its range (where constructors break). */
+function pick(leaf: Leaf, rng: Rng, roll = rng.next()): unknown {
+  if (leaf.boolean) return rng.next() < 0.5;
+  if (leaf.options) return leaf.options[rng.int(leaf.options.length)];
+  const range = leaf.range as NonNullable<Leaf["range"]>;
+  const step = range.integer ? 1 : 0.001;
+  const low = range.minExclusive ? range.min + step : range.min;
+  const high = range.maxExclusive ? range.max - step : range.max;
+  const value = roll < 0.3 ? low : roll < 0.5 ? high : rng.uniform(low, high);
+  return range.integer ? Math.round(value) : value;
+}
+
+function setAt(doc: Doc, path: string, value: unknown): void {
+  const keys = path.split(".");
+  let node = doc;
+  for (const key of keys.slice(0, -1)) {
+    node[key] = (node[key] as Doc | undefined) ?? {};
+    node = node[key] as Doc;
+  }
+  node[keys.at(-1) as string] = value;
+}
+
+describe("every config the schema accepts builds a pipeline", () => {
+  const all = leaves();
+
+  it("knows the scalar keys of every detector", () => {
+    const paths = all.map((leaf) => leaf.path);
+    expect(paths).toContain("detectors.cpu.smoothing_s");
+    expect(paths).toContain("detectors.ml.sample_size");
+    expect(paths).toContain("detectors.request_flood.window_s");
+  });
+
+  it("runs a pipeline with each key alone at each end of its range", () => {
+    for (const leaf of all) {
+      const ends = leaf.range
+        ? [pick(leaf, new Rng(0), 0), pick(leaf, new Rng(0), 0.4)]
+        : [pick(leaf, new Rng(1))];
+      for (const value of ends) {
+        // With models that train within the 20 s `exercise` runs.
+        const doc = detectors("ml", { window_s: 1, warmup_windows: 2 });
+        setAt(doc, leaf.path, value);
+        const result = validateConfig(doc);
+        if (!result.ok) {
+          // Only a rule between keys may refuse a value inside its own range (recovery_pct 100).
+          expect(result.errors.map((error) => error.problem)).toEqual(result.errors.map(() => "cross_field"));
+          continue;
+        }
+        expect(() => exercise(result.config), `${leaf.path}: ${String(value)}`).not.toThrow();
+      }
+    }
+  });
+
+  it("runs a pipeline for 30 random configs with values at the edges of their ranges (seeded)", () => {
+    const rng = new Rng(16);
+    let accepted = 0;
+    for (let n = 0; n < 30; n++) {
+      // Half the configs train their models within the 20 s `exercise` runs.
+      const doc: Doc = n % 2 === 0 ? detectors("ml", { window_s: 1, warmup_windows: 2 }) : {};
+      // A quarter of the keys per config, so defaults and edges mix.
+      for (const leaf of all) if (rng.next() < 0.25) setAt(doc, leaf.path, pick(leaf, rng));
+      const result = validateConfig(doc);
+      if (!result.ok) {
+        // Refused only by a rule between keys, never by a value picked inside its own range.
+        expect(result.errors.map((error) => error.problem)).toEqual(result.errors.map(() => "cross_field"));
+        continue;
+      }
+      accepted++;
+      expect(() => exercise(result.config), JSON.stringify(doc)).not.toThrow();
+    }
+    expect(accepted).toBeGreaterThanOrEqual(10);
   });
 });
