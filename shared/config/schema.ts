@@ -476,8 +476,10 @@ const sources = v.pipe(
     say("wrong_type", `must be a list of sources (log_group, format, ...), got ${describe(issue.input)}`),
   ),
   v.rawCheck(({ dataset, addIssue }) => {
+    // Validations still run after the list itself failed: only look at a list.
+    if (!Array.isArray(dataset.value)) return;
     const bad = new Set((dataset.issues ?? []).map((issue) => issue.path?.[0]?.key));
-    // The list itself passed (a failed list stops the pipe); the items without errors are typed.
+    // The items without errors of their own are typed.
     (dataset.value as v.InferOutput<typeof source>[]).forEach((item, index) => {
       if (bad.has(index)) return;
       // The adapter is built once here, so a source that cannot be read is refused at load time.

@@ -67,9 +67,11 @@ const sinkItem = v.pipe(
 export const SINKS_SCHEMA = v.pipe(
   v.array(sinkItem, (issue) => say("wrong_type", `must be a list of sinks, got ${describe(issue.input)}`)),
   v.rawCheck(({ dataset, addIssue }) => {
+    // Validations still run after the list itself failed: only look at a list.
+    if (!Array.isArray(dataset.value)) return;
     const bad = new Set((dataset.issues ?? []).map((issue) => issue.path?.[0]?.key));
     const seen = new Set<string>();
-    // The list itself passed (a failed list stops the pipe); the items without errors are typed.
+    // The items without errors of their own are typed.
     const list = dataset.value as SinkConfig[];
     list.forEach((sink, index) => {
       // A sink with its own errors is already refused; its name would only add noise.

@@ -4,7 +4,7 @@
  * nearest config the schema accepts builds a pipeline that runs.
  */
 import { describe, expect, it } from "vitest";
-import { type Leaf, leaves } from "../../../local/config-docs.js";
+import { type Leaf, leaves, sectionDoc, sections } from "../../../local/config-docs.js";
 import type { ConfigProblem } from "../../../shared/config/load.js";
 import { validateConfig } from "../../../shared/config/load.js";
 import type { PipelineConfig } from "../../../shared/config/types.js";
@@ -341,5 +341,39 @@ describe("every config the schema accepts builds a pipeline", () => {
       expect(() => exercise(result.config), JSON.stringify(doc)).not.toThrow();
     }
     expect(accepted).toBeGreaterThanOrEqual(10);
+  });
+});
+
+/** `{a: {b: [ {c: value} ]}}` for the path a.b[].c */
+function docAt(path: string, value: unknown): Doc {
+  const [head, ...rest] = path.split(".");
+  const key = head as string;
+  const inner = rest.length === 0 ? value : docAt(rest.join("."), value);
+  return key.endsWith("[]") ? { [key.slice(0, -2)]: [inner] } : { [key]: inner };
+}
+
+describe("validateConfig on hostile values", () => {
+  const HOSTILE: unknown[] = [null, 5, -1, 1e308, Number.NaN, "x", "", true, [], [1, "a"], {}, { a: 1 }];
+
+  it("never throws, and refuses a wrong value naming its key, at every key of every section and list", () => {
+    let checked = 0;
+    for (const [path, node] of sections()) {
+      const keys = sectionDoc(path, node as Parameters<typeof sectionDoc>[1]).keys.map((key) => key.key);
+      const targets = [path, ...keys.map((key) => `${path}.${key}`)];
+      // The list itself too (`sinks: {}`), not only its items.
+      if (path.endsWith("[]")) targets.push(path.slice(0, -2));
+      for (const target of targets) {
+        for (const value of HOSTILE) {
+          const result = validateConfig(docAt(target, value));
+          checked++;
+          if (result.ok) continue;
+          for (const error of result.errors) {
+            expect(error.message.startsWith(`${error.path || "config"}: `), error.message).toBe(true);
+            expect(error.message, error.message).not.toContain("Invalid");
+          }
+        }
+      }
+    }
+    expect(checked).toBeGreaterThan(1000);
   });
 });
