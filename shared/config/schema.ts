@@ -207,8 +207,8 @@ const ml = section(
     window_s: v.optional(numberIn(POSITIVE_DURATION, "length of one feature window"), 10),
     warmup_windows: v.optional(
       numberIn(
-        { ...count(2), why: "a model needs at least two windows to learn from" },
-        "no ML alerts before this many windows per service",
+        { ...count(2), why: "a model needs two windows to learn from" },
+        "no ML alerts before this many windows per service (the model trains on them, so it cannot wait for more than it keeps)",
       ),
       60,
     ),
@@ -248,7 +248,7 @@ const ml = section(
         holds: (config) => config.warmup_windows <= config.max_training_windows,
         message: (config) =>
           `must be at most detectors.ml.max_training_windows (${config.max_training_windows}): training waits for ${config.warmup_windows} windows but keeps only ${config.max_training_windows}, so the model would never learn, got ${config.warmup_windows}`,
-        doc: "at most `max_training_windows` (else the model would never train)",
+        doc: "at most `max_training_windows`",
       },
     ],
   },

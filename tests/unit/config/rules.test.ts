@@ -118,7 +118,7 @@ const RULES: [string, Doc, string, ConfigProblem, string, Doc][] = [
     detectors("ml", { warmup_windows: 1 }),
     "detectors.ml.warmup_windows",
     "out_of_range",
-    "must be an integer in 2..1000000 (a model needs at least two windows to learn from), got 1",
+    "must be an integer in 2..1000000 (a model needs two windows to learn from), got 1",
     detectors("ml", { warmup_windows: 2 }),
   ],
   [
