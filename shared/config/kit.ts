@@ -169,6 +169,9 @@ export interface SectionOptions<T> {
   doc?: string;
 }
 
+/** Keys valibot leaves out of an object (prototype pollution), so no unknown-key check sees them. */
+const UNSAFE_KEYS = ["__proto__", "prototype", "constructor"];
+
 type Out<E extends v.ObjectEntries> = v.InferOutput<v.ObjectSchema<E, undefined>>;
 
 function pathItem(input: Record<string, unknown>, key: string): v.IssuePathItem {
@@ -202,9 +205,17 @@ export function section<const E extends v.ObjectEntries>(entries: E, options: Se
   const rules = options.rules ?? [];
   const expected = options.expected ?? "a mapping";
   return v.pipe(
-    // looseObject takes a list for a mapping; a list here is a mistake worth naming.
-    v.custom<Record<string, unknown>>(isPlainObject, (issue) =>
-      say("wrong_type", `must be ${expected}, got ${describe(issue.input)}`),
+    // looseObject takes a list for a mapping; a list here is a mistake worth naming. It also skips
+    // keys like __proto__ without a word, so those are refused here.
+    v.custom<Record<string, unknown>>(
+      (input) => isPlainObject(input) && !UNSAFE_KEYS.some((key) => Object.hasOwn(input, key)),
+      (issue) => {
+        const input = issue.input;
+        const unsafe = isPlainObject(input) && UNSAFE_KEYS.find((key) => Object.hasOwn(input, key));
+        return unsafe
+          ? say("unknown_key", `unknown key "${unsafe}" (known keys: ${known.join(", ")})`)
+          : say("wrong_type", `must be ${expected}, got ${describe(issue.input)}`);
+      },
     ),
     v.looseObject(entries),
     v.rawCheck(({ dataset, addIssue }) => {

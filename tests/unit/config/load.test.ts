@@ -334,6 +334,12 @@ describe("parseConfig: each error names its key", () => {
     expect(errors[0]).toMatchObject({ path: "", problem: "syntax" });
   });
 
+  it("refuses a __proto__ key instead of skipping it", () => {
+    const errors = errorsOf('{"detectors": {"cpu": {"__proto__": {"threshold_pct": 1}}}}', "json");
+    expect(errors).toMatchObject([{ path: "detectors.cpu", problem: "unknown_key" }]);
+    expect(errors[0]?.message).toContain('unknown key "__proto__"');
+  });
+
   it("validateConfig rejects non-finite numbers handed in from code", () => {
     const result = validateConfig({ detectors: { cpu: { threshold_pct: Number.NaN } } });
     expect(result).toMatchObject({
