@@ -13,10 +13,10 @@
  * measured. Services are the generator's five, cloned with a suffix (payment-service-17): each
  * clone has the generator's traffic and incidents.
  */
-import { encodeAwsLogsEvent } from "../../functions/lib/awslogs.js";
-import { createLogger } from "../../functions/lib/log.js";
-import { MemoryStateStore, type StateUsage } from "../../functions/lib/state.js";
-import { encodeState } from "../../functions/lib/state-layout.js";
+import { encodeAwsLogsEvent } from "../../functions/aws/awslogs.js";
+import { MemoryStateStore, type StateUsage } from "../../functions/aws/state.js";
+import { encodeState } from "../../functions/aws/state-layout.js";
+import { createLogger } from "../../functions/lambda/log.js";
 import { Processor, type ProcessorState } from "../../functions/processor/processor.js";
 import { DEFAULT_CONFIG } from "../../shared/config/defaults.js";
 import { createGenerator } from "../../shared/generator/index.js";

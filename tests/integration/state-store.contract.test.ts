@@ -14,8 +14,8 @@ import {
   STATE_CHUNK_BYTES,
   type StateStore,
   stateTableDefinition,
-} from "../../functions/lib/state.js";
-import { decodeState, EMPTY_BASE, encodeState, type LayoutBase } from "../../functions/lib/state-layout.js";
+} from "../../functions/aws/state.js";
+import { decodeState, EMPTY_BASE, encodeState, type LayoutBase } from "../../functions/aws/state-layout.js";
 import {
   MOTO_REGION,
   type Moto,
@@ -68,7 +68,7 @@ const IMPLEMENTATIONS: Implementation[] = [
       const tableName = `state-${++tables}`;
       await client.send(new CreateTableCommand(stateTableDefinition(tableName)));
       lastTable = { client, tableName };
-      return new DynamoStateStore({ client, tableName, retry: { sleep: async () => {}, random: () => 0 } });
+      return new DynamoStateStore({ client, tableName });
     },
     itemNames: async (_store, key) => {
       if (lastTable === undefined) throw new Error("no table");

@@ -1,5 +1,5 @@
 /**
- * The state layout (functions/lib/state-layout.ts): what a save writes is what changed, nothing
+ * The state layout (functions/aws/state-layout.ts): what a save writes is what changed, nothing
  * is lost on the way through the items, and superseded items are named for deletion.
  */
 import { describe, expect, it } from "vitest";
@@ -13,7 +13,7 @@ import {
   type LayoutBase,
   splitForest,
   ungroupByService,
-} from "../../../functions/lib/state-layout.js";
+} from "../../../functions/aws/state-layout.js";
 import { IsolationForest } from "../../../shared/ml/isolation-forest.js";
 
 function rng(seed: number): () => number {

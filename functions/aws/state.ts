@@ -11,8 +11,7 @@ import {
   PutItemCommand,
   type WriteRequest,
 } from "@aws-sdk/client-dynamodb";
-import type { AwsClientSettings } from "./env.js";
-import { isRetryableAwsError, type RetryOptions, withRetries } from "./retry.js";
+import { type AwsClientSettings, DYNAMODB_ATTEMPTS, sdkClientConfig } from "./client.js";
 
 export interface Versioned<T> {
   value: T;
@@ -24,7 +23,7 @@ export interface Versioned<T> {
 export const CONFLICT = "conflict" as const;
 
 /**
- * One save of an item-layout state (functions/lib/state-layout.ts builds it; docs/lambda.md
+ * One save of an item-layout state (functions/aws/state-layout.ts builds it; docs/lambda.md
  * "State layout"). The store writes `put` (names never used before, so no reader of the current
  * version can see them), then the head item with `root` under the condition that the stored
  * version is still `expectedVersion` (null: nothing stored yet), then deletes `delete` (items the
@@ -308,7 +307,6 @@ export interface DynamoStateStoreOptions {
   tableName: string;
   /** State untouched for this long expires through the table's TTL (attribute `expires_at`). */
   stateTtlS?: number;
-  retry?: Partial<RetryOptions>;
 }
 
 /**
@@ -323,18 +321,10 @@ export interface DynamoStateStoreOptions {
  */
 export class DynamoStateStore implements StateStore {
   readonly durable = true;
-  private readonly retry: RetryOptions;
   private readonly stateTtlS: number;
 
   constructor(private readonly options: DynamoStateStoreOptions) {
     this.stateTtlS = options.stateTtlS ?? 30 * 24 * 3600;
-    this.retry = {
-      attempts: 4,
-      baseDelayMs: 100,
-      maxDelayMs: 2_000,
-      isRetryable: isRetryableAwsError,
-      ...options.retry,
-    };
   }
 
   async load<T>(key: string): Promise<Versioned<T> | null> {
@@ -346,19 +336,17 @@ export class DynamoStateStore implements StateStore {
       sk: { S: `chunk#${head.version}#${head.writer}#${i}` },
     }));
     const found = new Map<string, Buffer>();
-    // BatchGetItem takes at most 100 keys and may return some as unprocessed: loop until done.
+    // BatchGetItem takes at most 100 keys and may return some as unprocessed: loop until done. This
+    // loop stays ours: a partly answered call is a success to the SDK, so its retry strategy never
+    // sees the keys left over.
     for (let start = 0; start < keys.length; start += 100) {
       let pending: Record<string, AttributeValue>[] = keys.slice(start, start + 100);
       for (let round = 0; pending.length > 0; round++) {
         if (round > 10) throw new Error(`state ${key}: chunks still unprocessed after ${round} rounds`);
-        const response = await withRetries(
-          () =>
-            this.options.client.send(
-              new BatchGetItemCommand({
-                RequestItems: { [this.options.tableName]: { Keys: pending, ConsistentRead: true } },
-              }),
-            ),
-          this.retry,
+        const response = await this.options.client.send(
+          new BatchGetItemCommand({
+            RequestItems: { [this.options.tableName]: { Keys: pending, ConsistentRead: true } },
+          }),
         );
         for (const item of response.Responses?.[this.options.tableName] ?? []) {
           if (item.sk?.S && item.data?.B) found.set(item.sk.S, Buffer.from(item.data.B));
@@ -397,48 +385,39 @@ export class DynamoStateStore implements StateStore {
     const writer = randomUUID();
     const expiresAt = { N: String(Math.floor(nowMs / 1000) + this.stateTtlS) };
     for (let i = 0; i < chunks.length; i++) {
-      await withRetries(
-        () =>
-          this.options.client.send(
-            new PutItemCommand({
-              TableName: this.options.tableName,
-              Item: {
-                pk: { S: `state#${key}` },
-                sk: { S: `chunk#${version}#${writer}#${i}` },
-                data: { B: chunks[i] as Buffer },
-                expires_at: expiresAt,
-              },
-            }),
-          ),
-        this.retry,
+      await this.options.client.send(
+        new PutItemCommand({
+          TableName: this.options.tableName,
+          Item: {
+            pk: { S: `state#${key}` },
+            sk: { S: `chunk#${version}#${writer}#${i}` },
+            data: { B: chunks[i] as Buffer },
+            expires_at: expiresAt,
+          },
+        }),
       );
     }
     try {
-      await withRetries(
-        () =>
-          this.options.client.send(
-            new PutItemCommand({
-              TableName: this.options.tableName,
-              Item: {
-                pk: { S: `state#${key}` },
-                sk: { S: "head" },
-                version: { N: String(version) },
-                writer: { S: writer },
-                chunks: { N: String(chunks.length) },
-                updated_at: { N: String(nowMs) },
-                expires_at: expiresAt,
-              },
-              ConditionExpression:
-                expectedVersion === null ? "attribute_not_exists(pk)" : "#version = :expected",
-              ...(expectedVersion === null
-                ? {}
-                : {
-                    ExpressionAttributeNames: { "#version": "version" },
-                    ExpressionAttributeValues: { ":expected": { N: String(expectedVersion) } },
-                  }),
-            }),
-          ),
-        this.retry,
+      await this.options.client.send(
+        new PutItemCommand({
+          TableName: this.options.tableName,
+          Item: {
+            pk: { S: `state#${key}` },
+            sk: { S: "head" },
+            version: { N: String(version) },
+            writer: { S: writer },
+            chunks: { N: String(chunks.length) },
+            updated_at: { N: String(nowMs) },
+            expires_at: expiresAt,
+          },
+          ConditionExpression: expectedVersion === null ? "attribute_not_exists(pk)" : "#version = :expected",
+          ...(expectedVersion === null
+            ? {}
+            : {
+                ExpressionAttributeNames: { "#version": "version" },
+                ExpressionAttributeValues: { ":expected": { N: String(expectedVersion) } },
+              }),
+        }),
       );
     } catch (error) {
       if (error instanceof ConditionalCheckFailedException) return CONFLICT;
@@ -463,14 +442,10 @@ export class DynamoStateStore implements StateStore {
         .map((name) => ({ pk: { S: `state#${key}` }, sk: { S: `item#${name}` } }));
       for (let round = 0; pending.length > 0; round++) {
         if (round > 10) throw new Error(`state ${key}: items still unprocessed after ${round} rounds`);
-        const response = await withRetries(
-          () =>
-            this.options.client.send(
-              new BatchGetItemCommand({
-                RequestItems: { [this.options.tableName]: { Keys: pending, ConsistentRead: true } },
-              }),
-            ),
-          this.retry,
+        const response = await this.options.client.send(
+          new BatchGetItemCommand({
+            RequestItems: { [this.options.tableName]: { Keys: pending, ConsistentRead: true } },
+          }),
         );
         for (const item of response.Responses?.[this.options.tableName] ?? []) {
           if (item.sk?.S?.startsWith("item#") && item.data?.B) {
@@ -502,31 +477,27 @@ export class DynamoStateStore implements StateStore {
     );
     const version = (save.expectedVersion ?? 0) + 1;
     try {
-      await withRetries(
-        () =>
-          this.options.client.send(
-            new PutItemCommand({
-              TableName: this.options.tableName,
-              Item: {
-                pk: { S: `state#${key}` },
-                sk: { S: "head" },
-                version: { N: String(version) },
-                writer: { S: randomUUID() },
-                root: { B: packRoot(save.root) },
-                updated_at: { N: String(nowMs) },
-                expires_at: expiresAt,
-              },
-              ConditionExpression:
-                save.expectedVersion === null ? "attribute_not_exists(pk)" : "#version = :expected",
-              ...(save.expectedVersion === null
-                ? {}
-                : {
-                    ExpressionAttributeNames: { "#version": "version" },
-                    ExpressionAttributeValues: { ":expected": { N: String(save.expectedVersion) } },
-                  }),
-            }),
-          ),
-        this.retry,
+      await this.options.client.send(
+        new PutItemCommand({
+          TableName: this.options.tableName,
+          Item: {
+            pk: { S: `state#${key}` },
+            sk: { S: "head" },
+            version: { N: String(version) },
+            writer: { S: randomUUID() },
+            root: { B: packRoot(save.root) },
+            updated_at: { N: String(nowMs) },
+            expires_at: expiresAt,
+          },
+          ConditionExpression:
+            save.expectedVersion === null ? "attribute_not_exists(pk)" : "#version = :expected",
+          ...(save.expectedVersion === null
+            ? {}
+            : {
+                ExpressionAttributeNames: { "#version": "version" },
+                ExpressionAttributeValues: { ":expected": { N: String(save.expectedVersion) } },
+              }),
+        }),
       );
     } catch (error) {
       if (!(error instanceof ConditionalCheckFailedException)) throw error;
@@ -557,12 +528,8 @@ export class DynamoStateStore implements StateStore {
       let pending = requests.slice(start, start + 25);
       for (let round = 0; pending.length > 0; round++) {
         if (round > 10) throw new Error(`state: writes still unprocessed after ${round} rounds`);
-        const response = await withRetries(
-          () =>
-            this.options.client.send(
-              new BatchWriteItemCommand({ RequestItems: { [this.options.tableName]: pending } }),
-            ),
-          this.retry,
+        const response = await this.options.client.send(
+          new BatchWriteItemCommand({ RequestItems: { [this.options.tableName]: pending } }),
         );
         pending = (response.UnprocessedItems?.[this.options.tableName] ?? []) as typeof pending;
       }
@@ -572,18 +539,14 @@ export class DynamoStateStore implements StateStore {
   async claim(key: string, ttlS: number, nowMs: number): Promise<boolean> {
     const nowS = Math.floor(nowMs / 1000);
     try {
-      await withRetries(
-        () =>
-          this.options.client.send(
-            new PutItemCommand({
-              TableName: this.options.tableName,
-              Item: { pk: { S: `claim#${key}` }, sk: { S: "claim" }, expires_at: { N: String(nowS + ttlS) } },
-              // TTL deletion is lazy (it can take days), so an expired claim may still be there.
-              ConditionExpression: "attribute_not_exists(pk) OR expires_at <= :now",
-              ExpressionAttributeValues: { ":now": { N: String(nowS) } },
-            }),
-          ),
-        this.retry,
+      await this.options.client.send(
+        new PutItemCommand({
+          TableName: this.options.tableName,
+          Item: { pk: { S: `claim#${key}` }, sk: { S: "claim" }, expires_at: { N: String(nowS + ttlS) } },
+          // TTL deletion is lazy (it can take days), so an expired claim may still be there.
+          ConditionExpression: "attribute_not_exists(pk) OR expires_at <= :now",
+          ExpressionAttributeValues: { ":now": { N: String(nowS) } },
+        }),
       );
       return true;
     } catch (error) {
@@ -599,20 +562,16 @@ export class DynamoStateStore implements StateStore {
     ttlS: number,
     nowMs: number,
   ): Promise<void> {
-    await withRetries(
-      () =>
-        this.options.client.send(
-          new PutItemCommand({
-            TableName: this.options.tableName,
-            Item: {
-              pk: { S: `audit#${partition}` },
-              sk: { S: sort },
-              record: { S: JSON.stringify(record) },
-              expires_at: { N: String(Math.floor(nowMs / 1000) + ttlS) },
-            },
-          }),
-        ),
-      this.retry,
+    await this.options.client.send(
+      new PutItemCommand({
+        TableName: this.options.tableName,
+        Item: {
+          pk: { S: `audit#${partition}` },
+          sk: { S: sort },
+          record: { S: JSON.stringify(record) },
+          expires_at: { N: String(Math.floor(nowMs / 1000) + ttlS) },
+        },
+      }),
     );
   }
 
@@ -620,16 +579,12 @@ export class DynamoStateStore implements StateStore {
     key: string,
     consistent = true,
   ): Promise<{ version: number; writer: string; chunks: number; root: string | null } | null> {
-    const response = await withRetries(
-      () =>
-        this.options.client.send(
-          new GetItemCommand({
-            TableName: this.options.tableName,
-            Key: { pk: { S: `state#${key}` }, sk: { S: "head" } },
-            ConsistentRead: consistent,
-          }),
-        ),
-      this.retry,
+    const response = await this.options.client.send(
+      new GetItemCommand({
+        TableName: this.options.tableName,
+        Key: { pk: { S: `state#${key}` }, sk: { S: "head" } },
+        ConsistentRead: consistent,
+      }),
     );
     const item = response.Item;
     if (!item?.version?.N) return null;
@@ -645,7 +600,7 @@ export class DynamoStateStore implements StateStore {
 type BatchWriteItemCommandRequests = WriteRequest[];
 
 export function createDynamoClient(settings: AwsClientSettings): DynamoDBClient {
-  return new DynamoDBClient({ ...settings, maxAttempts: 1 });
+  return new DynamoDBClient(sdkClientConfig(settings, DYNAMODB_ATTEMPTS));
 }
 
 /**
