@@ -288,4 +288,33 @@ describe("Processor", () => {
     for (const o of outcomes.filter((x) => x.notifications > 0)) expect(o.stateSaved).toBe(true);
     expect(await store.version("processor")).toBe(saved.length);
   });
+
+  it("a partial save keeps the alert state and the outbox current and the windows of the last full save", async () => {
+    let wall = WALL();
+    const store = new MemoryStateStore();
+    const sink = new MemorySink();
+    const processor = new Processor({
+      config: DEFAULT_CONFIG,
+      store,
+      sink,
+      logger: createLogger({}, () => {}),
+      writeMetrics: () => {},
+      now: () => wall,
+      // Windows save once (the first save); every later save is a partial one.
+      minSaveIntervalMs: 3_600_000,
+    });
+    const outcomes = [];
+    for (const event of traffic) {
+      wall += 60_000;
+      outcomes.push(await processor.handle(event));
+    }
+    expect(sink.received.length).toBeGreaterThan(0);
+    expect(outcomes.filter((o) => o.stateSaved).length).toBeGreaterThan(1);
+    const stored = await loadProcessorState(store, "processor");
+    const live = processor["live"]?.pipeline.snapshot();
+    expect(stored?.value.pipeline.alerts).toEqual(JSON.parse(JSON.stringify(live?.alerts)));
+    expect(stored?.value.outbox).toEqual([]);
+    // The windows are those of the first save, well behind the live pipeline.
+    expect(stored?.value.pipeline.latestMs).toBeLessThan((live?.latestMs ?? 0) - 5 * 60_000);
+  });
 });
