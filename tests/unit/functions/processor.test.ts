@@ -7,6 +7,7 @@ import { createLogger } from "../../../functions/lambda/log.js";
 import { loadProcessorState, Processor } from "../../../functions/processor/processor.js";
 import type { Notification } from "../../../shared/alerts/types.js";
 import { DEFAULT_CONFIG } from "../../../shared/config/defaults.js";
+import type { PipelineSnapshot } from "../../../shared/pipeline.js";
 import { MemorySink, type Sink, type SinkResult } from "../../../shared/sinks/sink.js";
 import { kitJson } from "./fixtures.js";
 
@@ -311,7 +312,10 @@ describe("Processor", () => {
     expect(sink.received.length).toBeGreaterThan(0);
     expect(outcomes.filter((o) => o.stateSaved).length).toBeGreaterThan(1);
     const stored = await loadProcessorState(store, "processor");
-    const live = processor["live"]?.pipeline.snapshot();
+    // The live pipeline is private: read it the way a debugger would, for this check only.
+    const live = (
+      processor as unknown as { live: { pipeline: { snapshot(): PipelineSnapshot } } | null }
+    ).live?.pipeline.snapshot();
     expect(stored?.value.pipeline.alerts).toEqual(JSON.parse(JSON.stringify(live?.alerts)));
     expect(stored?.value.outbox).toEqual([]);
     // The windows are those of the first save, well behind the live pipeline.

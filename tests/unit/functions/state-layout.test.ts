@@ -5,7 +5,6 @@
 import { describe, expect, it } from "vitest";
 import {
   decodeState,
-  EMPTY_BASE,
   type EncodedState,
   encodeState,
   groupByService,
