@@ -270,6 +270,14 @@ export class Pipeline {
     return this.alerts.activeSilences(nowMs);
   }
 
+  /**
+   * The alert state alone (fingerprints, groups, silences): what the processor's partial save
+   * writes between window saves, without serialising every detector and model.
+   */
+  snapshotAlerts(): unknown {
+    return this.alerts.snapshot();
+  }
+
   snapshot(): PipelineSnapshot {
     const detectors: Record<string, unknown> = {};
     for (const detector of this.detectors) detectors[detector.name] = detector.snapshot();

@@ -291,15 +291,15 @@ export class Processor {
       const urgent =
         findings.length > 0 || fresh.length > 0 || remaining.length > 0 || state.outbox.length > 0;
       const deferSave = state === this.live && !urgent && !windowsDue;
-      const partial = state === this.live && urgent && !windowsDue;
+      // A partial save edits the stored root, so it needs one (a fresh state saves in full).
+      const partial = state === this.live && urgent && !windowsDue && state.base.tree !== null;
       let base = state.base;
       let saved: number | null | typeof CONFLICT = state.version;
       if (!deferSave) {
-        const value: ProcessorState = {
-          pipeline: state.pipeline.snapshot(),
-          outbox: remaining,
-          inputs: state.reader.snapshot(),
-        };
+        // A partial save reads only the urgent parts: serialising every model for it would be waste.
+        const value: ProcessorState | { pipeline: { alerts: unknown }; outbox: Notification[] } = partial
+          ? { pipeline: { alerts: state.pipeline.snapshotAlerts() }, outbox: remaining }
+          : { pipeline: state.pipeline.snapshot(), outbox: remaining, inputs: state.reader.snapshot() };
         const encoded = encodeState(value, state.base, { urgentOnly: partial });
         saved = await this.options.store.saveItems(
           this.stateKey,
