@@ -36,6 +36,16 @@ export const BLOB_BYTES = 2048;
 const CHUNK_MIN = 2048;
 const CHUNK_MAX = 32 * 1024;
 const CHUNK_SPREAD = 4;
+/**
+ * Chunks of service groups, in raw JSON bytes (a group is 10 to 20 KB, about 2 KB compressed).
+ * Large on purpose: at one delivery a second every active service's group changes every window
+ * save anyway, and a few large items waste less of DynamoDB's per-KB rounding than many small
+ * ones (measured in the state bench: 16 KB $34, 48 KB $28, 96 KB $25 a month at 100 services).
+ * 192 KB raw stays far below the 400 KB item limit once compressed.
+ */
+const GROUP_MIN = 64 * 1024;
+const GROUP_MAX = 192 * 1024;
+const GROUP_SPREAD = 2;
 /** The same for float64 rows (binary, so no compression): at most 896 bytes, so a chunk and its
  *  keys stay within the 1 KB a write unit pays for. */
 const ROWS_MIN = 256;
@@ -246,18 +256,24 @@ class Encoder {
     const names: string[] = [];
     let chunk: string[] = [];
     let size = 0;
-    for (const text of elements) {
+    elements.forEach((text, i) => {
       chunk.push(text);
       size += text.length + 1;
+      // Service groups change every window, so their boundaries follow the service name (stable)
+      // and a chunk takes a few of them: fewer, larger items waste less of the per-KB rounding
+      // and compress better together.
+      const group = elementsInline ? (value[i] as { service?: unknown }).service : undefined;
       const cut =
-        size >= CHUNK_MAX ||
-        (size >= CHUNK_MIN && (text.length >= CHUNK_MIN || fnv(text) % CHUNK_SPREAD === 0));
+        group !== undefined
+          ? size >= GROUP_MAX || (size >= GROUP_MIN && fnv(String(group)) % GROUP_SPREAD === 0)
+          : size >= CHUNK_MAX ||
+            (size >= CHUNK_MIN && (text.length >= CHUNK_MIN || fnv(text) % CHUNK_SPREAD === 0));
       if (cut) {
         names.push(this.item("c", `[${chunk.join(",")}]`, true));
         chunk = [];
         size = 0;
       }
-    }
+    });
     if (chunk.length > 0) names.push(this.item("c", `[${chunk.join(",")}]`, true));
     return { $c: this.encodeArray(names, 0) };
   }
