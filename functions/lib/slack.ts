@@ -2,7 +2,7 @@ import { GetParameterCommand, SSMClient } from "@aws-sdk/client-ssm";
 import { WebhookSink } from "../../local/sinks/webhook.js";
 import type { Notification } from "../../shared/alerts/types.js";
 import { fanOut } from "../../shared/sinks/fanout.js";
-import type { Sink, SinkResult } from "../../shared/sinks/sink.js";
+import type { SendOptions, Sink, SinkResult } from "../../shared/sinks/sink.js";
 import { slackMessage } from "../../shared/sinks/slack.js";
 import type { AwsClientSettings } from "./env.js";
 import type { Logger } from "./log.js";
@@ -60,9 +60,9 @@ export class SnsWithSlack implements Sink {
     this.name = primary.name;
   }
 
-  async send(notification: Notification): Promise<SinkResult> {
+  async send(notification: Notification, options?: SendOptions): Promise<SinkResult> {
     const [primary, slack] = await Promise.all([
-      this.primary.send(notification),
+      this.primary.send(notification, options),
       this.sendSlack(notification),
     ]);
     if (slack !== null && slack.status !== "ok") {

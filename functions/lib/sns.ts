@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from "node:timers/promises";
 import {
   type MessageAttributeValue,
   PublishCommand,
@@ -8,7 +9,7 @@ import type { Notification } from "../../shared/alerts/types.js";
 import { DEFAULT_CONFIG } from "../../shared/config/defaults.js";
 import { type EmailContext, emailBody } from "../../shared/sinks/email.js";
 import { notificationSubject } from "../../shared/sinks/format.js";
-import type { Sink, SinkResult } from "../../shared/sinks/sink.js";
+import type { SendOptions, Sink, SinkResult } from "../../shared/sinks/sink.js";
 import type { AwsClientSettings } from "./env.js";
 import type { Logger } from "./log.js";
 import { isRetryableAwsError, type RetryOptions, withRetries } from "./retry.js";
@@ -89,8 +90,11 @@ export function messageAttributes(notification: Notification): Record<string, Me
   return attributes;
 }
 
-/** Large groups with many log samples could pass the SNS size limit: drop samples before failing. */
-function fitNotification(notification: Notification): Notification {
+/**
+ * Large groups with many log samples could pass the SNS (and SQS) size limit: drop samples before
+ * failing. Used for the dead-letter queue's copy too.
+ */
+export function fitNotification(notification: Notification): Notification {
   const size = (n: Notification) => Buffer.byteLength(JSON.stringify(n));
   // The message carries the JSON up to three times (default, email, email-json).
   if (size(notification) * 3 < MAX_SNS_MESSAGE_BYTES) return notification;
@@ -166,16 +170,21 @@ export interface SnsSinkOptions {
   logger?: Logger;
 }
 
-/** The SNS sink: bounded retries with backoff, then `retryable` so the caller keeps the alert. */
+/**
+ * The SNS sink: a few quick retries with backoff (a throttle often clears within a second), then
+ * `retryable` so the caller keeps the alert in its outbox. Short on purpose: the outbox retries on
+ * the next invocation, and a long retry here would only spend the invocation's publish budget on
+ * an outage. An aborted `signal` (the budget ran out) stops the request and the backoff at once.
+ */
 export class SnsSink implements Sink {
   readonly name = "sns";
   private readonly retry: RetryOptions;
 
   constructor(private readonly options: SnsSinkOptions) {
     this.retry = {
-      attempts: 4,
-      baseDelayMs: 200,
-      maxDelayMs: 3_000,
+      attempts: 3,
+      baseDelayMs: 100,
+      maxDelayMs: 1_000,
       isRetryable: isRetryableAwsError,
       onRetry: (error, attempt, delayMs) =>
         options.logger?.warn("SNS publish failed, retrying", { attempt, delayMs, error }),
@@ -183,16 +192,36 @@ export class SnsSink implements Sink {
     };
   }
 
-  async send(notification: Notification): Promise<SinkResult> {
+  async send(notification: Notification, options: SendOptions = {}): Promise<SinkResult> {
     const input = buildPublishInput(this.options.topicArn, notification, this.options.email);
+    const { signal } = options;
+    let attempts = 0;
     try {
-      await withRetries(() => this.options.client.send(new PublishCommand(input)), this.retry);
-      return { status: "ok" };
+      await withRetries(
+        () => {
+          attempts++;
+          return this.options.client.send(
+            new PublishCommand(input),
+            signal === undefined ? {} : { abortSignal: signal },
+          );
+        },
+        {
+          ...this.retry,
+          ...(signal === undefined
+            ? {}
+            : { sleep: this.retry.sleep ?? ((ms: number) => sleep(ms, undefined, { signal })) }),
+        },
+      );
+      return { status: "ok", attempts };
     } catch (error) {
+      if (signal?.aborted) {
+        // Out of time, not a verdict on SNS: the caller keeps the notification for the next invocation.
+        return { status: "retryable", error: "TimeoutError: publish budget spent", attempts };
+      }
       const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
       return isRetryableAwsError(error)
-        ? { status: "retryable", error: message }
-        : { status: "error", error: message };
+        ? { status: "retryable", error: message, attempts }
+        : { status: "error", error: message, attempts };
     }
   }
 }

@@ -1,4 +1,5 @@
 import type { CloudWatchLogsEvent, Context, KinesisStreamEvent, ScheduledEvent } from "aws-lambda";
+import { createSqsClient, type DeadLetterQueue, SqsDeadLetterQueue } from "../lib/dead-letter.js";
 import { emailContextFromEnv } from "../lib/email-env.js";
 import {
   type AwsClientSettings,
@@ -38,6 +39,11 @@ function processorFactory(env: Env): { create: (stateKey?: string) => Processor;
     logger,
   );
   const history = createHistoryFromEnv(env, settings, logger);
+  const deadLetterUrl = optionalEnv(env, "DEAD_LETTER_QUEUE_URL");
+  const deadLetters: DeadLetterQueue | undefined =
+    deadLetterUrl === null
+      ? undefined
+      : new SqsDeadLetterQueue({ client: createSqsClient(settings), queueUrl: deadLetterUrl, logger });
   const minSaveIntervalMs = numberEnv(env, "STATE_SAVE_INTERVAL_S", 0) * 1000;
   const create = (stateKey?: string) =>
     new Processor({
@@ -48,6 +54,8 @@ function processorFactory(env: Env): { create: (stateKey?: string) => Processor;
       writeMetrics: (line) => process.stdout.write(`${line}\n`),
       minSaveIntervalMs,
       history,
+      maxOutbox: numberEnv(env, "OUTBOX_MAX", 1000, { min: 1 }),
+      ...(deadLetters === undefined ? {} : { deadLetters }),
       ...(stateKey === undefined ? {} : { stateKey }),
     });
   return { create, logger };
@@ -90,12 +98,13 @@ function isKinesisEvent(event: unknown): event is KinesisStreamEvent {
  */
 export async function handler(
   event: CloudWatchLogsEvent | ScheduledEvent | KinesisStreamEvent,
-  _context?: Context,
+  context?: Context,
 ): Promise<ProcessorOutcome | KinesisOutcome> {
+  // The context's remaining time sets each invocation's publish budget (docs/lambda.md, "Outages").
   if (isKinesisEvent(event)) {
     kinesisProcessor ??= createKinesisProcessorFromEnv(process.env);
-    return await kinesisProcessor.handle(event);
+    return await kinesisProcessor.handle(event, context);
   }
   processor ??= createProcessorFromEnv(process.env);
-  return await processor.handle(event);
+  return await processor.handle(event, context);
 }

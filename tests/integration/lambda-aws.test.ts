@@ -93,7 +93,7 @@ describe.skipIf(!run)("AWS adapters against moto_server", () => {
       client: new SNSClient({ ...settings(), maxAttempts: 1 }),
       topicArn: TopicArn ?? "",
     });
-    expect(await sink.send(notification())).toEqual({ status: "ok" });
+    expect(await sink.send(notification())).toMatchObject({ status: "ok" });
     const [message] = await sqs.drain(queue.url);
     const envelope = JSON.parse(message?.Body ?? "{}") as {
       Subject: string;
@@ -130,7 +130,7 @@ describe.skipIf(!run)("AWS adapters against moto_server", () => {
         topicArn: TopicArn ?? "",
         retry: noWait,
       });
-      expect(await sink.send(notification())).toEqual({ status: "ok" });
+      expect(await sink.send(notification())).toMatchObject({ status: "ok" });
       expect(proxy.refused()).toBe(2);
     } finally {
       await proxy.close();
