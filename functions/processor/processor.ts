@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import { setTimeout as sleep } from "node:timers/promises";
 import type { AlertType, Notification } from "../../shared/alerts/types.js";
 import type { PipelineConfig } from "../../shared/config/types.js";
 import { SourceReader } from "../../shared/ingest/sources.js";
@@ -86,6 +87,11 @@ export interface ProcessorOutcome {
   /** Why publishing stopped before the outbox was empty: an outage-like failure, or the time budget. */
   publishStopped: "outage" | "budget" | null;
   stateVersion: number | null;
+  /**
+   * The version this batch's decision was saved as (before the mark-sent write): the conditional
+   * writes put concurrent invocations in this order. Null when the save was deferred.
+   */
+  decidedVersion: number | null;
   /** False when the save was deferred (minSaveIntervalMs). */
   stateSaved: boolean;
   conflicts: number;
@@ -110,6 +116,14 @@ interface Budget {
   publishEndsAt: number;
   /** Wall time the invocation ends: the outbox leases run until then. */
   wallEndsMs: number;
+}
+
+/**
+ * After a lost write race, wait a random 0..25·2^(attempt-1) ms (full jitter, I/O layer only): the
+ * winner, warm, would otherwise win every following race against a loser that must reload first.
+ */
+async function conflictBackoff(attempt: number): Promise<void> {
+  await sleep(Math.round(Math.random() * 25 * 2 ** Math.min(attempt - 1, 4)));
 }
 
 /** Below this much publish time an invocation does not start publishing (nor lease anything). */
@@ -203,6 +217,7 @@ export class Processor {
       dropped: 0,
       publishStopped: null,
       stateVersion: null,
+      decidedVersion: null,
       stateSaved: false,
       conflicts: 0,
     };
@@ -336,6 +351,7 @@ export class Processor {
         this.options.logger.warn("state changed underneath (concurrent invocation); redoing the batch", {
           attempt,
         });
+        await conflictBackoff(attempt);
         continue;
       }
       if (!deferSave) this.lastSavedAtMs = this.now();
@@ -375,6 +391,7 @@ export class Processor {
         dropped: dropped.length,
         publishStopped: delivery.stopped,
         stateVersion: this.live?.version ?? saved,
+        decidedVersion: deferSave ? null : saved,
         stateSaved: !deferSave,
       });
       this.emit(outcome);
@@ -546,6 +563,7 @@ export class Processor {
         return dropped;
       }
       this.live = null;
+      await conflictBackoff(attempt);
       if (attempt >= this.maxConflictRetries) {
         // The published ones stay leased until our deadline, then another invocation publishes
         // them again: subscribers drop the repeats by notification_id.
