@@ -506,7 +506,7 @@ export class Processor {
     error: string | undefined,
     ms: number,
   ): Promise<boolean> {
-    const signal = AbortSignal.timeout(Math.max(1, ms));
+    const signal = AbortSignal.timeout(Math.max(1, Math.floor(ms)));
     return await this.deadLetters.send(
       {
         reason,
