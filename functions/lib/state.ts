@@ -41,9 +41,10 @@ export interface StateStore {
   /**
    * Claim a one-time key (idempotency): true for the first caller, false for every other until the
    * claim expires. Time is in whole seconds: a claim made at second S with `ttlS` is held through
-   * second S + ttlS - 1 and free again from S + ttlS, in every implementation.
+   * second S + ttlS - 1 and free again from S + ttlS, in every implementation. A caller holding
+   * the claim's `token` gets it again (a retry of the same remediation intent after a crash).
    */
-  claim(key: string, ttlS: number, nowMs: number): Promise<boolean>;
+  claim(key: string, ttlS: number, nowMs: number, token?: string): Promise<boolean>;
   /** Append a record (audit trail); idempotent by (partition, sort). */
   putRecord(partition: string, sort: string, record: unknown, ttlS: number, nowMs: number): Promise<void>;
 }
@@ -53,7 +54,7 @@ const MEMORY_RECORDS_KEPT = 1000;
 export class MemoryStateStore implements StateStore {
   readonly durable = false;
   private readonly values = new Map<string, { json: string; version: number }>();
-  private readonly claims = new Map<string, number>();
+  private readonly claims = new Map<string, { expiresS: number; token: string | null }>();
   readonly records = new Map<string, unknown>();
 
   async load<T>(key: string): Promise<Versioned<T> | null> {
@@ -74,11 +75,12 @@ export class MemoryStateStore implements StateStore {
     return version;
   }
 
-  async claim(key: string, ttlS: number, nowMs: number): Promise<boolean> {
+  async claim(key: string, ttlS: number, nowMs: number, token?: string): Promise<boolean> {
     const nowS = Math.floor(nowMs / 1000);
-    const expiresS = this.claims.get(key);
-    if (expiresS !== undefined && expiresS > nowS) return false;
-    this.claims.set(key, nowS + ttlS);
+    const held = this.claims.get(key);
+    if (held !== undefined && held.expiresS > nowS && (token === undefined || held.token !== token))
+      return false;
+    this.claims.set(key, { expiresS: nowS + ttlS, token: token ?? null });
     return true;
   }
 
@@ -239,7 +241,7 @@ export class DynamoStateStore implements StateStore {
     return version;
   }
 
-  async claim(key: string, ttlS: number, nowMs: number): Promise<boolean> {
+  async claim(key: string, ttlS: number, nowMs: number, token?: string): Promise<boolean> {
     const nowS = Math.floor(nowMs / 1000);
     try {
       await withRetries(
@@ -247,10 +249,22 @@ export class DynamoStateStore implements StateStore {
           this.options.client.send(
             new PutItemCommand({
               TableName: this.options.tableName,
-              Item: { pk: { S: `claim#${key}` }, sk: { S: "claim" }, expires_at: { N: String(nowS + ttlS) } },
+              Item: {
+                pk: { S: `claim#${key}` },
+                sk: { S: "claim" },
+                expires_at: { N: String(nowS + ttlS) },
+                ...(token === undefined ? {} : { token: { S: token } }),
+              },
               // TTL deletion is lazy (it can take days), so an expired claim may still be there.
-              ConditionExpression: "attribute_not_exists(pk) OR expires_at <= :now",
-              ExpressionAttributeValues: { ":now": { N: String(nowS) } },
+              ConditionExpression:
+                token === undefined
+                  ? "attribute_not_exists(pk) OR expires_at <= :now"
+                  : "attribute_not_exists(pk) OR expires_at <= :now OR #token = :token",
+              ExpressionAttributeValues: {
+                ":now": { N: String(nowS) },
+                ...(token === undefined ? {} : { ":token": { S: token } }),
+              },
+              ...(token === undefined ? {} : { ExpressionAttributeNames: { "#token": "token" } }),
             }),
           ),
         this.retry,

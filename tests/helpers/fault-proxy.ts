@@ -12,6 +12,8 @@ export type FaultMode = "pass" | "503" | "throttle" | "refuse" | "hang";
 export interface FaultProxy {
   endpoint: string;
   mode: FaultMode;
+  /** Picks the mode per request from its body (null: `mode`), e.g. hang only DynamoDB's claim writes. */
+  decide: ((body: string) => FaultMode | null) | null;
   /** Requests answered per mode so far. */
   counts: Record<FaultMode, number>;
   close(): Promise<void>;
@@ -22,6 +24,7 @@ export async function startFaultProxy(targetPort: number, mode: FaultMode = "pas
   const proxy: FaultProxy = {
     endpoint: "",
     mode,
+    decide: null,
     counts: { pass: 0, "503": 0, throttle: 0, refuse: 0, hang: 0 },
     close: async () => {
       for (const socket of sockets) socket.destroy();
@@ -29,7 +32,7 @@ export async function startFaultProxy(targetPort: number, mode: FaultMode = "pas
     },
   };
   const handle = (req: IncomingMessage, res: ServerResponse, body: Buffer) => {
-    const current = proxy.mode;
+    const current = proxy.decide?.(body.toString("utf8")) ?? proxy.mode;
     proxy.counts[current]++;
     switch (current) {
       case "503":
