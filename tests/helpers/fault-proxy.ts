@@ -14,6 +14,8 @@ export interface FaultProxy {
   mode: FaultMode;
   /** Picks the mode per request from its body (null: `mode`), e.g. hang only DynamoDB's claim writes. */
   decide: ((body: string) => FaultMode | null) | null;
+  /** Runs before a request is forwarded (mode `pass`): lets a test slip another write in first. */
+  beforeForward: ((body: string) => Promise<void>) | null;
   /** Requests answered per mode so far. */
   counts: Record<FaultMode, number>;
   close(): Promise<void>;
@@ -25,6 +27,7 @@ export async function startFaultProxy(targetPort: number, mode: FaultMode = "pas
     endpoint: "",
     mode,
     decide: null,
+    beforeForward: null,
     counts: { pass: 0, "503": 0, throttle: 0, refuse: 0, hang: 0 },
     close: async () => {
       for (const socket of sockets) socket.destroy();
@@ -53,7 +56,10 @@ export async function startFaultProxy(targetPort: number, mode: FaultMode = "pas
       case "hang":
         return; // never answered; close() destroys the socket
       case "pass":
-        void forward(targetPort, req, res, body);
+        void (async () => {
+          await proxy.beforeForward?.(body.toString("utf8"));
+          await forward(targetPort, req, res, body);
+        })();
     }
   };
   const server: Server = createServer((req, res) => {

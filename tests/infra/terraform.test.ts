@@ -338,9 +338,9 @@ describe.runIf(withTerraform)("infra/ Terraform configuration", () => {
         `arn:aws:ec2:${MOTO_REGION}:123456789012:instance/*`,
       ]);
       const host = policies.find((p) => p.address === "aws_iam_role_policy.host[0]");
-      const channels = (JSON.parse(String(host?.values.policy)) as { Statement: PolicyStatement[] }).Statement.find(
-        (s) => s.Sid === "SessionManagerChannels",
-      );
+      const channels = (
+        JSON.parse(String(host?.values.policy)) as { Statement: PolicyStatement[] }
+      ).Statement.find((s) => s.Sid === "SessionManagerChannels");
       expect(asList(channels?.Action).every((a) => a.startsWith("ssmmessages:"))).toBe(true);
       expect(channels?.Condition).toEqual({
         ArnLike: { "ec2:SourceInstanceARN": `arn:aws:ec2:${MOTO_REGION}:123456789012:instance/*` },

@@ -183,25 +183,40 @@ describe.skipIf(!run)("remediation intents against moto_server", () => {
     const wall = () => ALERT_AT + 2_000;
     const first = new RecordingExecutor();
     const second = new RecordingExecutor();
-    const a = remediator(first, wall);
-    const b = remediator(second, wall);
-    const other = notification({
-      id: "auth-service/brute_force_ip@other",
-      alerts: [alert({ fingerprint: "fp-brute-2", entity: "198.51.100.9" })],
-    });
-    // While A's action runs, B handles another alert and saves first: A's result write loses.
-    first.during = async () => {
-      expect((await b.handle(snsEvent(other))).acted).toBe(1);
-    };
-    const summary = await a.handle(snsEvent(notification()));
-    expect(summary.acted).toBe(1);
-    expect(first.executed).toHaveLength(1);
-    expect(second.executed).toHaveLength(1);
+    const proxy = await startFaultProxy(moto.port, "pass");
+    try {
+      const a = remediator(first, wall, proxy.endpoint);
+      const b = remediator(second, wall);
+      const other = notification({
+        id: "auth-service/brute_force_ip@other",
+        alerts: [alert({ fingerprint: "fp-brute-2", entity: "198.51.100.9" })],
+      });
+      // After A has acted, its result write (the conditional put of the state head) is held back
+      // until B has handled another alert and saved: A's write then fails its condition.
+      let armed = false;
+      let raced = 0;
+      first.during = async () => {
+        armed = true;
+      };
+      proxy.beforeForward = async (body) => {
+        if (!armed || !body.includes('"ConditionExpression"') || !body.includes('"head"')) return;
+        armed = false;
+        raced++;
+        expect((await b.handle(snsEvent(other))).acted).toBe(1);
+      };
+      const summary = await a.handle(snsEvent(notification()));
+      expect(raced).toBe(1);
+      expect(summary.acted).toBe(1);
+      expect(first.executed).toHaveLength(1);
+      expect(second.executed).toHaveLength(1);
 
-    const state = await stored();
-    expect(bans(state, ALERT_AT).sort()).toEqual(["198.51.100.9", "203.0.113.7"]);
-    expect(Object.keys(state?.intents ?? {})).toHaveLength(0);
-    expect(await auditStages(incidentId("fp-brute-1", alert().startsAtMs))).toContain("action");
-    expect(await auditStages(incidentId("fp-brute-2", alert().startsAtMs))).toContain("action");
+      const state = await stored();
+      expect(bans(state, ALERT_AT).sort()).toEqual(["198.51.100.9", "203.0.113.7"]);
+      expect(Object.keys(state?.intents ?? {})).toHaveLength(0);
+      expect(await auditStages(incidentId("fp-brute-1", alert().startsAtMs))).toContain("action");
+      expect(await auditStages(incidentId("fp-brute-2", alert().startsAtMs))).toContain("action");
+    } finally {
+      await proxy.close();
+    }
   });
 });
