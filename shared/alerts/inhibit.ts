@@ -1,4 +1,5 @@
 import type { InhibitRuleConfig } from "../config/types.js";
+import { SettingsError } from "../errors.js";
 import type { Alert } from "./types.js";
 
 /**
@@ -39,13 +40,15 @@ export interface InhibitRule {
   holdMs: number;
 }
 
-export class InhibitConfigError extends Error {
+/** Subclassed because the config loader turns it into a keyed config error (it carries the path). */
+export class InhibitConfigError extends SettingsError {
+  override name = "InhibitConfigError";
+
   constructor(
     readonly path: string,
     problem: string,
   ) {
     super(`${path}: ${problem}`);
-    this.name = "InhibitConfigError";
   }
 }
 

@@ -8,8 +8,8 @@
 import { CreateTableCommand, DynamoDBClient, QueryCommand } from "@aws-sdk/client-dynamodb";
 import type { SNSEvent } from "aws-lambda";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { createLogger } from "../../functions/lib/log.js";
-import { DynamoStateStore, stateTableDefinition } from "../../functions/lib/state.js";
+import { DynamoStateStore, stateTableDefinition } from "../../functions/aws/state.js";
+import { createLogger } from "../../functions/lambda/log.js";
 import { type Intent, Remediator } from "../../functions/remediation/remediator.js";
 import type { Notification } from "../../shared/alerts/types.js";
 import { DEFAULT_CONFIG } from "../../shared/config/defaults.js";
@@ -29,7 +29,6 @@ import {
 import { alert, notification } from "../unit/functions/fixtures.js";
 
 const run = toolGate("moto_server", motoAvailable());
-const noWait = { sleep: async () => {}, random: () => 0 };
 const ALERT_AT = Date.UTC(2026, 0, 5, 10, 0, 10);
 
 /** Counts what it is asked to do; `during` runs inside the action (to stage a race). */
@@ -98,7 +97,6 @@ describe.skipIf(!run)("remediation intents against moto_server", () => {
     new DynamoStateStore({
       client: new DynamoDBClient({ region: MOTO_REGION, endpoint, maxAttempts: 1 }),
       tableName,
-      retry: noWait,
     });
 
   function remediator(executor: Executor, wall: () => number, endpoint = moto.endpoint) {

@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
-import { ConfigurationError } from "../../../functions/lib/env.js";
-import { createStateStore, loadPipelineConfig } from "../../../functions/lib/runtime.js";
-import { DynamoStateStore, MemoryStateStore } from "../../../functions/lib/state.js";
+import { DynamoStateStore, MemoryStateStore } from "../../../functions/aws/state.js";
+import { createStateStore, loadPipelineConfig } from "../../../functions/lambda/runtime.js";
 import { DEFAULT_CONFIG } from "../../../shared/config/defaults.js";
+import { SettingsError } from "../../../shared/errors.js";
 
 describe("loadPipelineConfig (PIPELINE_CONFIG)", () => {
   it("uses the documented defaults when unset", () => {
@@ -19,7 +19,7 @@ describe("loadPipelineConfig (PIPELINE_CONFIG)", () => {
     ["not JSON", "dry_run: true", /PIPELINE_CONFIG is not JSON/],
     ["an invalid value", '{"alerting":{"group_wait_s":"soon"}}', /alerting\.group_wait_s/],
   ])("fails fast on %s", (_label, text, message) => {
-    expect(() => loadPipelineConfig({ PIPELINE_CONFIG: text })).toThrow(ConfigurationError);
+    expect(() => loadPipelineConfig({ PIPELINE_CONFIG: text })).toThrow(SettingsError);
     expect(() => loadPipelineConfig({ PIPELINE_CONFIG: text })).toThrow(message);
   });
 });

@@ -1,4 +1,3 @@
-import { setTimeout as sleep } from "node:timers/promises";
 import {
   type MessageAttributeValue,
   PublishCommand,
@@ -10,9 +9,9 @@ import { DEFAULT_CONFIG } from "../../shared/config/defaults.js";
 import { type EmailContext, emailBody } from "../../shared/sinks/email.js";
 import { notificationSubject } from "../../shared/sinks/format.js";
 import type { SendOptions, Sink, SinkResult } from "../../shared/sinks/sink.js";
-import type { AwsClientSettings } from "./env.js";
-import type { Logger } from "./log.js";
-import { isRetryableAwsError, type RetryOptions, withRetries } from "./retry.js";
+import type { Logger } from "../lambda/log.js";
+import { type AwsClientSettings, SNS_ATTEMPTS, sdkAttempts, sdkClientConfig } from "./client.js";
+import { isRetryableAwsError } from "./retry.js";
 
 /** SNS refuses messages above 256 KiB (body plus attributes); stay clear of it. */
 export const MAX_SNS_MESSAGE_BYTES = 250 * 1024;
@@ -166,66 +165,43 @@ export interface SnsSinkOptions {
   topicArn: string;
   /** What the email says about where the alert is and what happens next (default: from the ARN). */
   email?: EmailContext;
-  retry?: Partial<RetryOptions>;
   logger?: Logger;
 }
 
 /**
- * The SNS sink: a few quick retries with backoff (a throttle often clears within a second), then
- * `retryable` so the caller keeps the alert in its outbox. Short on purpose: the outbox retries on
- * the next invocation, and a long retry here would only spend the invocation's publish budget on
- * an outage. An aborted `signal` (the budget ran out) stops the request and the backoff at once.
+ * The SNS sink: the client retries throttling and transient failures (createSnsClient); what still
+ * fails transiently is reported `retryable`, so the caller keeps the alert in its outbox. An aborted
+ * `signal` (the processor's publish budget ran out) ends the request at once.
  */
 export class SnsSink implements Sink {
   readonly name = "sns";
-  private readonly retry: RetryOptions;
-
-  constructor(private readonly options: SnsSinkOptions) {
-    this.retry = {
-      attempts: 3,
-      baseDelayMs: 100,
-      maxDelayMs: 1_000,
-      isRetryable: isRetryableAwsError,
-      onRetry: (error, attempt, delayMs) =>
-        options.logger?.warn("SNS publish failed, retrying", { attempt, delayMs, error }),
-      ...options.retry,
-    };
-  }
+  constructor(private readonly options: SnsSinkOptions) {}
 
   async send(notification: Notification, options: SendOptions = {}): Promise<SinkResult> {
     const input = buildPublishInput(this.options.topicArn, notification, this.options.email);
     const { signal } = options;
-    let attempts = 0;
     try {
-      await withRetries(
-        () => {
-          attempts++;
-          return this.options.client.send(
-            new PublishCommand(input),
-            signal === undefined ? {} : { abortSignal: signal },
-          );
-        },
-        {
-          ...this.retry,
-          ...(signal === undefined
-            ? {}
-            : { sleep: this.retry.sleep ?? ((ms: number) => sleep(ms, undefined, { signal })) }),
-        },
+      await this.options.client.send(
+        new PublishCommand(input),
+        signal === undefined ? {} : { abortSignal: signal },
       );
-      return { status: "ok", attempts };
+      return { status: "ok" };
     } catch (error) {
       if (signal?.aborted) {
         // Out of time, not a verdict on SNS: the caller keeps the notification for the next invocation.
-        return { status: "retryable", error: "TimeoutError: publish budget spent", attempts };
+        return { status: "retryable", error: "TimeoutError: publish budget spent" };
       }
       const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-      return isRetryableAwsError(error)
-        ? { status: "retryable", error: message, attempts }
-        : { status: "error", error: message, attempts };
+      const attempts = sdkAttempts(error);
+      const status = isRetryableAwsError(error) ? "retryable" : "error";
+      if (status === "retryable") {
+        this.options.logger?.warn("SNS publish failed", { attempts, error });
+      }
+      return attempts === undefined ? { status, error: message } : { status, error: message, attempts };
     }
   }
 }
 
 export function createSnsClient(settings: AwsClientSettings): SNSClient {
-  return new SNSClient({ ...settings, maxAttempts: 1 });
+  return new SNSClient(sdkClientConfig(settings, SNS_ATTEMPTS));
 }

@@ -1,9 +1,7 @@
-import { setTimeout as sleep } from "node:timers/promises";
 import { type MessageAttributeValue, SendMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
 import type { Notification } from "../../shared/alerts/types.js";
-import type { AwsClientSettings } from "./env.js";
-import type { Logger } from "./log.js";
-import { isRetryableAwsError, type RetryOptions, withRetries } from "./retry.js";
+import type { Logger } from "../lambda/log.js";
+import { type AwsClientSettings, sdkClientConfig } from "./client.js";
 import { fitNotification } from "./sns.js";
 
 /** Why a notification left the outbox without being published. */
@@ -43,7 +41,6 @@ export interface SqsDeadLetterQueueOptions {
   client: SQSClient;
   queueUrl: string;
   logger: Logger;
-  retry?: Partial<RetryOptions>;
 }
 
 /**
@@ -53,17 +50,8 @@ export interface SqsDeadLetterQueueOptions {
  */
 export class SqsDeadLetterQueue implements DeadLetterQueue {
   readonly name = "sqs";
-  private readonly retry: RetryOptions;
 
-  constructor(private readonly options: SqsDeadLetterQueueOptions) {
-    this.retry = {
-      attempts: 3,
-      baseDelayMs: 100,
-      maxDelayMs: 1_000,
-      isRetryable: isRetryableAwsError,
-      ...options.retry,
-    };
-  }
+  constructor(private readonly options: SqsDeadLetterQueueOptions) {}
 
   async send(letter: DeadLetter, signal?: AbortSignal): Promise<boolean> {
     const body: DeadLetterMessage = {
@@ -77,22 +65,13 @@ export class SqsDeadLetterQueue implements DeadLetterQueue {
       reason: { DataType: "String", StringValue: letter.reason },
     };
     try {
-      await withRetries(
-        () =>
-          this.options.client.send(
-            new SendMessageCommand({
-              QueueUrl: this.options.queueUrl,
-              MessageBody: JSON.stringify(body),
-              MessageAttributes: attributes,
-            }),
-            signal === undefined ? {} : { abortSignal: signal },
-          ),
-        {
-          ...this.retry,
-          ...(signal === undefined
-            ? {}
-            : { sleep: this.retry.sleep ?? ((ms: number) => sleep(ms, undefined, { signal })) }),
-        },
+      await this.options.client.send(
+        new SendMessageCommand({
+          QueueUrl: this.options.queueUrl,
+          MessageBody: JSON.stringify(body),
+          MessageAttributes: attributes,
+        }),
+        signal === undefined ? {} : { abortSignal: signal },
       );
       return true;
     } catch (error) {
@@ -132,6 +111,9 @@ export function parseDeadLetter(body: string): DeadLetterMessage | null {
   }
 }
 
+/** Attempts per SendMessage (the SDK retries throttling, 5xx and network errors). */
+export const SQS_ATTEMPTS = 3;
+
 export function createSqsClient(settings: AwsClientSettings): SQSClient {
-  return new SQSClient({ ...settings, maxAttempts: 1 });
+  return new SQSClient(sdkClientConfig(settings, SQS_ATTEMPTS));
 }
