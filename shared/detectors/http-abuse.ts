@@ -126,7 +126,7 @@ export class HttpProbingDetector implements Detector {
    * anyone sees. Without this the pipeline would tick every second until a replay's settle bound.
    */
   idle(): boolean {
-    for (const bucket of this.buckets.values()) {
+    for (const bucket of this.buckets.map.values()) {
       if (bucket.firing || Number.isFinite(bucket.blackholeUntilMs)) return false;
     }
     return true;
@@ -319,7 +319,7 @@ export class RequestFloodDetector implements Detector {
 
   /** Only a firing IP's resolve is a finding time alone can produce; quiet windows empty silently. */
   idle(): boolean {
-    for (const state of this.states.values()) if (state.firing) return false;
+    for (const state of this.states.map.values()) if (state.firing) return false;
     return true;
   }
 

@@ -121,7 +121,7 @@ export class SshdJailDetector implements Detector {
 
   /** Only a ban's end is a finding time alone can produce; hosts merely counting failures expire silently. */
   idle(): boolean {
-    for (const state of this.hosts.values()) if (Number.isFinite(state.bannedUntilMs)) return false;
+    for (const state of this.hosts.map.values()) if (Number.isFinite(state.bannedUntilMs)) return false;
     return true;
   }
 

@@ -5,7 +5,7 @@
  */
 import { CreateTableCommand, DynamoDBClient, ListTablesCommand } from "@aws-sdk/client-dynamodb";
 import { afterAll, describe, expect, inject, it } from "vitest";
-import { stateTableDefinition } from "../../functions/lib/state.js";
+import { stateTableDefinition } from "../../functions/aws/state.js";
 import { MOTO_REGION, type Moto, motoAvailable, startMoto, toolGate } from "../helpers/moto.js";
 
 const shared = inject("sharedMotoEndpoint") !== undefined;
