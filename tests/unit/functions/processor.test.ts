@@ -170,6 +170,28 @@ describe("Processor", () => {
     expect(delivered).toHaveLength(spooled);
   });
 
+  it("stops publishing when its budget ends even if the sink never answers, and still saves", async () => {
+    // A sink that ignores the abort signal and never answers: only the budget can end the publish.
+    const hanging: Sink = { name: "hanging", send: () => new Promise<SinkResult>(() => {}) };
+    const store = new MemoryStateStore();
+    const processor = makeProcessor(store, hanging);
+    let spooled = 0;
+    for (const event of traffic.slice(0, 6)) {
+      const started = performance.now();
+      const deadline = started + 300;
+      const outcome = await processor.handle(event, {
+        getRemainingTimeInMillis: () => Math.max(0, deadline - performance.now()),
+      });
+      expect(performance.now() - started).toBeLessThan(300);
+      expect(outcome.published).toBe(0);
+      expect(outcome.stateSaved).toBe(true);
+      if (outcome.spooled > 0) expect(outcome.publishStopped).toBe("budget");
+      spooled = outcome.spooled;
+    }
+    expect(spooled).toBeGreaterThan(0);
+    expect((await store.load<ProcessorState>("processor"))?.value.outbox).toHaveLength(spooled);
+  });
+
   it("counts a corrupt payload with one clear log line, and keeps processing the next one", async () => {
     const lines: string[] = [];
     const metrics: string[] = [];
