@@ -367,7 +367,20 @@ export class Processor {
       const delivery = await this.deliver(outbox, mine, budget);
       await this.options.history?.afterBatch(findings, delivery.sent, state.pipeline.takeSilenced());
       let dropped: OutboxEntry[] = [];
-      if (mine.length > 0) dropped = await this.markSent(owner, delivery.done, delivery.failed);
+      if (mine.length > 0) {
+        try {
+          dropped = await this.markSent(owner, delivery.done, delivery.failed);
+        } catch (error) {
+          // The batch is saved: failing the invocation now would make Lambda redo it and count its
+          // lines twice. The entries stay leased until our deadline, then the next invocation
+          // publishes what went out again (same notification_id, dropped by subscribers).
+          this.live = null;
+          this.options.logger.error("outbox not marked sent (state store failing); repeats possible", {
+            error,
+            published: delivery.done.size,
+          });
+        }
+      }
 
       const clockMs = state.pipeline.nowMs;
       const alertsFired: Partial<Record<AlertType, number>> = {};
