@@ -177,12 +177,11 @@ describe("Processor", () => {
     const processor = makeProcessor(store, hanging);
     let spooled = 0;
     for (const event of traffic.slice(0, 6)) {
-      const started = performance.now();
-      const deadline = started + 300;
+      // Without the budget this call would never return (timings belong to tests/e2e/delivery.test.ts).
+      const deadline = performance.now() + 300;
       const outcome = await processor.handle(event, {
         getRemainingTimeInMillis: () => Math.max(0, deadline - performance.now()),
       });
-      expect(performance.now() - started).toBeLessThan(300);
       expect(outcome.published).toBe(0);
       expect(outcome.stateSaved).toBe(true);
       if (outcome.spooled > 0) expect(outcome.publishStopped).toBe("budget");
