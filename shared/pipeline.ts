@@ -1,5 +1,5 @@
 import { AlertManager, type NewSilence } from "./alerts/manager.js";
-import { MutedAlerts, type SilencedAlert } from "./alerts/muted.js";
+import { type MutedAlert, MutedAlerts } from "./alerts/muted.js";
 import type { Silence } from "./alerts/silence.js";
 import type { Alert, AlertType, DetectorFinding, Notification } from "./alerts/types.js";
 import type { PipelineConfig } from "./config/types.js";
@@ -243,8 +243,11 @@ export class Pipeline {
     return this.latestMs;
   }
 
-  /** Alerts a silence kept out of notifications since the last call, once per episode and silence. */
-  takeSilenced(): SilencedAlert[] {
+  /**
+   * Alerts a silence or an inhibit rule kept out of notifications since the last call, once per
+   * episode and silence (or inhibition), for the alert history.
+   */
+  takeMuted(): MutedAlert[] {
     return this.muted.take();
   }
 

@@ -265,7 +265,7 @@ export class Processor {
           ...(first ? { notification } : {}),
         });
       }
-      await this.options.history?.afterBatch(findings, sent, state.pipeline.takeSilenced());
+      await this.options.history?.afterBatch(findings, sent, state.pipeline.takeMuted());
       let dropped = 0;
       while (remaining.length > this.maxOutbox) {
         const oldest = remaining.shift();
