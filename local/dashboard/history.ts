@@ -70,13 +70,16 @@ export async function readHistory(store: HistoryStore, nowMs: number): Promise<H
   return {
     incidents,
     silences,
-    points: alertPoints(oldestFirst),
+    points: alertPoints(oldestFirst, nowMs),
     totals: { nowMs, events: 0, rejected: 0, notifications, actions },
   };
 }
 
-/** New incidents per alert type per hour, from the first to the last hour that had one. */
-export function alertPoints(incidents: readonly IncidentSummary[]): SeriesPoint[] {
+/**
+ * New incidents per alert type per hour, from the hour before the first incident up to the hour of
+ * `nowMs` (at least two points, so a chart has a line to draw).
+ */
+export function alertPoints(incidents: readonly IncidentSummary[], nowMs: number): SeriesPoint[] {
   if (incidents.length === 0) return [];
   const hour = (ms: number) => Math.floor(ms / HISTORY_BUCKET_MS);
   const counts = new Map<number, Record<AlertType, number>>();
@@ -95,7 +98,9 @@ export function alertPoints(incidents: readonly IncidentSummary[]): SeriesPoint[
   }
   const points: SeriesPoint[] = [];
   // At most a week of hours (HISTORY_WINDOW_MS), so the loop is bounded.
-  for (let h = first; h <= last; h++) {
+  const from = Math.max(first - 1, hour(nowMs - HISTORY_WINDOW_MS));
+  const to = Math.max(last, hour(nowMs));
+  for (let h = from; h <= to; h++) {
     points.push({
       atMs: (h + 1) * HISTORY_BUCKET_MS,
       spanMs: HISTORY_BUCKET_MS,
@@ -131,7 +136,7 @@ export async function startHistoryDashboard(options: {
 }): Promise<HistoryDashboard> {
   const now = options.now ?? Date.now;
   const token = options.token ?? randomBytes(16).toString("hex");
-  const state = new DashboardState("replay");
+  const state = new DashboardState("history");
   const reload = async () => state.loadHistory(await readHistory(options.store, now()));
   await reload();
   let reloading: Promise<void> | null = null;

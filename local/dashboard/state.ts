@@ -86,7 +86,8 @@ export interface RunTotals {
 }
 
 export interface DashboardSummary extends RunTotals {
-  mode: "generated" | "replay";
+  /** `history`: `npm run dashboard` over the alert history rather than a run. */
+  mode: "generated" | "replay" | "history";
   finished: boolean;
   firing: FiringAlertView[];
   silences: { id: string; matchers: Silence["matchers"]; expiresAtMs: number; reason: string }[];
@@ -118,7 +119,7 @@ export class DashboardState {
   private quality: QualityView | null = null;
   private finished = false;
 
-  constructor(readonly mode: "generated" | "replay") {}
+  constructor(readonly mode: DashboardSummary["mode"]) {}
 
   addPoint(point: SeriesPoint): void {
     this.points.push({ seq: this.nextSeq++, point });
@@ -315,7 +316,6 @@ export class DashboardState {
   loadHistory(history: HistoryContents): void {
     this.incidents.clear();
     this.notifications.length = 0;
-    this.points.length = 0;
     for (const { summary, events } of history.incidents) {
       const incident = this.incident(summary.incident, summary.startsAtMs);
       Object.assign(incident, {
@@ -345,7 +345,14 @@ export class DashboardState {
         silencedBy: summary.silenced ? "history" : null,
       }));
     this.silences = history.silences;
-    for (const point of history.points) this.addPoint(point);
+    // Streams send points added since their last message: add only the hours that are new or whose
+    // counts changed (the page replaces a point of the same hour), not the whole series every reload.
+    const last = this.points.at(-1)?.point;
+    for (const point of history.points) {
+      if (last !== undefined && point.atMs < last.atMs) continue;
+      if (last !== undefined && point.atMs === last.atMs && sameCounts(point, last)) continue;
+      this.addPoint(point);
+    }
     this.totals = history.totals;
   }
 
@@ -429,6 +436,13 @@ export interface HistoryContents {
   silences: Silence[];
   points: SeriesPoint[];
   totals: RunTotals;
+}
+
+function sameCounts(a: SeriesPoint, b: SeriesPoint): boolean {
+  for (const type of Object.keys(a.alertsByType) as AlertType[]) {
+    if (a.alertsByType[type] !== b.alertsByType[type]) return false;
+  }
+  return true;
 }
 
 /** One history event as a timeline step (the same words as the live timeline). */

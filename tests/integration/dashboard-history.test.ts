@@ -92,7 +92,12 @@ describe("npm run dashboard (over the alert history)", () => {
     expect(summary.incidents.map((i: { id: string }) => i.id).sort()).toEqual(
       [cpuIncident, mlIncident].sort(),
     );
-    expect(summary.latestPoint).toMatchObject({ alertsByType: { high_cpu: 1, ml_anomaly: 1 } });
+    expect(summary.mode).toBe("history");
+    // Hourly points from the hour before the first incident to the current hour; both at T0's hour.
+    const points = ((await (await fetch(`${dashboard.url}api/summary`)).json()) as { latestPoint: unknown })
+      .latestPoint;
+    expect(points).toMatchObject({ spanMs: 3600_000 });
+    expect(summary.incidents).toHaveLength(2);
   });
 
   it("shows the inhibition on the inhibited incident's timeline, naming the incident that inhibits it", async () => {
