@@ -1,7 +1,9 @@
 import type { DetectorFinding } from "../alerts/types.js";
 import type { HttpProbingConfig, RequestFloodConfig } from "../config/types.js";
+import { toLogLine } from "../log/parse.js";
 import type { LogEvent, LogLine } from "../log/schema.js";
 import { type Detector, NO_FINDINGS } from "./detector.js";
+import { SourceStates } from "./sources.js";
 import {
   isRecord,
   readArray,
@@ -10,7 +12,6 @@ import {
   readOptionalTime,
   readString,
   timeOrNull,
-  toLogLine,
 } from "./state.js";
 
 const STATE_VERSION = 1;
@@ -65,14 +66,13 @@ export class HttpProbingDetector implements Detector {
   readonly scope = "http";
   private readonly leakMs: number;
   private readonly blackholeMs: number;
-  private buckets = new Map<string, Bucket>();
-  private latestMs = Number.NEGATIVE_INFINITY;
-  private nextSweepMs = Number.NEGATIVE_INFINITY;
+  private readonly buckets: SourceStates<Bucket>;
 
   constructor(
     private readonly config: HttpProbingConfig,
-    private readonly maxKeys = 10_000,
+    maxKeys = 10_000,
   ) {
+    this.buckets = new SourceStates(maxKeys);
     this.leakMs = config.leak_s * 1000;
     this.blackholeMs = config.blackhole_s * 1000;
   }
@@ -91,22 +91,18 @@ export class HttpProbingDetector implements Detector {
       return NO_FINDINGS;
     }
     if (isStaticResource(path)) return NO_FINDINGS;
-    const nowMs = Math.max(this.latestMs, event.timeMs);
-    this.latestMs = nowMs;
+    const nowMs = this.buckets.observe(event.timeMs);
     let out = this.sweep(nowMs);
-    const key = `${event.service}\u0000${ip}`;
-    let bucket = this.buckets.get(key);
+    const key = SourceStates.key(event.service, ip);
+    let bucket = this.buckets.map.get(key);
     if (bucket !== undefined && bucket.blackholeUntilMs > nowMs) {
       bucket.lastProbeMs = Math.max(bucket.lastProbeMs, event.timeMs);
       return out ?? NO_FINDINGS;
     }
     if (bucket === undefined) {
-      if (this.buckets.size >= this.maxKeys) {
-        const oldest = this.buckets.keys().next();
-        if (!oldest.done) this.buckets.delete(oldest.value);
-      }
+      this.buckets.makeRoom(() => true, true);
       bucket = this.newBucket(event.service, ip, event.timeMs);
-      this.buckets.set(key, bucket);
+      this.buckets.map.set(key, bucket);
     }
     this.leak(bucket, event.timeMs);
     if (bucket.paths.includes(path)) return out ?? NO_FINDINGS;
@@ -130,18 +126,25 @@ export class HttpProbingDetector implements Detector {
   }
 
   advance(nowMs: number): readonly DetectorFinding[] {
-    if (!Number.isFinite(nowMs)) return NO_FINDINGS;
-    if (nowMs > this.latestMs) this.latestMs = nowMs;
-    this.nextSweepMs = Number.NEGATIVE_INFINITY;
-    return this.sweep(this.latestMs) ?? NO_FINDINGS;
+    const at = this.buckets.advance(nowMs);
+    return at === null ? NO_FINDINGS : (this.sweep(at) ?? NO_FINDINGS);
+  }
+
+  /**
+   * Time alone resolves a firing IP and ends a blackhole; a bucket that only leaks changes nothing
+   * anyone sees. Without this the pipeline would tick every second until a replay's settle bound.
+   */
+  idle(): boolean {
+    for (const bucket of this.buckets.map.values()) {
+      if (bucket.firing || Number.isFinite(bucket.blackholeUntilMs)) return false;
+    }
+    return true;
   }
 
   snapshot(): unknown {
     return {
-      detector: this.name,
-      version: STATE_VERSION,
-      latestMs: timeOrNull(this.latestMs),
-      buckets: [...this.buckets.values()].map((b) => ({
+      ...this.buckets.header(this.name, STATE_VERSION),
+      buckets: [...this.buckets.map.values()].map((b) => ({
         ...b,
         blackholeUntilMs: timeOrNull(b.blackholeUntilMs),
       })),
@@ -149,27 +152,18 @@ export class HttpProbingDetector implements Detector {
   }
 
   restore(state: unknown): void {
-    const record = readHeader(this.name, state, STATE_VERSION);
-    const buckets = new Map<string, Bucket>();
-    for (const item of readArray(this.name, record, "buckets")) {
-      if (!isRecord(item)) continue;
-      const service = readString(this.name, item, "service");
-      const ip = readString(this.name, item, "ip");
-      buckets.set(`${service}\u0000${ip}`, {
-        service,
-        ip,
-        level: readFiniteNumber(this.name, item, "level"),
-        updatedMs: readFiniteNumber(this.name, item, "updatedMs"),
-        paths: readArray(this.name, item, "paths").filter((p): p is string => typeof p === "string"),
-        samples: readArray(this.name, item, "samples") as LogLine[],
-        blackholeUntilMs: readOptionalTime(this.name, item, "blackholeUntilMs") ?? Number.NEGATIVE_INFINITY,
-        overflowAtMs: readFiniteNumber(this.name, item, "overflowAtMs"),
-        firing: item.firing === true,
-        lastProbeMs: readFiniteNumber(this.name, item, "lastProbeMs"),
-      });
-    }
-    this.buckets = buckets;
-    this.latestMs = readOptionalTime(this.name, record, "latestMs") ?? Number.NEGATIVE_INFINITY;
+    this.buckets.restore(this.name, state, STATE_VERSION, "buckets", "ip", (item, service, ip) => ({
+      service,
+      ip,
+      level: readFiniteNumber(this.name, item, "level"),
+      updatedMs: readFiniteNumber(this.name, item, "updatedMs"),
+      paths: readArray(this.name, item, "paths").filter((p): p is string => typeof p === "string"),
+      samples: readArray(this.name, item, "samples") as LogLine[],
+      blackholeUntilMs: readOptionalTime(this.name, item, "blackholeUntilMs") ?? Number.NEGATIVE_INFINITY,
+      overflowAtMs: readFiniteNumber(this.name, item, "overflowAtMs"),
+      firing: item.firing === true,
+      lastProbeMs: readFiniteNumber(this.name, item, "lastProbeMs"),
+    }));
   }
 
   private newBucket(service: string, ip: string, timeMs: number): Bucket {
@@ -198,11 +192,10 @@ export class HttpProbingDetector implements Detector {
 
   /** Resolve IPs that stopped probing, end blackholes, drop buckets that leaked empty. */
   private sweep(nowMs: number): DetectorFinding[] | null {
-    if (nowMs < this.nextSweepMs) return null;
-    this.nextSweepMs = nowMs + 1000;
+    if (!this.buckets.sweepDue(nowMs)) return null;
     let out: DetectorFinding[] | null = null;
     const quietMs = this.config.capacity * this.leakMs;
-    for (const [key, bucket] of this.buckets) {
+    for (const [key, bucket] of this.buckets.map) {
       if (bucket.firing && nowMs - bucket.lastProbeMs >= quietMs) {
         bucket.firing = false;
         out = out ?? [];
@@ -217,7 +210,7 @@ export class HttpProbingDetector implements Detector {
         bucket.updatedMs = nowMs;
       }
       if (!bucket.firing && !blackholed && bucket.level - (nowMs - bucket.updatedMs) / this.leakMs <= 0) {
-        this.buckets.delete(key);
+        this.buckets.map.delete(key);
       }
     }
     return out;
@@ -370,6 +363,12 @@ export class RequestFloodDetector implements Detector {
     if (nowMs > this.latestMs) this.latestMs = nowMs;
     this.nextSweepMs = Number.NEGATIVE_INFINITY;
     return this.sweep(this.latestMs) ?? NO_FINDINGS;
+  }
+
+  /** Only a firing IP's resolve is a finding time alone can produce; quiet windows empty silently. */
+  idle(): boolean {
+    for (let s = this.head; s !== null; s = s.next) if (s.firing) return false;
+    return true;
   }
 
   snapshot(): unknown {
