@@ -2,7 +2,11 @@ import type { SilenceConfig } from "../config/types.js";
 import { SettingsError } from "../errors.js";
 import type { Alert } from "./types.js";
 
-export type SilenceMatchers = SilenceConfig["matchers"];
+/**
+ * Label matchers: every key given must equal the alert's value. Plain strings: silences also come
+ * from the history store at run time, not only from the validated config.
+ */
+export type SilenceMatchers = Partial<Record<"type" | "service" | "entity" | "severity", string>>;
 
 /** A silence in force until `expiresAtMs` (event time). */
 export interface Silence {

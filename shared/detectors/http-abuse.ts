@@ -121,6 +121,17 @@ export class HttpProbingDetector implements Detector {
     return at === null ? NO_FINDINGS : (this.sweep(at) ?? NO_FINDINGS);
   }
 
+  /**
+   * Time alone resolves a firing IP and ends a blackhole; a bucket that only leaks changes nothing
+   * anyone sees. Without this the pipeline would tick every second until a replay's settle bound.
+   */
+  idle(): boolean {
+    for (const bucket of this.buckets.map.values()) {
+      if (bucket.firing || Number.isFinite(bucket.blackholeUntilMs)) return false;
+    }
+    return true;
+  }
+
   snapshot(): unknown {
     return {
       ...this.buckets.header(this.name, STATE_VERSION),
@@ -304,6 +315,12 @@ export class RequestFloodDetector implements Detector {
   advance(nowMs: number): readonly DetectorFinding[] {
     const at = this.states.advance(nowMs);
     return at === null ? NO_FINDINGS : (this.sweep(at) ?? NO_FINDINGS);
+  }
+
+  /** Only a firing IP's resolve is a finding time alone can produce; quiet windows empty silently. */
+  idle(): boolean {
+    for (const state of this.states.map.values()) if (state.firing) return false;
+    return true;
   }
 
   snapshot(): unknown {

@@ -119,6 +119,12 @@ export class SshdJailDetector implements Detector {
     return at === null ? NO_FINDINGS : (this.expireBans(at) ?? NO_FINDINGS);
   }
 
+  /** Only a ban's end is a finding time alone can produce; hosts merely counting failures expire silently. */
+  idle(): boolean {
+    for (const state of this.hosts.map.values()) if (Number.isFinite(state.bannedUntilMs)) return false;
+    return true;
+  }
+
   snapshot(): unknown {
     return {
       ...this.hosts.header(this.name, STATE_VERSION),

@@ -88,6 +88,22 @@ describe.each(DETECTORS)("detector contract: $name", (entry) => {
       status.set(key, finding.status);
     }
     expect([...status.values()].filter((s) => s === "firing")).toEqual([]);
+    // Idle lets the pipeline skip quiet seconds in one step; a detector that never says so makes
+    // every replay tick second by second up to its settle bound (a week of event time).
+    expect(detector.idle?.()).toBe(true);
+  });
+
+  it("is not idle while an alert it raised is firing (time alone must be able to resolve it)", () => {
+    const detector = entry.create();
+    for (const step of workloadFor(entry)) {
+      const out = "advanceTo" in step ? detector.advance(step.advanceTo) : detector.observe(step);
+      if (out.some((f) => f.status === "firing")) {
+        // A detector without idle() is ticked every second, which is always safe.
+        expect(detector.idle?.() ?? false).toBe(false);
+        return;
+      }
+    }
+    throw new Error("the workload never fired");
   });
 
   it("gives the same findings for the same input (determinism)", () => {

@@ -19,6 +19,7 @@ const CONFIG: MlConfig = {
   sample_size: 256,
   seed: 1,
   severity: "warning",
+  max_services: 1000,
 };
 
 function run(events: LogEvent[], config: MlConfig = CONFIG): DetectorFinding[] {
