@@ -365,7 +365,7 @@ export class Processor {
 
       // The decision is durable: now deliver it.
       const delivery = await this.deliver(outbox, mine, budget);
-      await this.options.history?.afterBatch(findings, delivery.sent, state.pipeline.takeSilenced());
+      await this.options.history?.afterBatch(findings, delivery.sent, state.pipeline.takeMuted());
       let dropped: OutboxEntry[] = [];
       if (mine.length > 0) {
         try {
