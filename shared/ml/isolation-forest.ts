@@ -337,40 +337,56 @@ export class IsolationForest {
     );
   }
 
-  /** Intersection of every tree's box (per feature: highest low, lowest high); built on first use. */
-  private inner: { low: Float64Array; high: Float64Array } | null = null;
+  /**
+   * Intersection of every tree's box (per feature: highest low, lowest high), and per tree the
+   * number of features that vary in its box; built on first use.
+   */
+  private inner: { low: Float64Array; high: Float64Array; varying: Int32Array } | null = null;
+  /** The features of the row being scored that lie outside the inner box, in feature order. */
+  private outsideFeatures: Int32Array | null = null;
 
-  private innerBox(): { low: Float64Array; high: Float64Array } {
+  private innerBox(): { low: Float64Array; high: Float64Array; varying: Int32Array } {
     if (this.inner !== null) return this.inner;
     const f = this.nFeatures;
     const low = new Float64Array(f).fill(Number.NEGATIVE_INFINITY);
     const high = new Float64Array(f).fill(Number.POSITIVE_INFINITY);
+    const varying = new Int32Array(this.roots.length);
     for (let t = 0; t < this.roots.length; t++) {
       for (let k = 0; k < f; k++) {
         const l = this.boxLow[t * f + k] as number;
         const h = this.boxHigh[t * f + k] as number;
         if (l > (low[k] as number)) low[k] = l;
         if (h < (high[k] as number)) high[k] = h;
+        if (h > l) varying[t] = (varying[t] as number) + 1;
       }
     }
-    this.inner = { low, high };
+    this.inner = { low, high, varying };
     return this.inner;
   }
 
-  /** True when the row lies inside every tree's box: range-aware scoring then equals the classic one. */
-  private insideEveryBox(data: ArrayLike<number>, offset: number): boolean {
+  /**
+   * Fills `outsideFeatures` with the features where the row lies outside the inner box and returns
+   * how many. Only those can be outside some tree's box, so extrapolation looks at them alone.
+   */
+  private collectOutside(data: ArrayLike<number>, offset: number): number {
     const { low, high } = this.innerBox();
+    let out = this.outsideFeatures;
+    if (out === null) {
+      out = new Int32Array(this.nFeatures);
+      this.outsideFeatures = out;
+    }
+    let count = 0;
     for (let k = 0; k < this.nFeatures; k++) {
       const v = data[offset + k] as number;
-      // As extrapolatedPath tests: NaN is never "outside".
-      if (v < (low[k] as number) || v > (high[k] as number)) return false;
+      if (v < (low[k] as number) || v > (high[k] as number)) out[count++] = k;
     }
-    return true;
+    return count;
   }
 
   /** Mean path length of one row (starting at `offset` in `data`) over all trees. */
   pathLength(data: ArrayLike<number>, offset = 0): number {
-    const extrapolate = this.extrapolate && !this.insideEveryBox(data, offset);
+    const outside = this.extrapolate ? this.collectOutside(data, offset) : 0;
+    const extrapolate = outside > 0;
     const feature = this.feature;
     const split = this.split;
     const right = this.right;
@@ -385,7 +401,7 @@ export class IsolationForest {
         f = feature[node] as number;
       }
       let path = split[node] as number;
-      if (extrapolate) path = this.extrapolatedPath(t, data, offset, path);
+      if (extrapolate) path = this.extrapolatedPath(t, data, offset, path, outside);
       total += path;
     }
     return total / roots.length;
@@ -398,23 +414,31 @@ export class IsolationForest {
    * constant (it only grows deeper down, so this is conservative), the isolation depth G is
    * geometric and E[min(G, h)] = (1 - (1 - p)^h) / p, with h the classic path length.
    */
-  private extrapolatedPath(tree: number, data: ArrayLike<number>, offset: number, path: number): number {
-    const nFeatures = this.nFeatures;
-    const base = tree * nFeatures;
+  private extrapolatedPath(
+    tree: number,
+    data: ArrayLike<number>,
+    offset: number,
+    path: number,
+    /** How many entries of `outsideFeatures` (from collectOutside) hold this row's candidates. */
+    outside: number,
+  ): number {
+    const base = tree * this.nFeatures;
+    const candidates = this.outsideFeatures as Int32Array;
     let chance = 0;
-    let varying = 0;
-    for (let f = 0; f < nFeatures; f++) {
+    // Features inside the inner box are inside this tree's box: they count as varying exactly
+    // when the box varies, which innerBox() counted once per tree. Only the candidates can differ.
+    let varying = (this.inner as { varying: Int32Array }).varying[tree] as number;
+    for (let c = 0; c < outside; c++) {
+      const f = candidates[c] as number;
       const v = data[offset + f] as number;
       const low = this.boxLow[base + f] as number;
       const high = this.boxHigh[base + f] as number;
       if (v < low) {
         chance += (low - v) / (high - v);
-        varying++;
+        if (!(high > low)) varying++;
       } else if (v > high) {
         chance += (v - high) / (v - low);
-        varying++;
-      } else if (high > low) {
-        varying++;
+        if (!(high > low)) varying++;
       }
     }
     if (chance <= 0) return path;
@@ -493,8 +517,9 @@ export class IsolationForest {
     const inside = new Int32Array(n);
     let count = 0;
     for (let i = 0; i < n; i++) {
-      if (this.insideEveryBox(rows, i * f)) inside[count++] = i;
-      else result[i] = this.scoreOutside(full, rows, i * f);
+      const outside = this.collectOutside(rows, i * f);
+      if (outside === 0) inside[count++] = i;
+      else result[i] = this.scoreOutside(full, rows, i * f, outside);
     }
     if (count === n) {
       scoreFull(full, rows, f, n, this.normaliser, result);
@@ -513,7 +538,7 @@ export class IsolationForest {
    * level), then corrected for extrapolation where the row is outside that tree's box. The same
    * sums in the same order as `pathLength`, so the same score.
    */
-  private scoreOutside(full: FullLayout, rows: Float64Array, offset: number): number {
+  private scoreOutside(full: FullLayout, rows: Float64Array, offset: number, outside: number): number {
     const { height, trees, feature, split, leaf } = full;
     const internal = (1 << height) - 1;
     let total = 0;
@@ -522,7 +547,7 @@ export class IsolationForest {
       let at = 0;
       for (let level = 0; level < height; level++) at = descend(rows, offset, feature, split, nodes, at);
       const path = leaf[t * (internal + 1) + at - internal] as number;
-      total += this.extrapolatedPath(t, rows, offset, path);
+      total += this.extrapolatedPath(t, rows, offset, path, outside);
     }
     return 2 ** (-(total / trees) / this.normaliser);
   }
