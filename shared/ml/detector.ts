@@ -722,6 +722,13 @@ export function createMlDetector(config: MlConfig): Detector {
         version: SNAPSHOT_VERSION,
         services: serviceStates,
         capacity: capacity.toState(),
+        // The fit queue in its order, and whether the next call skips fits: a restored detector
+        // then fits the same services at the same events as one that never stopped.
+        pendingFits: fitQueue
+          .slice(fitQueueHead)
+          .filter((entry) => services.get(entry.service) === entry.state)
+          .map((entry) => entry.service),
+        skipNextFits: heavyCall,
       };
     },
 
@@ -733,13 +740,20 @@ export function createMlDetector(config: MlConfig): Detector {
       nextCloseMs = Number.POSITIVE_INFINITY;
       fitQueue = [];
       fitQueueHead = 0;
+      heavyCall = isRecord(snapshot) && snapshot.skipNextFits === true;
       for (const [service, state] of restored) {
         services.set(service, state);
         if (state.firing) firing.add(service);
         if (state.window) nextCloseMs = Math.min(nextCloseMs, state.window.startMs + windowMs);
-        // A fit that was waiting when the snapshot was taken is still due by the same counters.
-        if (fitDue(state)) enqueueFit(service, state);
       }
+      // The queue in its saved order; a snapshot without one (written before the queue existed)
+      // queues every service whose fit is due by its counters, in snapshot order.
+      const pending = isRecord(snapshot) && Array.isArray(snapshot.pendingFits) ? snapshot.pendingFits : [];
+      for (const service of pending) {
+        const state = typeof service === "string" ? services.get(service) : undefined;
+        if (state !== undefined && fitDue(state)) enqueueFit(service as string, state);
+      }
+      for (const [service, state] of restored) if (fitDue(state)) enqueueFit(service, state);
     },
   };
 }

@@ -347,6 +347,50 @@ describe("fits spread over calls", () => {
     expect(services).toHaveLength(12);
     for (const s of services) expect(s.trainings).toBeGreaterThanOrEqual(1);
   });
+
+  it("a snapshot taken while fits wait restores the queue: the run continues as if it never stopped", () => {
+    const config: MlConfig = {
+      ...CONFIG,
+      window_s: 1,
+      warmup_windows: 20,
+      retrain_every_windows: 20,
+      trees: 4,
+      sample_size: 16,
+    };
+    const names = Array.from({ length: 12 }, (_, i) => `svc-${i}`);
+    const template = traffic(4, ["x"], T0, T0 + 30 * MIN);
+    const events: LogEvent[] = [];
+    for (let i = 0; i < 12 * 4 * 30; i++) {
+      const base = template[i % template.length] as LogEvent;
+      // From 24 s on, svc-3's latency is ten times its usual: something for the models to find.
+      const slow = i % 12 === 3 && i * (250 / 12) > 24_000;
+      events.push({
+        ...base,
+        service: names[i % 12] as string,
+        timeMs: T0 + Math.floor(i * (250 / 12)),
+        metrics: { ...base.metrics, latency_ms: (base.metrics?.latency_ms ?? 100) * (slow ? 10 : 1) },
+      });
+    }
+    const straight = createMlDetector(config);
+    const expected = events.flatMap((e) => [...straight.observe(e)]);
+    let detector = createMlDetector(config);
+    const findings: DetectorFinding[] = [];
+    let restoredWithQueue = false;
+    for (const e of events) {
+      findings.push(...detector.observe(e));
+      const snapshot = detector.snapshot() as { pendingFits: string[] };
+      // Restore once, in the middle of the warm-up fits (some done, some waiting).
+      if (!restoredWithQueue && snapshot.pendingFits.length > 3 && snapshot.pendingFits.length < 10) {
+        restoredWithQueue = true;
+        detector = createMlDetector(config);
+        detector.restore(JSON.parse(JSON.stringify(snapshot)));
+      }
+    }
+    expect(restoredWithQueue).toBe(true);
+    expect(findings.length).toBeGreaterThan(0);
+    expect(findings).toEqual(expected);
+    expect(detector.snapshot()).toEqual(straight.snapshot());
+  });
 });
 
 describe("TrainingRows", () => {
