@@ -1,5 +1,5 @@
 # What the alert email says about where an alert comes from and what happens next
-# (functions/lib/email-env.ts): the environment's name, and whether remediation is deployed and
+# (functions/processor/email-env.ts): the environment's name, and whether remediation is deployed and
 # only records (dry run) or acts. Account and region come from the topic ARN.
 
 variable "environment_name" {

@@ -1,4 +1,4 @@
-# Alert history (functions/lib/history.ts): one on-demand table, partitioned by service and day
+# Alert history (functions/aws/history.ts): one on-demand table, partitioned by service and day
 # (pk `alerts#<service>#<day>`), with an index by alert fingerprint and TTL on `expires_at`. Incident
 # timelines (pk `incident#<id>`) and run-time silences (pk `silences`) share it.
 
@@ -23,7 +23,7 @@ locals {
   history_count      = var.enable_history_table ? 1 : 0
   history_table_name = "${var.name_prefix}-history"
   history_table_arn  = "arn:${local.partition}:dynamodb:${local.region}:${local.account_id}:table/${local.history_table_name}"
-  # The only calls functions/lib/history.ts makes.
+  # The only calls functions/aws/history.ts makes.
   history_table_actions = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query"]
   history_environment = var.enable_history_table ? {
     HISTORY_TABLE_NAME     = local.history_table_name
@@ -92,7 +92,7 @@ data "aws_iam_policy_document" "processor_history" {
 resource "aws_iam_role_policy" "processor_history" {
   count  = local.processor_count * local.history_count
   name   = "processor-history"
-  role   = aws_iam_role.processor[0].id
+  role   = aws_iam_role.lambda["processor"].id
   policy = data.aws_iam_policy_document.processor_history[0].json
 }
 

@@ -72,13 +72,6 @@ resource "aws_iam_instance_profile" "host" {
 # Processor Lambda
 # ---------------------------------------------------------------------------------------------
 
-resource "aws_iam_role" "processor" {
-  count              = local.processor_count
-  name               = "${var.name_prefix}-processor"
-  description        = "cloud-observability processor Lambda"
-  assume_role_policy = data.aws_iam_policy_document.lambda_assume.json
-}
-
 data "aws_iam_policy_document" "processor" {
   count = local.processor_count
 
@@ -122,23 +115,10 @@ data "aws_iam_policy_document" "processor" {
   }
 }
 
-resource "aws_iam_role_policy" "processor" {
-  count  = local.processor_count
-  name   = "processor"
-  role   = aws_iam_role.processor[0].id
-  policy = data.aws_iam_policy_document.processor[0].json
-}
 
 # ---------------------------------------------------------------------------------------------
 # Remediation Lambda
 # ---------------------------------------------------------------------------------------------
-
-resource "aws_iam_role" "remediation" {
-  count              = local.remediation_count
-  name               = "${var.name_prefix}-remediation"
-  description        = "cloud-observability remediation Lambda"
-  assume_role_policy = data.aws_iam_policy_document.lambda_assume.json
-}
 
 data "aws_iam_policy_document" "remediation" {
   count = local.remediation_count
@@ -165,9 +145,20 @@ data "aws_iam_policy_document" "remediation" {
   }
 }
 
-resource "aws_iam_role_policy" "remediation" {
-  count  = local.remediation_count
-  name   = "remediation"
-  role   = aws_iam_role.remediation[0].id
-  policy = data.aws_iam_policy_document.remediation[0].json
+# ---------------------------------------------------------------------------------------------
+# Every pipeline Lambda (lambda.tf): its own role, with the policy of its own concern
+# ---------------------------------------------------------------------------------------------
+
+resource "aws_iam_role" "lambda" {
+  for_each           = local.lambda_functions
+  name               = "${var.name_prefix}-${each.key}"
+  description        = each.value.role_description
+  assume_role_policy = data.aws_iam_policy_document.lambda_assume.json
+}
+
+resource "aws_iam_role_policy" "lambda" {
+  for_each = local.lambda_functions
+  name     = each.key
+  role     = aws_iam_role.lambda[each.key].id
+  policy   = each.value.policy
 }

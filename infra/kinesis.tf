@@ -87,13 +87,6 @@ resource "aws_cloudwatch_log_group" "router" {
   retention_in_days = var.log_retention_days
 }
 
-resource "aws_iam_role" "router" {
-  count              = local.kinesis_count
-  name               = "${var.name_prefix}-router"
-  description        = "cloud-observability router Lambda: log stream to service stream"
-  assume_role_policy = data.aws_iam_policy_document.lambda_assume.json
-}
-
 data "aws_iam_policy_document" "router" {
   count = local.kinesis_count
 
@@ -122,42 +115,12 @@ data "aws_iam_policy_document" "router" {
   }
 }
 
-resource "aws_iam_role_policy" "router" {
-  count  = local.kinesis_count
-  name   = "router"
-  role   = aws_iam_role.router[0].id
-  policy = data.aws_iam_policy_document.router[0].json
-}
-
-resource "aws_lambda_function" "router" {
-  count            = local.kinesis_count
-  function_name    = local.router_function_name
-  description      = "cloud-observability: re-key log lines by service for the processor's shards"
-  role             = aws_iam_role.router[0].arn
-  runtime          = local.lambda_runtime
-  architectures    = local.lambda_architectures
-  handler          = "index.handler"
-  filename         = local.router_zip
-  source_code_hash = filebase64sha256(local.router_zip)
-  memory_size      = 256
-  timeout          = 60
-
-  environment {
-    variables = {
-      SERVICE_STREAM_NAME = local.service_stream_name
-      NODE_OPTIONS        = "--enable-source-maps"
-    }
-  }
-
-  depends_on = [aws_cloudwatch_log_group.router, aws_iam_role_policy.router]
-}
-
 # Both mappings: a failing record is retried alone (bisect, ReportBatchItemFailures) and, after its
 # retries, described in the dead-letter queue; the shard moves on.
 resource "aws_lambda_event_source_mapping" "pipeline" {
   for_each = local.kinesis_count == 1 ? {
-    router    = { function = aws_lambda_function.router[0].arn, stream = "logs" }
-    processor = { function = aws_lambda_function.processor[0].arn, stream = "services" }
+    router    = { function = aws_lambda_function.pipeline["router"].arn, stream = "logs" }
+    processor = { function = aws_lambda_function.pipeline["processor"].arn, stream = "services" }
   } : {}
   function_name                      = each.value.function
   event_source_arn                   = aws_kinesis_stream.pipeline[each.value.stream].arn
@@ -174,5 +137,5 @@ resource "aws_lambda_event_source_mapping" "pipeline" {
     }
   }
 
-  depends_on = [aws_iam_role_policy.router, aws_iam_role_policy.processor]
+  depends_on = [aws_iam_role_policy.lambda]
 }

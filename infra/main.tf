@@ -60,7 +60,7 @@ locals {
 
   # The DynamoDB item attribute holding the expiry (epoch seconds) that TTL deletes on.
   state_ttl_attribute = "expires_at"
-  # The only calls functions/lib/state.ts makes.
+  # The only calls functions/aws/state.ts makes.
   state_table_actions = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:BatchGetItem"]
 
   # PIPELINE_CONFIG is merged over the defaults by the functions, so a partial document is enough.

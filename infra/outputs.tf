@@ -39,12 +39,12 @@ output "alert_topic_arn" {
 
 output "processor_function_name" {
   description = "Name of the processor Lambda function."
-  value       = one(aws_lambda_function.processor[*].function_name)
+  value       = try(aws_lambda_function.pipeline["processor"].function_name, null)
 }
 
 output "remediation_function_name" {
   description = "Name of the remediation Lambda function."
-  value       = one(aws_lambda_function.remediation[*].function_name)
+  value       = try(aws_lambda_function.pipeline["remediation"].function_name, null)
 }
 
 output "processor_log_group_name" {

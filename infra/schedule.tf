@@ -16,14 +16,14 @@ resource "aws_cloudwatch_event_target" "processor_tick" {
   count     = local.processor_count
   rule      = aws_cloudwatch_event_rule.tick[0].name
   target_id = "processor"
-  arn       = aws_lambda_function.processor[0].arn
+  arn       = aws_lambda_function.pipeline["processor"].arn
 }
 
 resource "aws_lambda_permission" "processor_from_tick" {
   count         = local.processor_count
   statement_id  = "AllowEventBridgeTick"
   action        = "lambda:InvokeFunction"
-  function_name = aws_lambda_function.processor[0].function_name
+  function_name = aws_lambda_function.pipeline["processor"].function_name
   principal     = "events.amazonaws.com"
   source_arn    = aws_cloudwatch_event_rule.tick[0].arn
 }
@@ -32,14 +32,14 @@ resource "aws_cloudwatch_event_target" "remediation_tick" {
   count     = local.processor_count * local.remediation_count
   rule      = aws_cloudwatch_event_rule.tick[0].name
   target_id = "remediation"
-  arn       = aws_lambda_function.remediation[0].arn
+  arn       = aws_lambda_function.pipeline["remediation"].arn
 }
 
 resource "aws_lambda_permission" "remediation_from_tick" {
   count         = local.processor_count * local.remediation_count
   statement_id  = "AllowEventBridgeTick"
   action        = "lambda:InvokeFunction"
-  function_name = aws_lambda_function.remediation[0].function_name
+  function_name = aws_lambda_function.pipeline["remediation"].function_name
   principal     = "events.amazonaws.com"
   source_arn    = aws_cloudwatch_event_rule.tick[0].arn
 }

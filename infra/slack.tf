@@ -1,5 +1,5 @@
 # Slack for the processor: the incoming-webhook URL lives in an SSM SecureString parameter, read once
-# per cold start (functions/lib/slack.ts). Terraform creates the parameter with a placeholder and
+# per cold start (functions/aws/slack.ts). Terraform creates the parameter with a placeholder and
 # never manages its value, so the secret stays out of the plan, the state and the repository. Put
 # the URL in with:
 #   aws ssm put-parameter --name <output slack_webhook_parameter> --type SecureString --overwrite --value 'https://hooks.slack.com/services/...'
@@ -42,7 +42,7 @@ data "aws_iam_policy_document" "processor_slack" {
 resource "aws_iam_role_policy" "processor_slack" {
   count  = local.slack_count
   name   = "processor-slack"
-  role   = aws_iam_role.processor[0].id
+  role   = aws_iam_role.lambda["processor"].id
   policy = data.aws_iam_policy_document.processor_slack[0].json
 }
 

@@ -68,7 +68,7 @@ resource "aws_sns_topic" "alerts" {
   kms_master_key_id = aws_kms_key.alerts[0].arn
 
   # The key policy names the processor role, which must exist first.
-  depends_on = [aws_iam_role.processor]
+  depends_on = [aws_iam_role.lambda]
 }
 
 # Who may publish: the processor, and this account's CloudWatch alarms (alarms.tf). The explicit
@@ -164,7 +164,7 @@ resource "aws_sns_topic_subscription" "remediation" {
   count     = local.remediation_count
   topic_arn = aws_sns_topic.alerts[0].arn
   protocol  = "lambda"
-  endpoint  = aws_lambda_function.remediation[0].arn
+  endpoint  = aws_lambda_function.pipeline["remediation"].arn
 
   filter_policy       = var.remediation_filter_policy != "" ? var.remediation_filter_policy : null
   filter_policy_scope = var.remediation_filter_policy != "" ? "MessageAttributes" : null

@@ -1,8 +1,8 @@
 import { writeFileSync } from "node:fs";
+import { SettingsError } from "../shared/errors.js";
 import { parseRunArgs, USAGE } from "./args.js";
-import { InputSettingsError } from "./ingest-input.js";
 import { formatSummary } from "./report.js";
-import { type RunIo, runLocal, UsageError } from "./runner.js";
+import { type RunIo, runLocal } from "./runner.js";
 
 /**
  * `npm run local`: parse flags, run, print the summary, write the report. Returns the exit code: 2 on
@@ -44,7 +44,7 @@ export async function runCli(argv: readonly string[], io: RunIo): Promise<number
     }
     return 0;
   } catch (error) {
-    if (error instanceof UsageError || error instanceof InputSettingsError) {
+    if (error instanceof SettingsError) {
       io.stderr.write(`error: ${error.message}\n`);
       return 2;
     }

@@ -6,6 +6,7 @@
  */
 import { closeSync, existsSync, openSync, readFileSync, statSync, writeSync } from "node:fs";
 import { parse as parseYaml } from "yaml";
+import { SettingsError } from "../shared/errors.js";
 import { createAdapter, type FormatName } from "../shared/ingest/index.js";
 import { PRESET_NAMES } from "../shared/ingest/json.js";
 import type { IngestContext, IngestResult, LineAdapter } from "../shared/ingest/types.js";
@@ -57,27 +58,27 @@ const FIRST_REJECTED = 5;
 const HINT_SAMPLE = 50;
 const OUT_BUFFER_BYTES = 64 * 1024;
 
-/** The thrown error's message goes to the user as is (the runner maps it to exit code 2). */
-export class InputSettingsError extends Error {}
-
 function loadMapping(value: string): string | Record<string, unknown> {
   if (PRESET_NAMES.includes(value.toLowerCase()) && !existsSync(value)) return value;
   let text: string;
   try {
     text = readFileSync(value, "utf8");
   } catch (error) {
-    throw new InputSettingsError(
+    throw new SettingsError(
       `--mapping ${value}: neither a readable file (${(error as NodeJS.ErrnoException).code ?? error}) nor a preset (${PRESET_NAMES.join(", ")})`,
+      { cause: error },
     );
   }
   let parsed: unknown;
   try {
     parsed = value.endsWith(".json") ? JSON.parse(text) : parseYaml(text);
   } catch (error) {
-    throw new InputSettingsError(`--mapping ${value}: ${(error as Error).message.split("\n")[0]}`);
+    throw new SettingsError(`--mapping ${value}: ${(error as Error).message.split("\n")[0]}`, {
+      cause: error,
+    });
   }
   if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
-    throw new InputSettingsError(`--mapping ${value}: must hold an object of field -> path`);
+    throw new SettingsError(`--mapping ${value}: must hold an object of field -> path`);
   }
   return parsed as Record<string, unknown>;
 }
@@ -93,7 +94,7 @@ export function buildAdapter(options: InputFormatOptions): LineAdapter {
     ...(options.logFormat === null ? {} : { logFormat: options.logFormat }),
     ...(options.metricField === null ? {} : { metricField: options.metricField }),
   });
-  if (typeof built === "string") throw new InputSettingsError(built);
+  if (typeof built === "string") throw new SettingsError(built);
   return built;
 }
 
@@ -137,7 +138,7 @@ export class LineReader {
       try {
         this.outFd = openSync(options.eventsOutPath, "w");
       } catch (error) {
-        throw new InputSettingsError(
+        throw new SettingsError(
           `cannot write --events-out ${options.eventsOutPath}: ${(error as NodeJS.ErrnoException).code ?? error}`,
         );
       }

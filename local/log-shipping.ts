@@ -1,6 +1,8 @@
 import type { InputLogEvent } from "@aws-sdk/client-cloudwatch-logs";
-import { createLogsClient, LogShipper } from "../functions/lib/cloudwatch-logs.js";
-import { awsClientSettings, ConfigurationError, type Env } from "../functions/lib/env.js";
+import { awsClientSettings } from "../functions/aws/client.js";
+import { createLogsClient, LogShipper } from "../functions/aws/cloudwatch-logs.js";
+import type { Env } from "../functions/lambda/env.js";
+import { SettingsError } from "../shared/errors.js";
 
 /** What `--ship-to-log-group` did, for the summary and the report. */
 export interface ShippingReport {
@@ -42,17 +44,17 @@ export class LogGroupShipping {
     try {
       settings = awsClientSettings(env);
     } catch (error) {
-      if (error instanceof ConfigurationError) {
-        throw new ConfigurationError(`--ship-to-log-group: ${error.message}`);
+      if (error instanceof SettingsError) {
+        throw new SettingsError(`--ship-to-log-group: ${error.message}`, { cause: error });
       }
       throw error;
     }
     this.shipper = new LogShipper({
-      client: createLogsClient(settings),
+      // Fewer attempts than a Lambda: a run that cannot reach CloudWatch says so sooner.
+      client: createLogsClient({ ...settings, maxAttempts: 3 }),
       logGroupName,
       logStreamName,
       createGroup: true,
-      retry: { attempts: 3 },
     });
     this.report = {
       log_group: logGroupName,

@@ -4,6 +4,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { DEFAULT_CONFIG } from "../shared/config/defaults.js";
 import { parseConfig } from "../shared/config/load.js";
 import type { PipelineConfig } from "../shared/config/types.js";
+import { SettingsError } from "../shared/errors.js";
 import { evaluateDetections } from "../shared/eval/truth.js";
 import { createGenerator } from "../shared/generator/index.js";
 import type { LogGenerator } from "../shared/generator/types.js";
@@ -24,7 +25,7 @@ import { LogGroupShipping } from "./log-shipping.js";
 import { outputPathProblem } from "./output-paths.js";
 import { buildReport, type LocalReport } from "./report.js";
 import { Responder } from "./responder.js";
-import { buildSinks, SinkSetupError } from "./sinks/configured.js";
+import { buildSinks } from "./sinks/configured.js";
 import { ConsoleSink } from "./sinks/console.js";
 import { JsonlFileSink } from "./sinks/jsonl-file.js";
 import { StatusLine } from "./status.js";
@@ -40,11 +41,6 @@ export interface RunIo {
   env?: NodeJS.ProcessEnv;
   /** Ends a `--follow` run (the CLI aborts it on Ctrl-C). */
   signal?: AbortSignal;
-}
-
-/** A problem the user can fix (bad config file, unreadable input): exit code 2, one clear message. */
-export class UsageError extends Error {
-  override readonly name = "UsageError";
 }
 
 /**
@@ -63,13 +59,14 @@ export function loadConfig(path: string | null): PipelineConfig {
   try {
     text = readFileSync(path, "utf8");
   } catch (error) {
-    throw new UsageError(
+    throw new SettingsError(
       `cannot read config file ${path}: ${(error as NodeJS.ErrnoException).code ?? error}`,
+      { cause: error },
     );
   }
   const result = parseConfig(text, path.endsWith(".json") ? "json" : "auto");
   if (!result.ok) {
-    throw new UsageError(
+    throw new SettingsError(
       `invalid config ${path}:\n${result.errors.map((e: { message: string }) => `  - ${e.message}`).join("\n")}`,
     );
   }
@@ -86,7 +83,7 @@ export function checkOutputPaths(options: RunOptions): void {
   ] as const) {
     if (path === null) continue;
     const problem = outputPathProblem(flag, path);
-    if (problem !== null) throw new UsageError(problem);
+    if (problem !== null) throw new SettingsError(problem);
   }
 }
 
@@ -110,12 +107,7 @@ export async function runLocal(options: RunOptions, io: RunIo): Promise<LocalRep
   const sinks: Sink[] = [];
   if (!options.quiet) sinks.push(new ConsoleSink(status.stream, { color: status.interactive }));
   if (options.alertsPath) sinks.push(new JsonlFileSink(options.alertsPath));
-  try {
-    sinks.push(...buildSinks(config.sinks, options.webhooks, io.env ?? process.env));
-  } catch (error) {
-    if (error instanceof SinkSetupError) throw new UsageError(error.message);
-    throw error;
-  }
+  sinks.push(...buildSinks(config.sinks, options.webhooks, io.env ?? process.env));
 
   let generator: LogGenerator | null = null;
   const executor = new SimulatedExecutor({
@@ -169,7 +161,7 @@ export async function runLocal(options: RunOptions, io: RunIo): Promise<LocalRep
         (line) => io.stderr.write(`warning: ${line}\n`),
       );
     } catch (error) {
-      throw new UsageError((error as Error).message);
+      throw new SettingsError((error as Error).message, { cause: error });
     }
   }
 
@@ -225,7 +217,7 @@ export async function runLocal(options: RunOptions, io: RunIo): Promise<LocalRep
   } else {
     const inputPath = options.input;
     if (options.follow && inputPath === "-")
-      throw new UsageError("--follow needs a file, not standard input");
+      throw new SettingsError("--follow needs a file, not standard input");
     reader = openLineReader(options, pipeline);
     const lineReader = reader;
     const source = inputPath === "-" ? "stdin" : inputPath;
@@ -298,10 +290,15 @@ export async function runLocal(options: RunOptions, io: RunIo): Promise<LocalRep
 
 function openInput(path: string): Readable {
   try {
-    if (!statSync(path).isFile()) throw new UsageError(`--input ${path} is not a file`);
+    if (!statSync(path).isFile()) throw new SettingsError(`--input ${path} is not a file`);
   } catch (error) {
-    if (error instanceof UsageError) throw error;
-    throw new UsageError(`cannot read --input ${path}: ${(error as NodeJS.ErrnoException).code ?? error}`);
+    if (error instanceof SettingsError) throw error;
+    throw new SettingsError(
+      `cannot read --input ${path}: ${(error as NodeJS.ErrnoException).code ?? error}`,
+      {
+        cause: error,
+      },
+    );
   }
   return createReadStream(path, { encoding: "utf8" });
 }

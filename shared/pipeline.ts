@@ -4,8 +4,8 @@ import type { Silence } from "./alerts/silence.js";
 import type { Alert, AlertType, DetectorFinding, Notification } from "./alerts/types.js";
 import type { PipelineConfig } from "./config/types.js";
 import type { Detector } from "./detectors/detector.js";
-import { DetectorStateError } from "./detectors/detector.js";
 import { createRuleDetectors } from "./detectors/index.js";
+import { StateError } from "./errors.js";
 import { type ParseResult, parseLogLine } from "./log/parse.js";
 import type { LogEvent, RejectReason } from "./log/schema.js";
 import { createMlDetector } from "./ml/detector.js";
@@ -285,7 +285,7 @@ export class Pipeline {
   }
 
   restore(snapshot: PipelineSnapshot): void {
-    if (snapshot?.version !== 1) throw new DetectorStateError("pipeline", "unknown snapshot version");
+    if (snapshot?.version !== 1) throw new StateError("pipeline", "unknown snapshot version");
     for (const detector of this.detectors) {
       const state = snapshot.detectors[detector.name];
       if (state !== undefined) detector.restore(state);

@@ -1,13 +1,15 @@
 import { hostname } from "node:os";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { InputLogEvent } from "@aws-sdk/client-cloudwatch-logs";
+import { SettingsError } from "../../shared/errors.js";
 import { createGenerator } from "../../shared/generator/index.js";
 import { formatLogLine } from "../../shared/log/parse.js";
-import { createLogsClient, LogShipper } from "../lib/cloudwatch-logs.js";
-import { awsClientSettings, ConfigurationError, type Env, numberEnv } from "../lib/env.js";
-import { createLogger, type Logger } from "../lib/log.js";
+import { awsClientSettings } from "../aws/client.js";
+import { createLogsClient, LogShipper } from "../aws/cloudwatch-logs.js";
+import { type Env, numberEnv } from "../lambda/env.js";
+import { createLogger, type Logger } from "../lambda/log.js";
 import type { Shipper } from "./generator.js";
-import { type GeneratorSettings, generatorSettings } from "./handler.js";
+import { type GeneratorSettings, generatorSettings } from "./settings.js";
 
 export interface DaemonOptions {
   settings: GeneratorSettings;
@@ -111,7 +113,7 @@ export async function startDaemonFromEnv(env: Env): Promise<void> {
       logger,
     });
   } catch (error) {
-    if (error instanceof ConfigurationError) {
+    if (error instanceof SettingsError) {
       logger.error(error.message);
       process.exitCode = 2;
       return;

@@ -1,7 +1,7 @@
 import type { InputLogEvent } from "@aws-sdk/client-cloudwatch-logs";
 import { createGenerator } from "../../shared/generator/index.js";
 import { formatLogLine } from "../../shared/log/parse.js";
-import type { ShipResult } from "../lib/cloudwatch-logs.js";
+import type { ShipResult } from "../aws/cloudwatch-logs.js";
 
 export interface Shipper {
   ship(events: readonly InputLogEvent[]): Promise<ShipResult>;

@@ -1,49 +1,10 @@
 import { randomUUID } from "node:crypto";
 import type { Context, ScheduledEvent } from "aws-lambda";
-import { createLogsClient, LogShipper } from "../lib/cloudwatch-logs.js";
-import {
-  awsClientSettings,
-  ConfigurationError,
-  type Env,
-  numberEnv,
-  optionalEnv,
-  requireEnv,
-} from "../lib/env.js";
-import { createLogger, emfLine, type Logger } from "../lib/log.js";
+import { awsClientSettings } from "../aws/client.js";
+import { createLogsClient, LogShipper } from "../aws/cloudwatch-logs.js";
+import { createLogger, emfLine, type Logger } from "../lambda/log.js";
 import { generateWindow, type Shipper } from "./generator.js";
-
-export interface GeneratorSettings {
-  logGroupName: string;
-  /** The stream this execution environment writes to. */
-  logStreamName: string;
-  seed: number;
-  /** Seconds of logs each scheduled invocation generates (match the schedule's rate). */
-  windowS: number;
-  minIntervalS: number;
-  maxIntervalS: number;
-}
-
-export function generatorSettings(env: Env, defaultStream: string): GeneratorSettings {
-  const minIntervalS = numberEnv(env, "MIN_INTERVAL_S", 0.05, { min: 0.001 });
-  const maxIntervalS = numberEnv(env, "MAX_INTERVAL_S", 0.2, { min: 0.001 });
-  if (maxIntervalS < minIntervalS) {
-    throw new ConfigurationError(
-      `MAX_INTERVAL_S (${maxIntervalS}) must be >= MIN_INTERVAL_S (${minIntervalS})`,
-    );
-  }
-  return {
-    logGroupName: requireEnv(
-      env,
-      "LOG_GROUP_NAME",
-      "the CloudWatch Logs group generated logs are shipped to",
-    ),
-    logStreamName: optionalEnv(env, "LOG_STREAM_NAME") ?? defaultStream,
-    seed: numberEnv(env, "SEED", 1),
-    windowS: numberEnv(env, "WINDOW_S", 60, { min: 1 }),
-    minIntervalS,
-    maxIntervalS,
-  };
-}
+import { type GeneratorSettings, generatorSettings } from "./settings.js";
 
 export interface GeneratorInvocationResult {
   windowStartMs: number;

@@ -1,24 +1,18 @@
 import type { CloudWatchLogsEvent, Context, KinesisStreamEvent, ScheduledEvent } from "aws-lambda";
-import { emailContextFromEnv } from "../lib/email-env.js";
-import {
-  type AwsClientSettings,
-  awsClientSettings,
-  type Env,
-  numberEnv,
-  optionalEnv,
-  requireEnv,
-} from "../lib/env.js";
-import { createHistoryFromEnv } from "../lib/history-env.js";
-import { createLogger, type Logger } from "../lib/log.js";
-import { createStateStore, loadPipelineConfig } from "../lib/runtime.js";
-import { createSsmClient, SlackUrlFromSsm, SnsWithSlack } from "../lib/slack.js";
-import { createSnsClient, SnsSink } from "../lib/sns.js";
+import { type AwsClientSettings, awsClientSettings } from "../aws/client.js";
+import { createSsmClient, SlackUrlFromSsm, SnsWithSlack } from "../aws/slack.js";
+import { createSnsClient, SnsSink } from "../aws/sns.js";
+import { type Env, numberEnv, optionalEnv, requireEnv } from "../lambda/env.js";
+import { createLogger, type Logger } from "../lambda/log.js";
+import { createStateStore, loadPipelineConfig } from "../lambda/runtime.js";
+import { emailContextFromEnv } from "./email-env.js";
+import { createHistoryFromEnv } from "./history-env.js";
 import { type KinesisOutcome, KinesisProcessor } from "./kinesis.js";
 import { Processor, type ProcessorOutcome } from "./processor.js";
 
 /**
  * Everything a processor needs from the environment, built once: a missing or malformed setting
- * throws a ConfigurationError. `stateKey` names the state item (one per service on the Kinesis path).
+ * throws a SettingsError. `stateKey` names the state item (one per service on the Kinesis path).
  */
 function processorFactory(env: Env): { create: (stateKey?: string) => Processor; logger: Logger } {
   const topicArn = requireEnv(env, "ALERT_TOPIC_ARN", "the SNS topic alerts are published to");

@@ -1,5 +1,5 @@
 import type { KinesisStreamBatchResponse, KinesisStreamEvent } from "aws-lambda";
-import type { Logger } from "../lib/log.js";
+import type { Logger } from "../lambda/log.js";
 import type { Processor, ProcessorOutcome } from "./processor.js";
 
 export interface KinesisOutcome extends KinesisStreamBatchResponse {

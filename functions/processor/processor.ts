@@ -4,11 +4,11 @@ import { SourceReader } from "../../shared/ingest/sources.js";
 import type { RejectReason } from "../../shared/log/schema.js";
 import { Pipeline, type PipelineSnapshot } from "../../shared/pipeline.js";
 import type { Sink, SinkResult } from "../../shared/sinks/sink.js";
-import { clip, decodeAwsLogsEvent, type PayloadRejectReason } from "../lib/awslogs.js";
-import { emfLine, type Logger } from "../lib/log.js";
-import type { ProcessorHistory } from "../lib/processor-history.js";
-import { isScheduledTick } from "../lib/schedule.js";
-import { CONFLICT, type StateStore } from "../lib/state.js";
+import { clip, decodeAwsLogsEvent, type PayloadRejectReason } from "../aws/awslogs.js";
+import { CONFLICT, type StateStore } from "../aws/state.js";
+import { emfLine, type Logger } from "../lambda/log.js";
+import { isScheduledTick } from "../lambda/schedule.js";
+import type { ProcessorHistory } from "./history.js";
 
 /** What the processor keeps between invocations. */
 export interface ProcessorState {

@@ -1,8 +1,9 @@
 import type { Context, ScheduledEvent, SNSEvent } from "aws-lambda";
 import { SimulatedExecutor } from "../../shared/remediation/simulated-executor.js";
-import { awsClientSettings, type Env } from "../lib/env.js";
-import { createLogger } from "../lib/log.js";
-import { createStateStore, loadPipelineConfig } from "../lib/runtime.js";
+import { awsClientSettings } from "../aws/client.js";
+import type { Env } from "../lambda/env.js";
+import { createLogger } from "../lambda/log.js";
+import { createStateStore, loadPipelineConfig } from "../lambda/runtime.js";
 import { type RemediationSummary, Remediator } from "./remediator.js";
 
 /**

@@ -1,14 +1,15 @@
 import type { ScheduledEvent, SNSEvent } from "aws-lambda";
 import type { Notification } from "../../shared/alerts/types.js";
 import type { RemediationConfig } from "../../shared/config/types.js";
+import { fnv1a32 } from "../../shared/hash.js";
 import { actionRecord, incidentId, outcomeRecord, skipRecord } from "../../shared/remediation/audit.js";
 import { RemediationEngine } from "../../shared/remediation/engine.js";
 import type { AuditRecord, Executor, RemediationDecision } from "../../shared/remediation/types.js";
 import { notificationTimeProblem, type TimeBounds } from "../../shared/remediation/validate.js";
-import { emfLine, type Logger } from "../lib/log.js";
-import { isScheduledTick } from "../lib/schedule.js";
-import { parseAlertMessage } from "../lib/sns.js";
-import { CONFLICT, type StateStore } from "../lib/state.js";
+import { parseAlertMessage } from "../aws/sns.js";
+import { CONFLICT, type StateStore } from "../aws/state.js";
+import { emfLine, type Logger } from "../lambda/log.js";
+import { isScheduledTick } from "../lambda/schedule.js";
 
 interface RemediatorState {
   engine: unknown;
@@ -342,7 +343,5 @@ function trimFiring(firing: Record<string, boolean>): void {
 
 /** FNV-1a, so two records of one stage at the same instant get distinct, stable sort keys. */
 function stableHash(text: string): string {
-  let hash = 0x811c9dc5;
-  for (let i = 0; i < text.length; i++) hash = Math.imul(hash ^ text.charCodeAt(i), 0x01000193);
-  return (hash >>> 0).toString(16).padStart(8, "0");
+  return fnv1a32(text).toString(16).padStart(8, "0");
 }

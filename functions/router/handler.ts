@@ -1,10 +1,11 @@
 import type { Context, KinesisStreamEvent } from "aws-lambda";
-import { awsClientSettings, type Env, requireEnv } from "../lib/env.js";
-import { createKinesisClient } from "../lib/kinesis.js";
-import { createLogger } from "../lib/log.js";
+import { awsClientSettings } from "../aws/client.js";
+import { createKinesisClient } from "../aws/kinesis.js";
+import { type Env, requireEnv } from "../lambda/env.js";
+import { createLogger } from "../lambda/log.js";
 import { Router, type RouterOutcome } from "./router.js";
 
-/** Build the router from the environment; a missing setting throws a ConfigurationError. */
+/** Build the router from the environment; a missing setting throws a SettingsError. */
 export function createRouterFromEnv(env: Env): Router {
   return new Router({
     client: createKinesisClient(awsClientSettings(env)),

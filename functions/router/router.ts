@@ -7,9 +7,9 @@ import type {
   KinesisStreamEvent,
 } from "aws-lambda";
 import { parseLogLine } from "../../shared/log/parse.js";
-import { decodeAwsLogsEvent } from "../lib/awslogs.js";
-import { MAX_RECORD_BYTES, putAllRecords, type StreamRecord } from "../lib/kinesis.js";
-import { emfLine, type Logger } from "../lib/log.js";
+import { decodeAwsLogsEvent } from "../aws/awslogs.js";
+import { MAX_RECORD_BYTES, putAllRecords, type StreamRecord } from "../aws/kinesis.js";
+import { emfLine, type Logger } from "../lambda/log.js";
 
 /** Where a line goes when it names no service: one processor counts those rejections. */
 export const UNROUTED_KEY = "_unparsed";

@@ -86,27 +86,27 @@ run "lambdas_run_node22_with_dead_letter_destinations" {
   command = plan
 
   assert {
-    condition     = aws_lambda_function.processor[0].runtime == "nodejs22.x" && aws_lambda_function.remediation[0].runtime == "nodejs22.x"
+    condition     = aws_lambda_function.pipeline["processor"].runtime == "nodejs22.x" && aws_lambda_function.pipeline["remediation"].runtime == "nodejs22.x"
     error_message = "both functions run nodejs22.x"
   }
   assert {
-    condition     = aws_lambda_function.processor[0].handler == "index.handler" && aws_lambda_function.remediation[0].handler == "index.handler"
+    condition     = aws_lambda_function.pipeline["processor"].handler == "index.handler" && aws_lambda_function.pipeline["remediation"].handler == "index.handler"
     error_message = "both functions use the bundles' index.handler"
   }
   assert {
-    condition     = aws_lambda_function.processor[0].reserved_concurrent_executions == 1
+    condition     = aws_lambda_function.pipeline["processor"].reserved_concurrent_executions == 1
     error_message = "the processor is serialised by default"
   }
   assert {
-    condition     = aws_lambda_function.processor[0].environment[0].variables["STATE_TABLE_NAME"] == "cloud-observability-state" && aws_lambda_function.processor[0].environment[0].variables["NODE_OPTIONS"] == "--enable-source-maps"
+    condition     = aws_lambda_function.pipeline["processor"].environment[0].variables["STATE_TABLE_NAME"] == "cloud-observability-state" && aws_lambda_function.pipeline["processor"].environment[0].variables["NODE_OPTIONS"] == "--enable-source-maps"
     error_message = "the processor gets the state table and source maps"
   }
   assert {
-    condition     = jsondecode(aws_lambda_function.remediation[0].environment[0].variables["PIPELINE_CONFIG"]) == { remediation = { dry_run = true } }
+    condition     = jsondecode(aws_lambda_function.pipeline["remediation"].environment[0].variables["PIPELINE_CONFIG"]) == { remediation = { dry_run = true } }
     error_message = "remediation_dry_run (default true) reaches the function as remediation.dry_run"
   }
   assert {
-    condition     = alltrue([for config in [aws_lambda_function_event_invoke_config.processor[0], aws_lambda_function_event_invoke_config.remediation[0]] : config.maximum_retry_attempts == 2 && length(config.destination_config[0].on_failure) == 1])
+    condition     = alltrue([for config in [aws_lambda_function_event_invoke_config.pipeline["processor"], aws_lambda_function_event_invoke_config.pipeline["remediation"]] : config.maximum_retry_attempts == 2 && length(config.destination_config[0].on_failure) == 1])
     error_message = "failed asynchronous invocations retry twice, then go to the dead-letter queue"
   }
 }
@@ -136,7 +136,7 @@ run "remediation_can_be_switched_to_act" {
   }
 
   assert {
-    condition     = jsondecode(aws_lambda_function.remediation[0].environment[0].variables["PIPELINE_CONFIG"]) == { remediation = { dry_run = false } }
+    condition     = jsondecode(aws_lambda_function.pipeline["remediation"].environment[0].variables["PIPELINE_CONFIG"]) == { remediation = { dry_run = false } }
     error_message = "remediation_dry_run = false reaches the function"
   }
 }
@@ -155,7 +155,7 @@ run "optional_parts_off_create_nothing_of_theirs" {
     error_message = "no host, no network"
   }
   assert {
-    condition     = length(aws_lambda_function.remediation) == 0 && length(aws_sns_topic_subscription.remediation) == 0 && length(aws_sns_topic_subscription.email) == 0
+    condition     = !contains(keys(aws_lambda_function.pipeline), "remediation") && length(aws_sns_topic_subscription.remediation) == 0 && length(aws_sns_topic_subscription.email) == 0
     error_message = "no remediation function and no subscriptions"
   }
   assert {
@@ -249,7 +249,7 @@ run "without_kinesis_the_log_group_feeds_the_processor_directly" {
     error_message = "the source log group subscribes the processor"
   }
   assert {
-    condition     = length(aws_kinesis_stream.pipeline) == 0 && length(aws_lambda_function.router) == 0 && length(aws_lambda_event_source_mapping.pipeline) == 0
+    condition     = length(aws_kinesis_stream.pipeline) == 0 && !contains(keys(aws_lambda_function.pipeline), "router") && length(aws_lambda_event_source_mapping.pipeline) == 0
     error_message = "no streams, no router"
   }
 }
@@ -272,7 +272,7 @@ run "kinesis_scale_out_routes_by_service_to_one_processor_per_shard" {
     error_message = "both streams have kinesis_shard_count shards and are encrypted"
   }
   assert {
-    condition     = aws_lambda_function.router[0].environment[0].variables["SERVICE_STREAM_NAME"] == "cloud-observability-services"
+    condition     = aws_lambda_function.pipeline["router"].environment[0].variables["SERVICE_STREAM_NAME"] == "cloud-observability-services"
     error_message = "the router writes to the service stream"
   }
   assert {

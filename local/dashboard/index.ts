@@ -1,10 +1,9 @@
 import { randomBytes } from "node:crypto";
+import { SettingsError } from "../../shared/errors.js";
 import { evaluateDetections } from "../../shared/eval/truth.js";
 import type { IncidentTruth } from "../../shared/generator/types.js";
 import type { Pipeline } from "../../shared/pipeline.js";
 import type { Responder } from "../responder.js";
-// A cycle (the runner imports this module), but UsageError is only used when a call fails.
-import { UsageError } from "../runner.js";
 import { LiveAggregator } from "./aggregate.js";
 import { type DashboardServer, startDashboardServer } from "./server.js";
 import { PipelineSilenceControl, type SilenceControl } from "./silence-control.js";
@@ -51,7 +50,7 @@ const POINT_EVERY_MS = 1000;
 export async function startRunDashboard(options: DashboardOptions, run: DashboardRun): Promise<RunDashboard> {
   const token = run.env.DASHBOARD_TOKEN?.trim() || randomBytes(16).toString("hex");
   if (token.length < MIN_TOKEN_LENGTH) {
-    throw new UsageError(`DASHBOARD_TOKEN must be at least ${MIN_TOKEN_LENGTH} characters`);
+    throw new SettingsError(`DASHBOARD_TOKEN must be at least ${MIN_TOKEN_LENGTH} characters`);
   }
   const { pipeline, responder } = run;
   const state = new DashboardState(run.truth() === null ? "replay" : "generated");
@@ -83,7 +82,7 @@ export async function startRunDashboard(options: DashboardOptions, run: Dashboar
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === "EADDRINUSE" || code === "EACCES" || code === "EADDRNOTAVAIL" || code === "ENOTFOUND") {
-      throw new UsageError(`--dashboard cannot listen on ${options.host}:${options.port}: ${code}`);
+      throw new SettingsError(`--dashboard cannot listen on ${options.host}:${options.port}: ${code}`);
     }
     throw error;
   }

@@ -1,18 +1,10 @@
-import type { Writable } from "node:stream";
-import { parseArgs } from "node:util";
+import { SettingsError } from "../../shared/errors.js";
 import { isAlertType, parseDuration } from "../../shared/history/cli-input.js";
 import { formatIncidentList, formatStats, formatTimeline } from "../../shared/history/format.js";
 import { historyStats } from "../../shared/history/stats.js";
-import type { HistoryStore, IncidentQuery } from "../../shared/history/types.js";
-import { openHistoryStore, STORE_OPTIONS, STORE_USAGE, StoreFlagError } from "./open-store.js";
-
-export interface CliIo {
-  stdout: Writable;
-  stderr: Writable;
-  env: NodeJS.ProcessEnv;
-  /** Wall clock (ms); injectable for tests. */
-  now?: () => number;
-}
+import type { IncidentQuery } from "../../shared/history/types.js";
+import { STORE_OPTIONS, STORE_USAGE } from "./open-store.js";
+import { type CliIo, runStoreCommand } from "./store-command.js";
 
 export const HISTORY_USAGE = `Usage: npm run history -- <command> [options]
 
@@ -51,15 +43,13 @@ const OPTIONS = {
   help: { type: "boolean", short: "h" },
 } as const;
 
-class UsageProblem extends Error {}
-
 /** `--since 24h` (relative to now) or `--since 2026-03-02T08:00:00Z`. */
 function parseSince(text: string, nowMs: number, flag: string): number {
   const duration = parseDuration(text);
   if (duration !== null) return nowMs - duration;
   const at = Date.parse(text);
   if (!Number.isFinite(at)) {
-    throw new UsageProblem(`${flag} must be a duration (24h, 7d, 90m) or an ISO 8601 time, got "${text}"`);
+    throw new SettingsError(`${flag} must be a duration (24h, 7d, 90m) or an ISO 8601 time, got "${text}"`);
   }
   return at;
 }
@@ -73,92 +63,73 @@ function buildQuery(
   if (typeof v.until === "string") query.untilMs = parseSince(v.until, nowMs, "--until");
   if (typeof v.service === "string") query.service = v.service;
   if (typeof v.type === "string") {
-    if (!isAlertType(v.type)) throw new UsageProblem(`--type: unknown alert type "${v.type}"`);
+    if (!isAlertType(v.type)) throw new SettingsError(`--type: unknown alert type "${v.type}"`);
     query.type = v.type;
   }
   if (typeof v.state === "string") {
     if (v.state !== "firing" && v.state !== "resolved") {
-      throw new UsageProblem(`--state must be firing or resolved, got "${v.state}"`);
+      throw new SettingsError(`--state must be firing or resolved, got "${v.state}"`);
     }
     query.state = v.state;
   }
   if (typeof v.limit === "string") {
     const limit = Number(v.limit);
     if (!Number.isSafeInteger(limit) || limit < 1)
-      throw new UsageProblem(`--limit must be a whole number >= 1`);
+      throw new SettingsError(`--limit must be a whole number >= 1`);
     query.limit = limit;
   }
   return query;
 }
 
 /** `npm run history`: returns the exit code. */
-export async function historyMain(argv: readonly string[], io: CliIo): Promise<number> {
+export function historyMain(argv: readonly string[], io: CliIo): Promise<number> {
   const now = io.now ?? Date.now;
-  let parsed: ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true; strict: true }>>;
-  try {
-    parsed = parseArgs({ args: [...argv], options: OPTIONS, allowPositionals: true, strict: true });
-  } catch (error) {
-    io.stderr.write(`error: ${(error as Error).message}\n\nRun with --help for the options.\n`);
-    return 2;
-  }
-  const v = parsed.values;
-  const [command, ...rest] = parsed.positionals;
-  if (v.help || command === undefined || command === "help") {
-    io.stdout.write(`${HISTORY_USAGE}\n`);
-    return command === undefined && !v.help ? 2 : 0;
-  }
-  let store: HistoryStore | null = null;
-  try {
-    if (!["list", "show", "stats"].includes(command)) {
-      throw new UsageProblem(`unknown command "${command}" (list, show, stats)`);
-    }
-    if (command === "show" ? rest.length !== 1 : rest.length !== 0) {
-      throw new UsageProblem(
-        command === "show" ? "show needs one INCIDENT id (see list)" : `unexpected "${rest[0]}"`,
-      );
-    }
-    const query = command === "show" ? null : buildQuery(v, now(), command === "stats" ? "7d" : "24h");
-    store = openHistoryStore(v, io.env);
-    if (command === "list") {
-      const incidents = await store.listIncidents(query as IncidentQuery);
+  return runStoreCommand(argv, io, {
+    options: OPTIONS,
+    usage: HISTORY_USAGE,
+    async run(v, command, rest, openStore) {
+      if (!["list", "show", "stats"].includes(command)) {
+        throw new SettingsError(`unknown command "${command}" (list, show, stats)`);
+      }
+      if (command === "show" ? rest.length !== 1 : rest.length !== 0) {
+        throw new SettingsError(
+          command === "show" ? "show needs one INCIDENT id (see list)" : `unexpected "${rest[0]}"`,
+        );
+      }
+      const query = command === "show" ? null : buildQuery(v, now(), command === "stats" ? "7d" : "24h");
+      const store = openStore();
+      if (command === "list") {
+        const incidents = await store.listIncidents(query as IncidentQuery);
+        io.stdout.write(
+          v.json
+            ? `${JSON.stringify(incidents.map(toJsonIncident), null, 2)}\n`
+            : `${formatIncidentList(incidents)}\n`,
+        );
+        return 0;
+      }
+      if (command === "stats") {
+        const stats = historyStats(
+          await store.listIncidents({ ...(query as IncidentQuery), limit: Number.MAX_SAFE_INTEGER }),
+        );
+        io.stdout.write(v.json ? `${JSON.stringify(stats, null, 2)}\n` : `${formatStats(stats)}\n`);
+        return 0;
+      }
+      const incident = rest[0] as string;
+      const [summary, events] = await Promise.all([store.incident(incident), store.timeline(incident)]);
+      if (summary === null && events.length === 0) {
+        io.stderr.write(
+          `error: no incident ${incident} in this store (npm run history -- list shows the ids)\n`,
+        );
+        return 3;
+      }
       io.stdout.write(
         v.json
-          ? `${JSON.stringify(incidents.map(toJsonIncident), null, 2)}\n`
-          : `${formatIncidentList(incidents)}\n`,
+          ? `${JSON.stringify({ incident: summary && toJsonIncident(summary), timeline: events.map(toJsonEvent) }, null, 2)}\n`
+          : `${formatTimeline(summary, events)}\n`,
       );
       return 0;
-    }
-    if (command === "stats") {
-      const stats = historyStats(
-        await store.listIncidents({ ...(query as IncidentQuery), limit: Number.MAX_SAFE_INTEGER }),
-      );
-      io.stdout.write(v.json ? `${JSON.stringify(stats, null, 2)}\n` : `${formatStats(stats)}\n`);
-      return 0;
-    }
-    const incident = rest[0] as string;
-    const [summary, events] = await Promise.all([store.incident(incident), store.timeline(incident)]);
-    if (summary === null && events.length === 0) {
-      io.stderr.write(
-        `error: no incident ${incident} in this store (npm run history -- list shows the ids)\n`,
-      );
-      return 3;
-    }
-    io.stdout.write(
-      v.json
-        ? `${JSON.stringify({ incident: summary && toJsonIncident(summary), timeline: events.map(toJsonEvent) }, null, 2)}\n`
-        : `${formatTimeline(summary, events)}\n`,
-    );
-    return 0;
-  } catch (error) {
-    if (error instanceof UsageProblem || error instanceof StoreFlagError) {
-      io.stderr.write(`error: ${error.message}\n`);
-      return 2;
-    }
-    io.stderr.write(`history store failure: ${(error as Error).message}\n`);
-    return 1;
-  } finally {
-    await store?.close();
-  }
+    },
+  });
 }
 
 const rfc3339 = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());

@@ -1,6 +1,8 @@
-import { awsClientSettings, ConfigurationError, type Env } from "../../functions/lib/env.js";
-import { DynamoHistoryStore } from "../../functions/lib/history.js";
-import { createDynamoClient } from "../../functions/lib/state.js";
+import { awsClientSettings } from "../../functions/aws/client.js";
+import { DynamoHistoryStore } from "../../functions/aws/history.js";
+import { createDynamoClient } from "../../functions/aws/state.js";
+import type { Env } from "../../functions/lambda/env.js";
+import { SettingsError } from "../../shared/errors.js";
 import type { HistoryStore } from "../../shared/history/types.js";
 import { defaultHistoryPath } from "./paths.js";
 import { SqliteHistoryStore } from "./sqlite-store.js";
@@ -29,11 +31,9 @@ export interface StoreFlags {
   "retention-days"?: string | undefined;
 }
 
-export class StoreFlagError extends Error {}
-
 export function openHistoryStore(flags: StoreFlags, env: Env): HistoryStore {
   if (flags.table !== undefined) {
-    if (flags.db !== undefined) throw new StoreFlagError("--db and --table are alternatives: give one");
+    if (flags.db !== undefined) throw new SettingsError("--db and --table are alternatives: give one");
     const merged: Record<string, string | undefined> = { ...env };
     if (flags.region !== undefined) merged.AWS_REGION = flags.region;
     if (flags.endpoint !== undefined) merged.AWS_ENDPOINT_URL = flags.endpoint;
@@ -43,19 +43,19 @@ export function openHistoryStore(flags: StoreFlags, env: Env): HistoryStore {
         tableName: flags.table,
       });
     } catch (error) {
-      if (error instanceof ConfigurationError)
-        throw new StoreFlagError(`${error.message} (or pass --region)`);
+      if (error instanceof SettingsError)
+        throw new SettingsError(`${error.message} (or pass --region)`, { cause: error });
       throw error;
     }
   }
   if (flags.region !== undefined || flags.endpoint !== undefined) {
-    throw new StoreFlagError("--region and --endpoint only apply with --table");
+    throw new SettingsError("--region and --endpoint only apply with --table");
   }
   let retentionDays: number | undefined;
   if (flags["retention-days"] !== undefined) {
     retentionDays = Number(flags["retention-days"]);
     if (!Number.isFinite(retentionDays) || retentionDays < 1) {
-      throw new StoreFlagError(
+      throw new SettingsError(
         `--retention-days must be a number of days >= 1, got "${flags["retention-days"]}"`,
       );
     }

@@ -1,12 +1,12 @@
 import { randomBytes } from "node:crypto";
 import { userInfo } from "node:os";
-import { parseArgs } from "node:util";
+import { SettingsError } from "../../shared/errors.js";
 import { parseDuration, parseMatchers } from "../../shared/history/cli-input.js";
 import { formatSilences } from "../../shared/history/format.js";
-import type { HistoryStore, SilenceRecord } from "../../shared/history/types.js";
+import type { SilenceRecord } from "../../shared/history/types.js";
 import { silenceActive } from "../../shared/history/types.js";
-import type { CliIo } from "./history-command.js";
-import { openHistoryStore, STORE_OPTIONS, STORE_USAGE, StoreFlagError } from "./open-store.js";
+import { STORE_OPTIONS, STORE_USAGE } from "./open-store.js";
+import { type CliIo, runStoreCommand } from "./store-command.js";
 
 export const SILENCE_USAGE = `Usage: npm run silence -- <command> [options]
 
@@ -46,8 +46,6 @@ const OPTIONS = {
 /** Longest silence: a forgotten silence hides real pages, so it has to be renewed on purpose. */
 const MAX_SILENCE_MS = 30 * 86_400_000;
 
-class UsageProblem extends Error {}
-
 function whoAmI(env: NodeJS.ProcessEnv): string {
   try {
     return env.USER || userInfo().username || "unknown";
@@ -65,90 +63,71 @@ const toJson = (s: SilenceRecord) => ({
 });
 
 /** `npm run silence`: returns the exit code. */
-export async function silenceMain(argv: readonly string[], io: CliIo): Promise<number> {
+export function silenceMain(argv: readonly string[], io: CliIo): Promise<number> {
   const now = io.now ?? Date.now;
-  let parsed: ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true; strict: true }>>;
-  try {
-    parsed = parseArgs({ args: [...argv], options: OPTIONS, allowPositionals: true, strict: true });
-  } catch (error) {
-    io.stderr.write(`error: ${(error as Error).message}\n\nRun with --help for the options.\n`);
-    return 2;
-  }
-  const v = parsed.values;
-  const [command, ...rest] = parsed.positionals;
-  if (v.help || command === undefined || command === "help") {
-    io.stdout.write(`${SILENCE_USAGE}\n`);
-    return command === undefined && !v.help ? 2 : 0;
-  }
-  let store: HistoryStore | null = null;
-  try {
-    if (command === "add") {
-      if (rest.length > 0) throw new UsageProblem(`unexpected "${rest[0]}"`);
-      const matchers = parseMatchers(v.matcher ?? []);
-      if (!matchers.ok) throw new UsageProblem(matchers.error);
-      if (v.for === undefined) throw new UsageProblem("add needs --for DURATION (for example --for 2h)");
-      const forMs = parseDuration(v.for);
-      if (forMs === null)
-        throw new UsageProblem(`--for must be a duration such as 90m, 2h or 1d, got "${v.for}"`);
-      if (forMs > MAX_SILENCE_MS)
-        throw new UsageProblem("--for is at most 30d; renew a longer silence on purpose");
-      const reason = v.reason?.trim() ?? "";
-      if (reason === "")
-        throw new UsageProblem(
-          'add needs --reason "why" (it is shown to whoever wonders why an alert is quiet)',
+  return runStoreCommand(argv, io, {
+    options: OPTIONS,
+    usage: SILENCE_USAGE,
+    async run(v, command, rest, openStore) {
+      if (command === "add") {
+        if (rest.length > 0) throw new SettingsError(`unexpected "${rest[0]}"`);
+        const matchers = parseMatchers(v.matcher ?? []);
+        if (!matchers.ok) throw new SettingsError(matchers.error);
+        if (v.for === undefined) throw new SettingsError("add needs --for DURATION (for example --for 2h)");
+        const forMs = parseDuration(v.for);
+        if (forMs === null)
+          throw new SettingsError(`--for must be a duration such as 90m, 2h or 1d, got "${v.for}"`);
+        if (forMs > MAX_SILENCE_MS)
+          throw new SettingsError("--for is at most 30d; renew a longer silence on purpose");
+        const reason = v.reason?.trim() ?? "";
+        if (reason === "")
+          throw new SettingsError(
+            'add needs --reason "why" (it is shown to whoever wonders why an alert is quiet)',
+          );
+        const startsAtMs = now();
+        const silence: SilenceRecord = {
+          id: `s-${randomBytes(4).toString("hex")}`,
+          matchers: matchers.matchers,
+          startsAtMs,
+          endsAtMs: startsAtMs + forMs,
+          reason,
+          createdBy: v.by?.trim() || whoAmI(io.env),
+          expiredAtMs: null,
+        };
+        const store = openStore();
+        await store.putSilence(silence);
+        io.stdout.write(
+          v.json
+            ? `${JSON.stringify(toJson(silence), null, 2)}\n`
+            : `Silence ${silence.id} active until ${rfc3339(silence.endsAtMs)}.\nEnd it early with: npm run silence -- expire ${silence.id}\n`,
         );
-      const startsAtMs = now();
-      const silence: SilenceRecord = {
-        id: `s-${randomBytes(4).toString("hex")}`,
-        matchers: matchers.matchers,
-        startsAtMs,
-        endsAtMs: startsAtMs + forMs,
-        reason,
-        createdBy: v.by?.trim() || whoAmI(io.env),
-        expiredAtMs: null,
-      };
-      store = openHistoryStore(v, io.env);
-      await store.putSilence(silence);
-      io.stdout.write(
-        v.json
-          ? `${JSON.stringify(toJson(silence), null, 2)}\n`
-          : `Silence ${silence.id} active until ${rfc3339(silence.endsAtMs)}.\nEnd it early with: npm run silence -- expire ${silence.id}\n`,
-      );
-      return 0;
-    }
-    if (command === "list") {
-      if (rest.length > 0) throw new UsageProblem(`unexpected "${rest[0]}"`);
-      store = openHistoryStore(v, io.env);
-      const nowMs = now();
-      const all = await store.listSilences();
-      const shown = v.all ? all : all.filter((s) => silenceActive(s, nowMs) || s.startsAtMs > nowMs);
-      io.stdout.write(
-        v.json ? `${JSON.stringify(shown.map(toJson), null, 2)}\n` : `${formatSilences(shown, nowMs)}\n`,
-      );
-      return 0;
-    }
-    if (command === "expire") {
-      if (rest.length !== 1) throw new UsageProblem("expire needs one silence ID (see list)");
-      store = openHistoryStore(v, io.env);
-      const expired = await store.expireSilence(rest[0] as string, now());
-      if (expired === null) {
-        io.stderr.write(`error: no silence ${rest[0]}\n`);
-        return 3;
+        return 0;
       }
-      io.stdout.write(
-        v.json ? `${JSON.stringify(toJson(expired), null, 2)}\n` : `Silence ${expired.id} expired.\n`,
-      );
-      return 0;
-    }
-    throw new UsageProblem(`unknown command "${command}" (add, list, expire)`);
-  } catch (error) {
-    if (error instanceof UsageProblem || error instanceof StoreFlagError) {
-      io.stderr.write(`error: ${error.message}\n`);
-      return 2;
-    }
-    io.stderr.write(`history store failure: ${(error as Error).message}\n`);
-    return 1;
-  } finally {
-    await store?.close();
-  }
+      if (command === "list") {
+        if (rest.length > 0) throw new SettingsError(`unexpected "${rest[0]}"`);
+        const store = openStore();
+        const nowMs = now();
+        const all = await store.listSilences();
+        const shown = v.all ? all : all.filter((s) => silenceActive(s, nowMs) || s.startsAtMs > nowMs);
+        io.stdout.write(
+          v.json ? `${JSON.stringify(shown.map(toJson), null, 2)}\n` : `${formatSilences(shown, nowMs)}\n`,
+        );
+        return 0;
+      }
+      if (command === "expire") {
+        if (rest.length !== 1) throw new SettingsError("expire needs one silence ID (see list)");
+        const store = openStore();
+        const expired = await store.expireSilence(rest[0] as string, now());
+        if (expired === null) {
+          io.stderr.write(`error: no silence ${rest[0]}\n`);
+          return 3;
+        }
+        io.stdout.write(
+          v.json ? `${JSON.stringify(toJson(expired), null, 2)}\n` : `Silence ${expired.id} expired.\n`,
+        );
+        return 0;
+      }
+      throw new SettingsError(`unknown command "${command}" (add, list, expire)`);
+    },
+  });
 }

@@ -1,8 +1,5 @@
+import { fnv1a64Bytes } from "../hash.js";
 import type { AlertType } from "./types.js";
-
-const FNV_OFFSET_BASIS = 0xcbf29ce484222325n;
-const FNV_PRIME = 0x100000001b3n;
-const MASK_64 = 0xffffffffffffffffn;
 
 /** Joins fields so that ("a|b", "c") and ("a", "b|c") cannot collide by concatenation. */
 const FIELD_SEPARATOR = "\u001f";
@@ -15,10 +12,5 @@ const FIELD_SEPARATOR = "\u001f";
  */
 export function fingerprint(type: AlertType, service: string, entity: string): string {
   const bytes = new TextEncoder().encode([type, service, entity].join(FIELD_SEPARATOR));
-  let hash = FNV_OFFSET_BASIS;
-  for (const byte of bytes) {
-    hash ^= BigInt(byte);
-    hash = (hash * FNV_PRIME) & MASK_64;
-  }
-  return hash.toString(16).padStart(16, "0");
+  return fnv1a64Bytes(bytes).toString(16).padStart(16, "0");
 }

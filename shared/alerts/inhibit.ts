@@ -1,4 +1,5 @@
 import type { InhibitRuleConfig } from "../config/types.js";
+import { SettingsError } from "../errors.js";
 import type { Alert } from "./types.js";
 
 /**
@@ -39,13 +40,15 @@ export interface InhibitRule {
   holdMs: number;
 }
 
-export class InhibitConfigError extends Error {
+/** Subclassed because the config loader turns it into a keyed config error (it carries the path). */
+export class InhibitConfigError extends SettingsError {
+  override name = "InhibitConfigError";
+
   constructor(
     readonly path: string,
     problem: string,
   ) {
     super(`${path}: ${problem}`);
-    this.name = "InhibitConfigError";
   }
 }
 
@@ -78,9 +81,17 @@ export function parseMatcher(text: string, path: string): Matcher {
   return { label: label as InhibitLabel, negate, test };
 }
 
+/** A rule as code may hand it in: the config schema has checked the configured ones already. */
+export interface InhibitRuleInput {
+  source_matchers: readonly string[];
+  target_matchers: readonly string[];
+  equal: readonly string[];
+  hold_s?: number | undefined;
+}
+
 /** Validates and compiles the configured rules; throws InhibitConfigError naming the bad entry. */
 export function compileInhibitRules(
-  configs: readonly InhibitRuleConfig[],
+  configs: readonly InhibitRuleInput[],
   path = "alerting.inhibit_rules",
 ): InhibitRule[] {
   return configs.map((config, index) => {

@@ -1,4 +1,5 @@
 import type { AlertingConfig } from "../config/types.js";
+import { StateError } from "../errors.js";
 import { alertTitle, enrichFinding, maxSeverity, severityRank } from "./enrich.js";
 import { fingerprint } from "./fingerprint.js";
 import {
@@ -57,13 +58,6 @@ export interface NewSilence {
   expiresAtMs: number;
   reason: string;
   id?: string;
-}
-
-export class AlertStateError extends Error {
-  constructor(problem: string) {
-    super(`cannot restore alert manager state: ${problem}`);
-    this.name = "AlertStateError";
-  }
 }
 
 interface GroupState {
@@ -294,7 +288,7 @@ export class AlertManager {
     return structuredClone(snapshot);
   }
 
-  /** Replace state with a `snapshot()`; throws AlertStateError on anything else. */
+  /** Replace state with a `snapshot()`; throws StateError on anything else. */
   restore(state: unknown): void {
     const snapshot = parseSnapshot(state);
     this.alerts.clear();
@@ -452,18 +446,18 @@ function isRecord(value: unknown): value is Record<string, unknown> {
 }
 
 function parseSnapshot(state: unknown): AlertManagerSnapshot {
-  if (!isRecord(state)) throw new AlertStateError("not an object");
-  if (state.version !== 1) throw new AlertStateError(`unknown version ${String(state.version)}`);
+  if (!isRecord(state)) throw new StateError("alert manager", "not an object");
+  if (state.version !== 1) throw new StateError("alert manager", `unknown version ${String(state.version)}`);
   const { alerts, groups, silences, nextSilenceId } = state;
   if (!Array.isArray(alerts) || !Array.isArray(groups) || !Array.isArray(silences)) {
-    throw new AlertStateError("alerts, groups and silences must be arrays");
+    throw new StateError("alert manager", "alerts, groups and silences must be arrays");
   }
   for (const alert of alerts) {
     if (!isRecord(alert) || typeof alert.fingerprint !== "string" || !isRecord(alert.annotations)) {
-      throw new AlertStateError("an alert lacks its fingerprint or annotations");
+      throw new StateError("alert manager", "an alert lacks its fingerprint or annotations");
     }
     if (alert.status !== "firing" && alert.status !== "resolved")
-      throw new AlertStateError("bad alert status");
+      throw new StateError("alert manager", "bad alert status");
   }
   for (const group of groups) {
     if (
@@ -473,12 +467,12 @@ function parseSnapshot(state: unknown): AlertManagerSnapshot {
       !Array.isArray(group.members) ||
       !Array.isArray(group.notifiedFiring)
     ) {
-      throw new AlertStateError("a group is malformed");
+      throw new StateError("alert manager", "a group is malformed");
     }
   }
   for (const silence of silences) {
     if (!isRecord(silence) || typeof silence.expiresAtMs !== "number" || !isRecord(silence.matchers)) {
-      throw new AlertStateError("a silence is malformed");
+      throw new StateError("alert manager", "a silence is malformed");
     }
   }
   return structuredClone({

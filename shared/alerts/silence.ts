@@ -1,7 +1,12 @@
 import type { SilenceConfig } from "../config/types.js";
+import { SettingsError } from "../errors.js";
 import type { Alert } from "./types.js";
 
-export type SilenceMatchers = SilenceConfig["matchers"];
+/**
+ * Label matchers: every key given must equal the alert's value. Plain strings: silences also come
+ * from the history store at run time, not only from the validated config.
+ */
+export type SilenceMatchers = Partial<Record<"type" | "service" | "entity" | "severity", string>>;
 
 /** A silence in force until `expiresAtMs` (event time). */
 export interface Silence {
@@ -11,26 +16,24 @@ export interface Silence {
   reason: string;
 }
 
-export class SilenceConfigError extends Error {
-  constructor(index: number, problem: string) {
-    super(`alerting.silences[${index}]: ${problem}`);
-    this.name = "SilenceConfigError";
-  }
-}
-
 const MATCHER_KEYS = ["type", "service", "entity", "severity"] as const;
 
 /**
- * Turns the configured silences into runtime ones. Throws SilenceConfigError naming the entry on a
+ * Turns the configured silences into runtime ones. Throws SettingsError naming the entry on a
  * bad expiry or an empty matcher set: a silence that matched everything would hide every page.
  */
 export function silencesFromConfig(configs: readonly SilenceConfig[]): Silence[] {
   return configs.map((config, index) => {
     const expiresAtMs = Date.parse(config.expires_at);
     if (!Number.isFinite(expiresAtMs)) {
-      throw new SilenceConfigError(index, `expires_at "${config.expires_at}" is not an ISO 8601 instant`);
+      throw new SettingsError(
+        `alerting.silences[${index}]: ` + `expires_at "${config.expires_at}" is not an ISO 8601 instant`,
+      );
     }
-    validateMatchers(config.matchers, (problem) => new SilenceConfigError(index, problem));
+    validateMatchers(
+      config.matchers,
+      (problem) => new SettingsError(`alerting.silences[${index}]: ` + problem),
+    );
     return { id: `config-${index}`, matchers: { ...config.matchers }, expiresAtMs, reason: config.reason };
   });
 }

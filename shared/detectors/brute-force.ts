@@ -1,8 +1,9 @@
 import type { DetectorFinding } from "../alerts/types.js";
 import type { BruteForceConfig } from "../config/types.js";
+import { StateError } from "../errors.js";
 import type { LogEvent } from "../log/schema.js";
 import { CapacityGuard } from "./capacity.js";
-import { type Detector, DetectorStateError, NO_FINDINGS } from "./detector.js";
+import { type Detector, NO_FINDINGS } from "./detector.js";
 import {
   ActivityMap,
   isRecord,
@@ -372,7 +373,7 @@ export class BruteForceDetector implements Detector {
     const keys = new ActivityMap<KeyState>();
     const firing = new Set<string>();
     for (const item of items) {
-      if (!isRecord(item)) throw new DetectorStateError(this.name, "key entry is not an object");
+      if (!isRecord(item)) throw new StateError(this.name, "key entry is not an object");
       const service = readString(this.name, item, "service");
       const entity = readString(this.name, item, "entity");
       const key = service + KEY_SEPARATOR + entity;
@@ -380,7 +381,7 @@ export class BruteForceDetector implements Detector {
       failures.loadState(this.name, item.failures);
       const peers = new Map<string, PeerStat>();
       for (const peer of readArray(this.name, item, "peers")) {
-        if (!isRecord(peer)) throw new DetectorStateError(this.name, "peer entry is not an object");
+        if (!isRecord(peer)) throw new StateError(this.name, "peer entry is not an object");
         peers.set(readString(this.name, peer, "name"), {
           lastSeenMs: readFiniteNumber(this.name, peer, "lastSeenMs"),
           failures: readFiniteNumber(this.name, peer, "failures"),

@@ -1,5 +1,5 @@
 import type { DetectorFinding } from "../alerts/types.js";
-import { DetectorStateError } from "./detector.js";
+import { StateError } from "../errors.js";
 import { isRecord, readBoolean, readFiniteNumber, readOptionalTime, timeOrNull } from "./state.js";
 
 /** The service name `pipeline_capacity` alerts carry: the pipeline reports on itself. */
@@ -96,7 +96,7 @@ export class CapacityGuard {
   /** Restore from `toState()`; absent state (older snapshots) means not firing. */
   loadState(value: unknown): void {
     if (value === undefined) return;
-    if (!isRecord(value)) throw new DetectorStateError(this.detector, "capacity state is not an object");
+    if (!isRecord(value)) throw new StateError(this.detector, "capacity state is not an object");
     this.firing = readBoolean(this.detector, value, "firing");
     this.sinceMs = readOptionalTime(this.detector, value, "sinceMs") ?? Number.NEGATIVE_INFINITY;
     this.lastRefusedMs = readOptionalTime(this.detector, value, "lastRefusedMs") ?? Number.NEGATIVE_INFINITY;

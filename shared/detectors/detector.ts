@@ -22,13 +22,6 @@ export interface Detector {
   idle?(): boolean;
   /** JSON-serialisable state, so windows survive a Lambda cold start. */
   snapshot(): unknown;
-  /** Replace state with a snapshot from the same detector kind; throws DetectorStateError on a bad one. */
+  /** Replace state with a snapshot from the same detector kind; throws StateError on a bad one. */
   restore(state: unknown): void;
-}
-
-export class DetectorStateError extends Error {
-  constructor(detector: string, problem: string, options?: { cause?: unknown }) {
-    super(`cannot restore ${detector} state: ${problem}`, options);
-    this.name = "DetectorStateError";
-  }
 }

@@ -1,8 +1,9 @@
 import type { DetectorFinding } from "../alerts/types.js";
 import type { ErrorRateConfig } from "../config/types.js";
+import { StateError } from "../errors.js";
 import type { EventType, LogEvent } from "../log/schema.js";
 import { CapacityGuard } from "./capacity.js";
-import { type Detector, DetectorStateError, NO_FINDINGS } from "./detector.js";
+import { type Detector, NO_FINDINGS } from "./detector.js";
 import {
   ActivityMap,
   isRecord,
@@ -178,7 +179,7 @@ export class ErrorRateDetector implements Detector {
     const services = new ActivityMap<ServiceState>();
     const firing = new Set<string>();
     for (const item of readArray(this.name, record, "services")) {
-      if (!isRecord(item)) throw new DetectorStateError(this.name, "service entry is not an object");
+      if (!isRecord(item)) throw new StateError(this.name, "service entry is not an object");
       const service = readString(this.name, item, "service");
       const window = new BucketWindow(this.windowMs);
       window.loadState(this.name, item.window);

@@ -1,17 +1,10 @@
 import type { DetectorFinding } from "../alerts/types.js";
 import type { HttpProbingConfig, RequestFloodConfig } from "../config/types.js";
+import { toLogLine } from "../log/parse.js";
 import type { LogEvent, LogLine } from "../log/schema.js";
 import { type Detector, NO_FINDINGS } from "./detector.js";
-import {
-  isRecord,
-  readArray,
-  readFiniteNumber,
-  readHeader,
-  readOptionalTime,
-  readString,
-  timeOrNull,
-  toLogLine,
-} from "./state.js";
+import { SourceStates } from "./sources.js";
+import { readArray, readFiniteNumber, readOptionalTime, timeOrNull } from "./state.js";
 
 const STATE_VERSION = 1;
 const SAMPLES = 5;
@@ -64,14 +57,13 @@ export class HttpProbingDetector implements Detector {
   readonly name = "http_probing";
   private readonly leakMs: number;
   private readonly blackholeMs: number;
-  private buckets = new Map<string, Bucket>();
-  private latestMs = Number.NEGATIVE_INFINITY;
-  private nextSweepMs = Number.NEGATIVE_INFINITY;
+  private readonly buckets: SourceStates<Bucket>;
 
   constructor(
     private readonly config: HttpProbingConfig,
-    private readonly maxKeys = 10_000,
+    maxKeys = 10_000,
   ) {
+    this.buckets = new SourceStates(maxKeys);
     this.leakMs = config.leak_s * 1000;
     this.blackholeMs = config.blackhole_s * 1000;
   }
@@ -90,22 +82,18 @@ export class HttpProbingDetector implements Detector {
       return NO_FINDINGS;
     }
     if (isStaticResource(path)) return NO_FINDINGS;
-    const nowMs = Math.max(this.latestMs, event.timeMs);
-    this.latestMs = nowMs;
+    const nowMs = this.buckets.observe(event.timeMs);
     let out = this.sweep(nowMs);
-    const key = `${event.service}\u0000${ip}`;
-    let bucket = this.buckets.get(key);
+    const key = SourceStates.key(event.service, ip);
+    let bucket = this.buckets.map.get(key);
     if (bucket !== undefined && bucket.blackholeUntilMs > nowMs) {
       bucket.lastProbeMs = Math.max(bucket.lastProbeMs, event.timeMs);
       return out ?? NO_FINDINGS;
     }
     if (bucket === undefined) {
-      if (this.buckets.size >= this.maxKeys) {
-        const oldest = this.buckets.keys().next();
-        if (!oldest.done) this.buckets.delete(oldest.value);
-      }
+      this.buckets.makeRoom(() => true, true);
       bucket = this.newBucket(event.service, ip, event.timeMs);
-      this.buckets.set(key, bucket);
+      this.buckets.map.set(key, bucket);
     }
     this.leak(bucket, event.timeMs);
     if (bucket.paths.includes(path)) return out ?? NO_FINDINGS;
@@ -129,18 +117,25 @@ export class HttpProbingDetector implements Detector {
   }
 
   advance(nowMs: number): readonly DetectorFinding[] {
-    if (!Number.isFinite(nowMs)) return NO_FINDINGS;
-    if (nowMs > this.latestMs) this.latestMs = nowMs;
-    this.nextSweepMs = Number.NEGATIVE_INFINITY;
-    return this.sweep(this.latestMs) ?? NO_FINDINGS;
+    const at = this.buckets.advance(nowMs);
+    return at === null ? NO_FINDINGS : (this.sweep(at) ?? NO_FINDINGS);
+  }
+
+  /**
+   * Time alone resolves a firing IP and ends a blackhole; a bucket that only leaks changes nothing
+   * anyone sees. Without this the pipeline would tick every second until a replay's settle bound.
+   */
+  idle(): boolean {
+    for (const bucket of this.buckets.map.values()) {
+      if (bucket.firing || Number.isFinite(bucket.blackholeUntilMs)) return false;
+    }
+    return true;
   }
 
   snapshot(): unknown {
     return {
-      detector: this.name,
-      version: STATE_VERSION,
-      latestMs: timeOrNull(this.latestMs),
-      buckets: [...this.buckets.values()].map((b) => ({
+      ...this.buckets.header(this.name, STATE_VERSION),
+      buckets: [...this.buckets.map.values()].map((b) => ({
         ...b,
         blackholeUntilMs: timeOrNull(b.blackholeUntilMs),
       })),
@@ -148,27 +143,18 @@ export class HttpProbingDetector implements Detector {
   }
 
   restore(state: unknown): void {
-    const record = readHeader(this.name, state, STATE_VERSION);
-    const buckets = new Map<string, Bucket>();
-    for (const item of readArray(this.name, record, "buckets")) {
-      if (!isRecord(item)) continue;
-      const service = readString(this.name, item, "service");
-      const ip = readString(this.name, item, "ip");
-      buckets.set(`${service}\u0000${ip}`, {
-        service,
-        ip,
-        level: readFiniteNumber(this.name, item, "level"),
-        updatedMs: readFiniteNumber(this.name, item, "updatedMs"),
-        paths: readArray(this.name, item, "paths").filter((p): p is string => typeof p === "string"),
-        samples: readArray(this.name, item, "samples") as LogLine[],
-        blackholeUntilMs: readOptionalTime(this.name, item, "blackholeUntilMs") ?? Number.NEGATIVE_INFINITY,
-        overflowAtMs: readFiniteNumber(this.name, item, "overflowAtMs"),
-        firing: item.firing === true,
-        lastProbeMs: readFiniteNumber(this.name, item, "lastProbeMs"),
-      });
-    }
-    this.buckets = buckets;
-    this.latestMs = readOptionalTime(this.name, record, "latestMs") ?? Number.NEGATIVE_INFINITY;
+    this.buckets.restore(this.name, state, STATE_VERSION, "buckets", "ip", (item, service, ip) => ({
+      service,
+      ip,
+      level: readFiniteNumber(this.name, item, "level"),
+      updatedMs: readFiniteNumber(this.name, item, "updatedMs"),
+      paths: readArray(this.name, item, "paths").filter((p): p is string => typeof p === "string"),
+      samples: readArray(this.name, item, "samples") as LogLine[],
+      blackholeUntilMs: readOptionalTime(this.name, item, "blackholeUntilMs") ?? Number.NEGATIVE_INFINITY,
+      overflowAtMs: readFiniteNumber(this.name, item, "overflowAtMs"),
+      firing: item.firing === true,
+      lastProbeMs: readFiniteNumber(this.name, item, "lastProbeMs"),
+    }));
   }
 
   private newBucket(service: string, ip: string, timeMs: number): Bucket {
@@ -197,11 +183,10 @@ export class HttpProbingDetector implements Detector {
 
   /** Resolve IPs that stopped probing, end blackholes, drop buckets that leaked empty. */
   private sweep(nowMs: number): DetectorFinding[] | null {
-    if (nowMs < this.nextSweepMs) return null;
-    this.nextSweepMs = nowMs + 1000;
+    if (!this.buckets.sweepDue(nowMs)) return null;
     let out: DetectorFinding[] | null = null;
     const quietMs = this.config.capacity * this.leakMs;
-    for (const [key, bucket] of this.buckets) {
+    for (const [key, bucket] of this.buckets.map) {
       if (bucket.firing && nowMs - bucket.lastProbeMs >= quietMs) {
         bucket.firing = false;
         out = out ?? [];
@@ -216,7 +201,7 @@ export class HttpProbingDetector implements Detector {
         bucket.updatedMs = nowMs;
       }
       if (!bucket.firing && !blackholed && bucket.level - (nowMs - bucket.updatedMs) / this.leakMs <= 0) {
-        this.buckets.delete(key);
+        this.buckets.map.delete(key);
       }
     }
     return out;
@@ -274,14 +259,13 @@ interface FloodState {
 export class RequestFloodDetector implements Detector {
   readonly name = "request_flood";
   private readonly windowS: number;
-  private states = new Map<string, FloodState>();
-  private latestMs = Number.NEGATIVE_INFINITY;
-  private nextSweepMs = Number.NEGATIVE_INFINITY;
+  private readonly states: SourceStates<FloodState>;
 
   constructor(
     private readonly config: RequestFloodConfig,
-    private readonly maxKeys = 10_000,
+    maxKeys = 10_000,
   ) {
+    this.states = new SourceStates(maxKeys);
     this.windowS = Math.max(1, Math.round(config.window_s));
   }
 
@@ -289,20 +273,13 @@ export class RequestFloodDetector implements Detector {
     const ip = event.source_ip;
     if (event.event_type !== "request" || ip === null || ip === "" || !Number.isFinite(event.timeMs))
       return NO_FINDINGS;
-    const nowMs = Math.max(this.latestMs, event.timeMs);
-    this.latestMs = nowMs;
+    const nowMs = this.states.observe(event.timeMs);
     let out = this.sweep(nowMs);
-    const key = `${event.service}\u0000${ip}`;
-    let state = this.states.get(key);
+    const key = SourceStates.key(event.service, ip);
+    let state = this.states.map.get(key);
     if (state === undefined) {
-      if (this.states.size >= this.maxKeys) {
-        for (const [oldKey, old] of this.states) {
-          if (!old.firing) {
-            this.states.delete(oldKey);
-            break;
-          }
-        }
-      }
+      // A firing source is never dropped to make room (its alert could not resolve).
+      this.states.makeRoom((old) => !old.firing, false);
       state = {
         service: event.service,
         ip,
@@ -313,10 +290,8 @@ export class RequestFloodDetector implements Detector {
         sinceMs: event.timeMs,
         samples: [],
       };
-    } else {
-      this.states.delete(key);
     }
-    this.states.set(key, state);
+    this.states.touch(key, state);
     const second = Math.floor(event.timeMs / 1000);
     this.slide(state, Math.max(second, Math.floor(nowMs / 1000)));
     // A late event inside the window still counts in its own second.
@@ -338,31 +313,28 @@ export class RequestFloodDetector implements Detector {
   }
 
   advance(nowMs: number): readonly DetectorFinding[] {
-    if (!Number.isFinite(nowMs)) return NO_FINDINGS;
-    if (nowMs > this.latestMs) this.latestMs = nowMs;
-    this.nextSweepMs = Number.NEGATIVE_INFINITY;
-    return this.sweep(this.latestMs) ?? NO_FINDINGS;
+    const at = this.states.advance(nowMs);
+    return at === null ? NO_FINDINGS : (this.sweep(at) ?? NO_FINDINGS);
+  }
+
+  /** Only a firing IP's resolve is a finding time alone can produce; quiet windows empty silently. */
+  idle(): boolean {
+    for (const state of this.states.map.values()) if (state.firing) return false;
+    return true;
   }
 
   snapshot(): unknown {
     return {
-      detector: this.name,
-      version: STATE_VERSION,
-      latestMs: timeOrNull(this.latestMs),
-      states: [...this.states.values()],
+      ...this.states.header(this.name, STATE_VERSION),
+      states: [...this.states.map.values()],
     };
   }
 
   restore(state: unknown): void {
-    const record = readHeader(this.name, state, STATE_VERSION);
-    const states = new Map<string, FloodState>();
-    for (const item of readArray(this.name, record, "states")) {
-      if (!isRecord(item)) continue;
-      const service = readString(this.name, item, "service");
-      const ip = readString(this.name, item, "ip");
+    this.states.restore(this.name, state, STATE_VERSION, "states", "ip", (item, service, ip) => {
       const counts = readArray(this.name, item, "counts").map((n) => (typeof n === "number" ? n : 0));
-      if (counts.length !== this.windowS) continue;
-      states.set(`${service}\u0000${ip}`, {
+      if (counts.length !== this.windowS) return null;
+      return {
         service,
         ip,
         counts,
@@ -371,10 +343,8 @@ export class RequestFloodDetector implements Detector {
         firing: item.firing === true,
         sinceMs: readFiniteNumber(this.name, item, "sinceMs"),
         samples: readArray(this.name, item, "samples") as LogLine[],
-      });
-    }
-    this.states = states;
-    this.latestMs = readOptionalTime(this.name, record, "latestMs") ?? Number.NEGATIVE_INFINITY;
+      };
+    });
   }
 
   private slide(state: FloodState, toS: number): void {
@@ -390,18 +360,17 @@ export class RequestFloodDetector implements Detector {
   }
 
   private sweep(nowMs: number): DetectorFinding[] | null {
-    if (nowMs < this.nextSweepMs) return null;
-    this.nextSweepMs = nowMs + 1000;
+    if (!this.states.sweepDue(nowMs)) return null;
     let out: DetectorFinding[] | null = null;
     const nowS = Math.floor(nowMs / 1000);
-    for (const [key, state] of this.states) {
+    for (const [key, state] of this.states.map) {
       this.slide(state, nowS);
       if (state.firing && state.total < this.config.max_requests / 2) {
         state.firing = false;
         out = out ?? [];
         out.push(this.finding(state, "resolved", nowMs));
       }
-      if (!state.firing && state.total === 0) this.states.delete(key);
+      if (!state.firing && state.total === 0) this.states.map.delete(key);
     }
     return out;
   }

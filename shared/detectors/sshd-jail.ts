@@ -1,19 +1,12 @@
 import type { DetectorFinding } from "../alerts/types.js";
 import type { SshdJailConfig } from "../config/types.js";
+import { StateError } from "../errors.js";
+import { toLogLine } from "../log/parse.js";
 import type { LogEvent, LogLine } from "../log/schema.js";
 import { AddressList } from "./address-list.js";
-import { type Detector, DetectorStateError, NO_FINDINGS } from "./detector.js";
-import {
-  isRecord,
-  readArray,
-  readFiniteNumber,
-  readHeader,
-  readLogEvent,
-  readOptionalTime,
-  readString,
-  timeOrNull,
-  toLogLine,
-} from "./state.js";
+import { type Detector, NO_FINDINGS } from "./detector.js";
+import { SourceStates } from "./sources.js";
+import { readArray, readFiniteNumber, readLogEvent, readOptionalTime, timeOrNull } from "./state.js";
 
 const STATE_VERSION = 1;
 const SAMPLES = 5;
@@ -54,17 +47,14 @@ export class SshdJailDetector implements Detector {
   private readonly ignore: AddressList;
   private readonly findMs: number;
   private readonly banMs: number;
-  private readonly maxHosts: number;
-  private hosts = new Map<string, HostState>();
-  private latestMs = Number.NEGATIVE_INFINITY;
-  private nextSweepMs = Number.NEGATIVE_INFINITY;
+  private readonly hosts: SourceStates<HostState>;
 
   constructor(config: SshdJailConfig, options: SshdJailOptions = {}) {
     this.config = config;
     this.ignore = new AddressList(config.ignore_ips);
     this.findMs = config.find_time_s * 1000;
     this.banMs = config.ban_time_s * 1000;
-    this.maxHosts = options.maxHosts ?? 10_000;
+    this.hosts = new SourceStates(options.maxHosts ?? 10_000);
   }
 
   observe(event: LogEvent): readonly DetectorFinding[] {
@@ -76,13 +66,13 @@ export class SshdJailDetector implements Detector {
     if (event.event_type !== "auth_failure") return NO_FINDINGS;
     const host = event.source_ip ?? event.source_host ?? null;
     if (host === null || host === "" || this.ignore.has(host)) return NO_FINDINGS;
-    const nowMs = Math.max(this.latestMs, event.timeMs);
-    this.latestMs = nowMs;
+    const nowMs = this.hosts.observe(event.timeMs);
     let out = this.expireBans(nowMs);
-    const key = `${event.service}\u0000${host}`;
-    let state = this.hosts.get(key);
+    const key = SourceStates.key(event.service, host);
+    let state = this.hosts.map.get(key);
     if (state === undefined) {
-      this.evictIfFull(nowMs);
+      // The least recently failing host that is not banned makes room; a banned one only if all are.
+      this.hosts.makeRoom((old) => !(old.bannedUntilMs > nowMs), true);
       state = {
         service: event.service,
         host,
@@ -92,10 +82,8 @@ export class SshdJailDetector implements Detector {
         bannedAtMs: 0,
         samples: [],
       };
-    } else {
-      this.hosts.delete(key);
     }
-    this.hosts.set(key, state);
+    this.hosts.touch(key, state);
     // A banned host is already blocked; its failures do not start a second ban meanwhile.
     if (state.bannedUntilMs > nowMs) return out ?? NO_FINDINGS;
     const cutoff = event.timeMs - this.findMs;
@@ -127,18 +115,20 @@ export class SshdJailDetector implements Detector {
   }
 
   advance(nowMs: number): readonly DetectorFinding[] {
-    if (!Number.isFinite(nowMs)) return NO_FINDINGS;
-    if (nowMs > this.latestMs) this.latestMs = nowMs;
-    this.nextSweepMs = Number.NEGATIVE_INFINITY;
-    return this.expireBans(this.latestMs) ?? NO_FINDINGS;
+    const at = this.hosts.advance(nowMs);
+    return at === null ? NO_FINDINGS : (this.expireBans(at) ?? NO_FINDINGS);
+  }
+
+  /** Only a ban's end is a finding time alone can produce; hosts merely counting failures expire silently. */
+  idle(): boolean {
+    for (const state of this.hosts.map.values()) if (Number.isFinite(state.bannedUntilMs)) return false;
+    return true;
   }
 
   snapshot(): unknown {
     return {
-      detector: this.name,
-      version: STATE_VERSION,
-      latestMs: timeOrNull(this.latestMs),
-      hosts: [...this.hosts.values()].map((state) => ({
+      ...this.hosts.header(this.name, STATE_VERSION),
+      hosts: [...this.hosts.map.values()].map((state) => ({
         service: state.service,
         host: state.host,
         failures: state.failures,
@@ -151,12 +141,7 @@ export class SshdJailDetector implements Detector {
   }
 
   restore(state: unknown): void {
-    const record = readHeader(this.name, state, STATE_VERSION);
-    const hosts = new Map<string, HostState>();
-    for (const item of readArray(this.name, record, "hosts")) {
-      if (!isRecord(item)) continue;
-      const service = readString(this.name, item, "service");
-      const host = readString(this.name, item, "host");
+    this.hosts.restore(this.name, state, STATE_VERSION, "hosts", "host", (item, service, host) => {
       const failures = readArray(this.name, item, "failures").filter(
         (t): t is number => typeof t === "number",
       );
@@ -164,8 +149,8 @@ export class SshdJailDetector implements Detector {
         typeof c === "string" ? c : "",
       );
       if (connections.length !== failures.length)
-        throw new DetectorStateError(this.name, "failures and connections differ in length");
-      hosts.set(`${service}\u0000${host}`, {
+        throw new StateError(this.name, "failures and connections differ in length");
+      return {
         service,
         host,
         failures,
@@ -173,10 +158,8 @@ export class SshdJailDetector implements Detector {
         bannedUntilMs: readOptionalTime(this.name, item, "bannedUntilMs") ?? Number.NEGATIVE_INFINITY,
         bannedAtMs: readFiniteNumber(this.name, item, "bannedAtMs"),
         samples: readArray(this.name, item, "samples").map((sample) => readLogEvent(this.name, sample)),
-      });
-    }
-    this.hosts = hosts;
-    this.latestMs = readOptionalTime(this.name, record, "latestMs") ?? Number.NEGATIVE_INFINITY;
+      };
+    });
   }
 
   /**
@@ -188,7 +171,7 @@ export class SshdJailDetector implements Detector {
     const host = event.source_ip ?? event.source_host ?? null;
     const connection = event.request_id;
     if (host === null || connection === null || connection === "") return;
-    const state = this.hosts.get(`${event.service}\u0000${host}`);
+    const state = this.hosts.map.get(SourceStates.key(event.service, host));
     if (state === undefined) return;
     for (let i = state.connections.length - 1; i >= 0; i--) {
       if (state.connections[i] === connection) {
@@ -200,11 +183,10 @@ export class SshdJailDetector implements Detector {
 
   private expireBans(nowMs: number): DetectorFinding[] | null {
     // Bans end in whole seconds of log time; a sweep per event would cost O(hosts) each.
-    if (nowMs < this.nextSweepMs) return null;
-    this.nextSweepMs = nowMs + 1000;
+    if (!this.hosts.sweepDue(nowMs)) return null;
     let out: DetectorFinding[] | null = null;
     const idleBefore = nowMs - Math.max(this.findMs, this.banMs);
-    for (const [key, state] of this.hosts) {
+    for (const [key, state] of this.hosts.map) {
       if (Number.isFinite(state.bannedUntilMs) && state.bannedUntilMs <= nowMs) {
         state.bannedUntilMs = Number.NEGATIVE_INFINITY;
         out = out ?? [];
@@ -212,22 +194,9 @@ export class SshdJailDetector implements Detector {
       }
       const last =
         state.failures[state.failures.length - 1] ?? state.samples[state.samples.length - 1]?.timeMs ?? 0;
-      if (!Number.isFinite(state.bannedUntilMs) && last < idleBefore) this.hosts.delete(key);
+      if (!Number.isFinite(state.bannedUntilMs) && last < idleBefore) this.hosts.map.delete(key);
     }
     return out;
-  }
-
-  private evictIfFull(nowMs: number): void {
-    if (this.hosts.size < this.maxHosts) return;
-    // The least recently failing host that is not banned makes room; a banned one only if all are.
-    for (const [key, state] of this.hosts) {
-      if (!(state.bannedUntilMs > nowMs)) {
-        this.hosts.delete(key);
-        return;
-      }
-    }
-    const oldest = this.hosts.keys().next();
-    if (!oldest.done) this.hosts.delete(oldest.value);
   }
 
   private finding(

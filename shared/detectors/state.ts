@@ -1,5 +1,6 @@
+import { StateError } from "../errors.js";
+import { toLogLine } from "../log/parse.js";
 import { EVENT_TYPES, LOG_LEVELS, type LogEvent, type LogLine } from "../log/schema.js";
-import { DetectorStateError } from "./detector.js";
 
 /*
  * Helpers shared by the rule detectors: reading snapshots defensively, keeping sample lines, and
@@ -13,7 +14,7 @@ export function isRecord(value: unknown): value is Record<string, unknown> {
 export function readFiniteNumber(detector: string, record: Record<string, unknown>, key: string): number {
   const value = record[key];
   if (typeof value !== "number" || !Number.isFinite(value)) {
-    throw new DetectorStateError(detector, `"${key}" is not a finite number`);
+    throw new StateError(detector, `"${key}" is not a finite number`);
   }
   return value;
 }
@@ -27,7 +28,7 @@ export function readOptionalTime(
   const value = record[key];
   if (value === null) return null;
   if (typeof value !== "number" || !Number.isFinite(value)) {
-    throw new DetectorStateError(detector, `"${key}" is not a finite number or null`);
+    throw new StateError(detector, `"${key}" is not a finite number or null`);
   }
   return value;
 }
@@ -39,52 +40,32 @@ export function timeOrNull(timeMs: number): number | null {
 
 export function readString(detector: string, record: Record<string, unknown>, key: string): string {
   const value = record[key];
-  if (typeof value !== "string") throw new DetectorStateError(detector, `"${key}" is not a string`);
+  if (typeof value !== "string") throw new StateError(detector, `"${key}" is not a string`);
   return value;
 }
 
 export function readBoolean(detector: string, record: Record<string, unknown>, key: string): boolean {
   const value = record[key];
-  if (typeof value !== "boolean") throw new DetectorStateError(detector, `"${key}" is not a boolean`);
+  if (typeof value !== "boolean") throw new StateError(detector, `"${key}" is not a boolean`);
   return value;
 }
 
 export function readArray(detector: string, record: Record<string, unknown>, key: string): unknown[] {
   const value = record[key];
-  if (!Array.isArray(value)) throw new DetectorStateError(detector, `"${key}" is not an array`);
+  if (!Array.isArray(value)) throw new StateError(detector, `"${key}" is not an array`);
   return value;
 }
 
 /** Check the fixed header every rule detector snapshot starts with. */
 export function readHeader(detector: string, state: unknown, version: number): Record<string, unknown> {
-  if (!isRecord(state)) throw new DetectorStateError(detector, "state is not an object");
+  if (!isRecord(state)) throw new StateError(detector, "state is not an object");
   if (state.detector !== detector) {
-    throw new DetectorStateError(detector, `state belongs to detector ${JSON.stringify(state.detector)}`);
+    throw new StateError(detector, `state belongs to detector ${JSON.stringify(state.detector)}`);
   }
   if (state.version !== version) {
-    throw new DetectorStateError(detector, `unsupported state version ${JSON.stringify(state.version)}`);
+    throw new StateError(detector, `unsupported state version ${JSON.stringify(state.version)}`);
   }
   return state;
-}
-
-/** The log line as written (no derived `timeMs`), copied so an alert never aliases detector state. */
-export function toLogLine(event: LogEvent): LogLine {
-  return {
-    timestamp: event.timestamp,
-    service: event.service,
-    level: event.level,
-    event_type: event.event_type,
-    message: event.message,
-    metrics: {
-      cpu_pct: event.metrics.cpu_pct,
-      memory_pct: event.metrics.memory_pct,
-      latency_ms: event.metrics.latency_ms,
-    },
-    status_code: event.status_code,
-    source_ip: event.source_ip,
-    user: event.user,
-    request_id: event.request_id,
-  };
 }
 
 /** A measurement a source did not report is null (see LogMetrics). */
@@ -99,7 +80,7 @@ function isNullableString(value: unknown): value is string | null {
 /** Structural check of a sample event read back from a snapshot. */
 export function readLogEvent(detector: string, value: unknown): LogEvent {
   const bad = (what: string): never => {
-    throw new DetectorStateError(detector, `sample event ${what}`);
+    throw new StateError(detector, `sample event ${what}`);
   };
   if (!isRecord(value)) return bad("is not an object");
   const metrics = value.metrics;
@@ -179,7 +160,7 @@ export class SampleRing {
 
   static fromState(detector: string, value: unknown): SampleRing {
     if (!Array.isArray(value) || value.length > MAX_SAMPLES) {
-      throw new DetectorStateError(detector, `samples must be an array of at most ${MAX_SAMPLES} events`);
+      throw new StateError(detector, `samples must be an array of at most ${MAX_SAMPLES} events`);
     }
     const ring = new SampleRing();
     for (const item of value) ring.push(readLogEvent(detector, item));

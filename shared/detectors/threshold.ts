@@ -1,8 +1,9 @@
 import type { AlertType, DetectorFinding } from "../alerts/types.js";
 import type { ThresholdRuleConfig } from "../config/types.js";
+import { StateError } from "../errors.js";
 import type { LogEvent, LogMetrics } from "../log/schema.js";
 import { CapacityGuard } from "./capacity.js";
-import { type Detector, DetectorStateError, NO_FINDINGS } from "./detector.js";
+import { type Detector, NO_FINDINGS } from "./detector.js";
 import {
   ActivityMap,
   isRecord,
@@ -203,11 +204,11 @@ export class ThresholdRuleDetector implements Detector {
     const services = new ActivityMap<ServiceState>();
     const active = new Set<string>();
     for (const item of readArray(this.name, record, "services")) {
-      if (!isRecord(item)) throw new DetectorStateError(this.name, "service entry is not an object");
+      if (!isRecord(item)) throw new StateError(this.name, "service entry is not an object");
       const service = readString(this.name, item, "service");
       const phase = readFiniteNumber(this.name, item, "phase");
       if (phase !== INACTIVE && phase !== PENDING && phase !== FIRING) {
-        throw new DetectorStateError(this.name, `unknown phase ${phase}`);
+        throw new StateError(this.name, `unknown phase ${phase}`);
       }
       const window = new BucketWindow(this.smoothingMs);
       window.loadState(this.name, item.window);

@@ -1,4 +1,4 @@
-import { DetectorStateError } from "./detector.js";
+import { StateError } from "../errors.js";
 import { isRecord, readArray, readFiniteNumber } from "./state.js";
 
 /** Most buckets one window keeps; a longer window gets wider buckets instead, so memory stays fixed. */
@@ -85,7 +85,7 @@ abstract class SlidingWindow {
     };
   }
 
-  /** Load a state saved by either layout for the same window length; throws DetectorStateError. */
+  /** Load a state saved by either layout for the same window length; throws StateError. */
   loadState(detector: string, state: unknown): void {
     const loaded = readWindowState(detector, state, this.bucketMs, this.size);
     this.head = loaded.head;
@@ -298,25 +298,25 @@ export class SparseBucketWindow extends SlidingWindow {
   }
 }
 
-/** Check a saved window against the configured shape; throws DetectorStateError naming the problem. */
+/** Check a saved window against the configured shape; throws StateError naming the problem. */
 function readWindowState(
   detector: string,
   state: unknown,
   bucketMs: number,
   size: number,
 ): { head: number | null; buckets: Bucket[]; totalA: number; totalB: number } {
-  if (!isRecord(state)) throw new DetectorStateError(detector, "window is not an object");
+  if (!isRecord(state)) throw new StateError(detector, "window is not an object");
   const savedBucketMs = readFiniteNumber(detector, state, "bucketMs");
   const savedSize = readFiniteNumber(detector, state, "size");
   if (savedBucketMs !== bucketMs || savedSize !== size) {
-    throw new DetectorStateError(
+    throw new StateError(
       detector,
       `window shape ${savedSize}x${savedBucketMs}ms does not match the configured ${size}x${bucketMs}ms`,
     );
   }
   const head = state.head;
   if (head !== null && (typeof head !== "number" || !Number.isInteger(head))) {
-    throw new DetectorStateError(detector, "window head is not an integer or null");
+    throw new StateError(detector, "window head is not an integer or null");
   }
   const totalA = readFiniteNumber(detector, state, "totalA");
   const totalB = readFiniteNumber(detector, state, "totalB");
@@ -332,10 +332,9 @@ function readWindowState(
       bucket[0] > head ||
       bucket[0] <= head - size
     ) {
-      throw new DetectorStateError(detector, "window bucket is not [index inside the window, a, b]");
+      throw new StateError(detector, "window bucket is not [index inside the window, a, b]");
     }
-    if (seen.has(bucket[0]))
-      throw new DetectorStateError(detector, `window bucket ${bucket[0]} appears twice`);
+    if (seen.has(bucket[0])) throw new StateError(detector, `window bucket ${bucket[0]} appears twice`);
     seen.add(bucket[0]);
     buckets.push(bucket as Bucket);
   }

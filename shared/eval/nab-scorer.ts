@@ -1,3 +1,4 @@
+import { InputError } from "../errors.js";
 /**
  * The Numenta Anomaly Benchmark scorer, from the benchmark's own definition (../shared/README.md
  * in the kit): probation, labelled windows, sigmoid-weighted early detection, false positives
@@ -26,13 +27,6 @@ export interface NabSeries {
   scores: ArrayLike<number>;
   /** [start, end] timestamps, inclusive, in time order. */
   windows: readonly (readonly [string, string])[];
-}
-
-export class NabInputError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "NabInputError";
-  }
 }
 
 /** NAB's scaled sigmoid: 2 / (1 + e^(5y)) - 1, and -1 beyond y = 3. */
@@ -70,7 +64,7 @@ export interface PreparedSeries {
 export function prepareSeries(series: NabSeries): PreparedSeries {
   const n = series.timestamps.length;
   if (series.scores.length !== n) {
-    throw new NabInputError(`${series.name}: ${series.scores.length} scores for ${n} rows`);
+    throw new InputError(`${series.name}: ${series.scores.length} scores for ${n} rows`);
   }
   const times = series.timestamps.map(normaliseTimestamp);
   const window = new Int32Array(n).fill(-1);
@@ -79,7 +73,7 @@ export function prepareSeries(series: NabSeries): PreparedSeries {
   series.windows.forEach(([startText, endText], w) => {
     const start = normaliseTimestamp(startText);
     const end = normaliseTimestamp(endText);
-    if (!(start <= end)) throw new NabInputError(`${series.name}: window ${w} ends before it starts`);
+    if (!(start <= end)) throw new InputError(`${series.name}: window ${w} ends before it starts`);
     let first = -1;
     let last = -1;
     for (let i = 0; i < n; i++) {
@@ -90,7 +84,7 @@ export function prepareSeries(series: NabSeries): PreparedSeries {
         window[i] = w;
       }
     }
-    if (first < 0) throw new NabInputError(`${series.name}: window ${start}..${end} holds no rows`);
+    if (first < 0) throw new InputError(`${series.name}: window ${start}..${end} holds no rows`);
     bounds.push({ first, last });
   });
   const tpNorm = scaledSigmoid(-1);
@@ -253,7 +247,7 @@ export function leaveOneFileOut(
 ): HeldOutResult {
   const files = candidates[0]?.length ?? 0;
   if (files < 2 || candidates.some((c) => c.length !== files)) {
-    throw new NabInputError(`leave-one-file-out needs at least 2 files scored by every candidate`);
+    throw new InputError(`leave-one-file-out needs at least 2 files scored by every candidate`);
   }
   let raw = 0;
   let windows = 0;

@@ -172,9 +172,9 @@ function canonicalService(name: string): string {
   return name;
 }
 
-/** One JSON line, fields in schema order, without the derived `timeMs`. */
-export function formatLogLine(event: LogEvent | LogLine): string {
-  const line: LogLine = {
+/** The log line as written (no derived `timeMs`), copied so an alert never aliases detector state. */
+export function toLogLine(event: LogEvent | LogLine): LogLine {
+  return {
     timestamp: event.timestamp,
     service: event.service,
     level: event.level,
@@ -190,7 +190,11 @@ export function formatLogLine(event: LogEvent | LogLine): string {
     user: event.user,
     request_id: event.request_id,
   };
-  return JSON.stringify(line);
+}
+
+/** One JSON line, fields in schema order, without the derived `timeMs`. */
+export function formatLogLine(event: LogEvent | LogLine): string {
+  return JSON.stringify(toLogLine(event));
 }
 
 /** null/absent -> null; a string -> itself; anything else -> false (wrong type). */

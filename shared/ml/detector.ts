@@ -1,9 +1,11 @@
 import type { DetectorFinding, FeatureContribution } from "../alerts/types.js";
 import type { MlConfig } from "../config/types.js";
 import { CapacityGuard } from "../detectors/capacity.js";
-import { type Detector, DetectorStateError, NO_FINDINGS } from "../detectors/detector.js";
+import { type Detector, NO_FINDINGS } from "../detectors/detector.js";
 import { ActivityMap } from "../detectors/state.js";
 import { MIN_STALE_MS } from "../detectors/threshold.js";
+import { InputError, StateError } from "../errors.js";
+import { FNV32_OFFSET_BASIS, fnv1a32 } from "../hash.js";
 import type { LogEvent } from "../log/schema.js";
 import {
   addEvent,
@@ -16,7 +18,7 @@ import {
   type WindowState,
   windowFeatures,
 } from "./features.js";
-import { ForestError, IsolationForest } from "./isolation-forest.js";
+import { IsolationForest } from "./isolation-forest.js";
 import { quantileSelect } from "./stream.js";
 
 /**
@@ -184,15 +186,12 @@ function newService(timeMs: number, trainingCapacity: number): ServiceState {
 /** Windows by which a service's first retrain comes early: spreads retrains over the period. */
 export function staggerOffset(service: string, period: number): number {
   if (!(period > 1)) return 0;
-  let h = 0x811c9dc5;
-  for (let i = 0; i < service.length; i++) h = Math.imul(h ^ service.charCodeAt(i), 0x01000193);
-  return (h >>> 0) % Math.floor(period);
+  return fnv1a32(service) % Math.floor(period);
 }
 
 /** Deterministic per-service seed, so services do not share trees and replays match. */
 function serviceSeed(base: number, service: string, training: number): number {
-  let h = (base ^ 0x811c9dc5) >>> 0;
-  for (let i = 0; i < service.length; i++) h = Math.imul(h ^ service.charCodeAt(i), 0x01000193);
+  const h = fnv1a32(service, (base ^ FNV32_OFFSET_BASIS) >>> 0);
   return (Math.imul(h ^ training, 0x9e3779b1) >>> 0) as number;
 }
 
@@ -759,7 +758,7 @@ export function createMlDetector(config: MlConfig): Detector {
 }
 
 function fail(problem: string, cause?: unknown): never {
-  throw new DetectorStateError(DETECTOR_NAME, problem, cause === undefined ? undefined : { cause });
+  throw new StateError(DETECTOR_NAME, problem, cause === undefined ? undefined : { cause });
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {
@@ -819,7 +818,7 @@ function parseModel(value: unknown, where: string): ServiceModel | null {
   try {
     forest = IsolationForest.fromBase64(value.forest);
   } catch (error) {
-    fail(`${where}.forest: ${error instanceof ForestError ? error.message : String(error)}`, error);
+    fail(`${where}.forest: ${error instanceof InputError ? error.message : String(error)}`, error);
   }
   if (forest.nFeatures !== FEATURE_COUNT)
     fail(`${where}.forest has ${forest.nFeatures} features, expected ${FEATURE_COUNT}`);

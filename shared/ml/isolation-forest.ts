@@ -1,3 +1,5 @@
+import { InputError } from "../errors.js";
+import { fnv1a32Bytes } from "../hash.js";
 import { Rng } from "../random.js";
 
 /**
@@ -28,13 +30,6 @@ export interface ForestOptions {
    * in the classic forest.
    */
   extrapolate?: boolean;
-}
-
-export class ForestError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "ForestError";
-  }
 }
 
 const EULER_GAMMA = 0.5772156649015329;
@@ -210,7 +205,7 @@ export class IsolationForest {
       } else {
         const step = (right[i] as number) - i;
         if (step < 2 || step > 0xffff)
-          throw new ForestError(`node ${i} has its right child ${step} nodes away`);
+          throw new InputError(`node ${i} has its right child ${step} nodes away`);
         this.nodes[2 * i] = f | (step << 16);
       }
       this.splits[2 * i + 1] = split[i] as number;
@@ -256,7 +251,7 @@ export class IsolationForest {
       fresh.sampleSize !== this.sampleSize ||
       fresh.extrapolate !== this.extrapolate
     ) {
-      throw new ForestError(
+      throw new InputError(
         `cannot renew a forest (${this.nFeatures} features, sample ${this.sampleSize}) with trees of another shape (${fresh.nFeatures} features, sample ${fresh.sampleSize})`,
       );
     }
@@ -308,29 +303,29 @@ export class IsolationForest {
 
   /**
    * Grow a forest on `rows`, a row-major matrix of `rows.length / nFeatures` rows.
-   * Throws ForestError on an empty or ragged matrix, non-finite values or bad options.
+   * Throws InputError on an empty or ragged matrix, non-finite values or bad options.
    */
   static fit(rows: Float64Array, nFeatures: number, options: ForestOptions = {}): IsolationForest {
     const trees = options.trees ?? 100;
     const requestedSample = options.sampleSize ?? 256;
     const seed = options.seed ?? 1;
     if (!Number.isInteger(nFeatures) || nFeatures < 1 || nFeatures > 32767) {
-      throw new ForestError(`nFeatures must be an integer in 1..32767, got ${nFeatures}`);
+      throw new InputError(`nFeatures must be an integer in 1..32767, got ${nFeatures}`);
     }
     if (rows.length === 0 || rows.length % nFeatures !== 0) {
-      throw new ForestError(
+      throw new InputError(
         `rows has ${rows.length} values, which is not a positive multiple of nFeatures=${nFeatures}`,
       );
     }
     if (!Number.isInteger(trees) || trees < 1) {
-      throw new ForestError(`trees must be a positive integer, got ${trees}`);
+      throw new InputError(`trees must be a positive integer, got ${trees}`);
     }
     if (!Number.isInteger(requestedSample) || requestedSample < 1 || requestedSample > 32768) {
-      throw new ForestError(`sampleSize must be an integer in 1..32768, got ${requestedSample}`);
+      throw new InputError(`sampleSize must be an integer in 1..32768, got ${requestedSample}`);
     }
     for (let i = 0; i < rows.length; i++) {
       if (!Number.isFinite(rows[i] as number)) {
-        throw new ForestError(
+        throw new InputError(
           `row ${Math.floor(i / nFeatures)} feature ${i % nFeatures} is not a finite number`,
         );
       }
@@ -564,11 +559,11 @@ export class IsolationForest {
   /** Scores of every row of a row-major matrix; writes into `out` when given. */
   scoreMany(rows: Float64Array, out?: Float64Array): Float64Array {
     if (rows.length % this.nFeatures !== 0) {
-      throw new ForestError(`rows has ${rows.length} values, not a multiple of nFeatures=${this.nFeatures}`);
+      throw new InputError(`rows has ${rows.length} values, not a multiple of nFeatures=${this.nFeatures}`);
     }
     const n = rows.length / this.nFeatures;
     const result = out ?? new Float64Array(n);
-    if (result.length < n) throw new ForestError(`out has room for ${result.length} scores, need ${n}`);
+    if (result.length < n) throw new InputError(`out has room for ${result.length} scores, need ${n}`);
     if (this.normaliser === 0) {
       result.fill(0.5, 0, n);
       return result;
@@ -717,7 +712,7 @@ export class IsolationForest {
     view.setUint32(12, this.sampleSize, true);
     view.setUint32(16, nTrees, true);
     view.setUint32(20, nNodes, true);
-    view.setUint32(24, fnv1a(bytes, HEADER_BYTES), true);
+    view.setUint32(24, fnv1a32Bytes(bytes, HEADER_BYTES), true);
     return bytes;
   }
 
@@ -728,40 +723,40 @@ export class IsolationForest {
 
   static fromBase64(text: string): IsolationForest {
     if (typeof text !== "string" || !/^[A-Za-z0-9+/]*={0,2}$/.test(text)) {
-      throw new ForestError("model is not a base64 string");
+      throw new InputError("model is not a base64 string");
     }
     return IsolationForest.deserialize(new Uint8Array(Buffer.from(text, "base64")));
   }
 
-  /** Load a model written by serialize(); throws ForestError naming what is wrong with it. */
+  /** Load a model written by serialize(); throws InputError naming what is wrong with it. */
   static deserialize(bytes: Uint8Array): IsolationForest {
     if (bytes.length < HEADER_BYTES) {
-      throw new ForestError(`model is ${bytes.length} bytes, shorter than its ${HEADER_BYTES}-byte header`);
+      throw new InputError(`model is ${bytes.length} bytes, shorter than its ${HEADER_BYTES}-byte header`);
     }
     const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     if (view.getUint32(0, true) !== FORMAT_MAGIC)
-      throw new ForestError("not an isolation forest model (bad magic)");
+      throw new InputError("not an isolation forest model (bad magic)");
     const version = view.getUint16(4, true);
     if (version !== FORMAT_VERSION) {
-      throw new ForestError(`model format version ${version} is not supported (expected ${FORMAT_VERSION})`);
+      throw new InputError(`model format version ${version} is not supported (expected ${FORMAT_VERSION})`);
     }
     const nFeatures = view.getUint32(8, true);
     const sampleSize = view.getUint32(12, true);
     const nTrees = view.getUint32(16, true);
     const nNodes = view.getUint32(20, true);
     if (nFeatures < 1 || nFeatures > 32767 || sampleSize < 1 || nTrees < 1 || nNodes < nTrees) {
-      throw new ForestError("model header has impossible sizes");
+      throw new InputError("model header has impossible sizes");
     }
     const flags = view.getUint16(6, true);
-    if (flags > 1) throw new ForestError(`model has unknown flags ${flags}`);
+    if (flags > 1) throw new InputError(`model has unknown flags ${flags}`);
     const expected = HEADER_BYTES + 4 * nTrees + 8 * nNodes + align4(nNodes * 2) + 8 * nTrees * nFeatures;
     if (bytes.length !== expected) {
-      throw new ForestError(
+      throw new InputError(
         `model is ${bytes.length} bytes, its header promises ${expected} (truncated or padded)`,
       );
     }
-    if (view.getUint32(24, true) !== fnv1a(bytes, HEADER_BYTES)) {
-      throw new ForestError("model checksum mismatch (corrupted)");
+    if (view.getUint32(24, true) !== fnv1a32Bytes(bytes, HEADER_BYTES)) {
+      throw new InputError("model checksum mismatch (corrupted)");
     }
     const roots = new Int32Array(nTrees);
     const split = new Float32Array(nNodes);
@@ -807,15 +802,15 @@ function validateStructure(
     const start = roots[t] as number;
     const end = t + 1 < roots.length ? (roots[t + 1] as number) : feature.length;
     if (start < 0 || end > feature.length || start >= end)
-      throw new ForestError(`tree ${t} has a bad node range`);
+      throw new InputError(`tree ${t} has a bad node range`);
     for (let i = start; i < end; i++) {
       const f = feature[i] as number;
       if (f === LEAF) continue;
       if (f < 0 || f >= nFeatures)
-        throw new ForestError(`node ${i} tests feature ${f}, model has ${nFeatures}`);
+        throw new InputError(`node ${i} tests feature ${f}, model has ${nFeatures}`);
       const r = right[i] as number;
       if (i + 1 >= end || r <= i + 1 || r >= end)
-        throw new ForestError(`node ${i} has children outside its tree`);
+        throw new InputError(`node ${i} has children outside its tree`);
     }
   }
 }
@@ -973,13 +968,4 @@ function fillFull(
 
 function align4(n: number): number {
   return (n + 3) & ~3;
-}
-
-function fnv1a(bytes: Uint8Array, from: number): number {
-  let hash = 0x811c9dc5;
-  for (let i = from; i < bytes.length; i++) {
-    hash ^= bytes[i] as number;
-    hash = Math.imul(hash, 0x01000193);
-  }
-  return hash >>> 0;
 }

@@ -1,5 +1,6 @@
 import type { Alert, Notification } from "../alerts/types.js";
 import type { ActionType, RemediationConfig } from "../config/types.js";
+import { StateError } from "../errors.js";
 import { incidentId } from "./audit.js";
 import type {
   ExecutionResult,
@@ -30,13 +31,6 @@ function cooldownKey(type: ActionType, target: string): string {
   if (type === "block_ip") return `ip:${target}`;
   if (type === "lock_user") return `user:${target}`;
   return `service:${target}`;
-}
-
-export class RemediationStateError extends Error {
-  constructor(problem: string) {
-    super(`cannot restore remediation state: ${problem}`);
-    this.name = "RemediationStateError";
-  }
 }
 
 interface PendingVerification {
@@ -221,7 +215,7 @@ export class RemediationEngine {
     return snapshot;
   }
 
-  /** Replace state with a `snapshot()`; throws RemediationStateError on anything else. */
+  /** Replace state with a `snapshot()`; throws StateError on anything else. */
   restore(state: unknown): void {
     const s = parseSnapshot(state);
     this.acted = new Map(Object.entries(s.acted));
@@ -288,30 +282,30 @@ function isRecord(value: unknown): value is Record<string, unknown> {
 }
 
 function numberRecord(value: unknown, field: string): Record<string, number> {
-  if (!isRecord(value)) throw new RemediationStateError(`${field} must be an object`);
+  if (!isRecord(value)) throw new StateError("remediation", `${field} must be an object`);
   for (const [key, v] of Object.entries(value)) {
-    if (typeof v !== "number") throw new RemediationStateError(`${field}.${key} must be a number`);
+    if (typeof v !== "number") throw new StateError("remediation", `${field}.${key} must be a number`);
   }
   return value as Record<string, number>;
 }
 
 function parseSnapshot(state: unknown): RemediationSnapshot {
-  if (!isRecord(state)) throw new RemediationStateError("not an object");
-  if (state.version !== 1) throw new RemediationStateError(`unknown version ${String(state.version)}`);
+  if (!isRecord(state)) throw new StateError("remediation", "not an object");
+  if (state.version !== 1) throw new StateError("remediation", `unknown version ${String(state.version)}`);
   const acted = numberRecord(state.acted, "acted");
   const lastActionAt = numberRecord(state.lastActionAt, "lastActionAt");
   const { recentActions, pending, bans } = state;
   if (!Array.isArray(recentActions) || !recentActions.every((t) => typeof t === "number")) {
-    throw new RemediationStateError("recentActions must be an array of numbers");
+    throw new StateError("remediation", "recentActions must be an array of numbers");
   }
   if (
     !Array.isArray(pending) ||
     !pending.every((p) => isRecord(p) && isRecord(p.action) && isRecord(p.result))
   ) {
-    throw new RemediationStateError("pending must be an array of {action, result, dueAtMs}");
+    throw new StateError("remediation", "pending must be an array of {action, result, dueAtMs}");
   }
   if (!Array.isArray(bans) || !bans.every((b) => isRecord(b) && typeof b.id === "string")) {
-    throw new RemediationStateError("bans must be an array of actions");
+    throw new StateError("remediation", "bans must be an array of actions");
   }
   return structuredClone({
     version: 1,

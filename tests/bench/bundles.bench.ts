@@ -7,7 +7,7 @@ import { spawnSync } from "node:child_process";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { BUNDLE_BUDGET_BYTES, buildFunctions } from "../../functions/build.js";
+import { BUNDLE_BUDGET_BYTES, buildFunctions } from "../../functions/tools/build.js";
 import { machineLine, writeBenchSection } from "./report.js";
 
 const SAMPLES = 7;

@@ -5,9 +5,9 @@
  * DynamoDB latency are not, so the figures are an upper bound for one shard's processor.
  */
 import type { CloudWatchLogsDecodedData, KinesisStreamEvent } from "aws-lambda";
+import { MemoryStateStore } from "../../functions/aws/state.js";
 import { generateWindow } from "../../functions/generator/generator.js";
-import { createLogger } from "../../functions/lib/log.js";
-import { MemoryStateStore } from "../../functions/lib/state.js";
+import { createLogger } from "../../functions/lambda/log.js";
 import { KinesisProcessor } from "../../functions/processor/kinesis.js";
 import { Processor } from "../../functions/processor/processor.js";
 import { splitByService } from "../../functions/router/router.js";

@@ -15,9 +15,9 @@ import { CreateTableCommand, DynamoDBClient, ScanCommand } from "@aws-sdk/client
 import { CreateTopicCommand, SNSClient, SubscribeCommand } from "@aws-sdk/client-sns";
 import type { CloudWatchLogsEvent, ScheduledEvent, SNSEvent } from "aws-lambda";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { encodeAwsLogsEvent } from "../../functions/lib/awslogs.js";
-import { createLogger } from "../../functions/lib/log.js";
-import { MemoryStateStore, stateTableDefinition } from "../../functions/lib/state.js";
+import { encodeAwsLogsEvent } from "../../functions/aws/awslogs.js";
+import { MemoryStateStore, stateTableDefinition } from "../../functions/aws/state.js";
+import { createLogger } from "../../functions/lambda/log.js";
 import { Processor } from "../../functions/processor/processor.js";
 import { DEFAULT_CONFIG } from "../../shared/config/defaults.js";
 import { MemorySink } from "../../shared/sinks/sink.js";

@@ -15,7 +15,7 @@ import {
 import { CreateTopicCommand, SNSClient, SubscribeCommand } from "@aws-sdk/client-sns";
 import type { CloudWatchLogsEvent } from "aws-lambda";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { encodeAwsLogsEvent } from "../../functions/lib/awslogs.js";
+import { encodeAwsLogsEvent } from "../../functions/aws/awslogs.js";
 import type { ProcessorOutcome } from "../../functions/processor/processor.js";
 import { type Moto, motoAvailable, SqsTestClient, startMoto, toolGate } from "../helpers/moto.js";
 

@@ -7,9 +7,9 @@ import { CreateTableCommand, DynamoDBClient, ScanCommand } from "@aws-sdk/client
 import { CreateTopicCommand, SNSClient, SubscribeCommand } from "@aws-sdk/client-sns";
 import type { SNSEvent } from "aws-lambda";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { createLogger } from "../../functions/lib/log.js";
-import { SnsSink } from "../../functions/lib/sns.js";
-import { DynamoStateStore, stateTableDefinition } from "../../functions/lib/state.js";
+import { SnsSink } from "../../functions/aws/sns.js";
+import { DynamoStateStore, stateTableDefinition } from "../../functions/aws/state.js";
+import { createLogger } from "../../functions/lambda/log.js";
 import { Processor } from "../../functions/processor/processor.js";
 import { Remediator } from "../../functions/remediation/remediator.js";
 import type { Notification } from "../../shared/alerts/types.js";
@@ -28,7 +28,6 @@ import {
 import { logLine, SPARSE_T0, sparseSequence } from "../helpers/sparse-logs.js";
 
 const run = toolGate("moto_server", motoAvailable());
-const noWait = { sleep: async () => {}, random: () => 0 };
 const TABLE = "state";
 
 describe.skipIf(!run)("time on AWS against moto_server: ticks and no further logs", () => {
@@ -55,7 +54,7 @@ describe.skipIf(!run)("time on AWS against moto_server: ticks and no further log
     await sns.send(new SubscribeCommand({ TopicArn, Protocol: "sqs", Endpoint: queue.arn }));
     const dynamo = new DynamoDBClient(settings());
     await dynamo.send(new CreateTableCommand(stateTableDefinition(TABLE)));
-    const store = () => new DynamoStateStore({ client: dynamo, tableName: TABLE, retry: noWait });
+    const store = () => new DynamoStateStore({ client: dynamo, tableName: TABLE });
     const clock = { wallMs: 0 };
     const executed: string[] = [];
     const processor = () =>

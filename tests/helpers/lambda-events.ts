@@ -1,5 +1,5 @@
 import type { ScheduledEvent } from "aws-lambda";
-import { encodeAwsLogsEvent } from "../../functions/lib/awslogs.js";
+import { encodeAwsLogsEvent } from "../../functions/aws/awslogs.js";
 
 /** Lambda events for the time tests: a subscription delivery and the schedule's tick. */
 

@@ -27,7 +27,7 @@ import {
 } from "@aws-sdk/client-sns";
 import { GetParameterCommand, SSMClient } from "@aws-sdk/client-ssm";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { createZip } from "../../functions/lib/zip.js";
+import { createZip } from "../../functions/tools/zip.js";
 import {
   cloudWatchQuery,
   ec2Query,
@@ -284,12 +284,12 @@ describe.runIf(withTerraform)("infra/ Terraform configuration", () => {
       const policies = planned("aws_iam_role_policy");
       expect(policies.map((policy) => policy.address).sort()).toEqual([
         "aws_iam_role_policy.host[0]",
+        'aws_iam_role_policy.lambda["processor"]',
+        'aws_iam_role_policy.lambda["remediation"]',
+        'aws_iam_role_policy.lambda["router"]',
         "aws_iam_role_policy.logs_to_kinesis[0]",
-        "aws_iam_role_policy.processor[0]",
         "aws_iam_role_policy.processor_history[0]",
         "aws_iam_role_policy.processor_slack[0]",
-        "aws_iam_role_policy.remediation[0]",
-        "aws_iam_role_policy.router[0]",
       ]);
       const grants: Record<string, string[]> = {};
       for (const policy of policies) {
@@ -304,7 +304,7 @@ describe.runIf(withTerraform)("infra/ Terraform configuration", () => {
           grants[`${policy.address}:${statement.Sid}`] = asList(statement.Resource);
         }
       }
-      expect(grants["aws_iam_role_policy.processor[0]:PublishAlerts"]).toEqual([
+      expect(grants['aws_iam_role_policy.lambda["processor"]:PublishAlerts']).toEqual([
         `arn:aws:sns:${MOTO_REGION}:123456789012:${PREFIX}-alerts`,
       ]);
       const historyArn = `arn:aws:dynamodb:${MOTO_REGION}:123456789012:table/${PREFIX}-history`;
@@ -317,9 +317,13 @@ describe.runIf(withTerraform)("infra/ Terraform configuration", () => {
       ]);
       const streams = `arn:aws:kinesis:${MOTO_REGION}:123456789012:stream/${PREFIX}`;
       expect(grants["aws_iam_role_policy.logs_to_kinesis[0]:PutIntoLogStream"]).toEqual([`${streams}-logs`]);
-      expect(grants["aws_iam_role_policy.router[0]:ReadLogStream"]).toEqual([`${streams}-logs`]);
-      expect(grants["aws_iam_role_policy.router[0]:WriteServiceStream"]).toEqual([`${streams}-services`]);
-      expect(grants["aws_iam_role_policy.processor[0]:ReadServiceStream"]).toEqual([`${streams}-services`]);
+      expect(grants['aws_iam_role_policy.lambda["router"]:ReadLogStream']).toEqual([`${streams}-logs`]);
+      expect(grants['aws_iam_role_policy.lambda["router"]:WriteServiceStream']).toEqual([
+        `${streams}-services`,
+      ]);
+      expect(grants['aws_iam_role_policy.lambda["processor"]:ReadServiceStream']).toEqual([
+        `${streams}-services`,
+      ]);
       expect(grants["aws_iam_role_policy.host[0]:ReadGeneratorBundle"]).toEqual([
         `arn:aws:s3:::${PREFIX}-123456789012-${MOTO_REGION}/bundles/generator.zip`,
       ]);

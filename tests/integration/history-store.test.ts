@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { CreateTableCommand, DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import Database from "libsql";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { DynamoHistoryStore, historyTableDefinition } from "../../functions/lib/history.js";
+import { DynamoHistoryStore, historyTableDefinition } from "../../functions/aws/history.js";
 import { SqliteHistoryStore } from "../../local/history/sqlite-store.js";
 import { fingerprint } from "../../shared/alerts/fingerprint.js";
 import { historyStats } from "../../shared/history/stats.js";
@@ -151,7 +151,7 @@ if (withMoto) {
       const client = new DynamoDBClient({ region: MOTO_REGION, endpoint: moto!.endpoint });
       const tableName = `history-${++tables}`;
       await client.send(new CreateTableCommand(historyTableDefinition(tableName)));
-      return new DynamoHistoryStore({ client, tableName, now: () => T0, retry: { attempts: 1 } });
+      return new DynamoHistoryStore({ client, tableName, now: () => T0 });
     },
   });
 }

@@ -16,16 +16,16 @@ import {
 } from "@aws-sdk/client-kinesis";
 import type { CloudWatchLogsDecodedData, KinesisStreamEvent } from "aws-lambda";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { generateWindow } from "../../functions/generator/generator.js";
-import { encodeAwsLogsEvent } from "../../functions/lib/awslogs.js";
-import { createKinesisClient } from "../../functions/lib/kinesis.js";
-import { createLogger } from "../../functions/lib/log.js";
+import { encodeAwsLogsEvent } from "../../functions/aws/awslogs.js";
+import { createKinesisClient } from "../../functions/aws/kinesis.js";
 import {
   DynamoStateStore,
   MemoryStateStore,
   type StateStore,
   stateTableDefinition,
-} from "../../functions/lib/state.js";
+} from "../../functions/aws/state.js";
+import { generateWindow } from "../../functions/generator/generator.js";
+import { createLogger } from "../../functions/lambda/log.js";
 import { KinesisProcessor } from "../../functions/processor/kinesis.js";
 import { Processor } from "../../functions/processor/processor.js";
 import { Router } from "../../functions/router/router.js";
@@ -156,7 +156,6 @@ describe.runIf(toolGate("moto_server", motoAvailable()))("Kinesis scale-out path
     const store = new DynamoStateStore({
       client: dynamo,
       tableName: "state",
-      retry: { sleep: async () => {}, random: () => 0 },
     });
     const viaKinesis = new MemorySink();
     const servicesPerShard: Set<string>[] = [];

@@ -9,12 +9,13 @@ import { CloudWatchLogsClient, GetLogEventsCommand } from "@aws-sdk/client-cloud
 import { CreateTableCommand, DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { CreateTopicCommand, SNSClient, SubscribeCommand } from "@aws-sdk/client-sns";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { encodeAwsLogsEvent } from "../../functions/aws/awslogs.js";
+import { SNS_ATTEMPTS } from "../../functions/aws/client.js";
+import { createLogsClient, LogShipper } from "../../functions/aws/cloudwatch-logs.js";
+import { createSnsClient, parseAlertMessage, SnsSink } from "../../functions/aws/sns.js";
+import { DynamoStateStore, stateTableDefinition } from "../../functions/aws/state.js";
 import { generateWindow } from "../../functions/generator/generator.js";
-import { encodeAwsLogsEvent } from "../../functions/lib/awslogs.js";
-import { createLogsClient, LogShipper } from "../../functions/lib/cloudwatch-logs.js";
-import { createLogger } from "../../functions/lib/log.js";
-import { parseAlertMessage, SnsSink } from "../../functions/lib/sns.js";
-import { DynamoStateStore, stateTableDefinition } from "../../functions/lib/state.js";
+import { createLogger } from "../../functions/lambda/log.js";
 import { Processor } from "../../functions/processor/processor.js";
 import { DEFAULT_CONFIG } from "../../shared/config/defaults.js";
 import {
@@ -30,7 +31,6 @@ import {
 import { notification } from "../unit/functions/fixtures.js";
 
 const run = toolGate("moto_server", motoAvailable());
-const noWait = { sleep: async () => {}, random: () => 0 };
 const HOUR = Date.UTC(2026, 0, 5, 10, 0, 0);
 
 describe.skipIf(!run)("AWS adapters against moto_server", () => {
@@ -107,17 +107,15 @@ describe.skipIf(!run)("AWS adapters against moto_server", () => {
     expect(parseAlertMessage(envelope.Message)?.notification.id).toBe(notification().id);
   });
 
-  it("reports an unreachable SNS endpoint as retryable after a bounded number of attempts", async () => {
+  it("reports an unreachable SNS endpoint as retryable after the client's bounded attempts", async () => {
     const closed = await freePort();
-    let attempts = 0;
     const sink = new SnsSink({
-      client: new SNSClient({ region: MOTO_REGION, endpoint: `http://127.0.0.1:${closed}`, maxAttempts: 1 }),
+      client: createSnsClient({ region: MOTO_REGION, endpoint: `http://127.0.0.1:${closed}` }),
       topicArn: "arn:aws:sns:us-east-1:123456789012:alerts",
-      retry: { ...noWait, attempts: 3, onRetry: () => attempts++ },
     });
     const result = await sink.send(notification());
     expect(result.status).toBe("retryable");
-    expect(attempts).toBe(2);
+    expect(result.attempts).toBe(SNS_ATTEMPTS);
   });
 
   it("retries through a throttling proxy and succeeds once it lets requests through", async () => {
@@ -126,9 +124,8 @@ describe.skipIf(!run)("AWS adapters against moto_server", () => {
     const proxy = await throttlingProxy(moto.port, 2);
     try {
       const sink = new SnsSink({
-        client: new SNSClient({ region: MOTO_REGION, endpoint: proxy.endpoint, maxAttempts: 1 }),
+        client: createSnsClient({ region: MOTO_REGION, endpoint: proxy.endpoint }),
         topicArn: TopicArn ?? "",
-        retry: noWait,
       });
       expect(await sink.send(notification())).toEqual({ status: "ok" });
       expect(proxy.refused()).toBe(2);
@@ -140,7 +137,7 @@ describe.skipIf(!run)("AWS adapters against moto_server", () => {
   it("spools alerts in DynamoDB while SNS is unreachable; a cold-started processor publishes them", async () => {
     const dynamo = new DynamoDBClient(settings());
     await dynamo.send(new CreateTableCommand(stateTableDefinition("state")));
-    const store = () => new DynamoStateStore({ client: dynamo, tableName: "state", retry: noWait });
+    const store = () => new DynamoStateStore({ client: dynamo, tableName: "state" });
     const sns = new SNSClient(settings());
     const { TopicArn } = await sns.send(new CreateTopicCommand({ Name: "alerts" }));
     const sqs = new SqsTestClient(moto.endpoint);
@@ -173,7 +170,6 @@ describe.skipIf(!run)("AWS adapters against moto_server", () => {
         sink: new SnsSink({
           client: new SNSClient({ region: MOTO_REGION, endpoint: sinkEndpoint, maxAttempts: 1 }),
           topicArn: TopicArn ?? "",
-          retry: { ...noWait, attempts: 3 },
         }),
         logger: createLogger({}, (l) => logLines.push(l)),
         writeMetrics: () => {},

@@ -4,7 +4,8 @@ import { join } from "node:path";
 import { PassThrough, Readable } from "node:stream";
 import { describe, expect, it } from "vitest";
 import { parseRunArgs, type RunOptions } from "../../local/args.js";
-import { runLocal, UsageError } from "../../local/runner.js";
+import { runLocal } from "../../local/runner.js";
+import { SettingsError } from "../../shared/errors.js";
 
 function options(argv: string[]): RunOptions {
   const parsed = parseRunArgs(argv);
@@ -105,7 +106,7 @@ describe("local runner: output paths are checked before the run starts", () => {
   ])("%s %s is refused as a usage error", async (flag, path, message) => {
     const streams = io();
     const run = runLocal(options(["--input", input, "--quiet", flag, path]), streams.io);
-    await expect(run).rejects.toThrow(UsageError);
+    await expect(run).rejects.toThrow(SettingsError);
     await expect(run).rejects.toThrow(message);
   });
 
@@ -125,7 +126,7 @@ describe("local runner: output paths are checked before the run starts", () => {
       ]),
       streams.io,
     );
-    await expect(run).rejects.toThrow(UsageError);
+    await expect(run).rejects.toThrow(SettingsError);
     expect(existsSync(logs)).toBe(false);
   });
 });

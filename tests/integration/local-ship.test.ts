@@ -61,7 +61,8 @@ describe.skipIf(!run)("local runner shipping to a CloudWatch Logs group (moto_se
     const client = new CloudWatchLogsClient({
       region: MOTO_REGION,
       endpoint: moto.endpoint,
-      credentials: { accessKeyId: "test", secretAccessKey: "test" },
+      // The account of this file on the shared server (see tests/helpers/moto.ts).
+      credentials: { accessKeyId: moto.env.AWS_ACCESS_KEY_ID ?? "test", secretAccessKey: "test" },
     });
     const messages: string[] = [];
     let token: string | undefined;

@@ -4,12 +4,13 @@ import { join } from "node:path";
 import { PassThrough } from "node:stream";
 import { CreateTopicCommand, SNSClient, SubscribeCommand } from "@aws-sdk/client-sns";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { parseAlertMessage, SnsSink } from "../../functions/lib/sns.js";
+import { parseAlertMessage, SnsSink } from "../../functions/aws/sns.js";
+import { nodeWebhookTransport } from "../../local/sinks/configured.js";
 import { ConsoleSink } from "../../local/sinks/console.js";
 import { JsonlFileSink } from "../../local/sinks/jsonl-file.js";
-import { WebhookSink } from "../../local/sinks/webhook.js";
 import type { Notification } from "../../shared/alerts/types.js";
 import { MemorySink, type Sink } from "../../shared/sinks/sink.js";
+import { WebhookSink } from "../../shared/sinks/webhook.js";
 import {
   MOTO_REGION,
   type Moto,
@@ -101,7 +102,10 @@ const factories: [string, () => Promise<SinkUnderTest>][] = [
     async () => {
       server.requests.length = 0;
       server.respondWith = 200;
-      const sink = new WebhookSink(server.url, { timeoutMs: 2000 });
+      const sink = new WebhookSink(server.url, {
+        transport: nodeWebhookTransport,
+        timeoutMs: 2000,
+      });
       return {
         sink,
         delivered: async () => server.requests.map((r) => (JSON.parse(r.body) as { id: string }).id),

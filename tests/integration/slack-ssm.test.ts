@@ -6,13 +6,13 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { PutParameterCommand } from "@aws-sdk/client-ssm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createLogger } from "../../functions/lib/log.js";
 import {
   createSsmClient,
   SLACK_PLACEHOLDER,
   SlackUrlFromSsm,
   SnsWithSlack,
-} from "../../functions/lib/slack.js";
+} from "../../functions/aws/slack.js";
+import { createLogger } from "../../functions/lambda/log.js";
 import { MemorySink } from "../../shared/sinks/sink.js";
 import {
   MOTO_REGION,

@@ -13,7 +13,7 @@ import {
   STATE_CHUNK_BYTES,
   type StateStore,
   stateTableDefinition,
-} from "../../functions/lib/state.js";
+} from "../../functions/aws/state.js";
 import {
   MOTO_REGION,
   type Moto,
@@ -61,7 +61,7 @@ const IMPLEMENTATIONS: Implementation[] = [
       const client = new DynamoDBClient({ region: MOTO_REGION, endpoint: moto.endpoint });
       const tableName = `state-${++tables}`;
       await client.send(new CreateTableCommand(stateTableDefinition(tableName)));
-      return new DynamoStateStore({ client, tableName, retry: { sleep: async () => {}, random: () => 0 } });
+      return new DynamoStateStore({ client, tableName });
     },
   },
 ];

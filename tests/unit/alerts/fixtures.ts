@@ -1,3 +1,4 @@
+import { DEFAULT_INHIBIT_RULES } from "../../../shared/alerts/inhibit.js";
 import type { AlertType, DetectorFinding } from "../../../shared/alerts/types.js";
 import type { AlertingConfig } from "../../../shared/config/types.js";
 import type { LogLine } from "../../../shared/log/schema.js";
@@ -10,6 +11,7 @@ export const ALERTING: AlertingConfig = {
   group_interval_s: 60,
   repeat_interval_s: 3600,
   silences: [],
+  inhibit_rules: [...DEFAULT_INHIBIT_RULES],
 };
 
 export function sample(overrides: Partial<LogLine> = {}): LogLine {

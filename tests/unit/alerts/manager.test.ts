@@ -1,9 +1,9 @@
 import { describe, expect, it } from "vitest";
 import { fingerprint } from "../../../shared/alerts/fingerprint.js";
-import { AlertManager, AlertStateError } from "../../../shared/alerts/manager.js";
-import { SilenceConfigError } from "../../../shared/alerts/silence.js";
+import { AlertManager } from "../../../shared/alerts/manager.js";
 import type { DetectorFinding, Notification } from "../../../shared/alerts/types.js";
 import type { AlertingConfig } from "../../../shared/config/types.js";
+import { SettingsError, StateError } from "../../../shared/errors.js";
 import { ALERTING, finding, s } from "./fixtures.js";
 
 /** A step of a scripted timeline: a finding arrives, or the manager is flushed at a time (seconds). */
@@ -282,7 +282,7 @@ describe("AlertManager silences", () => {
       /unknown matcher "host"/,
     ],
   ])("refuses a configured silence with %s", (_name, silence, message) => {
-    expect(() => new AlertManager({ ...ALERTING, silences: [silence] })).toThrow(SilenceConfigError);
+    expect(() => new AlertManager({ ...ALERTING, silences: [silence] })).toThrow(SettingsError);
     expect(() => new AlertManager({ ...ALERTING, silences: [silence] })).toThrow(message);
   });
 });
@@ -320,10 +320,10 @@ describe("AlertManager snapshot/restore", () => {
     ["a wrong version", { version: 2, alerts: [], groups: [], silences: [] }],
     ["alerts not an array", { version: 1, alerts: {}, groups: [], silences: [] }],
     ["a malformed group", { version: 1, alerts: [], groups: [{ key: 1 }], silences: [] }],
-  ])("refuses %s with AlertStateError and keeps its state", (_name, state) => {
+  ])("refuses %s with StateError and keeps its state", (_name, state) => {
     const manager = new AlertManager(ALERTING);
     manager.ingest(finding("high_cpu", "firing", s(0)));
-    expect(() => manager.restore(state)).toThrow(AlertStateError);
+    expect(() => manager.restore(state)).toThrow(StateError);
     expect(manager.isFiring(cpuFp)).toBe(true);
   });
 });

@@ -125,7 +125,7 @@ describe("parseConfig: each error names its key", () => {
       "detectors:\n  error_rate:\n    window_s: 0\n",
       "detectors.error_rate.window_s",
       "out_of_range",
-      "> 0",
+      "must be a number in 1..2678400 (windows are kept in 1-second buckets), got 0",
     ],
     [
       "a duration in milliseconds by mistake",
@@ -332,6 +332,12 @@ describe("parseConfig: each error names its key", () => {
     }
     const errors = errorsOf(lines.join("\n"), "yaml");
     expect(errors[0]).toMatchObject({ path: "", problem: "syntax" });
+  });
+
+  it("refuses a __proto__ key instead of skipping it", () => {
+    const errors = errorsOf('{"detectors": {"cpu": {"__proto__": {"threshold_pct": 1}}}}', "json");
+    expect(errors).toMatchObject([{ path: "detectors.cpu", problem: "unknown_key" }]);
+    expect(errors[0]?.message).toContain('unknown key "__proto__"');
   });
 
   it("validateConfig rejects non-finite numbers handed in from code", () => {

@@ -11,6 +11,7 @@ const CONFIG: BruteForceConfig = {
   user_min_ips: 3,
   find_time_s: 60,
   severity: "critical",
+  max_keys: 10_000,
 };
 
 function failure(t: number, ip: string | null, user: string | null, service = "auth"): LogEvent {

@@ -11,6 +11,7 @@ const CONFIG: ErrorRateConfig = {
   recovery_ratio: 0.08,
   min_requests: 30,
   severity: "critical",
+  max_services: 1000,
 };
 
 /**

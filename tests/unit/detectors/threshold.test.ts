@@ -14,6 +14,7 @@ const CPU: ThresholdRuleConfig = {
   for_s: 30,
   smoothing_s: 15,
   severity: "warning",
+  max_services: 1000,
 };
 
 /** Baseline readings, then `value` from `fromS` for `durationS` seconds, then baseline again. */

@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
-import { DetectorStateError } from "../../../shared/detectors/detector.js";
 import { SampleRing } from "../../../shared/detectors/state.js";
 import * as windows from "../../../shared/detectors/window.js";
 import { BucketWindow, SparseBucketWindow } from "../../../shared/detectors/window.js";
+import { StateError } from "../../../shared/errors.js";
 import { makeEvent } from "./events.js";
 
 // Both windows keep the same sums and the same state; only their memory layout differs.
@@ -60,13 +60,9 @@ describe.each([
     copy.loadState("test", JSON.parse(JSON.stringify(window.toState())));
     expect(copy.toState()).toEqual(window.toState());
     expect(window.toState().buckets).toEqual([[4, 2, 1]]);
-    expect(() => new BucketWindow(20_000).loadState("test", window.toState())).toThrow(DetectorStateError);
-    expect(() => copy.loadState("test", { ...window.toState(), buckets: [[99, 1, 1]] })).toThrow(
-      DetectorStateError,
-    );
-    expect(() => copy.loadState("test", { ...window.toState(), buckets: "none" })).toThrow(
-      DetectorStateError,
-    );
+    expect(() => new BucketWindow(20_000).loadState("test", window.toState())).toThrow(StateError);
+    expect(() => copy.loadState("test", { ...window.toState(), buckets: [[99, 1, 1]] })).toThrow(StateError);
+    expect(() => copy.loadState("test", { ...window.toState(), buckets: "none" })).toThrow(StateError);
   });
 
   it("rejects a window length that is not positive", () => {
@@ -139,7 +135,7 @@ describe("SampleRing", () => {
   });
 
   it("refuses samples that are not log events", () => {
-    expect(() => SampleRing.fromState("test", [{ timestamp: 1 }])).toThrow(DetectorStateError);
-    expect(() => SampleRing.fromState("test", new Array(6).fill(makeEvent()))).toThrow(DetectorStateError);
+    expect(() => SampleRing.fromState("test", [{ timestamp: 1 }])).toThrow(StateError);
+    expect(() => SampleRing.fromState("test", new Array(6).fill(makeEvent()))).toThrow(StateError);
   });
 });

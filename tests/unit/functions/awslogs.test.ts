@@ -1,7 +1,7 @@
 import { gzipSync } from "node:zlib";
 import type { CloudWatchLogsDecodedData } from "aws-lambda";
 import { describe, expect, it } from "vitest";
-import { decodeAwsLogsEvent, encodeAwsLogsEvent } from "../../../functions/lib/awslogs.js";
+import { decodeAwsLogsEvent, encodeAwsLogsEvent } from "../../../functions/aws/awslogs.js";
 import { kitJson } from "./fixtures.js";
 
 const b64 = (text: string) => gzipSync(Buffer.from(text)).toString("base64");

@@ -1,6 +1,6 @@
 import type { InputLogEvent } from "@aws-sdk/client-cloudwatch-logs";
 import { describe, expect, it } from "vitest";
-import { PUT_LOG_EVENTS_LIMITS, planBatches } from "../../../functions/lib/cloudwatch-logs.js";
+import { PUT_LOG_EVENTS_LIMITS, planBatches } from "../../../functions/aws/cloudwatch-logs.js";
 
 const T0 = Date.UTC(2026, 0, 5, 10, 0, 0);
 const ev = (offsetMs: number, message = "x"): InputLogEvent => ({ timestamp: T0 + offsetMs, message });

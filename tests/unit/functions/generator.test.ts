@@ -1,10 +1,11 @@
 import type { InputLogEvent } from "@aws-sdk/client-cloudwatch-logs";
 import { describe, expect, it } from "vitest";
+import type { ShipResult } from "../../../functions/aws/cloudwatch-logs.js";
 import { runDaemon } from "../../../functions/generator/daemon.js";
 import { generateWindow } from "../../../functions/generator/generator.js";
-import { generatorSettings, runScheduled } from "../../../functions/generator/handler.js";
-import type { ShipResult } from "../../../functions/lib/cloudwatch-logs.js";
-import { createLogger } from "../../../functions/lib/log.js";
+import { runScheduled } from "../../../functions/generator/handler.js";
+import { generatorSettings } from "../../../functions/generator/settings.js";
+import { createLogger } from "../../../functions/lambda/log.js";
 import { parseLogLine } from "../../../shared/log/parse.js";
 import { kitJson } from "./fixtures.js";
 

@@ -1,8 +1,8 @@
 import { gzipSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
-import { decodeAwsLogsEvent, encodeAwsLogsEvent, MAX_DECODED_BYTES } from "../../../functions/lib/awslogs.js";
-import { createLogger } from "../../../functions/lib/log.js";
-import { MemoryStateStore } from "../../../functions/lib/state.js";
+import { decodeAwsLogsEvent, encodeAwsLogsEvent, MAX_DECODED_BYTES } from "../../../functions/aws/awslogs.js";
+import { MemoryStateStore } from "../../../functions/aws/state.js";
+import { createLogger } from "../../../functions/lambda/log.js";
 import { Processor } from "../../../functions/processor/processor.js";
 import { DEFAULT_CONFIG } from "../../../shared/config/defaults.js";
 import { MemorySink } from "../../../shared/sinks/sink.js";

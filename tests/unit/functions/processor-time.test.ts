@@ -4,9 +4,9 @@
  * tests/integration/lambda-time.test.ts.
  */
 import { beforeAll, describe, expect, it } from "vitest";
+import { MemoryStateStore } from "../../../functions/aws/state.js";
 import { generateWindow } from "../../../functions/generator/generator.js";
-import { createLogger } from "../../../functions/lib/log.js";
-import { MemoryStateStore } from "../../../functions/lib/state.js";
+import { createLogger } from "../../../functions/lambda/log.js";
 import { Processor, type ProcessorOutcome } from "../../../functions/processor/processor.js";
 import { DEFAULT_CONFIG } from "../../../shared/config/defaults.js";
 import { Pipeline } from "../../../shared/pipeline.js";

@@ -1,9 +1,9 @@
 import type { CloudWatchLogsDecodedData } from "aws-lambda";
 import { describe, expect, it } from "vitest";
+import { encodeAwsLogsEvent } from "../../../functions/aws/awslogs.js";
+import { MemoryStateStore } from "../../../functions/aws/state.js";
 import { generateWindow } from "../../../functions/generator/generator.js";
-import { encodeAwsLogsEvent } from "../../../functions/lib/awslogs.js";
-import { createLogger } from "../../../functions/lib/log.js";
-import { MemoryStateStore } from "../../../functions/lib/state.js";
+import { createLogger } from "../../../functions/lambda/log.js";
 import { Processor, type ProcessorState } from "../../../functions/processor/processor.js";
 import type { Notification } from "../../../shared/alerts/types.js";
 import { DEFAULT_CONFIG } from "../../../shared/config/defaults.js";

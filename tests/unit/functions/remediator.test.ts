@@ -1,7 +1,7 @@
 import type { SNSEvent } from "aws-lambda";
 import { describe, expect, it } from "vitest";
-import { createLogger } from "../../../functions/lib/log.js";
-import { MemoryStateStore } from "../../../functions/lib/state.js";
+import { MemoryStateStore } from "../../../functions/aws/state.js";
+import { createLogger } from "../../../functions/lambda/log.js";
 import { Remediator } from "../../../functions/remediation/remediator.js";
 import type { Notification } from "../../../shared/alerts/types.js";
 import { DEFAULT_CONFIG } from "../../../shared/config/defaults.js";

@@ -1,57 +1,30 @@
 import { describe, expect, it } from "vitest";
-import { awsClientSettings, ConfigurationError, numberEnv, requireEnv } from "../../../functions/lib/env.js";
-import { isRetryableAwsError, withRetries } from "../../../functions/lib/retry.js";
+import {
+  awsClientSettings,
+  LOGS_ATTEMPTS,
+  SNS_ATTEMPTS,
+  sdkAttempts,
+  sdkClientConfig,
+} from "../../../functions/aws/client.js";
+import { isRetryableAwsError } from "../../../functions/aws/retry.js";
+import { numberEnv, requireEnv } from "../../../functions/lambda/env.js";
+import { SettingsError } from "../../../shared/errors.js";
 
-const noWait = { sleep: async () => {}, random: () => 0.5, baseDelayMs: 100, maxDelayMs: 1000 };
-
-describe("withRetries", () => {
-  it("stops after the configured attempts and rethrows the last error", async () => {
-    let calls = 0;
-    const failing = withRetries(
-      async () => {
-        calls++;
-        throw Object.assign(new Error("slow down"), { name: "ThrottlingException" });
-      },
-      { attempts: 4, isRetryable: isRetryableAwsError, ...noWait },
-    );
-    await expect(failing).rejects.toThrow("slow down");
-    expect(calls).toBe(4);
+describe("SDK client retries", () => {
+  it("gives each client kind its attempts in the SDK's standard mode", () => {
+    const settings = { region: "eu-west-1" };
+    expect(sdkClientConfig(settings, SNS_ATTEMPTS)).toEqual({
+      region: "eu-west-1",
+      maxAttempts: SNS_ATTEMPTS,
+      retryMode: "standard",
+    });
+    expect(sdkClientConfig({ ...settings, maxAttempts: 1 }, LOGS_ATTEMPTS).maxAttempts).toBe(1);
   });
 
-  it("does not retry an error that cannot succeed later", async () => {
-    let calls = 0;
-    const failing = withRetries(
-      async () => {
-        calls++;
-        throw Object.assign(new Error("bad"), {
-          name: "InvalidParameterException",
-          $metadata: { httpStatusCode: 400 },
-        });
-      },
-      { attempts: 4, isRetryable: isRetryableAwsError, ...noWait },
-    );
-    await expect(failing).rejects.toThrow("bad");
-    expect(calls).toBe(1);
-  });
-
-  it("backs off exponentially with a cap", async () => {
-    const delays: number[] = [];
-    let calls = 0;
-    const result = await withRetries(
-      async () => {
-        if (++calls < 6) throw Object.assign(new Error("x"), { code: "ECONNRESET" });
-        return "done";
-      },
-      {
-        attempts: 6,
-        isRetryable: isRetryableAwsError,
-        ...noWait,
-        random: () => 0.999999,
-        onRetry: (_e, _a, d) => delays.push(d),
-      },
-    );
-    expect(result).toBe("done");
-    expect(delays).toEqual([100, 200, 400, 800, 1000]);
+  it("reads the attempts the SDK made from its error", () => {
+    expect(sdkAttempts(Object.assign(new Error("x"), { $metadata: { attempts: 3 } }))).toBe(3);
+    expect(sdkAttempts(new Error("plain"))).toBeUndefined();
+    expect(sdkAttempts(null)).toBeUndefined();
   });
 });
 
@@ -75,11 +48,9 @@ describe("isRetryableAwsError", () => {
 describe("environment", () => {
   it("names the missing variable and its purpose", () => {
     expect(() => requireEnv({}, "ALERT_TOPIC_ARN", "the SNS topic")).toThrow(
-      new ConfigurationError(
-        "environment variable ALERT_TOPIC_ARN is required (the SNS topic) but is not set",
-      ),
+      new SettingsError("environment variable ALERT_TOPIC_ARN is required (the SNS topic) but is not set"),
     );
-    expect(() => requireEnv({ ALERT_TOPIC_ARN: "  " }, "ALERT_TOPIC_ARN", "x")).toThrow(ConfigurationError);
+    expect(() => requireEnv({ ALERT_TOPIC_ARN: "  " }, "ALERT_TOPIC_ARN", "x")).toThrow(SettingsError);
   });
 
   it("passes AWS_ENDPOINT_URL through for emulators and requires a region", () => {

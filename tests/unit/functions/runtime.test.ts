@@ -1,8 +1,10 @@
 import { describe, expect, it } from "vitest";
-import { ConfigurationError } from "../../../functions/lib/env.js";
-import { createStateStore, loadPipelineConfig } from "../../../functions/lib/runtime.js";
-import { DynamoStateStore, MemoryStateStore } from "../../../functions/lib/state.js";
+import { DynamoStateStore, MemoryStateStore } from "../../../functions/aws/state.js";
+import { createStateStore, loadPipelineConfig } from "../../../functions/lambda/runtime.js";
+import { createProcessorFromEnv } from "../../../functions/processor/handler.js";
 import { DEFAULT_CONFIG } from "../../../shared/config/defaults.js";
+import { validateConfig } from "../../../shared/config/load.js";
+import { SettingsError } from "../../../shared/errors.js";
 
 describe("loadPipelineConfig (PIPELINE_CONFIG)", () => {
   it("uses the documented defaults when unset", () => {
@@ -19,8 +21,29 @@ describe("loadPipelineConfig (PIPELINE_CONFIG)", () => {
     ["not JSON", "dry_run: true", /PIPELINE_CONFIG is not JSON/],
     ["an invalid value", '{"alerting":{"group_wait_s":"soon"}}', /alerting\.group_wait_s/],
   ])("fails fast on %s", (_label, text, message) => {
-    expect(() => loadPipelineConfig({ PIPELINE_CONFIG: text })).toThrow(ConfigurationError);
+    expect(() => loadPipelineConfig({ PIPELINE_CONFIG: text })).toThrow(SettingsError);
     expect(() => loadPipelineConfig({ PIPELINE_CONFIG: text })).toThrow(message);
+  });
+});
+
+describe("PIPELINE_CONFIG with contradictory settings", () => {
+  it.each([
+    { detectors: { cpu: { smoothing_s: 0 } } },
+    { detectors: { ml: { warmup_windows: 600, max_training_windows: 512 } } },
+    { detectors: { error_rate: { threshold_ratio: 0.05 } } },
+  ])("fails the processor at start-up with the local runner's message: %j", (doc) => {
+    const expected = validateConfig(doc);
+    expect(expected.ok).toBe(false);
+    const lines = expected.ok ? [] : expected.errors.map((error) => `  - ${error.message}`);
+    const env = {
+      ALERT_TOPIC_ARN: "arn:aws:sns:us-east-1:123456789012:alerts",
+      AWS_REGION: "us-east-1",
+      PIPELINE_CONFIG: JSON.stringify(doc),
+    };
+    expect(() => createProcessorFromEnv(env)).toThrow(SettingsError);
+    expect(() => createProcessorFromEnv(env)).toThrow(
+      `environment variable PIPELINE_CONFIG is not a valid config:\n${lines.join("\n")}`,
+    );
   });
 });
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { buildPublishInput, emailSubject, parseAlertMessage } from "../../../functions/lib/sns.js";
+import { buildPublishInput, emailSubject, parseAlertMessage } from "../../../functions/aws/sns.js";
 import { alert, notification } from "./fixtures.js";
 
 const TOPIC = "arn:aws:sns:us-east-1:123456789012:alerts";

@@ -40,7 +40,7 @@ describe("processor sources", () => {
   });
 
   it("keeps an sshd connection's memory across snapshot and restore (a cold start)", () => {
-    const sources = [{ log_group: "/hosts/auth", format: "sshd" }];
+    const sources = [{ log_group: "/hosts/auth", format: "sshd" as const }];
     const first = new SourceReader(sources);
     first.read(
       "Mar 14 05:00:00 h sshd[7]: Connection from 192.0.2.5 port 1 on 10.0.0.1 port 22",

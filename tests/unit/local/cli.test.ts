@@ -75,6 +75,33 @@ describe("npm run local", () => {
     expect(run.stderr).toContain("detectors.cpu.threshold_pct");
   });
 
+  it.each([
+    ["detectors:\n  cpu:\n    smoothing_s: 0\n", "detectors.cpu.smoothing_s: must be a number in 1..2678400"],
+    [
+      "detectors:\n  ml:\n    warmup_windows: 600\n    max_training_windows: 512\n",
+      "detectors.ml.warmup_windows: must be at most detectors.ml.max_training_windows (512)",
+    ],
+    [
+      "detectors:\n  request_flood:\n    window_s: 0.5\n",
+      "detectors.request_flood.window_s: must be an integer",
+    ],
+    [
+      "detectors:\n  ml:\n    sample_size: 100000\n",
+      "detectors.ml.sample_size: must be an integer in 2..32768",
+    ],
+    [
+      "remediation:\n  actions:\n    high_cpu: block_ip\n",
+      "remediation.actions.high_cpu: block_ip needs an IP",
+    ],
+  ])("refuses a contradictory config before building the pipeline: %j", async (yaml, message) => {
+    const file = join(tempDir(), "bad.yaml");
+    writeFileSync(file, yaml);
+    const run = await cli(["--config", file, "--duration", "1"]);
+    expect(run.status).toBe(2);
+    expect(run.stderr).toContain(`error: invalid config ${file}:\n  - ${message}`);
+    expect(run.stderr).not.toContain("unexpected failure");
+  });
+
   it("replays a file with garbage in it: every valid line processed, the rest counted by reason", async () => {
     const dir = tempDir();
     const lines = [

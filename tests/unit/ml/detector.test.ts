@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { DetectorFinding } from "../../../shared/alerts/types.js";
 import type { MlConfig } from "../../../shared/config/types.js";
-import { DetectorStateError } from "../../../shared/detectors/detector.js";
+import { StateError } from "../../../shared/errors.js";
 import type { LogEvent } from "../../../shared/log/schema.js";
 import {
   createMlDetector,
@@ -26,6 +26,7 @@ const CONFIG: MlConfig = {
   sample_size: 256,
   seed: 1,
   severity: "warning",
+  max_services: 1000,
 };
 
 function run(events: LogEvent[], config: MlConfig = CONFIG): DetectorFinding[] {
@@ -247,9 +248,9 @@ describe("ML detector", () => {
       { detector: "ml", version: 1, services: [{ ...corruptService(), model: null, training: [[1, 2]] }] },
       /training\[0\]/,
     ],
-  ])("refuses to restore %s with a DetectorStateError", (_name, state, message) => {
+  ])("refuses to restore %s with a StateError", (_name, state, message) => {
     const detector = createMlDetector(CONFIG);
-    expect(() => detector.restore(state)).toThrow(DetectorStateError);
+    expect(() => detector.restore(state)).toThrow(StateError);
     expect(() => detector.restore(state)).toThrow(message);
   });
 

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { averagePathLength, ForestError, IsolationForest } from "../../../shared/ml/isolation-forest.js";
+import { InputError } from "../../../shared/errors.js";
+import { averagePathLength, IsolationForest } from "../../../shared/ml/isolation-forest.js";
 import { Rng } from "../../../shared/random.js";
 
 function gaussianRows(n: number, nFeatures: number, seed: number): Float64Array {
@@ -129,7 +130,7 @@ describe("IsolationForest", () => {
     ],
   ])("refuses a %s model with a clear error", (_name, damage, message) => {
     expect(() => IsolationForest.deserialize(damage(forest.serialize()))).toThrow(message);
-    expect(() => IsolationForest.deserialize(damage(forest.serialize()))).toThrow(ForestError);
+    expect(() => IsolationForest.deserialize(damage(forest.serialize()))).toThrow(InputError);
   });
 
   it("refuses a base64 string that is not base64", () => {
@@ -176,7 +177,7 @@ describe("IsolationForest.renewedWith (sliding forest)", () => {
     expect(renewed.nodeCount).toBeGreaterThan(0);
     expect(() =>
       old.renewedWith(IsolationForest.fit(rows, 3, { trees: 2, sampleSize: 64, seed: 5, extrapolate: true })),
-    ).toThrow(ForestError);
+    ).toThrow(InputError);
   });
 });
 

@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
 import type { Alert } from "../../../shared/alerts/types.js";
 import type { RemediationConfig } from "../../../shared/config/types.js";
-import { RemediationEngine, RemediationStateError } from "../../../shared/remediation/engine.js";
+import { StateError } from "../../../shared/errors.js";
+import { RemediationEngine } from "../../../shared/remediation/engine.js";
 import type { RemediationDecision } from "../../../shared/remediation/types.js";
 import { alert, notification, REMEDIATION, s } from "./fixtures.js";
 
@@ -234,7 +235,7 @@ describe("RemediationEngine snapshot/restore", () => {
       "a non-numeric timestamp",
       { version: 1, acted: { x: "yesterday" }, lastActionAt: {}, recentActions: [], pending: [], bans: [] },
     ],
-  ])("refuses %s with RemediationStateError", (_name, state) => {
-    expect(() => new RemediationEngine(REMEDIATION).restore(state)).toThrow(RemediationStateError);
+  ])("refuses %s with StateError", (_name, state) => {
+    expect(() => new RemediationEngine(REMEDIATION).restore(state)).toThrow(StateError);
   });
 });

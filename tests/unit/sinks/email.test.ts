@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { emailContextFromEnv } from "../../../functions/lib/email-env.js";
-import { buildPublishInput, emailContextFromTopic } from "../../../functions/lib/sns.js";
+import { buildPublishInput, emailContextFromTopic } from "../../../functions/aws/sns.js";
+import { emailContextFromEnv } from "../../../functions/processor/email-env.js";
 import { DEFAULT_CONFIG } from "../../../shared/config/defaults.js";
 import { emailBody, logsInsightsUrl } from "../../../shared/sinks/email.js";
 import { EXAMPLE_CONTEXT, exampleNotification } from "./email-example.js";

@@ -1,10 +1,10 @@
 import { PassThrough } from "node:stream";
 import { describe, expect, it } from "vitest";
 import { ConsoleSink } from "../../../local/sinks/console.js";
-import { webhookBody } from "../../../local/sinks/webhook.js";
 import type { Notification } from "../../../shared/alerts/types.js";
 import { escapeChatMarkup, showControlCharacters } from "../../../shared/sinks/escape.js";
 import { formatNotificationText } from "../../../shared/sinks/format.js";
+import { webhookBody } from "../../../shared/sinks/webhook.js";
 import { notification } from "./fixtures.js";
 
 const ESC = "\u001b";

@@ -3,9 +3,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { PassThrough, Writable } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { nodeWebhookTransport } from "../../../local/sinks/configured.js";
 import { ConsoleSink } from "../../../local/sinks/console.js";
 import { JsonlFileSink } from "../../../local/sinks/jsonl-file.js";
-import { WebhookSink, type webhookBody } from "../../../local/sinks/webhook.js";
+import { WebhookSink, type webhookBody } from "../../../shared/sinks/webhook.js";
 import { notification, startServer, type TestServer } from "./fixtures.js";
 
 describe("ConsoleSink colour", () => {
@@ -94,7 +95,10 @@ describe("WebhookSink", () => {
     [503, "retryable"],
   ])("HTTP %i -> %s", async (code, expected) => {
     server.respondWith = code;
-    const result = await new WebhookSink(server.url, { attempts: 1 }).send(notification());
+    const result = await new WebhookSink(server.url, {
+      transport: nodeWebhookTransport,
+      attempts: 1,
+    }).send(notification());
     expect(result.status).toBe(expected);
     if (result.status !== "ok") expect(result.error).toBe(`webhook answered HTTP ${code}`);
   });
@@ -102,7 +106,9 @@ describe("WebhookSink", () => {
   it("POSTs Slack-compatible JSON with a text field", async () => {
     server.respondWith = 200;
     server.requests.length = 0;
-    await new WebhookSink(server.url).send(notification());
+    await new WebhookSink(server.url, {
+      transport: nodeWebhookTransport,
+    }).send(notification());
     const [request] = server.requests;
     expect(request?.method).toBe("POST");
     expect(request?.contentType).toBe("application/json");
@@ -112,7 +118,7 @@ describe("WebhookSink", () => {
   });
 
   describe("retries", () => {
-    const noWait = { backoffMs: 1, sleep: async () => {} };
+    const noWait = { backoffMs: 1, transport: { ...nodeWebhookTransport, sleep: async () => {} } };
 
     it("retries a 503 and succeeds on the next attempt", async () => {
       server.requests.length = 0;
@@ -138,11 +144,14 @@ describe("WebhookSink", () => {
       server.respondWith = 429;
       const waits: number[] = [];
       const sink = new WebhookSink(server.url, {
+        transport: {
+          ...nodeWebhookTransport,
+          sleep: async (ms) => {
+            waits.push(ms);
+          },
+        },
         attempts: 3,
         backoffMs: 10,
-        sleep: async (ms) => {
-          waits.push(ms);
-        },
       });
       const result = await sink.send(notification());
       expect(result).toEqual({ status: "retryable", error: "webhook answered HTTP 429", attempts: 3 });
@@ -153,7 +162,12 @@ describe("WebhookSink", () => {
     it("stops retrying at the deadline", async () => {
       server.requests.length = 0;
       server.respondWith = 503;
-      const sink = new WebhookSink(server.url, { attempts: 10, backoffMs: 50, deadlineMs: 120 });
+      const sink = new WebhookSink(server.url, {
+        transport: nodeWebhookTransport,
+        attempts: 10,
+        backoffMs: 50,
+        deadlineMs: 120,
+      });
       const result = await sink.send(notification());
       expect(result.status).toBe("retryable");
       // 50 ms then 100 ms of backoff would pass the 120 ms deadline: at most two attempts fit.
@@ -166,7 +180,11 @@ describe("WebhookSink", () => {
     const closed = await startServer();
     const url = closed.url;
     await closed.close();
-    const result = await new WebhookSink(url, { timeoutMs: 2000, attempts: 1 }).send(notification());
+    const result = await new WebhookSink(url, {
+      transport: nodeWebhookTransport,
+      timeoutMs: 2000,
+      attempts: 1,
+    }).send(notification());
     expect(result).toMatchObject({
       status: "retryable",
       error: expect.stringContaining("webhook request failed"),
@@ -179,7 +197,7 @@ describe("WebhookSink", () => {
         init?.signal?.addEventListener("abort", () => reject(new Error("aborted")));
       });
     const result = await new WebhookSink("http://127.0.0.1:9/hook", {
-      fetchImpl: hanging,
+      transport: { ...nodeWebhookTransport, fetch: hanging },
       timeoutMs: 20,
       attempts: 1,
     }).send(notification());

@@ -3,9 +3,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { PassThrough } from "node:stream";
 import { describe, expect, it } from "vitest";
+import { nodeWebhookTransport } from "../../../local/sinks/configured.js";
 import { ConsoleSink } from "../../../local/sinks/console.js";
 import { JsonlFileSink } from "../../../local/sinks/jsonl-file.js";
-import { WebhookSink } from "../../../local/sinks/webhook.js";
+import { WebhookSink } from "../../../shared/sinks/webhook.js";
 import { wireAlert } from "../../../shared/sinks/wire.js";
 import { alert, notification } from "../functions/fixtures.js";
 import { startServer } from "./fixtures.js";
@@ -34,7 +35,9 @@ describe("console, JSON-lines file and webhook carry the same fields", () => {
     const line = JSON.parse(await readFile(path, "utf8"));
 
     const server = await startServer();
-    await new WebhookSink(server.url).send(n);
+    await new WebhookSink(server.url, {
+      transport: nodeWebhookTransport,
+    }).send(n);
     await server.close();
     const hook = JSON.parse(server.requests[0]?.body ?? "{}");
 

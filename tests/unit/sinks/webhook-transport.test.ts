@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { checkWebhookUrl, WebhookSink, WebhookUrlError } from "../../../local/sinks/webhook.js";
+import { nodeWebhookTransport } from "../../../local/sinks/configured.js";
+import { SettingsError } from "../../../shared/errors.js";
+import { checkWebhookUrl, WebhookSink } from "../../../shared/sinks/webhook.js";
 import { notification, startServer, type TestServer } from "./fixtures.js";
 
 describe("webhook redirects", () => {
@@ -21,9 +23,10 @@ describe("webhook redirects", () => {
       elsewhere.requests.length = 0;
       receiver.respondWith = code;
       receiver.respondHeaders = { location: elsewhere.url };
-      const result = await new WebhookSink(receiver.url, { attempts: 3, sleep: async () => {} }).send(
-        notification(),
-      );
+      const result = await new WebhookSink(receiver.url, {
+        transport: { ...nodeWebhookTransport, sleep: async () => {} },
+        attempts: 3,
+      }).send(notification());
       expect(result.status).toBe("error");
       expect(result).toMatchObject({ error: expect.stringContaining(`redirect (HTTP ${code})`) });
       expect(receiver.requests).toHaveLength(1);
@@ -42,7 +45,12 @@ describe("webhook URL check", () => {
     "http://[::1]:3000/hook",
   ])("accepts %s", (url) => {
     expect(checkWebhookUrl(url)).toBeNull();
-    expect(() => new WebhookSink(url)).not.toThrow();
+    expect(
+      () =>
+        new WebhookSink(url, {
+          transport: nodeWebhookTransport,
+        }),
+    ).not.toThrow();
   });
 
   it.each([
@@ -55,6 +63,11 @@ describe("webhook URL check", () => {
     ["credentials in the URL", "https://user:pass@example.com/hook", "credentials"],
   ])("refuses %s", (_name, url, why) => {
     expect(checkWebhookUrl(url)).toContain(why);
-    expect(() => new WebhookSink(url)).toThrow(WebhookUrlError);
+    expect(
+      () =>
+        new WebhookSink(url, {
+          transport: nodeWebhookTransport,
+        }),
+    ).toThrow(SettingsError);
   });
 });

@@ -1,14 +1,26 @@
-import type { Notification } from "../../shared/alerts/types.js";
-import { rfc3339 } from "../../shared/sinks/alertmanager.js";
-import { escapeChatMarkup } from "../../shared/sinks/escape.js";
-import { describeError } from "../../shared/sinks/fanout.js";
-import { formatNotificationText, notificationSubject } from "../../shared/sinks/format.js";
-import type { Sink, SinkResult } from "../../shared/sinks/sink.js";
-import { wireAlert } from "../../shared/sinks/wire.js";
+import type { Notification } from "../alerts/types.js";
+import { SettingsError } from "../errors.js";
+import { rfc3339 } from "./alertmanager.js";
+import { escapeChatMarkup } from "./escape.js";
+import { describeError } from "./fanout.js";
+import { formatNotificationText, notificationSubject } from "./format.js";
+import type { Sink, SinkResult } from "./sink.js";
+import { wireAlert } from "./wire.js";
+
+/**
+ * The sink's I/O and clock, injected (the core does none of its own): Node's fetch, Date.now and a
+ * timer in production (`nodeWebhookTransport` in local/sinks/configured.ts and functions/aws/slack.ts),
+ * a stub in tests.
+ */
+export interface WebhookTransport {
+  fetch: typeof fetch;
+  /** Wall clock in ms: retry deadlines, pacing and Retry-After dates. */
+  now: () => number;
+  sleep: (ms: number) => Promise<void>;
+}
 
 export interface WebhookSinkOptions {
-  /** Injected for tests; defaults to the global fetch of Node 20. */
-  fetchImpl?: typeof fetch;
+  transport: WebhookTransport;
   /** Abort one request after this long (it then counts as a retryable failure). */
   timeoutMs?: number;
   /** Requests per notification when the receiver answers 429, 5xx, times out or is unreachable. */
@@ -20,19 +32,12 @@ export interface WebhookSinkOptions {
    * finishes inside the fan-out's own timeout (5 s) instead of being left behind.
    */
   deadlineMs?: number;
-  /** Injected for tests. */
-  sleep?: (ms: number) => Promise<void>;
   /** Name in reports and the history (default "webhook"); never the URL, which may hold a secret. */
   name?: string;
   /** The JSON body for a notification (default `webhookBody`; Slack and Alertmanager formats exist). */
   body?: (notification: Notification) => unknown;
   /** Least wall time between two requests to this URL (Slack allows about one per second). */
   minIntervalMs?: number;
-}
-
-/** A webhook URL this sink refuses to post to (see `checkWebhookUrl`). */
-export class WebhookUrlError extends Error {
-  override readonly name = "WebhookUrlError";
 }
 
 /**
@@ -77,28 +82,26 @@ const DEFAULT_DEADLINE_MS = 4_500;
  */
 export class WebhookSink implements Sink {
   readonly name: string;
-  private readonly fetchImpl: typeof fetch;
+  private readonly transport: WebhookTransport;
   private readonly timeoutMs: number;
   private readonly attempts: number;
   private readonly backoffMs: number;
   private readonly deadlineMs: number;
-  private readonly sleep: (ms: number) => Promise<void>;
   private readonly body: (notification: Notification) => unknown;
   private readonly minIntervalMs: number;
   private nextPostAtMs = 0;
 
   constructor(
     readonly url: string,
-    options: WebhookSinkOptions = {},
+    options: WebhookSinkOptions,
   ) {
     const problem = checkWebhookUrl(url);
-    if (problem !== null) throw new WebhookUrlError(problem);
-    this.fetchImpl = options.fetchImpl ?? fetch;
+    if (problem !== null) throw new SettingsError(problem);
+    this.transport = options.transport;
     this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     this.attempts = Math.max(1, Math.floor(options.attempts ?? DEFAULT_ATTEMPTS));
     this.backoffMs = options.backoffMs ?? DEFAULT_BACKOFF_MS;
     this.deadlineMs = options.deadlineMs ?? DEFAULT_DEADLINE_MS;
-    this.sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
     this.name = options.name ?? "webhook";
     this.body = options.body ?? webhookBody;
     this.minIntervalMs = options.minIntervalMs ?? 0;
@@ -106,7 +109,8 @@ export class WebhookSink implements Sink {
 
   async send(notification: Notification): Promise<SinkResult> {
     const body = JSON.stringify(this.body(notification));
-    const started = Date.now();
+    const { now, sleep } = this.transport;
+    const started = now();
     await this.pace();
     let result = await this.post(body, this.timeoutMs);
     let attempts = 1;
@@ -114,9 +118,9 @@ export class WebhookSink implements Sink {
     for (let attempt = 2; attempt <= this.attempts && result.status === "retryable"; attempt++) {
       // A 429's Retry-After says when to come back; otherwise exponential backoff.
       const waitMs = result.retryAfterMs ?? backoffMs;
-      const remainingMs = this.deadlineMs - (Date.now() - started) - waitMs;
+      const remainingMs = this.deadlineMs - (now() - started) - waitMs;
       if (remainingMs <= 0) break;
-      await this.sleep(waitMs);
+      await sleep(waitMs);
       backoffMs *= 2;
       await this.pace();
       result = await this.post(body, Math.min(this.timeoutMs, remainingMs));
@@ -128,8 +132,8 @@ export class WebhookSink implements Sink {
 
   /** Keep at least `minIntervalMs` between requests (per sink, so per URL). */
   private async pace(): Promise<void> {
-    const now = Date.now();
-    if (now < this.nextPostAtMs) await this.sleep(this.nextPostAtMs - now);
+    const now = this.transport.now();
+    if (now < this.nextPostAtMs) await this.transport.sleep(this.nextPostAtMs - now);
     this.nextPostAtMs = Math.max(now, this.nextPostAtMs) + this.minIntervalMs;
   }
 
@@ -137,7 +141,7 @@ export class WebhookSink implements Sink {
     const controller = new AbortController();
     const timer = setTimeout(() => controller.abort(), timeoutMs);
     try {
-      const response = await this.fetchImpl(this.url, {
+      const response = await this.transport.fetch(this.url, {
         method: "POST",
         headers: { "content-type": "application/json" },
         body,
@@ -156,7 +160,7 @@ export class WebhookSink implements Sink {
       }
       const error = `webhook answered HTTP ${response.status}`;
       if (response.status === 429) {
-        const retryAfterMs = retryAfter(response.headers.get("retry-after"));
+        const retryAfterMs = retryAfter(response.headers.get("retry-after"), this.transport.now());
         return retryAfterMs === null
           ? { status: "retryable", error }
           : { status: "retryable", error, retryAfterMs };
@@ -175,12 +179,12 @@ export class WebhookSink implements Sink {
 }
 
 /** Retry-After in seconds or as an HTTP date; null when absent or unreadable. */
-function retryAfter(header: string | null): number | null {
+function retryAfter(header: string | null, nowMs: number): number | null {
   if (header === null) return null;
   const seconds = Number(header.trim());
   if (header.trim() !== "" && Number.isFinite(seconds) && seconds >= 0) return Math.ceil(seconds * 1000);
   const at = Date.parse(header);
-  return Number.isFinite(at) ? Math.max(0, at - Date.now()) : null;
+  return Number.isFinite(at) ? Math.max(0, at - nowMs) : null;
 }
 
 /**

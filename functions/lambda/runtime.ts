@@ -1,8 +1,10 @@
 import { DEFAULT_CONFIG } from "../../shared/config/defaults.js";
 import { validateConfig } from "../../shared/config/load.js";
 import type { PipelineConfig } from "../../shared/config/types.js";
-import { type AwsClientSettings, ConfigurationError, type Env, numberEnv, optionalEnv } from "./env.js";
-import { createDynamoClient, DynamoStateStore, MemoryStateStore, type StateStore } from "./state.js";
+import { SettingsError } from "../../shared/errors.js";
+import type { AwsClientSettings } from "../aws/client.js";
+import { createDynamoClient, DynamoStateStore, MemoryStateStore, type StateStore } from "../aws/state.js";
+import { type Env, numberEnv, optionalEnv } from "./env.js";
 
 /**
  * The pipeline configuration: `PIPELINE_CONFIG` holds the config document itself as JSON (the same
@@ -16,13 +18,13 @@ export function loadPipelineConfig(env: Env): PipelineConfig {
   try {
     value = JSON.parse(text);
   } catch (error) {
-    throw new ConfigurationError(
-      `environment variable PIPELINE_CONFIG is not JSON: ${(error as Error).message}`,
-    );
+    throw new SettingsError(`environment variable PIPELINE_CONFIG is not JSON: ${(error as Error).message}`, {
+      cause: error,
+    });
   }
   const result = validateConfig(value);
   if (!result.ok) {
-    throw new ConfigurationError(
+    throw new SettingsError(
       `environment variable PIPELINE_CONFIG is not a valid config:\n${result.errors.map((e) => `  - ${e.message}`).join("\n")}`,
     );
   }

@@ -9,9 +9,9 @@ import { DEFAULT_CONFIG } from "../../shared/config/defaults.js";
 import { type EmailContext, emailBody } from "../../shared/sinks/email.js";
 import { notificationSubject } from "../../shared/sinks/format.js";
 import type { Sink, SinkResult } from "../../shared/sinks/sink.js";
-import type { AwsClientSettings } from "./env.js";
-import type { Logger } from "./log.js";
-import { isRetryableAwsError, type RetryOptions, withRetries } from "./retry.js";
+import type { Logger } from "../lambda/log.js";
+import { type AwsClientSettings, SNS_ATTEMPTS, sdkAttempts, sdkClientConfig } from "./client.js";
+import { isRetryableAwsError } from "./retry.js";
 
 /** SNS refuses messages above 256 KiB (body plus attributes); stay clear of it. */
 export const MAX_SNS_MESSAGE_BYTES = 250 * 1024;
@@ -162,41 +162,34 @@ export interface SnsSinkOptions {
   topicArn: string;
   /** What the email says about where the alert is and what happens next (default: from the ARN). */
   email?: EmailContext;
-  retry?: Partial<RetryOptions>;
   logger?: Logger;
 }
 
-/** The SNS sink: bounded retries with backoff, then `retryable` so the caller keeps the alert. */
+/**
+ * The SNS sink: the client retries throttling and transient failures (createSnsClient); what still
+ * fails transiently is reported `retryable`, so the caller keeps the alert.
+ */
 export class SnsSink implements Sink {
   readonly name = "sns";
-  private readonly retry: RetryOptions;
-
-  constructor(private readonly options: SnsSinkOptions) {
-    this.retry = {
-      attempts: 4,
-      baseDelayMs: 200,
-      maxDelayMs: 3_000,
-      isRetryable: isRetryableAwsError,
-      onRetry: (error, attempt, delayMs) =>
-        options.logger?.warn("SNS publish failed, retrying", { attempt, delayMs, error }),
-      ...options.retry,
-    };
-  }
+  constructor(private readonly options: SnsSinkOptions) {}
 
   async send(notification: Notification): Promise<SinkResult> {
     const input = buildPublishInput(this.options.topicArn, notification, this.options.email);
     try {
-      await withRetries(() => this.options.client.send(new PublishCommand(input)), this.retry);
+      await this.options.client.send(new PublishCommand(input));
       return { status: "ok" };
     } catch (error) {
       const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-      return isRetryableAwsError(error)
-        ? { status: "retryable", error: message }
-        : { status: "error", error: message };
+      const attempts = sdkAttempts(error);
+      const status = isRetryableAwsError(error) ? "retryable" : "error";
+      if (status === "retryable") {
+        this.options.logger?.warn("SNS publish failed", { attempts, error });
+      }
+      return attempts === undefined ? { status, error: message } : { status, error: message, attempts };
     }
   }
 }
 
 export function createSnsClient(settings: AwsClientSettings): SNSClient {
-  return new SNSClient({ ...settings, maxAttempts: 1 });
+  return new SNSClient(sdkClientConfig(settings, SNS_ATTEMPTS));
 }

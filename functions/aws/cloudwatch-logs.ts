@@ -7,9 +7,8 @@ import {
   ResourceAlreadyExistsException,
   ResourceNotFoundException,
 } from "@aws-sdk/client-cloudwatch-logs";
-import type { AwsClientSettings } from "./env.js";
-import type { Logger } from "./log.js";
-import { isRetryableAwsError, type RetryOptions, withRetries } from "./retry.js";
+import type { Logger } from "../lambda/log.js";
+import { type AwsClientSettings, LOGS_ATTEMPTS, sdkClientConfig } from "./client.js";
 
 /** PutLogEvents limits (AWS documentation, CloudWatch Logs quotas). */
 export const PUT_LOG_EVENTS_LIMITS = {
@@ -91,29 +90,16 @@ export interface LogShipperOptions {
   logStreamName: string;
   /** Create the log group too when it is missing (the local runner against moto); Terraform owns it on AWS. */
   createGroup?: boolean;
-  retry?: Partial<RetryOptions>;
   logger?: Logger;
 }
 
 /**
  * Ships log lines to one CloudWatch Logs stream. The stream is created on first use (and again if it
- * disappears); throttling and server errors are retried with backoff, a bounded number of times.
+ * disappears); throttling and server errors are retried by the client (createLogsClient).
  */
 export class LogShipper {
   private streamReady = false;
-  private readonly retry: RetryOptions;
-
-  constructor(private readonly options: LogShipperOptions) {
-    this.retry = {
-      attempts: 5,
-      baseDelayMs: 200,
-      maxDelayMs: 5_000,
-      isRetryable: isRetryableAwsError,
-      onRetry: (error, attempt, delayMs) =>
-        options.logger?.warn("PutLogEvents failed, retrying", { attempt, delayMs, error }),
-      ...options.retry,
-    };
-  }
+  constructor(private readonly options: LogShipperOptions) {}
 
   async ship(events: readonly InputLogEvent[]): Promise<ShipResult> {
     const plan = planBatches(events);
@@ -129,19 +115,7 @@ export class LogShipper {
     }
     for (const batch of plan.batches) {
       await this.ensureStream();
-      const response = await withRetries(async () => {
-        try {
-          return await this.put(batch);
-        } catch (error) {
-          // The stream was deleted under us (or never existed): create it and try once more.
-          if (error instanceof ResourceNotFoundException) {
-            this.streamReady = false;
-            await this.ensureStream();
-            return await this.put(batch);
-          }
-          throw error;
-        }
-      }, this.retry);
+      const response = await this.putRecreatingStream(batch);
       result.calls++;
       const info = response.rejectedLogEventsInfo;
       // Indexes are inclusive/exclusive bounds into the batch (too-new starts at its index, the others end before theirs).
@@ -161,6 +135,21 @@ export class LogShipper {
     return result;
   }
 
+  /**
+   * The stream was deleted under us (or never existed): create it and put once more. Not a retry
+   * the SDK could make: the second call only succeeds after a different call (CreateLogStream).
+   */
+  private async putRecreatingStream(batch: InputLogEvent[]) {
+    try {
+      return await this.put(batch);
+    } catch (error) {
+      if (!(error instanceof ResourceNotFoundException)) throw error;
+      this.streamReady = false;
+      await this.ensureStream();
+      return await this.put(batch);
+    }
+  }
+
   private put(batch: InputLogEvent[]) {
     return this.options.client.send(
       new PutLogEventsCommand({
@@ -177,11 +166,7 @@ export class LogShipper {
     if (this.options.createGroup) {
       await ignoreAlreadyExists(() => client.send(new CreateLogGroupCommand({ logGroupName })));
     }
-    await withRetries(
-      () =>
-        ignoreAlreadyExists(() => client.send(new CreateLogStreamCommand({ logGroupName, logStreamName }))),
-      this.retry,
-    );
+    await ignoreAlreadyExists(() => client.send(new CreateLogStreamCommand({ logGroupName, logStreamName })));
     this.streamReady = true;
   }
 }
@@ -195,6 +180,5 @@ async function ignoreAlreadyExists(operation: () => Promise<unknown>): Promise<v
 }
 
 export function createLogsClient(settings: AwsClientSettings): CloudWatchLogsClient {
-  // Retries are ours (bounded, logged); the SDK's own would multiply them.
-  return new CloudWatchLogsClient({ ...settings, maxAttempts: 1 });
+  return new CloudWatchLogsClient(sdkClientConfig(settings, LOGS_ATTEMPTS));
 }

@@ -15,7 +15,7 @@ import {
   GetLogEventsCommand,
 } from "@aws-sdk/client-cloudwatch-logs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { BUNDLE_BUDGET_BYTES, type BuiltFunction, buildFunctions } from "../../functions/build.js";
+import { BUNDLE_BUDGET_BYTES, type BuiltFunction, buildFunctions } from "../../functions/tools/build.js";
 import { type Moto, motoAvailable, startMoto, toolGate, useTestCredentials } from "../helpers/moto.js";
 
 const python = toolGate("python3", spawnSync("python3", ["--version"], { stdio: "ignore" }).status === 0);

@@ -1,11 +1,19 @@
+import { setTimeout as sleep } from "node:timers/promises";
 import { GetParameterCommand, SSMClient } from "@aws-sdk/client-ssm";
-import { WebhookSink } from "../../local/sinks/webhook.js";
 import type { Notification } from "../../shared/alerts/types.js";
 import { fanOut } from "../../shared/sinks/fanout.js";
 import type { Sink, SinkResult } from "../../shared/sinks/sink.js";
 import { slackMessage } from "../../shared/sinks/slack.js";
-import type { AwsClientSettings } from "./env.js";
-import type { Logger } from "./log.js";
+import { WebhookSink, type WebhookTransport } from "../../shared/sinks/webhook.js";
+import type { Logger } from "../lambda/log.js";
+import { type AwsClientSettings, SSM_ATTEMPTS, sdkClientConfig } from "./client.js";
+
+/** The Slack sink's I/O: the global fetch, the wall clock and a real timer. */
+const NODE_TRANSPORT: WebhookTransport = {
+  fetch: (input, init) => fetch(input, init),
+  now: () => Date.now(),
+  sleep: (ms) => sleep(ms),
+};
 
 /** What Terraform stores until an operator puts the real URL in (the URL never goes through Terraform). */
 export const SLACK_PLACEHOLDER = "unset";
@@ -81,7 +89,12 @@ export class SnsWithSlack implements Sink {
         this.slack =
           url === null
             ? null
-            : new WebhookSink(url, { name: "slack", body: slackMessage, minIntervalMs: 1000 });
+            : new WebhookSink(url, {
+                transport: NODE_TRANSPORT,
+                name: "slack",
+                body: slackMessage,
+                minIntervalMs: 1000,
+              });
         if (url === null)
           this.logger.warn("Slack parameter holds the placeholder; Slack notifications are off");
       } catch (error) {
@@ -96,5 +109,5 @@ export class SnsWithSlack implements Sink {
 }
 
 export function createSsmClient(settings: AwsClientSettings): SSMClient {
-  return new SSMClient({ ...settings, maxAttempts: 3 });
+  return new SSMClient(sdkClientConfig(settings, SSM_ATTEMPTS));
 }

@@ -7,7 +7,7 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { build, type Plugin } from "esbuild";
-import { createZip } from "./lib/zip.js";
+import { createZip } from "./zip.js";
 
 export const FUNCTION_NAMES = ["generator", "processor", "remediation", "router"] as const;
 export type FunctionName = (typeof FUNCTION_NAMES)[number];
@@ -19,7 +19,7 @@ export type FunctionName = (typeof FUNCTION_NAMES)[number];
  */
 export const BUNDLE_BUDGET_BYTES = 560 * 1024;
 
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
 
 /**
  * The config loader imports `yaml` for local files; the Lambdas read JSON only. Declaring the
@@ -78,8 +78,8 @@ export async function buildFunctions(options: BuildOptions = {}): Promise<BuiltF
       legalComments: "none",
       // The SDK's ES module builds tree-shake far better than its CommonJS ones (about 200 KB less).
       mainFields: ["module", "main"],
-      // A slim credential chain instead of the SDK's full one (see functions/lib/credentials.ts).
-      alias: { "@aws-sdk/credential-provider-node": join(ROOT, "functions", "lib", "credentials.ts") },
+      // A slim credential chain instead of the SDK's full one (see functions/aws/credentials.ts).
+      alias: { "@aws-sdk/credential-provider-node": join(ROOT, "functions", "aws", "credentials.ts") },
       plugins: [yamlWithoutSideEffects],
       logLevel: "warning",
     });

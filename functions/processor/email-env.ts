@@ -1,7 +1,7 @@
 import type { PipelineConfig } from "../../shared/config/types.js";
 import type { EmailContext } from "../../shared/sinks/email.js";
-import { booleanEnv, type Env, optionalEnv } from "./env.js";
-import { emailContextFromTopic } from "./sns.js";
+import { emailContextFromTopic } from "../aws/sns.js";
+import { booleanEnv, type Env, optionalEnv } from "../lambda/env.js";
 
 /**
  * What the alert email says about where it comes from and what happens next, from the processor's

@@ -1,8 +1,9 @@
-import { type AwsClientSettings, type Env, numberEnv, optionalEnv } from "./env.js";
-import { DynamoHistoryStore } from "./history.js";
-import type { Logger } from "./log.js";
-import { ProcessorHistory } from "./processor-history.js";
-import { createDynamoClient } from "./state.js";
+import type { AwsClientSettings } from "../aws/client.js";
+import { DynamoHistoryStore } from "../aws/history.js";
+import { createDynamoClient } from "../aws/state.js";
+import { type Env, numberEnv, optionalEnv } from "../lambda/env.js";
+import type { Logger } from "../lambda/log.js";
+import { ProcessorHistory } from "./history.js";
 
 /**
  * The processor's alert history from the environment: `HISTORY_TABLE_NAME` (set by

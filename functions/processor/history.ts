@@ -6,7 +6,7 @@ import type { HistoryStore } from "../../shared/history/types.js";
 import type { Pipeline } from "../../shared/pipeline.js";
 import { AuditTrail } from "../../shared/remediation/audit.js";
 import type { SinkResult } from "../../shared/sinks/sink.js";
-import type { Logger } from "./log.js";
+import type { Logger } from "../lambda/log.js";
 
 export interface ProcessorHistoryOptions {
   store: HistoryStore;

@@ -25,7 +25,6 @@ import type {
   SilenceRecord,
 } from "../../shared/history/types.js";
 import { DAY_MS, parseIncidentId, utcDay } from "../../shared/history/types.js";
-import { isRetryableAwsError, type RetryOptions, withRetries } from "./retry.js";
 
 export const FINGERPRINT_INDEX = "by_fingerprint";
 /** A `list` without an upper bound looks this far past the wall clock (clock skew between hosts). */
@@ -41,7 +40,6 @@ export interface DynamoHistoryOptions {
   /** Items expire (DynamoDB TTL on `expires_at`) this long after they are written. */
   retentionDays?: number;
   now?: () => number;
-  retry?: Partial<RetryOptions>;
 }
 
 /**
@@ -55,20 +53,12 @@ export interface DynamoHistoryOptions {
  */
 export class DynamoHistoryStore implements HistoryStore {
   readonly kind = "dynamodb" as const;
-  private readonly retry: RetryOptions;
   private readonly retentionS: number;
   private readonly now: () => number;
 
   constructor(private readonly options: DynamoHistoryOptions) {
     this.retentionS = (options.retentionDays ?? 90) * 86_400;
     this.now = options.now ?? Date.now;
-    this.retry = {
-      attempts: 4,
-      baseDelayMs: 100,
-      maxDelayMs: 2_000,
-      isRetryable: isRetryableAwsError,
-      ...options.retry,
-    };
   }
 
   private expiresAt(): AttributeValue {
@@ -76,15 +66,15 @@ export class DynamoHistoryStore implements HistoryStore {
   }
 
   private put(input: PutItemCommandInput) {
-    return withRetries(() => this.options.client.send(new PutItemCommand(input)), this.retry);
+    return this.options.client.send(new PutItemCommand(input));
   }
 
   private get(input: GetItemCommandInput) {
-    return withRetries(() => this.options.client.send(new GetItemCommand(input)), this.retry);
+    return this.options.client.send(new GetItemCommand(input));
   }
 
   private query(input: QueryCommandInput) {
-    return withRetries(() => this.options.client.send(new QueryCommand(input)), this.retry);
+    return this.options.client.send(new QueryCommand(input));
   }
 
   async append(events: readonly HistoryEvent[]): Promise<void> {

@@ -1,15 +1,10 @@
-/** A required setting is missing or malformed: the function cannot do its job, so it fails at once. */
-export class ConfigurationError extends Error {
-  override readonly name = "ConfigurationError";
-}
-
+import { SettingsError } from "../../shared/errors.js";
 export type Env = Readonly<Record<string, string | undefined>>;
 
 /** The value of a required variable; throws naming the variable and what it is for. */
 export function requireEnv(env: Env, name: string, purpose: string): string {
   const value = env[name]?.trim();
-  if (!value)
-    throw new ConfigurationError(`environment variable ${name} is required (${purpose}) but is not set`);
+  if (!value) throw new SettingsError(`environment variable ${name} is required (${purpose}) but is not set`);
   return value;
 }
 
@@ -29,7 +24,7 @@ export function numberEnv(
   if (raw === null) return fallback;
   const value = Number(raw);
   if (!Number.isFinite(value) || value < min) {
-    throw new ConfigurationError(
+    throw new SettingsError(
       `environment variable ${name} must be a number >= ${min}, got ${JSON.stringify(raw)}`,
     );
   }
@@ -41,27 +36,5 @@ export function booleanEnv(env: Env, name: string, fallback: boolean): boolean {
   if (raw === undefined || raw === null) return fallback;
   if (["1", "true", "yes"].includes(raw)) return true;
   if (["0", "false", "no"].includes(raw)) return false;
-  throw new ConfigurationError(
-    `environment variable ${name} must be true or false, got ${JSON.stringify(raw)}`,
-  );
-}
-
-/**
- * Settings every AWS client shares. `AWS_ENDPOINT_URL` is the SDK's own variable for emulators
- * (moto, LocalStack); it is read explicitly so that a test can pass an env object, not mutate process.env.
- */
-export interface AwsClientSettings {
-  region: string;
-  endpoint?: string;
-}
-
-export function awsClientSettings(env: Env): AwsClientSettings {
-  const region = optionalEnv(env, "AWS_REGION") ?? optionalEnv(env, "AWS_DEFAULT_REGION");
-  if (region === null) {
-    throw new ConfigurationError(
-      "environment variable AWS_REGION is required (the region of the AWS APIs) but is not set",
-    );
-  }
-  const endpoint = optionalEnv(env, "AWS_ENDPOINT_URL");
-  return endpoint === null ? { region } : { region, endpoint };
+  throw new SettingsError(`environment variable ${name} must be true or false, got ${JSON.stringify(raw)}`);
 }

@@ -9,8 +9,7 @@ import {
   GetItemCommand,
   PutItemCommand,
 } from "@aws-sdk/client-dynamodb";
-import type { AwsClientSettings } from "./env.js";
-import { isRetryableAwsError, type RetryOptions, withRetries } from "./retry.js";
+import { type AwsClientSettings, DYNAMODB_ATTEMPTS, sdkClientConfig } from "./client.js";
 
 export interface Versioned<T> {
   value: T;
@@ -100,7 +99,6 @@ export interface DynamoStateStoreOptions {
   tableName: string;
   /** State untouched for this long expires through the table's TTL (attribute `expires_at`). */
   stateTtlS?: number;
-  retry?: Partial<RetryOptions>;
 }
 
 /**
@@ -115,18 +113,10 @@ export interface DynamoStateStoreOptions {
  */
 export class DynamoStateStore implements StateStore {
   readonly durable = true;
-  private readonly retry: RetryOptions;
   private readonly stateTtlS: number;
 
   constructor(private readonly options: DynamoStateStoreOptions) {
     this.stateTtlS = options.stateTtlS ?? 30 * 24 * 3600;
-    this.retry = {
-      attempts: 4,
-      baseDelayMs: 100,
-      maxDelayMs: 2_000,
-      isRetryable: isRetryableAwsError,
-      ...options.retry,
-    };
   }
 
   async load<T>(key: string): Promise<Versioned<T> | null> {
@@ -138,19 +128,17 @@ export class DynamoStateStore implements StateStore {
       sk: { S: `chunk#${head.version}#${head.writer}#${i}` },
     }));
     const found = new Map<string, Buffer>();
-    // BatchGetItem takes at most 100 keys and may return some as unprocessed: loop until done.
+    // BatchGetItem takes at most 100 keys and may return some as unprocessed: loop until done. This
+    // loop stays ours: a partly answered call is a success to the SDK, so its retry strategy never
+    // sees the keys left over.
     for (let start = 0; start < keys.length; start += 100) {
       let pending: Record<string, AttributeValue>[] = keys.slice(start, start + 100);
       for (let round = 0; pending.length > 0; round++) {
         if (round > 10) throw new Error(`state ${key}: chunks still unprocessed after ${round} rounds`);
-        const response = await withRetries(
-          () =>
-            this.options.client.send(
-              new BatchGetItemCommand({
-                RequestItems: { [this.options.tableName]: { Keys: pending, ConsistentRead: true } },
-              }),
-            ),
-          this.retry,
+        const response = await this.options.client.send(
+          new BatchGetItemCommand({
+            RequestItems: { [this.options.tableName]: { Keys: pending, ConsistentRead: true } },
+          }),
         );
         for (const item of response.Responses?.[this.options.tableName] ?? []) {
           if (item.sk?.S && item.data?.B) found.set(item.sk.S, Buffer.from(item.data.B));
@@ -189,48 +177,39 @@ export class DynamoStateStore implements StateStore {
     const writer = randomUUID();
     const expiresAt = { N: String(Math.floor(nowMs / 1000) + this.stateTtlS) };
     for (let i = 0; i < chunks.length; i++) {
-      await withRetries(
-        () =>
-          this.options.client.send(
-            new PutItemCommand({
-              TableName: this.options.tableName,
-              Item: {
-                pk: { S: `state#${key}` },
-                sk: { S: `chunk#${version}#${writer}#${i}` },
-                data: { B: chunks[i] as Buffer },
-                expires_at: expiresAt,
-              },
-            }),
-          ),
-        this.retry,
+      await this.options.client.send(
+        new PutItemCommand({
+          TableName: this.options.tableName,
+          Item: {
+            pk: { S: `state#${key}` },
+            sk: { S: `chunk#${version}#${writer}#${i}` },
+            data: { B: chunks[i] as Buffer },
+            expires_at: expiresAt,
+          },
+        }),
       );
     }
     try {
-      await withRetries(
-        () =>
-          this.options.client.send(
-            new PutItemCommand({
-              TableName: this.options.tableName,
-              Item: {
-                pk: { S: `state#${key}` },
-                sk: { S: "head" },
-                version: { N: String(version) },
-                writer: { S: writer },
-                chunks: { N: String(chunks.length) },
-                updated_at: { N: String(nowMs) },
-                expires_at: expiresAt,
-              },
-              ConditionExpression:
-                expectedVersion === null ? "attribute_not_exists(pk)" : "#version = :expected",
-              ...(expectedVersion === null
-                ? {}
-                : {
-                    ExpressionAttributeNames: { "#version": "version" },
-                    ExpressionAttributeValues: { ":expected": { N: String(expectedVersion) } },
-                  }),
-            }),
-          ),
-        this.retry,
+      await this.options.client.send(
+        new PutItemCommand({
+          TableName: this.options.tableName,
+          Item: {
+            pk: { S: `state#${key}` },
+            sk: { S: "head" },
+            version: { N: String(version) },
+            writer: { S: writer },
+            chunks: { N: String(chunks.length) },
+            updated_at: { N: String(nowMs) },
+            expires_at: expiresAt,
+          },
+          ConditionExpression: expectedVersion === null ? "attribute_not_exists(pk)" : "#version = :expected",
+          ...(expectedVersion === null
+            ? {}
+            : {
+                ExpressionAttributeNames: { "#version": "version" },
+                ExpressionAttributeValues: { ":expected": { N: String(expectedVersion) } },
+              }),
+        }),
       );
     } catch (error) {
       if (error instanceof ConditionalCheckFailedException) return CONFLICT;
@@ -242,18 +221,14 @@ export class DynamoStateStore implements StateStore {
   async claim(key: string, ttlS: number, nowMs: number): Promise<boolean> {
     const nowS = Math.floor(nowMs / 1000);
     try {
-      await withRetries(
-        () =>
-          this.options.client.send(
-            new PutItemCommand({
-              TableName: this.options.tableName,
-              Item: { pk: { S: `claim#${key}` }, sk: { S: "claim" }, expires_at: { N: String(nowS + ttlS) } },
-              // TTL deletion is lazy (it can take days), so an expired claim may still be there.
-              ConditionExpression: "attribute_not_exists(pk) OR expires_at <= :now",
-              ExpressionAttributeValues: { ":now": { N: String(nowS) } },
-            }),
-          ),
-        this.retry,
+      await this.options.client.send(
+        new PutItemCommand({
+          TableName: this.options.tableName,
+          Item: { pk: { S: `claim#${key}` }, sk: { S: "claim" }, expires_at: { N: String(nowS + ttlS) } },
+          // TTL deletion is lazy (it can take days), so an expired claim may still be there.
+          ConditionExpression: "attribute_not_exists(pk) OR expires_at <= :now",
+          ExpressionAttributeValues: { ":now": { N: String(nowS) } },
+        }),
       );
       return true;
     } catch (error) {
@@ -269,34 +244,26 @@ export class DynamoStateStore implements StateStore {
     ttlS: number,
     nowMs: number,
   ): Promise<void> {
-    await withRetries(
-      () =>
-        this.options.client.send(
-          new PutItemCommand({
-            TableName: this.options.tableName,
-            Item: {
-              pk: { S: `audit#${partition}` },
-              sk: { S: sort },
-              record: { S: JSON.stringify(record) },
-              expires_at: { N: String(Math.floor(nowMs / 1000) + ttlS) },
-            },
-          }),
-        ),
-      this.retry,
+    await this.options.client.send(
+      new PutItemCommand({
+        TableName: this.options.tableName,
+        Item: {
+          pk: { S: `audit#${partition}` },
+          sk: { S: sort },
+          record: { S: JSON.stringify(record) },
+          expires_at: { N: String(Math.floor(nowMs / 1000) + ttlS) },
+        },
+      }),
     );
   }
 
   private async getHead(key: string): Promise<{ version: number; writer: string; chunks: number } | null> {
-    const response = await withRetries(
-      () =>
-        this.options.client.send(
-          new GetItemCommand({
-            TableName: this.options.tableName,
-            Key: { pk: { S: `state#${key}` }, sk: { S: "head" } },
-            ConsistentRead: true,
-          }),
-        ),
-      this.retry,
+    const response = await this.options.client.send(
+      new GetItemCommand({
+        TableName: this.options.tableName,
+        Key: { pk: { S: `state#${key}` }, sk: { S: "head" } },
+        ConsistentRead: true,
+      }),
     );
     const item = response.Item;
     if (!item?.version?.N) return null;
@@ -309,7 +276,7 @@ export class DynamoStateStore implements StateStore {
 }
 
 export function createDynamoClient(settings: AwsClientSettings): DynamoDBClient {
-  return new DynamoDBClient({ ...settings, maxAttempts: 1 });
+  return new DynamoDBClient(sdkClientConfig(settings, DYNAMODB_ATTEMPTS));
 }
 
 /**

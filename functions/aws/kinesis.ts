@@ -1,6 +1,6 @@
 import { KinesisClient, PutRecordsCommand, type PutRecordsRequestEntry } from "@aws-sdk/client-kinesis";
 import { NodeHttpHandler } from "@smithy/node-http-handler";
-import type { AwsClientSettings } from "./env.js";
+import { type AwsClientSettings, KINESIS_ATTEMPTS, sdkClientConfig } from "./client.js";
 
 /** Kinesis caps a PutRecords call at 500 records and 5 MiB, and a record at 1 MiB. */
 export const MAX_RECORDS_PER_PUT = 500;
@@ -75,5 +75,8 @@ function* batches(records: readonly StreamRecord[]): Generator<StreamRecord[]> {
  * (moto) speak HTTP/1.1 only. The SDK retries a failed call itself (standard mode, 4 attempts).
  */
 export function createKinesisClient(settings: AwsClientSettings): KinesisClient {
-  return new KinesisClient({ ...settings, maxAttempts: 4, requestHandler: new NodeHttpHandler() });
+  return new KinesisClient({
+    ...sdkClientConfig(settings, KINESIS_ATTEMPTS),
+    requestHandler: new NodeHttpHandler(),
+  });
 }
