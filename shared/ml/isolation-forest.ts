@@ -188,13 +188,22 @@ export class IsolationForest {
     readonly nFeatures: number,
     readonly sampleSize: number,
     readonly extrapolate: boolean,
-    feature: Int16Array,
-    split: Float32Array,
-    right: Int32Array,
+    /** The three flat arrays, packed here, or nodes already packed (see `nodes`). */
+    nodes: NodeArrays | Int32Array,
     roots: Int32Array,
     boxLow: Float32Array,
     boxHigh: Float32Array,
   ) {
+    this.roots = roots;
+    this.boxLow = boxLow;
+    this.boxHigh = boxHigh;
+    this.normaliser = averagePathLength(sampleSize);
+    if (nodes instanceof Int32Array) {
+      this.nodes = nodes;
+      this.splits = new Float32Array(nodes.buffer, nodes.byteOffset, nodes.length);
+      return;
+    }
+    const { feature, split, right } = nodes;
     const buffer = new ArrayBuffer(feature.length * 8);
     this.nodes = new Int32Array(buffer);
     this.splits = new Float32Array(buffer);
@@ -210,10 +219,6 @@ export class IsolationForest {
       }
       this.splits[2 * i + 1] = split[i] as number;
     }
-    this.roots = roots;
-    this.boxLow = boxLow;
-    this.boxHigh = boxHigh;
-    this.normaliser = averagePathLength(sampleSize);
   }
 
   get trees(): number {
@@ -256,27 +261,13 @@ export class IsolationForest {
       );
     }
     if (fresh.trees >= this.trees) return fresh;
-    const mine = this.unpacked();
-    const theirs = fresh.unpacked();
+    // Packed nodes point to their right child by distance, so trees move by plain copies.
     const drop = fresh.trees;
     const keptFrom = this.roots[drop] as number;
-    const keptNodes = mine.feature.length - keptFrom;
-    const total = keptNodes + theirs.feature.length;
-    const feature = new Int16Array(total);
-    const split = new Float32Array(total);
-    const right = new Int32Array(total);
-    feature.set(mine.feature.subarray(keptFrom));
-    split.set(mine.split.subarray(keptFrom));
-    for (let i = 0; i < keptNodes; i++) {
-      const r = mine.right[keptFrom + i] as number;
-      right[i] = r === 0 ? 0 : r - keptFrom;
-    }
-    feature.set(theirs.feature, keptNodes);
-    split.set(theirs.split, keptNodes);
-    for (let i = 0; i < theirs.feature.length; i++) {
-      const r = theirs.right[i] as number;
-      right[keptNodes + i] = r === 0 ? 0 : r + keptNodes;
-    }
+    const keptNodes = this.nodeCount - keptFrom;
+    const nodes = new Int32Array(2 * (keptNodes + fresh.nodeCount));
+    nodes.set(this.nodes.subarray(2 * keptFrom));
+    nodes.set(fresh.nodes, 2 * keptNodes);
     const keptTrees = this.trees - drop;
     const roots = new Int32Array(keptTrees + fresh.trees);
     for (let t = 0; t < keptTrees; t++) roots[t] = (this.roots[drop + t] as number) - keptFrom;
@@ -288,17 +279,7 @@ export class IsolationForest {
     boxHigh.set(this.boxHigh.subarray(drop * f));
     boxLow.set(fresh.boxLow, keptTrees * f);
     boxHigh.set(fresh.boxHigh, keptTrees * f);
-    return new IsolationForest(
-      f,
-      this.sampleSize,
-      this.extrapolate,
-      feature,
-      split,
-      right,
-      roots,
-      boxLow,
-      boxHigh,
-    );
+    return new IsolationForest(f, this.sampleSize, this.extrapolate, nodes, roots, boxLow, boxHigh);
   }
 
   /**
@@ -370,9 +351,7 @@ export class IsolationForest {
       nFeatures,
       sampleSize,
       extrapolate,
-      feature,
-      split,
-      right,
+      { feature, split, right },
       roots,
       boxLow,
       boxHigh,
@@ -777,9 +756,7 @@ export class IsolationForest {
       nFeatures,
       sampleSize,
       flags === 1,
-      feature,
-      split,
-      right,
+      { feature, split, right },
       roots,
       boxLow,
       boxHigh,
