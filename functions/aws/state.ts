@@ -9,7 +9,7 @@ import {
   GetItemCommand,
   PutItemCommand,
 } from "@aws-sdk/client-dynamodb";
-import { type AwsClientSettings, DYNAMODB_ATTEMPTS, sdkClientConfig } from "./client.js";
+import { type AwsClientSettings, DYNAMODB_ATTEMPTS, pkSkTable, sdkClientConfig } from "./client.js";
 
 export interface Versioned<T> {
   value: T;
@@ -284,16 +284,5 @@ export function createDynamoClient(settings: AwsClientSettings): DynamoDBClient 
  * TTL on `expires_at` is enabled separately (UpdateTimeToLive), as in Terraform's `ttl` block.
  */
 export function stateTableDefinition(tableName: string): CreateTableCommandInput {
-  return {
-    TableName: tableName,
-    BillingMode: "PAY_PER_REQUEST",
-    AttributeDefinitions: [
-      { AttributeName: "pk", AttributeType: "S" },
-      { AttributeName: "sk", AttributeType: "S" },
-    ],
-    KeySchema: [
-      { AttributeName: "pk", KeyType: "HASH" },
-      { AttributeName: "sk", KeyType: "RANGE" },
-    ],
-  };
+  return pkSkTable(tableName);
 }
