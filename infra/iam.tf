@@ -1,5 +1,6 @@
 # Least privilege: every statement names its actions and the resources (built in main.tf) it
-# acts on. No wildcard actions, no "*" resources.
+# acts on. No wildcard actions, no "*" resources; the one exception is opt-in (Session Manager's
+# channels, which AWS lets no policy scope by resource) and says so below.
 
 data "aws_iam_policy_document" "ec2_assume" {
   statement {
@@ -46,6 +47,45 @@ data "aws_iam_policy_document" "host" {
     actions   = ["s3:GetObject"]
     resources = [local.generator_bundle_arn]
   }
+
+  # Parameters under the project's own path only (/<name_prefix>/...), never the account's others.
+  statement {
+    sid       = "ReadProjectParameters"
+    actions   = ["ssm:GetParameter", "ssm:GetParameters"]
+    resources = ["arn:${local.partition}:ssm:${local.region}:${local.account_id}:parameter/${var.name_prefix}/*"]
+  }
+
+  # Session Manager (opt-in): what the SSM agent needs for a shell, in place of the managed
+  # AmazonSSMManagedInstanceCore policy, whose statements all grant on "*" (ssm:GetParameter(s)
+  # on every parameter included). Registration is scoped to this account's instances.
+  dynamic "statement" {
+    for_each = var.enable_session_manager ? [1] : []
+    content {
+      sid       = "SessionManagerRegistersThisInstance"
+      actions   = ["ssm:UpdateInstanceInformation"]
+      resources = ["arn:${local.partition}:ec2:${local.region}:${local.account_id}:instance/*"]
+    }
+  }
+
+  # The session channels. AWS defines no resource type for ssmmessages (the service authorization
+  # reference lists none), so no policy can name a resource here; the condition keeps the grant
+  # to sessions of this account's instances in this region. Off unless enable_session_manager.
+  dynamic "statement" {
+    for_each = var.enable_session_manager ? [1] : []
+    content {
+      sid = "SessionManagerChannels"
+      actions = [
+        "ssmmessages:CreateControlChannel", "ssmmessages:CreateDataChannel",
+        "ssmmessages:OpenControlChannel", "ssmmessages:OpenDataChannel",
+      ]
+      resources = ["*"]
+      condition {
+        test     = "ArnLike"
+        variable = "ec2:SourceInstanceARN"
+        values   = ["arn:${local.partition}:ec2:${local.region}:${local.account_id}:instance/*"]
+      }
+    }
+  }
 }
 
 resource "aws_iam_role_policy" "host" {
@@ -53,13 +93,6 @@ resource "aws_iam_role_policy" "host" {
   name   = "generator-host"
   role   = aws_iam_role.host[0].id
   policy = data.aws_iam_policy_document.host[0].json
-}
-
-# Session Manager: shell access with no open port, audited in CloudTrail.
-resource "aws_iam_role_policy_attachment" "host_ssm" {
-  count      = local.host_count
-  role       = aws_iam_role.host[0].name
-  policy_arn = "arn:${local.partition}:iam::aws:policy/AmazonSSMManagedInstanceCore"
 }
 
 resource "aws_iam_instance_profile" "host" {

@@ -20,14 +20,16 @@ locals {
         memory_mb        = var.processor_memory_mb
         timeout_s        = var.processor_timeout_s
         async            = true
-        # Detector windows and alert deduplication are per service and order-sensitive: one copy at
-        # a time sees batches in order and never races another copy over the same state item.
-        # CloudWatch Logs retries throttled deliveries, so a burst waits rather than being lost.
-        # -1 lifts it.
+        # Unset by default (null: no reservation), so accounts whose concurrency quota is 10 can
+        # deploy. Concurrent copies are then ordered by the state's conditional writes: a copy that
+        # loses the race redoes its batch on the winner's state and publishes nothing it decided
+        # before (the outbox). 1 serialises the copies instead, so no work is redone (docs/deploy.md).
         reserved_concurrency = var.processor_reserved_concurrency
         environment = merge(
           {
             ALERT_TOPIC_ARN = local.topic_arn
+            # Notifications the outbox gives up on (full, or refused by SNS) go here in full.
+            DEAD_LETTER_QUEUE_URL = aws_sqs_queue.async_dlq[0].url
             # Not read by the handler: it names the source for whoever inspects the function.
             LOG_GROUP_NAME = local.source_log_group_name
           },

@@ -3,13 +3,15 @@ output "ssh_command" {
   value = !var.enable_generator_host ? "generator host disabled (enable_generator_host = false)" : (
     var.ssh_public_key != ""
     ? "ssh -i <path to the private key of ssh_public_key> ec2-user@${aws_instance.generator[0].public_ip}"
-    : "no ssh_public_key set, use Session Manager: aws ssm start-session --region ${local.region} --target ${aws_instance.generator[0].id}"
+    : var.enable_session_manager
+    ? "no ssh_public_key set, use Session Manager: aws ssm start-session --region ${local.region} --target ${aws_instance.generator[0].id}"
+    : "no ssh_public_key and Session Manager off (enable_session_manager = false): the host has no shell access; it needs none"
   )
 }
 
 output "ssm_command" {
-  description = "Shell on the generator host through Session Manager (needs the session-manager-plugin)."
-  value       = var.enable_generator_host ? "aws ssm start-session --region ${local.region} --target ${aws_instance.generator[0].id}" : null
+  description = "Shell on the generator host through Session Manager (needs the session-manager-plugin and enable_session_manager)."
+  value       = var.enable_generator_host && var.enable_session_manager ? "aws ssm start-session --region ${local.region} --target ${aws_instance.generator[0].id}" : null
 }
 
 output "instance_id" {

@@ -72,9 +72,15 @@ variable "ssh_allowed_cidr" {
   }
 }
 
+variable "enable_session_manager" {
+  type        = bool
+  description = "Let the generator host's SSM agent open Session Manager shells (no open port, no key). Off by default: its four ssmmessages actions admit no resource scoping, so turning it on adds the instance role's only \"*\" resource (docs/deploy.md, \"Security\")."
+  default     = false
+}
+
 variable "ssh_public_key" {
   type        = string
-  description = "OpenSSH public key text (the contents of ~/.ssh/id_ed25519.pub) installed for ec2-user. Empty: no key pair, reach the host with Session Manager."
+  description = "OpenSSH public key text (the contents of ~/.ssh/id_ed25519.pub) installed for ec2-user. Empty: no key pair (reach the host with Session Manager, enable_session_manager)."
   default     = ""
 
   validation {
@@ -229,17 +235,18 @@ variable "processor_filter_pattern" {
 
 variable "processor_reserved_concurrency" {
   type        = number
-  description = "Reserved concurrency of the processor. 1 (the default) keeps one copy running so detector windows and alert deduplication see events in order; -1 removes the reservation (needed on new accounts whose concurrency quota is 10, see docs/deploy.md). With enable_kinesis, at least kinesis_shard_count (one copy per shard), or -1."
-  default     = 1
+  description = "Reserved concurrency of the processor. Unset (null, the default) or -1: no reservation, which works on new accounts whose concurrency quota is 10; concurrent invocations are then ordered by the state's conditional writes (docs/deploy.md, \"Processor concurrency\"). 1 runs one copy at a time (no redone work). With enable_kinesis, at least kinesis_shard_count, or unset."
+  default     = null
+  nullable    = true
 
   validation {
-    condition     = var.processor_reserved_concurrency == -1 || (var.processor_reserved_concurrency >= 1 && var.processor_reserved_concurrency <= 100 && floor(var.processor_reserved_concurrency) == var.processor_reserved_concurrency)
-    error_message = "processor_reserved_concurrency must be -1 (unreserved) or a whole number from 1 to 100."
+    condition     = coalesce(var.processor_reserved_concurrency, -1) == -1 || (coalesce(var.processor_reserved_concurrency, -1) >= 1 && coalesce(var.processor_reserved_concurrency, -1) <= 100 && floor(coalesce(var.processor_reserved_concurrency, -1)) == coalesce(var.processor_reserved_concurrency, -1))
+    error_message = "processor_reserved_concurrency must be unset, -1 (unreserved) or a whole number from 1 to 100."
   }
 
   validation {
-    condition     = !var.enable_kinesis || var.processor_reserved_concurrency == -1 || var.processor_reserved_concurrency >= var.kinesis_shard_count
-    error_message = "with enable_kinesis, processor_reserved_concurrency must be -1 or at least kinesis_shard_count: Lambda runs one processor per shard, and fewer would throttle whole shards."
+    condition     = !var.enable_kinesis || coalesce(var.processor_reserved_concurrency, -1) == -1 || coalesce(var.processor_reserved_concurrency, -1) >= var.kinesis_shard_count
+    error_message = "with enable_kinesis, processor_reserved_concurrency must be unset, -1 or at least kinesis_shard_count: Lambda runs one processor per shard, and fewer would throttle whole shards."
   }
 }
 

@@ -1,9 +1,9 @@
 import { AlertManager, type NewSilence } from "./alerts/manager.js";
-import { MutedAlerts, type SilencedAlert } from "./alerts/muted.js";
+import { type MutedAlert, MutedAlerts } from "./alerts/muted.js";
 import type { Silence } from "./alerts/silence.js";
 import type { Alert, AlertType, DetectorFinding, Notification } from "./alerts/types.js";
 import type { PipelineConfig } from "./config/types.js";
-import type { Detector } from "./detectors/detector.js";
+import type { Detector, DetectorScope } from "./detectors/detector.js";
 import { createRuleDetectors } from "./detectors/index.js";
 import { StateError } from "./errors.js";
 import { type ParseResult, parseLogLine } from "./log/parse.js";
@@ -78,6 +78,11 @@ export class Pipeline {
     alertsByType: {},
   };
   private readonly detectors: Detector[];
+  /**
+   * The detectors that act on an event of each kind, in configuration order; indexed by
+   * `eventKind`. A native line skips the sshd jail and the HTTP probing detector without a call.
+   */
+  private readonly observers: Detector[][];
   private readonly alerts: AlertManager;
   private readonly clocks: SourceClocks;
   private latestMs = Number.NEGATIVE_INFINITY;
@@ -93,6 +98,9 @@ export class Pipeline {
       ...createRuleDetectors(config),
       ...(config.detectors.ml.enabled ? [createMlDetector(config.detectors.ml)] : []),
     ];
+    this.observers = [0, 1, 2, 3].map((kind) =>
+      this.detectors.filter((detector) => inScope(detector.scope, kind)),
+    );
     this.alerts = new AlertManager(config.alerting);
     this.clocks = new SourceClocks(config.time, options.timeReference ?? "stream");
   }
@@ -165,7 +173,8 @@ export class Pipeline {
     }
     this.stats.events++;
     if (this.eventObserver !== null) this.eventObserver(event);
-    for (const detector of this.detectors) {
+    const observers = this.observers[eventKind(event)] ?? this.detectors;
+    for (const detector of observers) {
       const found = detector.observe(event);
       if (found.length > 0) this.accept(found);
     }
@@ -234,8 +243,11 @@ export class Pipeline {
     return this.latestMs;
   }
 
-  /** Alerts a silence kept out of notifications since the last call, once per episode and silence. */
-  takeSilenced(): SilencedAlert[] {
+  /**
+   * Alerts a silence or an inhibit rule kept out of notifications since the last call, once per
+   * episode and silence (or inhibition), for the alert history.
+   */
+  takeMuted(): MutedAlert[] {
     return this.muted.take();
   }
 
@@ -354,4 +366,14 @@ function gridAtOrAfter(ms: number): number {
 /** The first tick strictly after `ms`. */
 function gridAfter(ms: number): number {
   return gridAtOrBefore(ms) + TICK_MS;
+}
+
+/** Bit 1: an sshd event; bit 2: an event with HTTP request details (see DetectorScope). */
+function eventKind(event: LogEvent): number {
+  return (event.origin === "sshd" ? 1 : 0) | (event.http !== undefined ? 2 : 0);
+}
+
+function inScope(scope: DetectorScope | undefined, kind: number): boolean {
+  if (scope === undefined) return true;
+  return scope === "sshd" ? (kind & 1) !== 0 : (kind & 2) !== 0;
 }

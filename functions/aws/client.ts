@@ -1,3 +1,4 @@
+import type { AttributeDefinition, CreateTableCommandInput } from "@aws-sdk/client-dynamodb";
 import { SettingsError } from "../../shared/errors.js";
 import { type Env, optionalEnv } from "../lambda/env.js";
 
@@ -49,4 +50,27 @@ export function sdkClientConfig(
 export function sdkAttempts(error: unknown): number | undefined {
   const attempts = (error as { $metadata?: { attempts?: unknown } } | null)?.$metadata?.attempts;
   return typeof attempts === "number" ? attempts : undefined;
+}
+
+/**
+ * A pay-per-request DynamoDB table keyed by string `pk` (hash) and `sk` (range), the layout both
+ * stores use (state.ts, history.ts); `attributes` declares the extra ones an index keys on.
+ */
+export function pkSkTable(
+  tableName: string,
+  attributes: AttributeDefinition[] = [],
+): CreateTableCommandInput & { AttributeDefinitions: AttributeDefinition[] } {
+  return {
+    TableName: tableName,
+    BillingMode: "PAY_PER_REQUEST",
+    AttributeDefinitions: [
+      { AttributeName: "pk", AttributeType: "S" },
+      { AttributeName: "sk", AttributeType: "S" },
+      ...attributes,
+    ],
+    KeySchema: [
+      { AttributeName: "pk", KeyType: "HASH" },
+      { AttributeName: "sk", KeyType: "RANGE" },
+    ],
+  };
 }

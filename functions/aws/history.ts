@@ -25,6 +25,7 @@ import type {
   SilenceRecord,
 } from "../../shared/history/types.js";
 import { DAY_MS, parseIncidentId, utcDay } from "../../shared/history/types.js";
+import { pkSkTable } from "./client.js";
 
 export const FINGERPRINT_INDEX = "by_fingerprint";
 /** A `list` without an upper bound looks this far past the wall clock (clock skew between hosts). */
@@ -287,18 +288,10 @@ function summaryKey(
 /** The table this store expects; infra/history.tf creates the same (tests create it from this). */
 export function historyTableDefinition(tableName: string): CreateTableCommandInput {
   return {
-    TableName: tableName,
-    BillingMode: "PAY_PER_REQUEST",
-    AttributeDefinitions: [
-      { AttributeName: "pk", AttributeType: "S" },
-      { AttributeName: "sk", AttributeType: "S" },
+    ...pkSkTable(tableName, [
       { AttributeName: "fingerprint", AttributeType: "S" },
       { AttributeName: "starts_at", AttributeType: "N" },
-    ],
-    KeySchema: [
-      { AttributeName: "pk", KeyType: "HASH" },
-      { AttributeName: "sk", KeyType: "RANGE" },
-    ],
+    ]),
     GlobalSecondaryIndexes: [
       {
         IndexName: FINGERPRINT_INDEX,

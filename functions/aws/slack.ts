@@ -2,7 +2,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { GetParameterCommand, SSMClient } from "@aws-sdk/client-ssm";
 import type { Notification } from "../../shared/alerts/types.js";
 import { fanOut } from "../../shared/sinks/fanout.js";
-import type { Sink, SinkResult } from "../../shared/sinks/sink.js";
+import type { SendOptions, Sink, SinkResult } from "../../shared/sinks/sink.js";
 import { slackMessage } from "../../shared/sinks/slack.js";
 import { WebhookSink, type WebhookTransport } from "../../shared/sinks/webhook.js";
 import type { Logger } from "../lambda/log.js";
@@ -68,9 +68,9 @@ export class SnsWithSlack implements Sink {
     this.name = primary.name;
   }
 
-  async send(notification: Notification): Promise<SinkResult> {
+  async send(notification: Notification, options?: SendOptions): Promise<SinkResult> {
     const [primary, slack] = await Promise.all([
-      this.primary.send(notification),
+      this.primary.send(notification, options),
       this.sendSlack(notification),
     ]);
     if (slack !== null && slack.status !== "ok") {

@@ -8,7 +8,7 @@ import type { Notification } from "../../shared/alerts/types.js";
 import { DEFAULT_CONFIG } from "../../shared/config/defaults.js";
 import { type EmailContext, emailBody } from "../../shared/sinks/email.js";
 import { notificationSubject } from "../../shared/sinks/format.js";
-import type { Sink, SinkResult } from "../../shared/sinks/sink.js";
+import type { SendOptions, Sink, SinkResult } from "../../shared/sinks/sink.js";
 import type { Logger } from "../lambda/log.js";
 import { type AwsClientSettings, SNS_ATTEMPTS, sdkAttempts, sdkClientConfig } from "./client.js";
 import { isRetryableAwsError } from "./retry.js";
@@ -89,8 +89,11 @@ export function messageAttributes(notification: Notification): Record<string, Me
   return attributes;
 }
 
-/** Large groups with many log samples could pass the SNS size limit: drop samples before failing. */
-function fitNotification(notification: Notification): Notification {
+/**
+ * Large groups with many log samples could pass the SNS (and SQS) size limit: drop samples before
+ * failing. Used for the dead-letter queue's copy too.
+ */
+export function fitNotification(notification: Notification): Notification {
   const size = (n: Notification) => Buffer.byteLength(JSON.stringify(n));
   // The message carries the JSON up to three times (default, email, email-json).
   if (size(notification) * 3 < MAX_SNS_MESSAGE_BYTES) return notification;
@@ -167,18 +170,27 @@ export interface SnsSinkOptions {
 
 /**
  * The SNS sink: the client retries throttling and transient failures (createSnsClient); what still
- * fails transiently is reported `retryable`, so the caller keeps the alert.
+ * fails transiently is reported `retryable`, so the caller keeps the alert in its outbox. An aborted
+ * `signal` (the processor's publish budget ran out) ends the request at once.
  */
 export class SnsSink implements Sink {
   readonly name = "sns";
   constructor(private readonly options: SnsSinkOptions) {}
 
-  async send(notification: Notification): Promise<SinkResult> {
+  async send(notification: Notification, options: SendOptions = {}): Promise<SinkResult> {
     const input = buildPublishInput(this.options.topicArn, notification, this.options.email);
+    const { signal } = options;
     try {
-      await this.options.client.send(new PublishCommand(input));
+      await this.options.client.send(
+        new PublishCommand(input),
+        signal === undefined ? {} : { abortSignal: signal },
+      );
       return { status: "ok" };
     } catch (error) {
+      if (signal?.aborted) {
+        // Out of time, not a verdict on SNS: the caller keeps the notification for the next invocation.
+        return { status: "retryable", error: "TimeoutError: publish budget spent" };
+      }
       const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
       const attempts = sdkAttempts(error);
       const status = isRetryableAwsError(error) ? "retryable" : "error";

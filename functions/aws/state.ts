@@ -11,7 +11,7 @@ import {
   PutItemCommand,
   type WriteRequest,
 } from "@aws-sdk/client-dynamodb";
-import { type AwsClientSettings, DYNAMODB_ATTEMPTS, sdkClientConfig } from "./client.js";
+import { type AwsClientSettings, DYNAMODB_ATTEMPTS, pkSkTable, sdkClientConfig } from "./client.js";
 
 export interface Versioned<T> {
   value: T;
@@ -72,9 +72,10 @@ export interface StateStore {
   /**
    * Claim a one-time key (idempotency): true for the first caller, false for every other until the
    * claim expires. Time is in whole seconds: a claim made at second S with `ttlS` is held through
-   * second S + ttlS - 1 and free again from S + ttlS, in every implementation.
+   * second S + ttlS - 1 and free again from S + ttlS, in every implementation. A caller holding
+   * the claim's `token` gets it again (a retry of the same remediation intent after a crash).
    */
-  claim(key: string, ttlS: number, nowMs: number): Promise<boolean>;
+  claim(key: string, ttlS: number, nowMs: number, token?: string): Promise<boolean>;
   /** Append a record (audit trail); idempotent by (partition, sort). */
   putRecord(partition: string, sort: string, record: unknown, ttlS: number, nowMs: number): Promise<void>;
   /** Item layout: the head's root and version, or null when nothing is stored (one small read). */
@@ -169,7 +170,7 @@ export class MemoryStateStore implements StateStore {
    * with the same attributes, charged by DynamoDB's on-demand rules (the state bench reads this).
    */
   readonly usage: StateUsage = emptyUsage();
-  private readonly claims = new Map<string, number>();
+  private readonly claims = new Map<string, { expiresS: number; token: string | null }>();
   readonly records = new Map<string, unknown>();
 
   async load<T>(key: string): Promise<Versioned<T> | null> {
@@ -281,11 +282,12 @@ export class MemoryStateStore implements StateStore {
     return version;
   }
 
-  async claim(key: string, ttlS: number, nowMs: number): Promise<boolean> {
+  async claim(key: string, ttlS: number, nowMs: number, token?: string): Promise<boolean> {
     const nowS = Math.floor(nowMs / 1000);
-    const expiresS = this.claims.get(key);
-    if (expiresS !== undefined && expiresS > nowS) return false;
-    this.claims.set(key, nowS + ttlS);
+    const held = this.claims.get(key);
+    if (held !== undefined && held.expiresS > nowS && (token === undefined || held.token !== token))
+      return false;
+    this.claims.set(key, { expiresS: nowS + ttlS, token: token ?? null });
     return true;
   }
 
@@ -536,16 +538,28 @@ export class DynamoStateStore implements StateStore {
     }
   }
 
-  async claim(key: string, ttlS: number, nowMs: number): Promise<boolean> {
+  async claim(key: string, ttlS: number, nowMs: number, token?: string): Promise<boolean> {
     const nowS = Math.floor(nowMs / 1000);
     try {
       await this.options.client.send(
         new PutItemCommand({
           TableName: this.options.tableName,
-          Item: { pk: { S: `claim#${key}` }, sk: { S: "claim" }, expires_at: { N: String(nowS + ttlS) } },
+          Item: {
+            pk: { S: `claim#${key}` },
+            sk: { S: "claim" },
+            expires_at: { N: String(nowS + ttlS) },
+            ...(token === undefined ? {} : { token: { S: token } }),
+          },
           // TTL deletion is lazy (it can take days), so an expired claim may still be there.
-          ConditionExpression: "attribute_not_exists(pk) OR expires_at <= :now",
-          ExpressionAttributeValues: { ":now": { N: String(nowS) } },
+          ConditionExpression:
+            token === undefined
+              ? "attribute_not_exists(pk) OR expires_at <= :now"
+              : "attribute_not_exists(pk) OR expires_at <= :now OR #token = :token",
+          ExpressionAttributeValues: {
+            ":now": { N: String(nowS) },
+            ...(token === undefined ? {} : { ":token": { S: token } }),
+          },
+          ...(token === undefined ? {} : { ExpressionAttributeNames: { "#token": "token" } }),
         }),
       );
       return true;
@@ -608,16 +622,5 @@ export function createDynamoClient(settings: AwsClientSettings): DynamoDBClient 
  * TTL on `expires_at` is enabled separately (UpdateTimeToLive), as in Terraform's `ttl` block.
  */
 export function stateTableDefinition(tableName: string): CreateTableCommandInput {
-  return {
-    TableName: tableName,
-    BillingMode: "PAY_PER_REQUEST",
-    AttributeDefinitions: [
-      { AttributeName: "pk", AttributeType: "S" },
-      { AttributeName: "sk", AttributeType: "S" },
-    ],
-    KeySchema: [
-      { AttributeName: "pk", KeyType: "HASH" },
-      { AttributeName: "sk", KeyType: "RANGE" },
-    ],
-  };
+  return pkSkTable(tableName);
 }

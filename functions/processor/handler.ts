@@ -1,5 +1,6 @@
 import type { CloudWatchLogsEvent, Context, KinesisStreamEvent, ScheduledEvent } from "aws-lambda";
 import { type AwsClientSettings, awsClientSettings } from "../aws/client.js";
+import { createSqsClient, type DeadLetterQueue, SqsDeadLetterQueue } from "../aws/dead-letter.js";
 import { createSsmClient, SlackUrlFromSsm, SnsWithSlack } from "../aws/slack.js";
 import { createSnsClient, SnsSink } from "../aws/sns.js";
 import { type Env, numberEnv, optionalEnv, requireEnv } from "../lambda/env.js";
@@ -32,6 +33,11 @@ function processorFactory(env: Env): { create: (stateKey?: string) => Processor;
     logger,
   );
   const history = createHistoryFromEnv(env, settings, logger);
+  const deadLetterUrl = optionalEnv(env, "DEAD_LETTER_QUEUE_URL");
+  const deadLetters: DeadLetterQueue | undefined =
+    deadLetterUrl === null
+      ? undefined
+      : new SqsDeadLetterQueue({ client: createSqsClient(settings), queueUrl: deadLetterUrl, logger });
   const minSaveIntervalMs = numberEnv(env, "STATE_SAVE_INTERVAL_S", 60) * 1000;
   const create = (stateKey?: string) =>
     new Processor({
@@ -42,6 +48,8 @@ function processorFactory(env: Env): { create: (stateKey?: string) => Processor;
       writeMetrics: (line) => process.stdout.write(`${line}\n`),
       minSaveIntervalMs,
       history,
+      maxOutbox: numberEnv(env, "OUTBOX_MAX", 1000, { min: 1 }),
+      ...(deadLetters === undefined ? {} : { deadLetters }),
       ...(stateKey === undefined ? {} : { stateKey }),
     });
   return { create, logger };
@@ -84,12 +92,13 @@ function isKinesisEvent(event: unknown): event is KinesisStreamEvent {
  */
 export async function handler(
   event: CloudWatchLogsEvent | ScheduledEvent | KinesisStreamEvent,
-  _context?: Context,
+  context?: Context,
 ): Promise<ProcessorOutcome | KinesisOutcome> {
+  // The context's remaining time sets each invocation's publish budget (docs/lambda.md, "Outages").
   if (isKinesisEvent(event)) {
     kinesisProcessor ??= createKinesisProcessorFromEnv(process.env);
-    return await kinesisProcessor.handle(event);
+    return await kinesisProcessor.handle(event, context);
   }
   processor ??= createProcessorFromEnv(process.env);
-  return await processor.handle(event);
+  return await processor.handle(event, context);
 }

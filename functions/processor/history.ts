@@ -1,4 +1,4 @@
-import type { SilencedAlert } from "../../shared/alerts/muted.js";
+import type { MutedAlert } from "../../shared/alerts/muted.js";
 import type { DetectorFinding, Notification } from "../../shared/alerts/types.js";
 import { HistoryEventBuilder } from "../../shared/history/from-audit.js";
 import { SilenceSync } from "../../shared/history/silence-sync.js";
@@ -48,12 +48,12 @@ export class ProcessorHistory {
   async afterBatch(
     findings: readonly DetectorFinding[],
     published: readonly { notification: Notification; sink: string; result: SinkResult }[],
-    silenced: readonly SilencedAlert[],
+    muted: readonly MutedAlert[],
   ): Promise<void> {
     for (const finding of findings) this.audit.detection(finding);
     for (const p of published)
       this.audit.notification(p.notification, [{ sink: p.sink, result: p.result, ms: 0 }]);
-    const events = [...this.builder.fromAudit(this.audit.drain()), ...this.builder.fromSilenced(silenced)];
+    const events = [...this.builder.fromAudit(this.audit.drain()), ...this.builder.fromMuted(muted)];
     if (events.length === 0) return;
     try {
       await this.options.store.append(events);

@@ -1,6 +1,6 @@
 import type { KinesisStreamBatchResponse, KinesisStreamEvent } from "aws-lambda";
 import type { Logger } from "../lambda/log.js";
-import type { Processor, ProcessorOutcome } from "./processor.js";
+import type { InvocationContext, Processor, ProcessorOutcome } from "./processor.js";
 
 export interface KinesisOutcome extends KinesisStreamBatchResponse {
   records: number;
@@ -23,14 +23,15 @@ export class KinesisProcessor {
     private readonly maxLive = 200,
   ) {}
 
-  async handle(event: KinesisStreamEvent): Promise<KinesisOutcome> {
+  /** `context` is shared: each record's publish budget is what remains of the invocation when it starts. */
+  async handle(event: KinesisStreamEvent, context?: InvocationContext): Promise<KinesisOutcome> {
     const outcome: KinesisOutcome = { batchItemFailures: [], records: 0, outcomes: [] };
     for (const record of event.Records ?? []) {
       outcome.records++;
       const service = record.kinesis.partitionKey;
       try {
         outcome.outcomes.push(
-          await this.processorFor(service).handle({ awslogs: { data: record.kinesis.data } }),
+          await this.processorFor(service).handle({ awslogs: { data: record.kinesis.data } }, context),
         );
       } catch (error) {
         // Records are in order per shard: report this one, and Lambda retries from it (bisecting the

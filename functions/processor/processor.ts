@@ -1,3 +1,5 @@
+import { randomUUID } from "node:crypto";
+import { setTimeout as sleep } from "node:timers/promises";
 import type { AlertType, Notification } from "../../shared/alerts/types.js";
 import type { PipelineConfig } from "../../shared/config/types.js";
 import { SourceReader } from "../../shared/ingest/sources.js";
@@ -5,6 +7,7 @@ import type { RejectReason } from "../../shared/log/schema.js";
 import { Pipeline, type PipelineSnapshot } from "../../shared/pipeline.js";
 import type { Sink, SinkResult } from "../../shared/sinks/sink.js";
 import { clip, decodeAwsLogsEvent, type PayloadRejectReason } from "../aws/awslogs.js";
+import { type DeadLetterQueue, LogDeadLetterQueue } from "../aws/dead-letter.js";
 import { CONFLICT, type StateStore } from "../aws/state.js";
 import {
   decodeState,
@@ -16,12 +19,16 @@ import {
 import { emfLine, type Logger } from "../lambda/log.js";
 import { isScheduledTick } from "../lambda/schedule.js";
 import type { ProcessorHistory } from "./history.js";
+import { Outbox, type OutboxEntry, type OutboxSnapshot } from "./outbox.js";
 
 /** What the processor keeps between invocations. */
 export interface ProcessorState {
   pipeline: PipelineSnapshot;
-  /** Notifications decided but not yet published (SNS was unreachable): the spool. */
-  outbox: Notification[];
+  /**
+   * The transactional outbox (./outbox.ts): notifications decided and saved with the state that
+   * decided them, not yet published. Its own field, changed by the mark-sent write alone.
+   */
+  outbox: OutboxSnapshot;
   /** Memory of the format adapters per log group (sshd connections), see shared/ingest/sources.ts. */
   inputs?: unknown;
 }
@@ -39,8 +46,19 @@ export interface ProcessorOptions {
    */
   now?: () => number;
   stateKey?: string;
-  /** Spool bound: beyond it the oldest spooled notification is logged in full and dropped. */
+  /** Outbox bound: beyond it the oldest notifications go to `deadLetters` in full. */
   maxOutbox?: number;
+  /** Where notifications go that leave the outbox unpublished (default: logged in full). */
+  deadLetters?: DeadLetterQueue;
+  /**
+   * Time kept back from the publish budget for the saves after it (the mark-sent write and its
+   * conflict retries); at most half of the invocation's remaining time. Default 5 s.
+   */
+  saveReserveMs?: number;
+  /** Remaining time assumed when the caller passes no Lambda context (local runs, tests). Default 60 s. */
+  defaultRemainingMs?: number;
+  /** Monotonic milliseconds for the budget (default performance.now). */
+  clock?: () => number;
   /** Save attempts when concurrent invocations race on the state. */
   maxConflictRetries?: number;
   /**
@@ -69,8 +87,18 @@ export interface ProcessorOutcome {
   notifications: number;
   published: number;
   spooled: number;
+  /** Sent to the dead-letter queue (outbox full, or refused by SNS for good). */
+  deadLettered: number;
+  /** Dropped with only a log line: the outbox is past twice its bound and the dead-letter queue fails too. */
   dropped: number;
+  /** Why publishing stopped before the outbox was empty: an outage-like failure, or the time budget. */
+  publishStopped: "outage" | "budget" | null;
   stateVersion: number | null;
+  /**
+   * The version this batch's decision was saved as (before the mark-sent write): the conditional
+   * writes put concurrent invocations in this order. Null when the save was deferred.
+   */
+  decidedVersion: number | null;
   /** False when the save was deferred (minSaveIntervalMs). */
   stateSaved: boolean;
   conflicts: number;
@@ -79,11 +107,34 @@ export interface ProcessorOutcome {
 interface Live {
   pipeline: Pipeline;
   version: number | null;
-  /** What the stored version holds (state-layout.ts): the next save writes only what changed. */
-  base: LayoutBase;
-  outbox: Notification[];
+  outbox: Outbox;
   reader: SourceReader;
+  /** What the last save wrote (null: not saved by this instance); the mark-sent write reuses it. */
+  saved: ProcessorState | null;
 }
+
+/** What a Lambda context gives the processor: the time left before the function's timeout. */
+export interface InvocationContext {
+  getRemainingTimeInMillis(): number;
+}
+
+interface Budget {
+  /** Monotonic time publishing must stop by. */
+  publishEndsAt: number;
+  /** Wall time the invocation ends: the outbox leases run until then. */
+  wallEndsMs: number;
+}
+
+/**
+ * After a lost write race, wait a random 0..25·2^(attempt-1) ms (full jitter, I/O layer only): the
+ * winner, warm, would otherwise win every following race against a loser that must reload first.
+ */
+async function conflictBackoff(attempt: number): Promise<void> {
+  await sleep(Math.round(Math.random() * 25 * 2 ** Math.min(attempt - 1, 4)));
+}
+
+/** Below this much publish time an invocation does not start publishing (nor lease anything). */
+const MIN_PUBLISH_MS = 50;
 
 interface RejectSample {
   id: string | null;
@@ -105,10 +156,12 @@ const REJECT_SAMPLES_LOGGED = 3;
  * The processor's logic, independent of the Lambda event plumbing: decode a subscription payload,
  * run the shared pipeline on its lines, publish what it decides, keep the state.
  *
- * Delivery: publish first, then save the state with a conditional write. A crash in between means
- * the retry recomputes the same notifications (same ids) and publishes them again: at least once.
- * A publish that fails after bounded retries keeps the notification in the state's outbox; the next
- * invocation tries again. A lost race (another instance saved first) reloads and redoes the batch.
+ * Delivery is a transactional outbox (docs/lambda.md, "Delivery"): the notifications a batch decided
+ * are saved with the state in one conditional write, and only then published, oldest first, within
+ * the invocation's publish budget; a second write marks them sent. A lost race publishes nothing
+ * (the batch is redone on the winner's state). A crash between publish and mark is the only way to
+ * publish twice; every message carries its `notification_id` so subscribers drop repeats. The first
+ * outage-like failure (5xx, throttling, timeout, network) stops publishing: the rest stays spooled.
  */
 export class Processor {
   private live: Live | null = null;
@@ -117,7 +170,12 @@ export class Processor {
   private readonly maxOutbox: number;
   private readonly maxConflictRetries: number;
   private readonly minSaveIntervalMs: number;
+  private readonly deadLetters: DeadLetterQueue;
+  private readonly clock: () => number;
   private lastSavedAtMs = Number.NEGATIVE_INFINITY;
+  /** What the stored version this instance last saved or loaded holds (state-layout.ts). */
+  private layoutBase: LayoutBase = EMPTY_BASE;
+  private layoutVersion: number | null = null;
 
   constructor(private readonly options: ProcessorOptions) {
     this.now = options.now ?? Date.now;
@@ -125,11 +183,17 @@ export class Processor {
     this.maxOutbox = options.maxOutbox ?? 1000;
     this.maxConflictRetries = options.maxConflictRetries ?? 5;
     this.minSaveIntervalMs = options.minSaveIntervalMs ?? 0;
+    this.deadLetters = options.deadLetters ?? new LogDeadLetterQueue(options.logger);
+    this.clock = options.clock ?? (() => performance.now());
   }
 
-  async handle(event: unknown): Promise<ProcessorOutcome> {
+  /**
+   * One invocation. `context` (the Lambda context) sets the publish budget: the remaining time
+   * minus the reserve for saving; without it, `defaultRemainingMs`.
+   */
+  async handle(event: unknown, context?: InvocationContext): Promise<ProcessorOutcome> {
     try {
-      return await this.process(event);
+      return await this.process(event, this.budget(context));
     } catch (error) {
       // The live pipeline may hold this batch without it being saved; Lambda's retry re-sends the
       // batch, so drop the live copy and start the retry from the stored state.
@@ -138,7 +202,16 @@ export class Processor {
     }
   }
 
-  private async process(event: unknown): Promise<ProcessorOutcome> {
+  private budget(context?: InvocationContext): Budget {
+    const remaining = Math.max(
+      0,
+      context?.getRemainingTimeInMillis() ?? this.options.defaultRemainingMs ?? 60_000,
+    );
+    const reserve = Math.min(this.options.saveReserveMs ?? 5_000, remaining / 2);
+    return { publishEndsAt: this.clock() + remaining - reserve, wallEndsMs: this.now() + remaining };
+  }
+
+  private async process(event: unknown, budget: Budget): Promise<ProcessorOutcome> {
     const outcome: ProcessorOutcome = {
       kind: "data",
       logEvents: 0,
@@ -150,8 +223,11 @@ export class Processor {
       notifications: 0,
       published: 0,
       spooled: 0,
+      deadLettered: 0,
       dropped: 0,
+      publishStopped: null,
       stateVersion: null,
+      decidedVersion: null,
       stateSaved: false,
       conflicts: 0,
     };
@@ -160,7 +236,7 @@ export class Processor {
       // repeats, no-data resolves and silence expiries happen even while every service is quiet.
       outcome.kind = "tick";
       const targetMs = this.now() - this.options.config.time.allowed_lateness_s * 1000;
-      await this.run(outcome, (pipeline) => {
+      await this.run(outcome, budget, (pipeline) => {
         pipeline.advance(targetMs);
         return { accepted: 0, rejected: {}, samples: [], late: 0 };
       });
@@ -193,7 +269,7 @@ export class Processor {
     outcome.logEvents = data.logEvents.length + invalidEvents.length;
     // Each log stream keeps its own clock: a host whose clock is off is judged against its own past.
     const source = `${data.logGroup}/${data.logStream}`;
-    const result = await this.run(outcome, (pipeline, reader) => {
+    const result = await this.run(outcome, budget, (pipeline, reader) => {
       const rejected: Partial<Record<RejectReason, number>> = {};
       const samples: RejectSample[] = [];
       let accepted = 0;
@@ -235,14 +311,16 @@ export class Processor {
   }
 
   /**
-   * Apply `work` to the current pipeline, publish what it decided (and any spooled notifications),
-   * save the state; on a lost write race, reload and redo it.
+   * Apply `work` to the current pipeline and save the state with what it decided in the outbox
+   * (one conditional write; on a lost race, reload and redo, having published nothing); then
+   * publish the outbox within the budget and mark what went out.
    */
   private async run(
     outcome: ProcessorOutcome,
+    budget: Budget,
     work: (pipeline: Pipeline, reader: SourceReader) => BatchResult,
   ): Promise<BatchResult> {
-    const published = new Set<string>();
+    const owner = randomUUID();
     for (let attempt = 1; ; attempt++) {
       const state = await this.current();
       await this.options.history?.beforeBatch(state.pipeline);
@@ -251,63 +329,27 @@ export class Processor {
       const { accepted, rejected, samples, late } = work(state.pipeline, state.reader);
       const findings = state.pipeline.takeFindings();
       const fresh = state.pipeline.takeNotifications();
-      const queue = [...state.outbox, ...fresh];
+      const outbox = state.outbox.clone();
+      outbox.add(fresh, this.now());
+      // Lease what this invocation will try to publish, in the same write: a concurrent invocation
+      // that loads this version leaves these alone until our deadline.
+      const canPublish = budget.publishEndsAt - this.clock() >= MIN_PUBLISH_MS;
+      const mine = canPublish ? outbox.lease(owner, this.now(), budget.wallEndsMs) : [];
 
-      const remaining: Notification[] = [];
-      const sent: { notification: Notification; sink: string; result: SinkResult }[] = [];
-      for (const notification of queue) {
-        if (published.has(notification.id)) continue;
-        const result = await this.options.sink.send(notification);
-        sent.push({ notification, sink: this.options.sink.name, result });
-        if (result.status === "ok") {
-          published.add(notification.id);
-          continue;
-        }
-        remaining.push(notification);
-        const first = !state.outbox.some((n) => n.id === notification.id);
-        // The full notification goes to the log the first time it is spooled: even if the spool is
-        // later lost (memory state, cold start), the alert is on record.
-        this.options.logger.error("alert not published, kept in the outbox", {
-          notificationId: notification.id,
-          sinkStatus: result.status,
-          error: result.error,
-          ...(first ? { notification } : {}),
-        });
-      }
-      await this.options.history?.afterBatch(findings, sent, state.pipeline.takeSilenced());
-      let dropped = 0;
-      while (remaining.length > this.maxOutbox) {
-        const oldest = remaining.shift();
-        dropped++;
-        this.options.logger.error("outbox full: oldest alert dropped from the spool", {
-          notification: oldest,
-        });
-      }
-
-      // Windows (and models, clocks) save at most every minSaveIntervalMs. Findings change the alert
-      // (dedup) state and notifications the outbox: those save at once, in a partial save that
-      // keeps the stored windows and writes only the alert state and the outbox (state-layout.ts).
-      const windowsDue = this.now() - this.lastSavedAtMs >= this.minSaveIntervalMs;
-      const urgent =
-        findings.length > 0 || fresh.length > 0 || remaining.length > 0 || state.outbox.length > 0;
-      const deferSave = state === this.live && !urgent && !windowsDue;
-      // A partial save edits the stored root, so it needs one (a fresh state saves in full).
-      const partial = state === this.live && urgent && !windowsDue && state.base.tree !== null;
-      let base = state.base;
-      let saved: number | null | typeof CONFLICT = state.version;
-      if (!deferSave) {
-        // A partial save reads only the urgent parts: serialising every model for it would be waste.
-        const value: ProcessorState | { pipeline: { alerts: unknown }; outbox: Notification[] } = partial
-          ? { pipeline: { alerts: state.pipeline.snapshotAlerts() }, outbox: remaining }
-          : { pipeline: state.pipeline.snapshot(), outbox: remaining, inputs: state.reader.snapshot() };
-        const encoded = encodeState(value, state.base, { urgentOnly: partial });
-        saved = await this.options.store.saveItems(
-          this.stateKey,
-          { root: encoded.root, put: encoded.put, delete: encoded.delete, expectedVersion: state.version },
-          this.now(),
-        );
-        base = encoded.base;
-      }
+      const deferSave =
+        state === this.live &&
+        state.saved !== null &&
+        fresh.length === 0 &&
+        mine.length === 0 &&
+        this.now() - this.lastSavedAtMs < this.minSaveIntervalMs;
+      const value: ProcessorState = deferSave
+        ? (state.saved as ProcessorState)
+        : { pipeline: state.pipeline.snapshot(), outbox: outbox.snapshot(), inputs: state.reader.snapshot() };
+      // Windows (detectors, models, clocks) save at most every minSaveIntervalMs; between those
+      // full saves, a decision (notifications, leases) is a partial save of the alert state and
+      // the outbox only (functions/aws/state-layout.ts).
+      const full = state !== this.live || this.now() - this.lastSavedAtMs >= this.minSaveIntervalMs;
+      const saved = deferSave ? state.version : await this.saveValue(value, state.version, !full);
       if (saved === CONFLICT) {
         outcome.conflicts++;
         this.live = null;
@@ -321,10 +363,37 @@ export class Processor {
         this.options.logger.warn("state changed underneath (concurrent invocation); redoing the batch", {
           attempt,
         });
+        await conflictBackoff(attempt);
         continue;
       }
-      if (!deferSave && !partial) this.lastSavedAtMs = this.now();
-      this.live = { pipeline: state.pipeline, version: saved, base, outbox: remaining, reader: state.reader };
+      if (!deferSave && full) this.lastSavedAtMs = this.now();
+      this.live = {
+        pipeline: state.pipeline,
+        version: saved,
+        outbox,
+        reader: state.reader,
+        saved: value,
+      };
+
+      // The decision is durable: now deliver it.
+      const delivery = await this.deliver(outbox, mine, budget);
+      await this.options.history?.afterBatch(findings, delivery.sent, state.pipeline.takeMuted());
+      let dropped: OutboxEntry[] = [];
+      if (mine.length > 0) {
+        try {
+          dropped = await this.markSent(owner, delivery.done, delivery.failed);
+        } catch (error) {
+          // The batch is saved: failing the invocation now would make Lambda redo it and count its
+          // lines twice. The entries stay leased until our deadline, then the next invocation
+          // publishes what went out again (same notification_id, dropped by subscribers).
+          this.live = null;
+          this.options.logger.error("outbox not marked sent (state store failing); repeats possible", {
+            error,
+            published: delivery.done.size,
+          });
+        }
+      }
+
       const clockMs = state.pipeline.nowMs;
       const alertsFired: Partial<Record<AlertType, number>> = {};
       for (const [type, count] of Object.entries(state.pipeline.stats.alertsByType) as [
@@ -341,10 +410,13 @@ export class Processor {
         clockMs: Number.isFinite(clockMs) ? clockMs : null,
         alertsFired,
         notifications: fresh.length,
-        published: published.size,
-        spooled: remaining.length,
-        dropped,
-        stateVersion: saved,
+        published: delivery.published,
+        spooled: this.live?.outbox.size ?? outbox.size - delivery.done.size - dropped.length,
+        deadLettered: delivery.deadLettered,
+        dropped: dropped.length,
+        publishStopped: delivery.stopped,
+        stateVersion: this.live?.version ?? saved,
+        decidedVersion: deferSave ? null : saved,
         stateSaved: !deferSave,
       });
       this.emit(outcome);
@@ -352,23 +424,196 @@ export class Processor {
     }
   }
 
+  /**
+   * Publish the leased entries, oldest first, until the budget ends or SNS fails in a way that
+   * looks like an outage. The oldest beyond the outbox bound go to the dead-letter queue first; a
+   * notification SNS refuses for good (not an outage) goes there too, so one bad message never
+   * blocks the ones behind it.
+   */
+  private async deliver(
+    outbox: Outbox,
+    mine: OutboxEntry[],
+    budget: Budget,
+  ): Promise<{
+    done: Set<string>;
+    failed: Set<string>;
+    published: number;
+    deadLettered: number;
+    stopped: "outage" | "budget" | null;
+    sent: { notification: Notification; sink: string; result: SinkResult }[];
+  }> {
+    const done = new Set<string>();
+    const failed = new Set<string>();
+    const sent: { notification: Notification; sink: string; result: SinkResult }[] = [];
+    let published = 0;
+    let deadLettered = 0;
+    const leased = new Set(mine.map((e) => e.notification.id));
+    const timeLeft = () => budget.publishEndsAt - this.clock();
+
+    for (const entry of outbox.overflow(this.maxOutbox)) {
+      if (!leased.has(entry.notification.id) || timeLeft() < MIN_PUBLISH_MS) continue;
+      const ok = await this.deadLetter(entry, "outbox_full", undefined, timeLeft());
+      if (ok) {
+        done.add(entry.notification.id);
+        deadLettered++;
+      }
+    }
+    for (const entry of mine) {
+      const id = entry.notification.id;
+      if (done.has(id)) continue;
+      const left = timeLeft();
+      if (left < MIN_PUBLISH_MS) {
+        return { done, failed, published, deadLettered, stopped: "budget", sent };
+      }
+      const result = await this.publishWithin(entry.notification, left);
+      sent.push({ notification: entry.notification, sink: this.options.sink.name, result });
+      if (result.status === "ok") {
+        done.add(id);
+        published++;
+        continue;
+      }
+      if (result.status === "error") {
+        // Refused for this message (too large, malformed): waiting will not help.
+        this.options.logger.error("SNS refused the notification; sending it to the dead-letter queue", {
+          notificationId: id,
+          error: result.error,
+        });
+        if (await this.deadLetter(entry, "rejected", result.error, timeLeft())) {
+          done.add(id);
+          deadLettered++;
+        } else failed.add(id);
+        continue;
+      }
+      failed.add(id);
+      // The full notification goes to the log the first time it fails: even if the outbox is
+      // later lost (memory state, cold start), the alert is on record.
+      this.options.logger.error("alert not published, kept in the outbox; publishing stops here", {
+        notificationId: id,
+        sinkStatus: result.status,
+        error: result.error,
+        spooled: mine.length - done.size,
+        ...(entry.attempts === 0 ? { notification: entry.notification } : {}),
+      });
+      const stopped = timeLeft() < MIN_PUBLISH_MS ? "budget" : "outage";
+      return { done, failed, published, deadLettered, stopped, sent };
+    }
+    return { done, failed, published, deadLettered, stopped: null, sent };
+  }
+
+  /** One publish, cut off when the budget ends even if the sink ignores the abort signal. */
+  private async publishWithin(notification: Notification, ms: number): Promise<SinkResult> {
+    const controller = new AbortController();
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timeout = new Promise<SinkResult>((resolve) => {
+      timer = setTimeout(() => {
+        controller.abort();
+        resolve({ status: "retryable", error: "TimeoutError: publish budget spent" });
+      }, ms);
+    });
+    try {
+      return await Promise.race([
+        this.options.sink.send(notification, { signal: controller.signal }).catch(
+          (error: unknown): SinkResult => ({
+            status: "retryable",
+            error: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
+          }),
+        ),
+        timeout,
+      ]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  private async deadLetter(
+    entry: OutboxEntry,
+    reason: "outbox_full" | "rejected",
+    error: string | undefined,
+    ms: number,
+  ): Promise<boolean> {
+    const signal = AbortSignal.timeout(Math.max(1, Math.floor(ms)));
+    return await this.deadLetters.send(
+      {
+        reason,
+        notification: entry.notification,
+        attempts: entry.attempts,
+        addedAtMs: entry.addedAtMs,
+        ...(error === undefined ? {} : { error }),
+      },
+      signal,
+    );
+  }
+
+  /**
+   * The mark-sent write: remove what went out, count the failures, release this invocation's leases.
+   * It only names notification ids, so after a lost race it is redone on the newer state (whose
+   * pipeline it leaves as it is). Returns what had to be dropped past twice the outbox bound.
+   */
+  private async markSent(
+    owner: string,
+    done: ReadonlySet<string>,
+    failed: ReadonlySet<string>,
+  ): Promise<OutboxEntry[]> {
+    for (let attempt = 1; ; attempt++) {
+      const storedVersion = await this.options.store.version(this.stateKey);
+      const live = this.live;
+      let base: ProcessorState;
+      let outbox: Outbox;
+      let version: number | null;
+      if (live !== null && live.saved !== null && live.version === storedVersion) {
+        base = live.saved;
+        outbox = live.outbox;
+        version = live.version;
+      } else {
+        const stored = await this.loadValue();
+        if (stored === null) return [];
+        base = stored.value;
+        outbox = Outbox.restore(stored.value.outbox, this.now()).outbox;
+        version = stored.version;
+        this.live = null;
+      }
+      const next = outbox.clone();
+      next.settle(owner, done, failed);
+      const dropped = next.trim(this.maxOutbox * 2);
+      for (const entry of dropped) {
+        this.options.logger.error("outbox past twice its bound and the dead-letter queue failing: dropped", {
+          notification: entry.notification,
+        });
+      }
+      const value: ProcessorState = { ...base, outbox: next.snapshot() };
+      // Only the outbox changed: a partial save.
+      const saved = await this.saveValue(value, version, true);
+      if (saved !== CONFLICT) {
+        if (this.live !== null) Object.assign(this.live, { version: saved, outbox: next, saved: value });
+        return dropped;
+      }
+      this.live = null;
+      await conflictBackoff(attempt);
+      if (attempt >= this.maxConflictRetries) {
+        // The published ones stay leased until our deadline, then another invocation publishes
+        // them again: subscribers drop the repeats by notification_id.
+        this.options.logger.warn("outbox not marked after repeated write races; repeats possible", {
+          attempt,
+          published: done.size,
+        });
+        return [];
+      }
+    }
+  }
+
   /** The live pipeline when it is still the stored version; otherwise a fresh one restored from the store. */
   private async current(): Promise<Live> {
-    const storedVersion = await this.options.store.version(this.stateKey, { consistent: false });
-    // Versions only grow: a stored version behind the live one is a read that has not caught up
-    // with this instance's own save (a store may answer the check from a replica), not a rollback.
-    if (
-      this.live !== null &&
-      (this.live.version === storedVersion ||
-        (storedVersion !== null && this.live.version !== null && storedVersion < this.live.version))
-    ) {
-      return this.live;
-    }
+    const storedVersion = await this.options.store.version(this.stateKey);
+    if (this.live !== null && this.live.version === storedVersion) return this.live;
     const pipeline = this.newPipeline();
     const reader = new SourceReader(this.options.config.sources);
-    const stored = await this.loadStored(storedVersion);
-    if (stored === null) return { pipeline, version: null, base: EMPTY_BASE, outbox: [], reader };
-    const base = stored.base;
+    const stored = await this.loadValue();
+    if (stored === null) return { pipeline, version: null, outbox: Outbox.empty(), reader, saved: null };
+    const restored = Outbox.restore(stored.value.outbox, this.now());
+    if (restored.unreadable > 0) {
+      this.options.logger.error("unreadable outbox entries left out", { unreadable: restored.unreadable });
+    }
+    const outbox = restored.outbox;
     reader.restore(stored.value.inputs);
     try {
       pipeline.restore(stored.value.pipeline);
@@ -376,7 +621,7 @@ export class Processor {
       // A snapshot this version cannot read (an upgrade changed the format): start clean rather
       // than fail every invocation; the next save overwrites it.
       this.options.logger.error("stored pipeline state unreadable; starting with empty windows", { error });
-      return { pipeline: this.newPipeline(), version: stored.version, base, outbox: [], reader };
+      return { pipeline: this.newPipeline(), version: stored.version, outbox, reader, saved: null };
     }
     const limitMs = this.now() + this.options.config.time.max_future_skew_s * 1000;
     if (pipeline.nowMs > limitMs) {
@@ -388,28 +633,52 @@ export class Processor {
           storedClock: new Date(Math.min(pipeline.nowMs, 8.64e15)).toISOString(),
         },
       );
-      return {
-        pipeline: this.newPipeline(),
-        version: stored.version,
-        base,
-        outbox: Array.isArray(stored.value.outbox) ? stored.value.outbox : [],
-        reader,
-      };
+      return { pipeline: this.newPipeline(), version: stored.version, outbox, reader, saved: null };
     }
-    return {
-      pipeline,
-      version: stored.version,
-      base,
-      outbox: Array.isArray(stored.value.outbox) ? stored.value.outbox : [],
-      reader,
-    };
+    return { pipeline, version: stored.version, outbox, reader, saved: stored.value };
   }
 
-  private async loadStored(
-    storedVersion: number | null,
-  ): Promise<{ value: ProcessorState; version: number; base: LayoutBase } | null> {
-    if (storedVersion === null) return null;
-    return await loadProcessorState(this.options.store, this.stateKey);
+  /**
+   * Save through the item layout: only items the stored version lacks are written, superseded
+   * ones deleted. `partial`: the windows stay as stored; only the alert state and the outbox are
+   * written (see URGENT_PATHS). The layout base is that of the version this instance last saved or
+   * loaded; a save on any other version first reads that version's base.
+   */
+  private async saveValue(
+    value: ProcessorState,
+    expectedVersion: number | null,
+    partial: boolean,
+  ): Promise<number | typeof CONFLICT> {
+    if (this.layoutVersion !== expectedVersion) {
+      const stored = expectedVersion === null ? null : await this.loadValue();
+      if (stored !== null && stored.version !== expectedVersion) return CONFLICT;
+      if (stored === null) {
+        this.layoutBase = EMPTY_BASE;
+        this.layoutVersion = expectedVersion;
+      }
+    }
+    const usePartial = partial && this.layoutBase.tree !== null;
+    // A partial save reads only the urgent parts: serialising every model for it would be waste.
+    const input = usePartial ? { pipeline: { alerts: value.pipeline.alerts }, outbox: value.outbox } : value;
+    const encoded = encodeState(input, this.layoutBase, { urgentOnly: usePartial });
+    const saved = await this.options.store.saveItems(
+      this.stateKey,
+      { root: encoded.root, put: encoded.put, delete: encoded.delete, expectedVersion },
+      this.now(),
+    );
+    if (saved !== CONFLICT) {
+      this.layoutBase = encoded.base;
+      this.layoutVersion = saved;
+    }
+    return saved;
+  }
+
+  private async loadValue(): Promise<{ value: ProcessorState; version: number } | null> {
+    const stored = await loadProcessorState(this.options.store, this.stateKey);
+    if (stored === null) return null;
+    this.layoutBase = stored.base;
+    this.layoutVersion = stored.version;
+    return stored;
   }
 
   private newPipeline(): Pipeline {
@@ -452,6 +721,7 @@ export class Processor {
           alerts: outcome.notifications,
           published: outcome.published,
           spooled: outcome.spooled,
+          dead_lettered: outcome.deadLettered,
           state_conflicts: outcome.conflicts,
         },
         nowMs,

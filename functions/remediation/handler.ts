@@ -32,9 +32,10 @@ let remediator: Remediator | null = null;
  */
 export async function handler(
   event: SNSEvent | ScheduledEvent,
-  _context?: Context,
+  context?: Context,
 ): Promise<Omit<RemediationSummary, "audit"> & { auditRecords: number }> {
   remediator ??= createRemediatorFromEnv(process.env);
-  const { audit, ...summary } = await remediator.handle(event);
+  // The context's remaining time bounds how long this invocation holds the intents it records.
+  const { audit, ...summary } = await remediator.handle(event, context);
   return { ...summary, auditRecords: audit.length };
 }

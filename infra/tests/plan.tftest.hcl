@@ -94,8 +94,12 @@ run "lambdas_run_node22_with_dead_letter_destinations" {
     error_message = "both functions use the bundles' index.handler"
   }
   assert {
-    condition     = aws_lambda_function.pipeline["processor"].reserved_concurrent_executions == 1
-    error_message = "the processor is serialised by default"
+    condition     = coalesce(aws_lambda_function.pipeline["processor"].reserved_concurrent_executions, -1) == -1
+    error_message = "the processor reserves no concurrency by default (accounts with a quota of 10 must deploy); the conditional writes order concurrent copies"
+  }
+  assert {
+    condition     = contains(keys(aws_lambda_function.pipeline["processor"].environment[0].variables), "DEAD_LETTER_QUEUE_URL")
+    error_message = "the processor sends what its outbox gives up on to the dead-letter queue"
   }
   assert {
     condition     = aws_lambda_function.pipeline["processor"].environment[0].variables["STATE_TABLE_NAME"] == "cloud-observability-state" && aws_lambda_function.pipeline["processor"].environment[0].variables["NODE_OPTIONS"] == "--enable-source-maps"
@@ -280,6 +284,48 @@ run "kinesis_scale_out_routes_by_service_to_one_processor_per_shard" {
       mapping.bisect_batch_on_function_error && contains(mapping.function_response_types, "ReportBatchItemFailures") && length(mapping.destination_config[0].on_failure) == 1
     ])
     error_message = "a failing record is bisected out, reported alone, and finally kept by the dead-letter destination"
+  }
+}
+
+run "the_instance_role_grants_no_star_resource_and_reads_only_the_projects_parameters" {
+  command = plan
+
+  assert {
+    condition     = alltrue([for s in data.aws_iam_policy_document.host[0].statement : !contains(s.resources, "*")])
+    error_message = "by default no statement of the instance role has a \"*\" resource"
+  }
+  assert {
+    condition = [for s in data.aws_iam_policy_document.host[0].statement : s.resources if s.sid == "ReadProjectParameters"] == [
+      toset(["arn:aws:ssm:us-east-1:123456789012:parameter/cloud-observability/*"])
+    ]
+    error_message = "parameters are readable under the project's path only"
+  }
+  assert {
+    condition     = length([for s in data.aws_iam_policy_document.host[0].statement : s if startswith(coalesce(s.sid, ""), "SessionManager")]) == 0
+    error_message = "Session Manager is off by default"
+  }
+}
+
+run "session_manager_adds_only_the_unscopable_channel_actions" {
+  command = plan
+
+  variables {
+    enable_session_manager = true
+  }
+
+  assert {
+    condition     = [for s in data.aws_iam_policy_document.host[0].statement : s.sid if contains(s.resources, "*")] == ["SessionManagerChannels"]
+    error_message = "the only \"*\" resource is the session channels statement"
+  }
+  assert {
+    condition     = alltrue([for s in data.aws_iam_policy_document.host[0].statement : alltrue([for a in s.actions : startswith(a, "ssmmessages:")]) if s.sid == "SessionManagerChannels"])
+    error_message = "the \"*\" statement holds ssmmessages actions only"
+  }
+  assert {
+    condition = [for s in data.aws_iam_policy_document.host[0].statement : s.resources if s.sid == "SessionManagerRegistersThisInstance"] == [
+      toset(["arn:aws:ec2:us-east-1:123456789012:instance/*"])
+    ]
+    error_message = "instance registration is scoped to this account's instances"
   }
 }
 

@@ -1,6 +1,7 @@
 import { type Silence, silenceMatches } from "../../shared/alerts/silence.js";
 import type { Alert, AlertType, Severity } from "../../shared/alerts/types.js";
 import type { Evaluation } from "../../shared/eval/truth.js";
+import type { HistoryEvent, IncidentSummary } from "../../shared/history/types.js";
 import type { AuditRecord } from "../../shared/remediation/types.js";
 import type { SeriesPoint } from "./aggregate.js";
 
@@ -12,6 +13,7 @@ export interface TimelineEntry {
     | "fired"
     | "notified"
     | "silenced"
+    | "inhibited"
     | "skipped"
     | "action_started"
     | "action_finished"
@@ -84,7 +86,8 @@ export interface RunTotals {
 }
 
 export interface DashboardSummary extends RunTotals {
-  mode: "generated" | "replay";
+  /** `history`: `npm run dashboard` over the alert history rather than a run. */
+  mode: "generated" | "replay" | "history";
   finished: boolean;
   firing: FiringAlertView[];
   silences: { id: string; matchers: Silence["matchers"]; expiresAtMs: number; reason: string }[];
@@ -116,7 +119,7 @@ export class DashboardState {
   private quality: QualityView | null = null;
   private finished = false;
 
-  constructor(readonly mode: "generated" | "replay") {}
+  constructor(readonly mode: DashboardSummary["mode"]) {}
 
   addPoint(point: SeriesPoint): void {
     this.points.push({ seq: this.nextSeq++, point });
@@ -306,6 +309,53 @@ export class DashboardState {
     };
   }
 
+  /**
+   * Replace everything with what the alert history holds (`npm run dashboard`): incidents with
+   * their timelines (oldest first), the firing ones, active silences, chart points and totals.
+   */
+  loadHistory(history: HistoryContents): void {
+    this.incidents.clear();
+    this.notifications.length = 0;
+    for (const { summary, events } of history.incidents) {
+      const incident = this.incident(summary.incident, summary.startsAtMs);
+      Object.assign(incident, {
+        type: summary.type,
+        service: summary.service,
+        entity: summary.entity,
+        severity: summary.severity,
+        endsAtMs: summary.endsAtMs,
+        status: summary.state,
+      });
+      for (const event of events) {
+        const entry = timelineEntryOf(event);
+        if (entry !== null) this.add(summary.incident, event.atMs, entry);
+      }
+    }
+    this.firing = history.incidents
+      .filter(({ summary }) => summary.state === "firing")
+      .map(({ summary }) => ({
+        fingerprint: summary.fingerprint,
+        incident: summary.incident,
+        type: summary.type,
+        service: summary.service,
+        entity: summary.entity,
+        severity: summary.severity,
+        startsAtMs: summary.startsAtMs,
+        summary: summary.summary,
+        silencedBy: summary.silenced ? "history" : null,
+      }));
+    this.silences = history.silences;
+    // Streams send points added since their last message: add only the hours that are new or whose
+    // counts changed (the page replaces a point of the same hour), not the whole series every reload.
+    const last = this.points.at(-1)?.point;
+    for (const point of history.points) {
+      if (last !== undefined && point.atMs < last.atMs) continue;
+      if (last !== undefined && point.atMs === last.atMs && sameCounts(point, last)) continue;
+      this.addPoint(point);
+    }
+    this.totals = history.totals;
+  }
+
   private noteNotification(record: AuditRecord, sinks: NotificationView["sinks"]): void {
     const data = record.data;
     const id = str(data.notificationId) ?? `${record.atMs}`;
@@ -377,4 +427,59 @@ function str(value: unknown): string | null {
   if (typeof value === "string") return value;
   if (typeof value === "number" || typeof value === "boolean") return String(value);
   return null;
+}
+
+/** What `loadHistory` shows; see local/dashboard/history.ts. */
+export interface HistoryContents {
+  /** Oldest first, each with its events oldest first. */
+  incidents: { summary: IncidentSummary; events: HistoryEvent[] }[];
+  silences: Silence[];
+  points: SeriesPoint[];
+  totals: RunTotals;
+}
+
+function sameCounts(a: SeriesPoint, b: SeriesPoint): boolean {
+  for (const type of Object.keys(a.alertsByType) as AlertType[]) {
+    if (a.alertsByType[type] !== b.alertsByType[type]) return false;
+  }
+  return true;
+}
+
+/** One history event as a timeline step (the same words as the live timeline). */
+function timelineEntryOf(event: HistoryEvent): Omit<TimelineEntry, "atMs"> | null {
+  switch (event.kind) {
+    case "first_log":
+      return { kind: "first_log", text: event.message };
+    case "transition":
+      return event.state === "firing"
+        ? { kind: "fired", text: event.summary }
+        : { kind: "resolved", text: event.summary };
+    case "notification":
+      return {
+        kind: "notified",
+        text: `${event.reason} via ${event.sink}${event.error === null ? "" : `: ${event.error}`}`,
+        outcome: event.outcome,
+        sinks: [
+          {
+            sink: event.sink,
+            status: event.outcome,
+            ...(event.error === null ? {} : { error: event.error }),
+          },
+        ],
+      };
+    case "action":
+      return {
+        kind: "action_finished",
+        text: `${event.actionType} ${event.target}${event.dryRun ? " (dry run)" : ""}${event.detail ? `: ${event.detail}` : ""}`,
+        outcome: event.outcome,
+      };
+    case "skip":
+      return { kind: "skipped", text: `${event.reason}${event.detail ? `: ${event.detail}` : ""}` };
+    case "outcome":
+      return { kind: "action_outcome", text: `${event.actionType}: ${event.detail}`, outcome: event.status };
+    case "silenced":
+      return { kind: "silenced", text: `silenced by ${event.silenceId}: ${event.reason}` };
+    case "inhibited":
+      return { kind: "inhibited", text: `${event.reason} (${event.byIncident})` };
+  }
 }

@@ -50,10 +50,7 @@ export class RunHistory {
     this.pendingAudit = [];
     // Whatever the responder still holds (a responder without onAudit keeps its records for drain()).
     for (const record of responder.audit.drain()) records.push(record);
-    const events = [
-      ...this.builder.fromAudit(records),
-      ...this.builder.fromSilenced(pipeline.takeSilenced()),
-    ];
+    const events = [...this.builder.fromAudit(records), ...this.builder.fromMuted(pipeline.takeMuted())];
     if (events.length > 0) {
       try {
         await this.store.append(events);

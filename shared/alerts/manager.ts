@@ -83,6 +83,9 @@ const DEFAULT_MAX_RESOLVED = 10_000;
 /** Forgetting old resolved alerts scans them all; once per this much event time is plenty. */
 const PRUNE_EVERY_MS = 10_000;
 
+/** `told` of a group that has notified nothing yet. */
+const NOTHING_TOLD: ReadonlySet<string> = new Set();
+
 /**
  * The alert lifecycle: deduplicates findings into alerts keyed by fingerprint, groups them by
  * service and family, and decides from event time alone when a group is notified. Nothing here
@@ -99,8 +102,13 @@ export class AlertManager {
   private readonly maxResolvedAlerts: number;
   private nextPruneAtMs = Number.NEGATIVE_INFINITY;
   private readonly inhibitRules: InhibitRule[];
-  /** Alert episodes (fingerprint@start) ever inhibited, and the count per alert type. */
-  private readonly inhibitedEpisodes = new Map<string, Inhibition>();
+  /**
+   * Inhibited alert episodes: by fingerprint, the start of the episode and its inhibition (a new
+   * episode of the same alert replaces the entry). Keyed by the fingerprint, the string the alert
+   * already holds, since this is looked up for every firing alert at every flush. And the count
+   * per alert type.
+   */
+  private readonly inhibitedEpisodes = new Map<string, { startsAtMs: number; inhibition: Inhibition }>();
   private readonly inhibitedByType: Partial<Record<Alert["type"], number>> = {};
 
   constructor(
@@ -305,13 +313,16 @@ export class AlertManager {
     const resolvedTold: Alert[] = [];
     const silenced: GroupDecisionRecord["silenced"] = [];
     const inhibited: GroupDecisionRecord["inhibited"] = [];
-    const told = new Set(group.notifiedFiring);
+    // Runs for every open group every second: no Set and no closure when there is nothing to look up.
+    const told = group.notifiedFiring.length === 0 ? NOTHING_TOLD : new Set(group.notifiedFiring);
     let resolvedUnnotified = 0;
+    let newSinceNotified = 0;
     for (const fp of group.members) {
       const alert = this.alerts.get(fp);
       if (alert === undefined) continue;
       if (alert.status === "firing") {
-        const silence = this.silences.find((s) => silenceMatches(s, alert, nowMs));
+        const silence =
+          this.silences.length === 0 ? undefined : this.silences.find((s) => silenceMatches(s, alert, nowMs));
         const inhibition =
           silence === undefined && this.inhibitRules.length > 0 ? this.inhibitionOf(alert) : null;
         if (silence !== undefined) {
@@ -322,6 +333,7 @@ export class AlertManager {
           // Not yet: a source may still fire. Nothing is sent for it until the hold ends.
         } else {
           visible.push(alert);
+          if (!told.has(fp)) newSinceNotified++;
         }
       } else if (told.has(fp)) {
         resolvedTold.push(alert);
@@ -335,7 +347,7 @@ export class AlertManager {
       visibleFiring: visible.length,
       // Muted either way: the group decision treats an inhibited alert as a silenced one.
       silencedFiring: silenced.length + inhibited.length,
-      newSinceNotified: visible.filter((a) => !told.has(a.fingerprint)).length,
+      newSinceNotified,
       resolvedSinceNotified: resolvedTold.length,
       resolvedUnnotified,
     };
@@ -348,14 +360,13 @@ export class AlertManager {
    * incident, and paging it then would be the second page the rule exists to prevent.
    */
   private inhibitionOf(alert: Alert): Inhibition | null {
-    const episode = `${alert.fingerprint}@${alert.startsAtMs}`;
-    const known = this.inhibitedEpisodes.get(episode);
-    if (known !== undefined) return known;
+    const known = this.inhibitedEpisodes.get(alert.fingerprint);
+    if (known !== undefined && known.startsAtMs === alert.startsAtMs) return known.inhibition;
     const inhibition = inhibitionOf(this.inhibitRules, alert, this.alerts.values());
     if (inhibition === null) return null;
-    // Bounded: one entry per episode; cleared if it ever grows large (episodes end).
+    // Bounded: one entry per alert; cleared if it ever grows large (episodes end).
     if (this.inhibitedEpisodes.size >= 10_000) this.inhibitedEpisodes.clear();
-    this.inhibitedEpisodes.set(episode, inhibition);
+    this.inhibitedEpisodes.set(alert.fingerprint, { startsAtMs: alert.startsAtMs, inhibition });
     this.inhibitedByType[alert.type] = (this.inhibitedByType[alert.type] ?? 0) + 1;
     return inhibition;
   }

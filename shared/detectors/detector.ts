@@ -9,8 +9,20 @@ export const NO_FINDINGS: readonly DetectorFinding[] = Object.freeze([]);
  * from events (`event.timeMs`) or from `advance(nowMs)`, never from a clock, so a replay of the
  * same lines gives the same findings.
  */
+/**
+ * Which events a detector can act on: `sshd` only those of the sshd adapter (`origin: "sshd"`),
+ * `http` only those with request details (`http`, from access logs).
+ */
+export type DetectorScope = "sshd" | "http";
+
 export interface Detector {
   readonly name: string;
+  /**
+   * Set when the detector ignores every event outside this scope: the pipeline then does not call
+   * `observe` for the others (most events are native JSON lines, and a call per event per detector
+   * is what the throughput goal counts). Absent: every event.
+   */
+  readonly scope?: DetectorScope;
   /** Feed one event in time order; returns the state changes it caused (usually none). */
   observe(event: LogEvent): readonly DetectorFinding[];
   /** Let time pass with no event: windows expire and conditions may resolve. */

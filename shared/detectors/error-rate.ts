@@ -1,7 +1,7 @@
 import type { DetectorFinding } from "../alerts/types.js";
 import type { ErrorRateConfig } from "../config/types.js";
 import { StateError } from "../errors.js";
-import type { EventType, LogEvent } from "../log/schema.js";
+import type { LogEvent } from "../log/schema.js";
 import { CapacityGuard } from "./capacity.js";
 import { type Detector, NO_FINDINGS } from "./detector.js";
 import {
@@ -22,20 +22,16 @@ import { BucketWindow } from "./window.js";
 const STATE_VERSION = 1;
 
 /**
- * Events that are user traffic and so count as requests. Health checks are left out on purpose: a
- * steady stream of successful probes would dilute a real error burst.
+ * Whether an event counts as a request, and whether as a failed one. User traffic counts: request,
+ * error, auth_success and auth_failure. Health checks are left out on purpose: a steady stream of
+ * successful probes would dilute a real error burst.
  */
-const TRAFFIC: ReadonlySet<EventType> = new Set<EventType>([
-  "request",
-  "error",
-  "auth_success",
-  "auth_failure",
-]);
-
-/** Whether an event counts as a request, and whether as a failed one. */
 export function classifyTraffic(event: LogEvent): "error" | "ok" | null {
-  if (!TRAFFIC.has(event.event_type)) return null;
-  if (event.event_type === "error") return "error";
+  // Comparisons rather than a Set lookup: this runs for every event, and the parser hands out one
+  // shared string per event type, so each comparison is a pointer check.
+  const type = event.event_type;
+  if (type === "error") return "error";
+  if (type !== "request" && type !== "auth_success" && type !== "auth_failure") return null;
   return event.status_code !== null && event.status_code >= 500 ? "error" : "ok";
 }
 
@@ -58,7 +54,7 @@ export interface ErrorRateDetectorOptions {
 
 /**
  * Per-service error ratio over a sliding `window_s` of one-second buckets. Errors are events of
- * type "error" or with status >= 500; requests are all traffic events (see TRAFFIC). With fewer
+ * type "error" or with status >= 500; requests are all traffic events (see classifyTraffic). With fewer
  * than `min_requests` in the window there is no verdict to fire on; at or above `threshold_ratio`
  * it fires, and it resolves once the ratio is below `recovery_ratio` (the request minimum does not
  * apply to recovery: a quiet window with no errors is good news). A firing service with no traffic

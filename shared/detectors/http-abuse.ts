@@ -4,7 +4,15 @@ import { toLogLine } from "../log/parse.js";
 import type { LogEvent, LogLine } from "../log/schema.js";
 import { type Detector, NO_FINDINGS } from "./detector.js";
 import { SourceStates } from "./sources.js";
-import { readArray, readFiniteNumber, readOptionalTime, timeOrNull } from "./state.js";
+import {
+  isRecord,
+  readArray,
+  readFiniteNumber,
+  readHeader,
+  readOptionalTime,
+  readString,
+  timeOrNull,
+} from "./state.js";
 
 const STATE_VERSION = 1;
 const SAMPLES = 5;
@@ -55,6 +63,7 @@ interface Bucket {
  */
 export class HttpProbingDetector implements Detector {
   readonly name = "http_probing";
+  readonly scope = "http";
   private readonly leakMs: number;
   private readonly blackholeMs: number;
   private readonly buckets: SourceStates<Bucket>;
@@ -248,6 +257,14 @@ interface FloodState {
   firing: boolean;
   sinceMs: number;
   samples: LogLine[];
+  /**
+   * The newest second with a counted request (-Infinity for none): the window is empty once it
+   * falls out, so the sweep can tell without sliding. Derived, not part of the snapshot.
+   */
+  lastCountedS: number;
+  /** Neighbours in order of last activity (least recent first); not part of the snapshot. */
+  prev: FloodState | null;
+  next: FloodState | null;
 }
 
 /**
@@ -255,17 +272,32 @@ interface FloodState {
  * `request_flood` alert naming the IP; it resolves once the window holds fewer than half that.
  *
  * Needs: event_type request and source_ip (any format that has them).
+ *
+ * It sees nearly every event, so its bookkeeping avoids per-event allocation: keys are found by
+ * service and then IP (two lookups on strings V8 has already hashed, instead of building and
+ * hashing a "service/IP" string per event), and the order of last activity, which eviction and the
+ * sweep follow, is an intrusive list (a touch is a few pointer writes, not a Map delete and
+ * re-insert). The once-a-second sweep slides only firing windows (the only ones that can resolve);
+ * a quiet window is slid when its next request comes, or for a snapshot, with the same result.
  */
 export class RequestFloodDetector implements Detector {
   readonly name = "request_flood";
   private readonly windowS: number;
-  private readonly states: SourceStates<FloodState>;
+  private byService = new Map<string, Map<string, FloodState>>();
+  private size = 0;
+  /** Least recently active. */
+  private head: FloodState | null = null;
+  /** Most recently active. */
+  private tail: FloodState | null = null;
+  private latestMs = Number.NEGATIVE_INFINITY;
+  private nextSweepMs = Number.NEGATIVE_INFINITY;
+  /** The second of the last sweep: every window stands at this second or later (see `snapshot`). */
+  private sweptS = Number.NEGATIVE_INFINITY;
 
   constructor(
     private readonly config: RequestFloodConfig,
-    maxKeys = 10_000,
+    private readonly maxKeys = 10_000,
   ) {
-    this.states = new SourceStates(maxKeys);
     this.windowS = Math.max(1, Math.round(config.window_s));
   }
 
@@ -273,13 +305,20 @@ export class RequestFloodDetector implements Detector {
     const ip = event.source_ip;
     if (event.event_type !== "request" || ip === null || ip === "" || !Number.isFinite(event.timeMs))
       return NO_FINDINGS;
-    const nowMs = this.states.observe(event.timeMs);
+    const nowMs = Math.max(this.latestMs, event.timeMs);
+    this.latestMs = nowMs;
     let out = this.sweep(nowMs);
-    const key = SourceStates.key(event.service, ip);
-    let state = this.states.map.get(key);
+    let state = this.byService.get(event.service)?.get(ip);
     if (state === undefined) {
-      // A firing source is never dropped to make room (its alert could not resolve).
-      this.states.makeRoom((old) => !old.firing, false);
+      if (this.size >= this.maxKeys) {
+        // The least recently active key that is not firing makes room.
+        for (let old = this.head; old !== null; old = old.next) {
+          if (!old.firing) {
+            this.remove(old);
+            break;
+          }
+        }
+      }
       state = {
         service: event.service,
         ip,
@@ -289,9 +328,15 @@ export class RequestFloodDetector implements Detector {
         firing: false,
         sinceMs: event.timeMs,
         samples: [],
+        lastCountedS: Number.NEGATIVE_INFINITY,
+        prev: null,
+        next: null,
       };
+      this.add(state);
+    } else if (state !== this.tail) {
+      this.unlink(state);
+      this.linkAtTail(state);
     }
-    this.states.touch(key, state);
     const second = Math.floor(event.timeMs / 1000);
     this.slide(state, Math.max(second, Math.floor(nowMs / 1000)));
     // A late event inside the window still counts in its own second.
@@ -299,6 +344,7 @@ export class RequestFloodDetector implements Detector {
       const slot = ((second % this.windowS) + this.windowS) % this.windowS;
       state.counts[slot] = (state.counts[slot] ?? 0) + 1;
       state.total++;
+      if (second > state.lastCountedS) state.lastCountedS = second;
     }
     if (state.firing || state.total >= this.config.max_requests - SAMPLES) {
       state.samples.push(toLogLine(event));
@@ -313,28 +359,47 @@ export class RequestFloodDetector implements Detector {
   }
 
   advance(nowMs: number): readonly DetectorFinding[] {
-    const at = this.states.advance(nowMs);
-    return at === null ? NO_FINDINGS : (this.sweep(at) ?? NO_FINDINGS);
+    if (!Number.isFinite(nowMs)) return NO_FINDINGS;
+    if (nowMs > this.latestMs) this.latestMs = nowMs;
+    this.nextSweepMs = Number.NEGATIVE_INFINITY;
+    return this.sweep(this.latestMs) ?? NO_FINDINGS;
   }
 
   /** Only a firing IP's resolve is a finding time alone can produce; quiet windows empty silently. */
   idle(): boolean {
-    for (const state of this.states.map.values()) if (state.firing) return false;
+    for (let s = this.head; s !== null; s = s.next) if (s.firing) return false;
     return true;
   }
 
   snapshot(): unknown {
-    return {
-      ...this.states.header(this.name, STATE_VERSION),
-      states: [...this.states.map.values()],
-    };
+    const states: Omit<FloodState, "lastCountedS" | "prev" | "next">[] = [];
+    for (let s = this.head; s !== null; s = s.next) {
+      // Catch up the windows the sweep left quiet, so the snapshot is what sliding each every second gives.
+      this.slide(s, this.sweptS);
+      states.push({
+        service: s.service,
+        ip: s.ip,
+        counts: s.counts,
+        total: s.total,
+        headS: s.headS,
+        firing: s.firing,
+        sinceMs: s.sinceMs,
+        samples: s.samples,
+      });
+    }
+    return { detector: this.name, version: STATE_VERSION, latestMs: timeOrNull(this.latestMs), states };
   }
 
   restore(state: unknown): void {
-    this.states.restore(this.name, state, STATE_VERSION, "states", "ip", (item, service, ip) => {
+    const record = readHeader(this.name, state, STATE_VERSION);
+    const restored: FloodState[] = [];
+    for (const item of readArray(this.name, record, "states")) {
+      if (!isRecord(item)) continue;
+      const service = readString(this.name, item, "service");
+      const ip = readString(this.name, item, "ip");
       const counts = readArray(this.name, item, "counts").map((n) => (typeof n === "number" ? n : 0));
-      if (counts.length !== this.windowS) return null;
-      return {
+      if (counts.length !== this.windowS) continue;
+      restored.push({
         service,
         ip,
         counts,
@@ -343,8 +408,69 @@ export class RequestFloodDetector implements Detector {
         firing: item.firing === true,
         sinceMs: readFiniteNumber(this.name, item, "sinceMs"),
         samples: readArray(this.name, item, "samples") as LogLine[],
-      };
-    });
+        lastCountedS: Number.NEGATIVE_INFINITY,
+        prev: null,
+        next: null,
+      });
+    }
+    for (const s of restored) s.lastCountedS = this.newestCounted(s);
+    this.byService = new Map();
+    this.size = 0;
+    this.head = null;
+    this.tail = null;
+    for (const s of restored) {
+      // A key listed twice keeps its later state at its first place, as a Map set would.
+      const existing = this.byService.get(s.service)?.get(s.ip);
+      if (existing === undefined) this.add(s);
+      else Object.assign(existing, { ...s, prev: existing.prev, next: existing.next });
+    }
+    this.latestMs = readOptionalTime(this.name, record, "latestMs") ?? Number.NEGATIVE_INFINITY;
+    this.sweptS = Number.NEGATIVE_INFINITY;
+  }
+
+  /** The newest second of the window with a count, or -Infinity. */
+  private newestCounted(state: FloodState): number {
+    for (let k = 0; k < this.windowS; k++) {
+      const second = state.headS - k;
+      if ((state.counts[((second % this.windowS) + this.windowS) % this.windowS] ?? 0) > 0) return second;
+    }
+    return Number.NEGATIVE_INFINITY;
+  }
+
+  private add(state: FloodState): void {
+    let ips = this.byService.get(state.service);
+    if (ips === undefined) {
+      ips = new Map();
+      this.byService.set(state.service, ips);
+    }
+    ips.set(state.ip, state);
+    this.size++;
+    this.linkAtTail(state);
+  }
+
+  private remove(state: FloodState): void {
+    const ips = this.byService.get(state.service);
+    if (ips?.delete(state.ip) !== true) return;
+    if (ips.size === 0) this.byService.delete(state.service);
+    this.size--;
+    this.unlink(state);
+  }
+
+  private linkAtTail(state: FloodState): void {
+    state.prev = this.tail;
+    state.next = null;
+    if (this.tail === null) this.head = state;
+    else this.tail.next = state;
+    this.tail = state;
+  }
+
+  private unlink(state: FloodState): void {
+    if (state.prev === null) this.head = state.next;
+    else state.prev.next = state.next;
+    if (state.next === null) this.tail = state.prev;
+    else state.next.prev = state.prev;
+    state.prev = null;
+    state.next = null;
   }
 
   private slide(state: FloodState, toS: number): void {
@@ -360,17 +486,25 @@ export class RequestFloodDetector implements Detector {
   }
 
   private sweep(nowMs: number): DetectorFinding[] | null {
-    if (!this.states.sweepDue(nowMs)) return null;
+    if (nowMs < this.nextSweepMs) return null;
+    this.nextSweepMs = nowMs + 1000;
     let out: DetectorFinding[] | null = null;
     const nowS = Math.floor(nowMs / 1000);
-    for (const [key, state] of this.states.map) {
-      this.slide(state, nowS);
-      if (state.firing && state.total < this.config.max_requests / 2) {
-        state.firing = false;
-        out = out ?? [];
-        out.push(this.finding(state, "resolved", nowMs));
+    if (nowS > this.sweptS) this.sweptS = nowS;
+    const emptyUpToS = nowS - this.windowS;
+    for (let state = this.head; state !== null; ) {
+      const next = state.next;
+      if (state.firing) {
+        this.slide(state, nowS);
+        if (state.total < this.config.max_requests / 2) {
+          state.firing = false;
+          out = out ?? [];
+          out.push(this.finding(state, "resolved", nowMs));
+        }
       }
-      if (!state.firing && state.total === 0) this.states.map.delete(key);
+      // Sliding to nowS leaves a count exactly when a counted second is still inside the window.
+      if (!state.firing && state.lastCountedS <= emptyUpToS) this.remove(state);
+      state = next;
     }
     return out;
   }

@@ -43,6 +43,7 @@ export interface SshdJailOptions {
  */
 export class SshdJailDetector implements Detector {
   readonly name = "sshd_jail";
+  readonly scope = "sshd";
   private readonly config: SshdJailConfig;
   private readonly ignore: AddressList;
   private readonly findMs: number;

@@ -1,4 +1,4 @@
-import type { SilencedAlert } from "../alerts/muted.js";
+import type { MutedAlert } from "../alerts/muted.js";
 import { ALERT_TYPES, type AlertType, SEVERITIES, type Severity } from "../alerts/types.js";
 import { incidentId } from "../remediation/audit.js";
 import type { AuditRecord } from "../remediation/types.js";
@@ -28,9 +28,13 @@ export class HistoryEventBuilder {
     }
   }
 
-  /** Alerts a silence muted (Pipeline.takeSilenced): one event per alert episode and silence. */
-  fromSilenced(muted: readonly SilencedAlert[]): HistoryEvent[] {
-    return muted.map(({ alert, silenceId, reason, atMs }) => {
+  /**
+   * Alerts a silence or an inhibit rule muted (Pipeline.takeMuted): one event per alert episode and
+   * silence, or per episode inhibited.
+   */
+  fromMuted(muted: readonly MutedAlert[]): HistoryEvent[] {
+    return muted.map((m): HistoryEvent => {
+      const { alert, atMs } = m;
       const identity: AlertIdentity = {
         incident: incidentId(alert.fingerprint, alert.startsAtMs),
         fingerprint: alert.fingerprint,
@@ -39,7 +43,24 @@ export class HistoryEventBuilder {
         entity: alert.entity,
       };
       this.remember(identity);
-      return { ...identity, kind: "silenced", id: `silenced#${silenceId}`, atMs, silenceId, reason };
+      if (m.kind === "inhibited") {
+        return {
+          ...identity,
+          kind: "inhibited",
+          id: `inhibited#${m.byIncident}`,
+          atMs,
+          byIncident: m.byIncident,
+          reason: m.reason,
+        };
+      }
+      return {
+        ...identity,
+        kind: "silenced",
+        id: `silenced#${m.silenceId}`,
+        atMs,
+        silenceId: m.silenceId,
+        reason: m.reason,
+      };
     });
   }
 

@@ -44,6 +44,20 @@ const SNAPSHOT_VERSION = 1;
 /** A retrain replaces 1 / RENEW_SHARE of the trees. */
 const RENEW_SHARE = 4;
 
+/**
+ * Fits run per observe() or advance() call at most. Windows of services that started together
+ * close together, and so would their warm-ups and retrains: 1,000 services fitting in the event
+ * that closes their windows would stall that event for seconds. Due fits wait in a queue instead,
+ * and each call pays for at most this many (see `npm run bench -- ml`).
+ */
+export const FITS_PER_CALL = 1;
+/**
+ * A call that closed more windows than this already paid for that many scores and runs no fit, nor
+ * does the call after it (the pipeline's tick and the event that crossed it come together): the
+ * queue waits.
+ */
+const MAX_CLOSES_WITH_FITS = 16;
+
 /** Services tracked at once; each holds a model and up to max_training_windows rows. */
 export const MAX_SERVICES = 1000;
 
@@ -59,13 +73,82 @@ interface ServiceModel {
   trainedOn: number;
 }
 
+/**
+ * A service's recent calm feature vectors, oldest first, at most `capacity` of them: one flat ring
+ * of numbers rather than an array per window. At a thousand services the per-window arrays were
+ * half a million small objects for the garbage collector to mark on every full collection.
+ */
+export class TrainingRows {
+  private data: Float64Array;
+  private start = 0;
+  length = 0;
+
+  constructor(readonly capacity: number) {
+    // Grows by doubling up to capacity: a service that never finishes its warm-up stays small.
+    this.data = new Float64Array(Math.min(capacity, 64) * FEATURE_COUNT);
+  }
+
+  private get rowsHeld(): number {
+    return this.data.length / FEATURE_COUNT;
+  }
+
+  push(vector: ArrayLike<number>): void {
+    if (this.length === this.rowsHeld && this.length < this.capacity) {
+      const grown = new Float64Array(Math.min(this.capacity, 2 * this.rowsHeld) * FEATURE_COUNT);
+      grown.set(this.toMatrix());
+      this.data = grown;
+      this.start = 0;
+    }
+    const held = this.rowsHeld;
+    let at: number;
+    if (this.length < held) {
+      at = (this.start + this.length) % held;
+      this.length++;
+    } else {
+      at = this.start;
+      this.start = (this.start + 1) % held;
+    }
+    for (let f = 0; f < FEATURE_COUNT; f++) this.data[at * FEATURE_COUNT + f] = vector[f] as number;
+  }
+
+  /** The rows oldest first, as a new row-major matrix of `length` rows. */
+  toMatrix(): Float64Array {
+    const out = new Float64Array(this.length * FEATURE_COUNT);
+    const held = this.rowsHeld;
+    const first = Math.min(this.length, held - this.start);
+    out.set(this.data.subarray(this.start * FEATURE_COUNT, (this.start + first) * FEATURE_COUNT));
+    if (first < this.length)
+      out.set(this.data.subarray(0, (this.length - first) * FEATURE_COUNT), first * FEATURE_COUNT);
+    return out;
+  }
+
+  /** Replaces the rows with those of `matrix` (oldest first), keeping the newest `capacity`. */
+  assign(matrix: Float64Array): void {
+    const n = Math.min(this.capacity, matrix.length / FEATURE_COUNT);
+    const held = Math.max(this.rowsHeld, Math.min(this.capacity, n));
+    if (held !== this.rowsHeld) this.data = new Float64Array(held * FEATURE_COUNT);
+    this.data.set(matrix.subarray(matrix.length - n * FEATURE_COUNT));
+    this.start = 0;
+    this.length = n;
+  }
+
+  /** The rows oldest first as arrays, for snapshots. */
+  toArrays(): number[][] {
+    const matrix = this.toMatrix();
+    const rows: number[][] = [];
+    for (let i = 0; i < this.length; i++)
+      rows.push(Array.from(matrix.subarray(i * FEATURE_COUNT, (i + 1) * FEATURE_COUNT)));
+    return rows;
+  }
+}
+
 interface ServiceState {
   window: WindowState | null;
   windowsSeen: number;
   windowsSinceTrain: number;
   trainings: number;
   /** Recent normal feature vectors, oldest first, at most max_training_windows. */
-  training: number[][];
+  training: TrainingRows;
   /**
    * Scores of the windows that went into `training`, as the model of the day scored them, oldest
    * first: the threshold is their quantile, so a retrain never re-scores the training set.
@@ -82,14 +165,14 @@ interface ServiceState {
   lastSeenMs: number;
 }
 
-function newService(timeMs: number): ServiceState {
+function newService(timeMs: number, trainingCapacity: number): ServiceState {
   return {
     lastSeenMs: timeMs,
     window: null,
     windowsSeen: 0,
     windowsSinceTrain: 0,
     trainings: 0,
-    training: [],
+    training: new TrainingRows(trainingCapacity),
     scores: [],
     model: null,
     anomalousStreak: 0,
@@ -182,25 +265,47 @@ const MIN_KEPT_SHARE = 0.8;
  * calibrated threshold until the next incident of the same kind scores as ordinary.
  */
 export function withoutContamination(training: number[][]): number[][] {
-  const n = training.length;
-  if (n < 10) return training;
-  const median: number[] = [];
-  const spread: number[] = [];
+  const matrix = new Float64Array(training.length * FEATURE_COUNT);
+  training.forEach((row, i) => {
+    matrix.set(row.slice(0, FEATURE_COUNT), i * FEATURE_COUNT);
+  });
+  const kept = calmRows(matrix);
+  if (kept === matrix) return training;
+  const rows: number[][] = [];
+  for (let i = 0; i < kept.length / FEATURE_COUNT; i++)
+    rows.push(Array.from(kept.subarray(i * FEATURE_COUNT, (i + 1) * FEATURE_COUNT)));
+  return rows;
+}
+
+/** withoutContamination on a row-major matrix: `matrix` itself when nothing is dropped. */
+function calmRows(matrix: Float64Array): Float64Array {
+  const n = matrix.length / FEATURE_COUNT;
+  if (n < 10) return matrix;
+  const median = new Float64Array(FEATURE_COUNT);
+  const limit = new Float64Array(FEATURE_COUNT);
   const column = new Float64Array(n);
   const deviation = new Float64Array(n);
   for (let f = 0; f < FEATURE_COUNT; f++) {
-    for (let i = 0; i < n; i++) column[i] = training[i]?.[f] ?? 0;
+    for (let i = 0; i < n; i++) column[i] = matrix[i * FEATURE_COUNT + f] as number;
     const mid = quantileSelect(column, 0.5);
     for (let i = 0; i < n; i++) deviation[i] = Math.abs((column[i] as number) - mid);
-    median.push(mid);
-    spread.push(flooredSpread(f, 1.4826 * quantileSelect(deviation, 0.5), mid));
+    median[f] = mid;
+    limit[f] = CONTAMINATION_LIMIT * flooredSpread(f, 1.4826 * quantileSelect(deviation, 0.5), mid);
   }
-  const kept = training.filter((row) =>
-    row.every(
-      (value, f) => Math.abs(value - (median[f] as number)) <= CONTAMINATION_LIMIT * (spread[f] as number),
-    ),
-  );
-  return kept.length >= MIN_KEPT_SHARE * n ? kept : training;
+  const kept = new Float64Array(matrix.length);
+  let count = 0;
+  for (let i = 0; i < n; i++) {
+    let calm = true;
+    for (let f = 0; f < FEATURE_COUNT && calm; f++) {
+      const v = matrix[i * FEATURE_COUNT + f] as number;
+      calm = Math.abs(v - (median[f] as number)) <= (limit[f] as number);
+    }
+    if (!calm) continue;
+    kept.set(matrix.subarray(i * FEATURE_COUNT, (i + 1) * FEATURE_COUNT), count * FEATURE_COUNT);
+    count++;
+  }
+  if (count === n || count < MIN_KEPT_SHARE * n) return matrix;
+  return kept.subarray(0, count * FEATURE_COUNT);
 }
 
 export function createMlDetector(config: MlConfig): Detector {
@@ -218,41 +323,43 @@ export function createMlDetector(config: MlConfig): Detector {
   let nextCloseMs = Number.POSITIVE_INFINITY;
   const vector = new Float64Array(FEATURE_COUNT);
   const probe = new Float64Array(FEATURE_COUNT);
+  /**
+   * Services whose fit is due, oldest first (FIFO: deterministic, and no service waits behind
+   * newer ones). Not part of the snapshot: restore() rebuilds it from each service's counters.
+   */
+  let fitQueue: { service: string; state: ServiceState }[] = [];
+  let fitQueueHead = 0;
+  const queued = new WeakSet<ServiceState>();
 
   /** Trees grown per retrain once a model exists: a quarter of the forest (see renewedWith). */
   const renewTrees = Math.max(1, Math.ceil(config.trees / RENEW_SHARE));
 
-  function fitOn(
-    service: string,
-    state: ServiceState,
-    training: number[][],
-  ): { forest: IsolationForest; rows: Float64Array } {
-    const rows = new Float64Array(training.length * FEATURE_COUNT);
-    training.forEach((row, i) => {
-      rows.set(row, i * FEATURE_COUNT);
-    });
+  function fitOn(service: string, state: ServiceState, rows: Float64Array): IsolationForest {
+    const n = rows.length / FEATURE_COUNT;
     const options = {
       sampleSize: config.sample_size,
       seed: serviceSeed(config.seed, service, state.trainings),
       extrapolate: true,
     };
     const previous = state.model?.forest;
-    const sampleSize = Math.min(config.sample_size, training.length);
+    const sampleSize = Math.min(config.sample_size, n);
     // A retrain grows a quarter of the trees on the latest windows and drops the oldest quarter:
     // a quarter of the cost, and the forest still follows the data (fully renewed in four retrains).
     // Until the training set reaches the sample size, the trees' sample size (and so the score
     // scale) still changes, and the whole forest is grown.
     if (previous && previous.sampleSize === sampleSize && previous.trees === config.trees) {
       const fresh = IsolationForest.fit(rows, FEATURE_COUNT, { ...options, trees: renewTrees });
-      return { forest: previous.renewedWith(fresh), rows };
+      return previous.renewedWith(fresh);
     }
-    return { forest: IsolationForest.fit(rows, FEATURE_COUNT, { ...options, trees: config.trees }), rows };
+    return IsolationForest.fit(rows, FEATURE_COUNT, { ...options, trees: config.trees });
   }
 
   function train(service: string, state: ServiceState): void {
-    state.training = withoutContamination(state.training);
-    const { forest, rows } = fitOn(service, state, state.training);
-    const n = state.training.length;
+    const all = state.training.toMatrix();
+    const rows = calmRows(all);
+    if (rows !== all) state.training.assign(rows);
+    const forest = fitOn(service, state, rows);
+    const n = rows.length / FEATURE_COUNT;
     const median: number[] = [];
     const low: number[] = [];
     const high: number[] = [];
@@ -416,8 +523,7 @@ export function createMlDetector(config: MlConfig): Detector {
     }
     // Only calm windows teach the model: nothing anomalous, nothing during an incident.
     if (!anomalous && !borderline && !state.firing) {
-      state.training.push(Array.from(vector));
-      if (state.training.length > config.max_training_windows) state.training.shift();
+      state.training.push(vector);
     }
     // The score record takes the borderline windows too (the calibrated quantile lives among them),
     // but not anomalous ones or an incident: those would teach the threshold to rise with them.
@@ -425,10 +531,55 @@ export function createMlDetector(config: MlConfig): Detector {
       state.scores.push(state.lastScore);
       if (state.scores.length > config.max_training_windows) state.scores.shift();
     }
+    if (fitDue(state)) enqueueFit(service, state);
+  }
+
+  function fitDue(state: ServiceState): boolean {
     const due = state.model
       ? state.windowsSinceTrain >= config.retrain_every_windows
       : state.windowsSeen >= minTraining;
-    if (due && state.training.length >= minTraining) train(service, state);
+    return due && state.training.length >= minTraining;
+  }
+
+  function enqueueFit(service: string, state: ServiceState): void {
+    if (queued.has(state)) return;
+    queued.add(state);
+    fitQueue.push({ service, state });
+  }
+
+  /** Whether the previous call closed many windows (see MAX_CLOSES_WITH_FITS). */
+  let heavyCall = false;
+
+  /** The end of an observe() or advance() call that closed `closed` windows: queued fits, if affordable. */
+  function fitsAfter(closed: number): void {
+    if (closed > MAX_CLOSES_WITH_FITS) {
+      heavyCall = true;
+      return;
+    }
+    if (heavyCall) {
+      heavyCall = false;
+      return;
+    }
+    if (fitQueueHead < fitQueue.length) runFits();
+  }
+
+  /** Runs at most FITS_PER_CALL queued fits; a service evicted or restored away since is skipped. */
+  function runFits(): void {
+    let budget = FITS_PER_CALL;
+    while (budget > 0 && fitQueueHead < fitQueue.length) {
+      const entry = fitQueue[fitQueueHead++] as { service: string; state: ServiceState };
+      queued.delete(entry.state);
+      if (services.get(entry.service) !== entry.state || !fitDue(entry.state)) continue;
+      train(entry.service, entry.state);
+      budget--;
+    }
+    if (fitQueueHead >= fitQueue.length) {
+      fitQueue = [];
+      fitQueueHead = 0;
+    } else if (fitQueueHead > 1024 && fitQueueHead * 2 > fitQueue.length) {
+      fitQueue = fitQueue.slice(fitQueueHead);
+      fitQueueHead = 0;
+    }
   }
 
   /** The finding that ends an incident without a scored window: the service went quiet or was evicted. */
@@ -478,16 +629,21 @@ export function createMlDetector(config: MlConfig): Detector {
     }
   }
 
-  function closeDue(nowMs: number, out: DetectorFinding[]): void {
-    if (nowMs < nextCloseMs) return;
+  /** Closes every window that ended by `nowMs`; returns how many it closed. */
+  function closeDue(nowMs: number, out: DetectorFinding[]): number {
+    if (nowMs < nextCloseMs) return 0;
     let next = Number.POSITIVE_INFINITY;
+    let closed = 0;
     for (const [service, state] of services.entries) {
       const window = state.window;
       if (!window) continue;
-      if (nowMs >= window.startMs + windowMs) closeWindow(service, state, out);
-      else next = Math.min(next, window.startMs + windowMs);
+      if (nowMs >= window.startMs + windowMs) {
+        closeWindow(service, state, out);
+        closed++;
+      } else next = Math.min(next, window.startMs + windowMs);
     }
     nextCloseMs = next;
+    return closed;
   }
 
   return {
@@ -496,9 +652,10 @@ export function createMlDetector(config: MlConfig): Detector {
     observe(event: LogEvent): readonly DetectorFinding[] {
       if (!config.enabled || !Number.isFinite(event.timeMs)) return NO_FINDINGS;
       let out: DetectorFinding[] | null = null;
+      let closed = 0;
       if (event.timeMs >= nextCloseMs) {
         out = [];
-        closeDue(event.timeMs, out);
+        closed = closeDue(event.timeMs, out);
       }
       let state = services.touchIfPresent(event.service, event.timeMs);
       if (!state) {
@@ -511,22 +668,26 @@ export function createMlDetector(config: MlConfig): Detector {
           out = capacity.refused(event.service, services.size, event.timeMs, out);
           return out && out.length > 0 ? out : NO_FINDINGS;
         }
-        state = newService(event.timeMs);
+        state = newService(event.timeMs, config.max_training_windows);
         services.touch(event.service, state, event.timeMs);
       }
       if (!state.window) {
-        state.window = newWindow(Math.floor(event.timeMs / windowMs) * windowMs);
+        // Each service's windows are offset by whole seconds from a hash of its name, so a fleet's
+        // windows do not all close (and get scored) in the same tick.
+        const phaseMs = staggerOffset(event.service, config.window_s) * 1000;
+        state.window = newWindow(Math.floor((event.timeMs - phaseMs) / windowMs) * windowMs + phaseMs);
         nextCloseMs = Math.min(nextCloseMs, state.window.startMs + windowMs);
       }
       // An event a little late for its window is counted in the open one rather than dropped.
       addEvent(state.window, event);
+      fitsAfter(closed);
       return out && out.length > 0 ? out : NO_FINDINGS;
     },
 
     advance(nowMs: number): readonly DetectorFinding[] {
       if (!config.enabled || !Number.isFinite(nowMs)) return NO_FINDINGS;
       const out: DetectorFinding[] = [];
-      closeDue(nowMs, out);
+      fitsAfter(closeDue(nowMs, out));
       resolveSilent(nowMs, out);
       capacity.check(services.size, nowMs, out);
       return out.length > 0 ? out : NO_FINDINGS;
@@ -535,7 +696,11 @@ export function createMlDetector(config: MlConfig): Detector {
     idle(): boolean {
       // An open window closes (and is scored) with time alone; a firing service can resolve.
       return (
-        !config.enabled || (firing.size === 0 && nextCloseMs === Number.POSITIVE_INFINITY && capacity.idle())
+        !config.enabled ||
+        (firing.size === 0 &&
+          nextCloseMs === Number.POSITIVE_INFINITY &&
+          fitQueueHead >= fitQueue.length &&
+          capacity.idle())
       );
     },
 
@@ -545,7 +710,7 @@ export function createMlDetector(config: MlConfig): Detector {
         serviceStates.push({
           service,
           ...state,
-          training: state.training.map((row) => row.slice()),
+          training: state.training.toArrays(),
           scores: state.scores.slice(),
           window: state.window ? structuredClone(state.window) : null,
           model: state.model ? { ...state.model, forest: state.model.forest.toBase64() } : null,
@@ -556,20 +721,38 @@ export function createMlDetector(config: MlConfig): Detector {
         version: SNAPSHOT_VERSION,
         services: serviceStates,
         capacity: capacity.toState(),
+        // The fit queue in its order, and whether the next call skips fits: a restored detector
+        // then fits the same services at the same events as one that never stopped.
+        pendingFits: fitQueue
+          .slice(fitQueueHead)
+          .filter((entry) => services.get(entry.service) === entry.state)
+          .map((entry) => entry.service),
+        skipNextFits: heavyCall,
       };
     },
 
     restore(snapshot: unknown): void {
-      const restored = parseSnapshot(snapshot);
+      const restored = parseSnapshot(snapshot, config.max_training_windows);
       if (isRecord(snapshot)) capacity.loadState(snapshot.capacity);
       services = new ActivityMap<ServiceState>();
       firing = new Set<string>();
       nextCloseMs = Number.POSITIVE_INFINITY;
+      fitQueue = [];
+      fitQueueHead = 0;
+      heavyCall = isRecord(snapshot) && snapshot.skipNextFits === true;
       for (const [service, state] of restored) {
         services.set(service, state);
         if (state.firing) firing.add(service);
         if (state.window) nextCloseMs = Math.min(nextCloseMs, state.window.startMs + windowMs);
       }
+      // The queue in its saved order; a snapshot without one (written before the queue existed)
+      // queues every service whose fit is due by its counters, in snapshot order.
+      const pending = isRecord(snapshot) && Array.isArray(snapshot.pendingFits) ? snapshot.pendingFits : [];
+      for (const service of pending) {
+        const state = typeof service === "string" ? services.get(service) : undefined;
+        if (state !== undefined && fitDue(state)) enqueueFit(service as string, state);
+      }
+      for (const [service, state] of restored) if (fitDue(state)) enqueueFit(service, state);
     },
   };
 }
@@ -650,7 +833,7 @@ function parseModel(value: unknown, where: string): ServiceModel | null {
   };
 }
 
-function parseSnapshot(snapshot: unknown): Map<string, ServiceState> {
+function parseSnapshot(snapshot: unknown, trainingCapacity: number): Map<string, ServiceState> {
   if (!isRecord(snapshot)) fail("snapshot is not an object");
   if (snapshot.detector !== DETECTOR_NAME) fail(`snapshot is from detector ${String(snapshot.detector)}`);
   if (snapshot.version !== SNAPSHOT_VERSION)
@@ -662,9 +845,12 @@ function parseSnapshot(snapshot: unknown): Map<string, ServiceState> {
     const service = raw.service;
     const where = `services[${index}] (${service})`;
     if (!Array.isArray(raw.training)) fail(`${where}.training is not an array`);
-    const training = raw.training.map((row, i) =>
-      numberArray(row, FEATURE_COUNT, `${where}.training[${i}]`).slice(),
-    );
+    const matrix = new Float64Array(raw.training.length * FEATURE_COUNT);
+    raw.training.forEach((row, i) => {
+      matrix.set(numberArray(row, FEATURE_COUNT, `${where}.training[${i}]`), i * FEATURE_COUNT);
+    });
+    const training = new TrainingRows(trainingCapacity);
+    training.assign(matrix);
     // Snapshots written before the running threshold: no score record, the next retrain starts one.
     const scores = raw.scores === undefined ? [] : numberArray(raw.scores, null, `${where}.scores`).slice();
     if (typeof raw.firing !== "boolean") fail(`${where}.firing is not a boolean`);

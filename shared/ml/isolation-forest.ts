@@ -152,13 +152,31 @@ export function averagePathLength(n: number): number {
   return 2 * (Math.log(n - 1) + EULER_GAMMA) - (2 * (n - 1)) / n;
 }
 
-export class IsolationForest {
+/** The packed word of a leaf (see IsolationForest.nodes). */
+const LEAF_WORD = -1;
+
+/** The flat arrays a forest is built from and serialized as. */
+interface NodeArrays {
   /** Feature tested at each node, or -1 at a leaf. */
-  private readonly feature: Int16Array;
+  feature: Int16Array;
   /** Split value at an internal node; the leaf's path length (depth + c(size)) at a leaf. */
-  private readonly split: Float32Array;
+  split: Float32Array;
   /** Index of the right child at an internal node (left is always i + 1); 0 at a leaf. */
-  private readonly right: Int32Array;
+  right: Int32Array;
+}
+
+export class IsolationForest {
+  /**
+   * Every node in 8 bytes, two 32-bit words: the first holds the feature (low 16 bits) and the
+   * distance to the right child (high 16 bits), or LEAF_WORD; the second the split value (or
+   * the leaf's path length) as a float32, read through `splits`. One row walks a node with one
+   * cache line instead of three (feature, split and right child in separate arrays), which is
+   * what a detector scoring one window of each of a thousand services pays for: their forests are
+   * not in cache.
+   */
+  private readonly nodes: Int32Array;
+  /** The same buffer as `nodes`, as float32: node i's split at 2i + 1. */
+  private readonly splits: Float32Array;
   /** Index of each tree's root node. */
   private readonly roots: Int32Array;
   /** Per tree and feature, the min and max of the tree's subsample (trees x nFeatures). */
@@ -170,20 +188,37 @@ export class IsolationForest {
     readonly nFeatures: number,
     readonly sampleSize: number,
     readonly extrapolate: boolean,
-    feature: Int16Array,
-    split: Float32Array,
-    right: Int32Array,
+    /** The three flat arrays, packed here, or nodes already packed (see `nodes`). */
+    nodes: NodeArrays | Int32Array,
     roots: Int32Array,
     boxLow: Float32Array,
     boxHigh: Float32Array,
   ) {
-    this.feature = feature;
-    this.split = split;
-    this.right = right;
     this.roots = roots;
     this.boxLow = boxLow;
     this.boxHigh = boxHigh;
     this.normaliser = averagePathLength(sampleSize);
+    if (nodes instanceof Int32Array) {
+      this.nodes = nodes;
+      this.splits = new Float32Array(nodes.buffer, nodes.byteOffset, nodes.length);
+      return;
+    }
+    const { feature, split, right } = nodes;
+    const buffer = new ArrayBuffer(feature.length * 8);
+    this.nodes = new Int32Array(buffer);
+    this.splits = new Float32Array(buffer);
+    for (let i = 0; i < feature.length; i++) {
+      const f = feature[i] as number;
+      if (f === LEAF) {
+        this.nodes[2 * i] = LEAF_WORD;
+      } else {
+        const step = (right[i] as number) - i;
+        if (step < 2 || step > 0xffff)
+          throw new InputError(`node ${i} has its right child ${step} nodes away`);
+        this.nodes[2 * i] = f | (step << 16);
+      }
+      this.splits[2 * i + 1] = split[i] as number;
+    }
   }
 
   get trees(): number {
@@ -191,7 +226,22 @@ export class IsolationForest {
   }
 
   get nodeCount(): number {
-    return this.feature.length;
+    return this.nodes.length / 2;
+  }
+
+  /** The nodes as the three flat arrays (for renewal, serialization and the complete layout). */
+  private unpacked(): NodeArrays {
+    const n = this.nodeCount;
+    const feature = new Int16Array(n);
+    const split = new Float32Array(n);
+    const right = new Int32Array(n);
+    for (let i = 0; i < n; i++) {
+      const w = this.nodes[2 * i] as number;
+      feature[i] = w === LEAF_WORD ? LEAF : w & 0xffff;
+      right[i] = w === LEAF_WORD ? 0 : i + (w >>> 16);
+      split[i] = this.splits[2 * i + 1] as number;
+    }
+    return { feature, split, right };
   }
 
   /**
@@ -211,25 +261,13 @@ export class IsolationForest {
       );
     }
     if (fresh.trees >= this.trees) return fresh;
+    // Packed nodes point to their right child by distance, so trees move by plain copies.
     const drop = fresh.trees;
     const keptFrom = this.roots[drop] as number;
-    const keptNodes = this.feature.length - keptFrom;
-    const total = keptNodes + fresh.feature.length;
-    const feature = new Int16Array(total);
-    const split = new Float32Array(total);
-    const right = new Int32Array(total);
-    feature.set(this.feature.subarray(keptFrom));
-    split.set(this.split.subarray(keptFrom));
-    for (let i = 0; i < keptNodes; i++) {
-      const r = this.right[keptFrom + i] as number;
-      right[i] = r === 0 ? 0 : r - keptFrom;
-    }
-    feature.set(fresh.feature, keptNodes);
-    split.set(fresh.split, keptNodes);
-    for (let i = 0; i < fresh.feature.length; i++) {
-      const r = fresh.right[i] as number;
-      right[keptNodes + i] = r === 0 ? 0 : r + keptNodes;
-    }
+    const keptNodes = this.nodeCount - keptFrom;
+    const nodes = new Int32Array(2 * (keptNodes + fresh.nodeCount));
+    nodes.set(this.nodes.subarray(2 * keptFrom));
+    nodes.set(fresh.nodes, 2 * keptNodes);
     const keptTrees = this.trees - drop;
     const roots = new Int32Array(keptTrees + fresh.trees);
     for (let t = 0; t < keptTrees; t++) roots[t] = (this.roots[drop + t] as number) - keptFrom;
@@ -241,17 +279,7 @@ export class IsolationForest {
     boxHigh.set(this.boxHigh.subarray(drop * f));
     boxLow.set(fresh.boxLow, keptTrees * f);
     boxHigh.set(fresh.boxHigh, keptTrees * f);
-    return new IsolationForest(
-      f,
-      this.sampleSize,
-      this.extrapolate,
-      feature,
-      split,
-      right,
-      roots,
-      boxLow,
-      boxHigh,
-    );
+    return new IsolationForest(f, this.sampleSize, this.extrapolate, nodes, roots, boxLow, boxHigh);
   }
 
   /**
@@ -323,67 +351,142 @@ export class IsolationForest {
       nFeatures,
       sampleSize,
       extrapolate,
-      feature,
-      split,
-      right,
+      { feature, split, right },
       roots,
       boxLow,
       boxHigh,
     );
   }
 
-  /** Intersection of every tree's box (per feature: highest low, lowest high); built on first use. */
-  private inner: { low: Float64Array; high: Float64Array } | null = null;
+  /**
+   * Intersection of every tree's box (per feature: highest low, lowest high), and per tree the
+   * number of features that vary in its box; built on first use.
+   */
+  private inner: { low: Float64Array; high: Float64Array; varying: Int32Array } | null = null;
+  /** The features of the row being scored that lie outside the inner box, in feature order. */
+  private outsideFeatures: Int32Array | null = null;
 
-  private innerBox(): { low: Float64Array; high: Float64Array } {
+  private innerBox(): { low: Float64Array; high: Float64Array; varying: Int32Array } {
     if (this.inner !== null) return this.inner;
     const f = this.nFeatures;
     const low = new Float64Array(f).fill(Number.NEGATIVE_INFINITY);
     const high = new Float64Array(f).fill(Number.POSITIVE_INFINITY);
+    const varying = new Int32Array(this.roots.length);
     for (let t = 0; t < this.roots.length; t++) {
       for (let k = 0; k < f; k++) {
         const l = this.boxLow[t * f + k] as number;
         const h = this.boxHigh[t * f + k] as number;
         if (l > (low[k] as number)) low[k] = l;
         if (h < (high[k] as number)) high[k] = h;
+        if (h > l) varying[t] = (varying[t] as number) + 1;
       }
     }
-    this.inner = { low, high };
+    this.inner = { low, high, varying };
     return this.inner;
   }
 
-  /** True when the row lies inside every tree's box: range-aware scoring then equals the classic one. */
-  private insideEveryBox(data: ArrayLike<number>, offset: number): boolean {
+  /**
+   * Fills `outsideFeatures` with the features where the row lies outside the inner box and returns
+   * how many. Only those can be outside some tree's box, so extrapolation looks at them alone.
+   */
+  private collectOutside(data: ArrayLike<number>, offset: number): number {
     const { low, high } = this.innerBox();
+    let out = this.outsideFeatures;
+    if (out === null) {
+      out = new Int32Array(this.nFeatures);
+      this.outsideFeatures = out;
+    }
+    let count = 0;
     for (let k = 0; k < this.nFeatures; k++) {
       const v = data[offset + k] as number;
-      // As extrapolatedPath tests: NaN is never "outside".
-      if (v < (low[k] as number) || v > (high[k] as number)) return false;
+      if (v < (low[k] as number) || v > (high[k] as number)) out[count++] = k;
     }
-    return true;
+    return count;
   }
 
   /** Mean path length of one row (starting at `offset` in `data`) over all trees. */
   pathLength(data: ArrayLike<number>, offset = 0): number {
-    const extrapolate = this.extrapolate && !this.insideEveryBox(data, offset);
-    const feature = this.feature;
-    const split = this.split;
-    const right = this.right;
+    const outside = this.extrapolate ? this.collectOutside(data, offset) : 0;
+    const extrapolate = outside > 0;
+    const nodes = this.nodes;
+    const splits = this.splits;
     const roots = this.roots;
+    const nTrees = roots.length;
     let total = 0;
-    for (let t = 0; t < roots.length; t++) {
-      let node = roots[t] as number;
-      let f = feature[node] as number;
-      while (f !== LEAF) {
-        // NaN compares false and goes right: a missing value is treated as large, never a crash.
-        node = (data[offset + f] as number) < (split[node] as number) ? node + 1 : (right[node] as number);
-        f = feature[node] as number;
+    let t = 0;
+    // Four trees walked side by side: a forest that is not in cache costs a memory round trip per
+    // level, and four independent walks wait for theirs together instead of one after another.
+    // NaN compares false and goes right: a missing value is treated as large, never a crash.
+    for (; t + 3 < nTrees; t += 4) {
+      let a = roots[t] as number;
+      let b = roots[t + 1] as number;
+      let c = roots[t + 2] as number;
+      let d = roots[t + 3] as number;
+      let wa = nodes[2 * a] as number;
+      let wb = nodes[2 * b] as number;
+      let wc = nodes[2 * c] as number;
+      let wd = nodes[2 * d] as number;
+      while (wa !== LEAF_WORD || wb !== LEAF_WORD || wc !== LEAF_WORD || wd !== LEAF_WORD) {
+        if (wa !== LEAF_WORD) {
+          a =
+            (data[offset + (wa & 0xffff)] as number) < (splits[2 * a + 1] as number)
+              ? a + 1
+              : a + (wa >>> 16);
+          wa = nodes[2 * a] as number;
+        }
+        if (wb !== LEAF_WORD) {
+          b =
+            (data[offset + (wb & 0xffff)] as number) < (splits[2 * b + 1] as number)
+              ? b + 1
+              : b + (wb >>> 16);
+          wb = nodes[2 * b] as number;
+        }
+        if (wc !== LEAF_WORD) {
+          c =
+            (data[offset + (wc & 0xffff)] as number) < (splits[2 * c + 1] as number)
+              ? c + 1
+              : c + (wc >>> 16);
+          wc = nodes[2 * c] as number;
+        }
+        if (wd !== LEAF_WORD) {
+          d =
+            (data[offset + (wd & 0xffff)] as number) < (splits[2 * d + 1] as number)
+              ? d + 1
+              : d + (wd >>> 16);
+          wd = nodes[2 * d] as number;
+        }
       }
-      let path = split[node] as number;
-      if (extrapolate) path = this.extrapolatedPath(t, data, offset, path);
+      let pa = splits[2 * a + 1] as number;
+      let pb = splits[2 * b + 1] as number;
+      let pc = splits[2 * c + 1] as number;
+      let pd = splits[2 * d + 1] as number;
+      if (extrapolate) {
+        pa = this.extrapolatedPath(t, data, offset, pa, outside);
+        pb = this.extrapolatedPath(t + 1, data, offset, pb, outside);
+        pc = this.extrapolatedPath(t + 2, data, offset, pc, outside);
+        pd = this.extrapolatedPath(t + 3, data, offset, pd, outside);
+      }
+      // Summed in tree order, as the other paths do, so every path gives the same score.
+      total += pa;
+      total += pb;
+      total += pc;
+      total += pd;
+    }
+    for (; t < nTrees; t++) {
+      let node = roots[t] as number;
+      let w = nodes[2 * node] as number;
+      while (w !== LEAF_WORD) {
+        node =
+          (data[offset + (w & 0xffff)] as number) < (splits[2 * node + 1] as number)
+            ? node + 1
+            : node + (w >>> 16);
+        w = nodes[2 * node] as number;
+      }
+      let path = splits[2 * node + 1] as number;
+      if (extrapolate) path = this.extrapolatedPath(t, data, offset, path, outside);
       total += path;
     }
-    return total / roots.length;
+    return total / nTrees;
   }
 
   /**
@@ -393,23 +496,31 @@ export class IsolationForest {
    * constant (it only grows deeper down, so this is conservative), the isolation depth G is
    * geometric and E[min(G, h)] = (1 - (1 - p)^h) / p, with h the classic path length.
    */
-  private extrapolatedPath(tree: number, data: ArrayLike<number>, offset: number, path: number): number {
-    const nFeatures = this.nFeatures;
-    const base = tree * nFeatures;
+  private extrapolatedPath(
+    tree: number,
+    data: ArrayLike<number>,
+    offset: number,
+    path: number,
+    /** How many entries of `outsideFeatures` (from collectOutside) hold this row's candidates. */
+    outside: number,
+  ): number {
+    const base = tree * this.nFeatures;
+    const candidates = this.outsideFeatures as Int32Array;
     let chance = 0;
-    let varying = 0;
-    for (let f = 0; f < nFeatures; f++) {
+    // Features inside the inner box are inside this tree's box: they count as varying exactly
+    // when the box varies, which innerBox() counted once per tree. Only the candidates can differ.
+    let varying = (this.inner as { varying: Int32Array }).varying[tree] as number;
+    for (let c = 0; c < outside; c++) {
+      const f = candidates[c] as number;
       const v = data[offset + f] as number;
       const low = this.boxLow[base + f] as number;
       const high = this.boxHigh[base + f] as number;
       if (v < low) {
         chance += (low - v) / (high - v);
-        varying++;
+        if (!(high > low)) varying++;
       } else if (v > high) {
         chance += (v - high) / (v - low);
-        varying++;
-      } else if (high > low) {
-        varying++;
+        if (!(high > low)) varying++;
       }
     }
     if (chance <= 0) return path;
@@ -451,7 +562,7 @@ export class IsolationForest {
     }
     // Blocks of rows, tree by tree, so one tree's nodes and one block of rows stay in cache while
     // the block is walked down that tree.
-    const { feature, split, right, roots, nFeatures } = this;
+    const { nodes, splits, roots, nFeatures } = this;
     const nTrees = roots.length;
     const normaliser = this.normaliser;
     for (let blockStart = 0; blockStart < n; blockStart += SCORE_BLOCK) {
@@ -461,13 +572,15 @@ export class IsolationForest {
         const root = roots[t] as number;
         for (let i = blockStart, offset = blockStart * nFeatures; i < blockEnd; i++, offset += nFeatures) {
           let node = root;
-          let f = feature[node] as number;
-          while (f !== LEAF) {
+          let w = nodes[2 * node] as number;
+          while (w !== LEAF_WORD) {
             node =
-              (rows[offset + f] as number) < (split[node] as number) ? node + 1 : (right[node] as number);
-            f = feature[node] as number;
+              (rows[offset + (w & 0xffff)] as number) < (splits[2 * node + 1] as number)
+                ? node + 1
+                : node + (w >>> 16);
+            w = nodes[2 * node] as number;
           }
-          result[i] = (result[i] as number) + (split[node] as number);
+          result[i] = (result[i] as number) + (splits[2 * node + 1] as number);
         }
       }
       for (let i = blockStart; i < blockEnd; i++)
@@ -488,8 +601,9 @@ export class IsolationForest {
     const inside = new Int32Array(n);
     let count = 0;
     for (let i = 0; i < n; i++) {
-      if (this.insideEveryBox(rows, i * f)) inside[count++] = i;
-      else result[i] = this.scoreOutside(full, rows, i * f);
+      const outside = this.collectOutside(rows, i * f);
+      if (outside === 0) inside[count++] = i;
+      else result[i] = this.scoreOutside(full, rows, i * f, outside);
     }
     if (count === n) {
       scoreFull(full, rows, f, n, this.normaliser, result);
@@ -508,7 +622,7 @@ export class IsolationForest {
    * level), then corrected for extrapolation where the row is outside that tree's box. The same
    * sums in the same order as `pathLength`, so the same score.
    */
-  private scoreOutside(full: FullLayout, rows: Float64Array, offset: number): number {
+  private scoreOutside(full: FullLayout, rows: Float64Array, offset: number, outside: number): number {
     const { height, trees, feature, split, leaf } = full;
     const internal = (1 << height) - 1;
     let total = 0;
@@ -517,7 +631,7 @@ export class IsolationForest {
       let at = 0;
       for (let level = 0; level < height; level++) at = descend(rows, offset, feature, split, nodes, at);
       const path = leaf[t * (internal + 1) + at - internal] as number;
-      total += this.extrapolatedPath(t, rows, offset, path);
+      total += this.extrapolatedPath(t, rows, offset, path, outside);
     }
     return 2 ** (-(total / trees) / this.normaliser);
   }
@@ -533,6 +647,7 @@ export class IsolationForest {
     const internal = (1 << height) - 1;
     const leaves = 1 << height;
     const nTrees = this.roots.length;
+    const arrays = this.unpacked();
     const layout: FullLayout = {
       height,
       trees: nTrees,
@@ -541,37 +656,9 @@ export class IsolationForest {
       leaf: new Float32Array(nTrees * leaves),
     };
     for (let t = 0; t < nTrees; t++) {
-      if (!this.fillFull(layout, t, this.roots[t] as number, 0, 0)) return null;
+      if (!fillFull(arrays, layout, t, this.roots[t] as number, 0, 0)) return null;
     }
     return layout;
-  }
-
-  /**
-   * Copy the subtree at `node` to position `at` (heap order: children at 2at+1 and 2at+2) of tree
-   * `t`. A leaf above the bottom becomes pass-through nodes whose every path ends in a copy of its
-   * path length, so each row takes exactly `height` steps. False if the subtree is too deep.
-   */
-  private fillFull(layout: FullLayout, t: number, node: number, at: number, depth: number): boolean {
-    const internal = (1 << layout.height) - 1;
-    const isLeaf = this.feature[node] === LEAF;
-    if (depth === layout.height) {
-      if (!isLeaf) return false;
-      layout.leaf[t * (internal + 1) + at - internal] = this.split[node] as number;
-      return true;
-    }
-    if (isLeaf) {
-      // Either way leads to the same copies; feature 0 and split 0 are as good as any.
-      return (
-        this.fillFull(layout, t, node, 2 * at + 1, depth + 1) &&
-        this.fillFull(layout, t, node, 2 * at + 2, depth + 1)
-      );
-    }
-    layout.feature[t * internal + at] = this.feature[node] as number;
-    layout.split[t * internal + at] = this.split[node] as number;
-    return (
-      this.fillFull(layout, t, node + 1, 2 * at + 1, depth + 1) &&
-      this.fillFull(layout, t, this.right[node] as number, 2 * at + 2, depth + 1)
-    );
   }
 
   /**
@@ -581,7 +668,8 @@ export class IsolationForest {
    */
   serialize(): Uint8Array {
     const nTrees = this.roots.length;
-    const nNodes = this.feature.length;
+    const { feature, split, right } = this.unpacked();
+    const nNodes = feature.length;
     const featureBytes = align4(nNodes * 2);
     const boxBytes = 8 * nTrees * this.nFeatures;
     const total = HEADER_BYTES + 4 * nTrees + 4 * nNodes + 4 * nNodes + featureBytes + boxBytes;
@@ -589,9 +677,9 @@ export class IsolationForest {
     const view = new DataView(bytes.buffer);
     let at = HEADER_BYTES;
     for (let i = 0; i < nTrees; i++, at += 4) view.setInt32(at, this.roots[i] as number, true);
-    for (let i = 0; i < nNodes; i++, at += 4) view.setFloat32(at, this.split[i] as number, true);
-    for (let i = 0; i < nNodes; i++, at += 4) view.setInt32(at, this.right[i] as number, true);
-    for (let i = 0; i < nNodes; i++, at += 2) view.setInt16(at, this.feature[i] as number, true);
+    for (let i = 0; i < nNodes; i++, at += 4) view.setFloat32(at, split[i] as number, true);
+    for (let i = 0; i < nNodes; i++, at += 4) view.setInt32(at, right[i] as number, true);
+    for (let i = 0; i < nNodes; i++, at += 2) view.setInt16(at, feature[i] as number, true);
     at = HEADER_BYTES + 4 * nTrees + 8 * nNodes + featureBytes;
     for (let i = 0; i < this.boxLow.length; i++, at += 4) view.setFloat32(at, this.boxLow[i] as number, true);
     for (let i = 0; i < this.boxHigh.length; i++, at += 4)
@@ -668,9 +756,7 @@ export class IsolationForest {
       nFeatures,
       sampleSize,
       flags === 1,
-      feature,
-      split,
-      right,
+      { feature, split, right },
       roots,
       boxLow,
       boxHigh,
@@ -820,6 +906,41 @@ class TreeBuilder {
     this.leaf(node, depth, size);
     return node;
   }
+}
+
+/**
+ * Copy the subtree at `node` to position `at` (heap order: children at 2at+1 and 2at+2) of tree
+ * `t`. A leaf above the bottom becomes pass-through nodes whose every path ends in a copy of its
+ * path length, so each row takes exactly `height` steps. False if the subtree is too deep.
+ */
+function fillFull(
+  arrays: NodeArrays,
+  layout: FullLayout,
+  t: number,
+  node: number,
+  at: number,
+  depth: number,
+): boolean {
+  const internal = (1 << layout.height) - 1;
+  const isLeaf = arrays.feature[node] === LEAF;
+  if (depth === layout.height) {
+    if (!isLeaf) return false;
+    layout.leaf[t * (internal + 1) + at - internal] = arrays.split[node] as number;
+    return true;
+  }
+  if (isLeaf) {
+    // Either way leads to the same copies; feature 0 and split 0 are as good as any.
+    return (
+      fillFull(arrays, layout, t, node, 2 * at + 1, depth + 1) &&
+      fillFull(arrays, layout, t, node, 2 * at + 2, depth + 1)
+    );
+  }
+  layout.feature[t * internal + at] = arrays.feature[node] as number;
+  layout.split[t * internal + at] = arrays.split[node] as number;
+  return (
+    fillFull(arrays, layout, t, node + 1, 2 * at + 1, depth + 1) &&
+    fillFull(arrays, layout, t, arrays.right[node] as number, 2 * at + 2, depth + 1)
+  );
 }
 
 function align4(n: number): number {

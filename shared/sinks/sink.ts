@@ -9,9 +9,14 @@ export type SinkResult =
   | { status: "retryable"; error: string; attempts?: number }
   | { status: "error"; error: string; attempts?: number };
 
+/** Per-send options. `signal` aborts a send whose caller's time is up (the Lambda processor's budget). */
+export interface SendOptions {
+  signal?: AbortSignal;
+}
+
 export interface Sink {
   readonly name: string;
-  send(notification: Notification): Promise<SinkResult>;
+  send(notification: Notification, options?: SendOptions): Promise<SinkResult>;
 }
 
 /** Holds what it was given; the in-memory twin every sink test and end-to-end test uses. */

@@ -9,6 +9,7 @@ const BENCHES: Record<string, () => Promise<{ run: () => Promise<void> }>> = {
   memory: () => import("./memory.bench.js"),
   formats: () => import("./formats.bench.js"),
   kinesis: () => import("./kinesis.bench.js"),
+  ml: () => import("./ml.bench.js"),
   state: () => import("./state.bench.js"),
 };
 

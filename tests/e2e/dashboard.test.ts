@@ -355,3 +355,117 @@ describe.runIf(haveChromium)("dashboard of a replay fed through standard input, 
     expect(response.status).toBe(401);
   });
 });
+
+describe.runIf(haveChromium)("npm run dashboard over the alert history, in Chromium", () => {
+  let browser: Browser;
+  let child: ReturnType<typeof spawn>;
+  let dir: string;
+
+  beforeAll(async () => {
+    // A history where high_cpu inhibits the same service's ml_anomaly, written as a run writes it.
+    const { SqliteHistoryStore } = await import("../../local/history/sqlite-store.js");
+    const { HistoryEventBuilder } = await import("../../shared/history/from-audit.js");
+    const { AuditTrail } = await import("../../shared/remediation/audit.js");
+    const { Pipeline } = await import("../../shared/pipeline.js");
+    const { DEFAULT_CONFIG } = await import("../../shared/config/defaults.js");
+    dir = mkdtempSync(join(tmpdir(), "dash-history-e2e-"));
+    const store = new SqliteHistoryStore(join(dir, "history.sqlite"));
+    // On a whole second, as detector findings are (they come at the pipeline's ticks).
+    const t0 = Math.floor((Date.now() - 3600_000) / 1000) * 1000;
+    const finding = (type: "high_cpu" | "ml_anomaly") => ({
+      status: "firing" as const,
+      type,
+      service: "checkout",
+      entity: "",
+      severity: "warning" as const,
+      summary: `${type} on checkout`,
+      observed: 97,
+      threshold: 85,
+      unit: "%",
+      windowMs: 60_000,
+      atMs: t0,
+      sinceMs: t0 - 30_000,
+      samples: [],
+      details: {},
+    });
+    const pending = [finding("high_cpu"), finding("ml_anomaly")];
+    const pipeline = new Pipeline({
+      config: DEFAULT_CONFIG,
+      detectors: [
+        {
+          name: "fake",
+          observe: () => [],
+          advance: () => pending.splice(0),
+          snapshot: () => ({}),
+          restore: () => {},
+        },
+      ],
+    });
+    const audit = new AuditTrail();
+    const builder = new HistoryEventBuilder();
+    for (let t = 0; t <= 90; t++) {
+      pipeline.advance(t0 + t * 1000);
+      for (const f of pipeline.takeFindings()) audit.detection(f);
+      await store.append([...builder.fromAudit(audit.drain()), ...builder.fromMuted(pipeline.takeMuted())]);
+    }
+    await store.close();
+
+    child = spawn(
+      process.execPath,
+      [
+        join(ROOT, "local/launch.mjs"),
+        "local/dashboard-cli.ts",
+        "--history",
+        join(dir, "history.sqlite"),
+        "--port",
+        "0",
+      ],
+      { cwd: ROOT, env: { ...process.env, NO_COLOR: "1" }, stdio: ["ignore", "pipe", "pipe"] },
+    );
+    browser = await launchChromium();
+  }, 90_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    if (child && child.exitCode === null) {
+      const exited = new Promise((resolve) => child.once("exit", resolve));
+      child.kill("SIGTERM");
+      await exited;
+    }
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("shows the recorded incidents, and the inhibited one's timeline says so", async () => {
+    let out = "";
+    const url = await new Promise<string>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no address printed:\n${out}`)), 30_000);
+      const onData = (chunk: Buffer) => {
+        out += chunk.toString();
+        const match = /dashboard: (http:\/\/[^#\s]+#token=\S+)/.exec(out);
+        if (match?.[1]) {
+          clearTimeout(timer);
+          resolve(match[1]);
+        }
+      };
+      child.stdout?.on("data", onData);
+      child.stderr?.on("data", onData);
+    });
+    const page = await browser.newPage({ viewport: { width: 1400, height: 1200 } });
+    const errors = watchErrors(page);
+    await page.goto(url);
+    await page.locator('#incidents li:has-text("ml_anomaly")').first().click();
+    await page.locator('#timeline li[data-kind="inhibited"]').waitFor({ timeout: 5_000 });
+    expect(await page.locator('#timeline li[data-kind="inhibited"]').textContent()).toContain(
+      "high_cpu on checkout",
+    );
+    expect(await page.locator("#firing tbody tr").count()).toBe(2);
+    const kinds = await page
+      .locator("#timeline li")
+      .evaluateAll((items) => items.map((li) => (li as HTMLElement).dataset.kind));
+    expect(kinds).toEqual(["fired", "inhibited"]);
+    expect(await page.locator("#connection").textContent()).toBe("history");
+    mkdirSync(ARTIFACTS_DIR, { recursive: true });
+    await page.screenshot({ path: join(ARTIFACTS_DIR, "dashboard-history.png"), fullPage: true });
+    expect(errors).toEqual([]);
+  }, 60_000);
+});

@@ -214,9 +214,6 @@ describe.runIf(withTerraform)("infra/ Terraform configuration", () => {
     const planned = (type: string) => resources.filter((resource) => resource.type === type);
 
     beforeAll(async () => {
-      // The host role attaches AmazonSSMManagedInstanceCore; moto only knows AWS-managed policies
-      // when asked to load them. moto_server inherits this environment.
-      process.env.MOTO_IAM_LOAD_MANAGED_POLICIES = "true";
       moto = await startMoto();
 
       const bundleDir = await prepareBundles(join(workspace.dir, "bundles"));
@@ -247,6 +244,7 @@ describe.runIf(withTerraform)("infra/ Terraform configuration", () => {
         enable_remediation: true,
         enable_state_table: true,
         enable_slack: true,
+        enable_session_manager: true,
         // The scale-out path: the log group feeds Kinesis, a router, and the processor per shard.
         enable_kinesis: true,
         kinesis_shard_count: 1,
@@ -276,11 +274,10 @@ describe.runIf(withTerraform)("infra/ Terraform configuration", () => {
           await workspace.run(["destroy", "-auto-approve", "-input=false", "-no-color", ...deployVars]);
       } finally {
         await moto?.stop();
-        delete process.env.MOTO_IAM_LOAD_MANAGED_POLICIES;
       }
     }, 300_000);
 
-    test("plan: every IAM policy is known before apply and grants no wildcard action or resource", () => {
+    test("plan: every IAM policy is known before apply and grants no wildcard action or resource (one opt-in exception)", () => {
       const policies = planned("aws_iam_role_policy");
       expect(policies.map((policy) => policy.address).sort()).toEqual([
         "aws_iam_role_policy.host[0]",
@@ -300,8 +297,12 @@ describe.runIf(withTerraform)("infra/ Terraform configuration", () => {
           for (const action of asList(statement.Action)) {
             expect(action, `${policy.address} ${statement.Sid}`).not.toMatch(/^\*$|:\*$/);
           }
-          expect(asList(statement.Resource), `${policy.address} ${statement.Sid}`).not.toContain("*");
           grants[`${policy.address}:${statement.Sid}`] = asList(statement.Resource);
+          // Session Manager's channels (enable_session_manager, on here): AWS defines no resource
+          // type for ssmmessages, so this statement alone must say "*"; checked below.
+          if (policy.address === "aws_iam_role_policy.host[0]" && statement.Sid === "SessionManagerChannels")
+            continue;
+          expect(asList(statement.Resource), `${policy.address} ${statement.Sid}`).not.toContain("*");
         }
       }
       expect(grants['aws_iam_role_policy.lambda["processor"]:PublishAlerts']).toEqual([
@@ -328,8 +329,23 @@ describe.runIf(withTerraform)("infra/ Terraform configuration", () => {
         `arn:aws:s3:::${PREFIX}-123456789012-${MOTO_REGION}/bundles/generator.zip`,
       ]);
 
-      const attached = planned("aws_iam_role_policy_attachment").map((a) => String(a.values.policy_arn));
-      expect(attached).toEqual(["arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore"]);
+      // The instance role: its parameters under the project's path only, no managed policy (the SSM
+      // core policy grants ssm:GetParameter(s) and more on "*"), Session Manager scoped.
+      expect(grants["aws_iam_role_policy.host[0]:ReadProjectParameters"]).toEqual([
+        `arn:aws:ssm:${MOTO_REGION}:123456789012:parameter/${PREFIX}/*`,
+      ]);
+      expect(grants["aws_iam_role_policy.host[0]:SessionManagerRegistersThisInstance"]).toEqual([
+        `arn:aws:ec2:${MOTO_REGION}:123456789012:instance/*`,
+      ]);
+      const host = policies.find((p) => p.address === "aws_iam_role_policy.host[0]");
+      const channels = (
+        JSON.parse(String(host?.values.policy)) as { Statement: PolicyStatement[] }
+      ).Statement.find((s) => s.Sid === "SessionManagerChannels");
+      expect(asList(channels?.Action).every((a) => a.startsWith("ssmmessages:"))).toBe(true);
+      expect(channels?.Condition).toEqual({
+        ArnLike: { "ec2:SourceInstanceARN": `arn:aws:ec2:${MOTO_REGION}:123456789012:instance/*` },
+      });
+      expect(planned("aws_iam_role_policy_attachment")).toHaveLength(0);
     });
 
     test("plan: only the processor and this account's alarms may publish to the alert topic", () => {
@@ -557,8 +573,15 @@ describe.runIf(withTerraform)("infra/ Terraform configuration", () => {
           `arn:aws:sqs:${MOTO_REGION}:123456789012:${PREFIX}-async-dlq`,
         );
       }
+      // No reservation by default (accounts with a concurrency quota of 10 can deploy); the state's
+      // conditional writes order concurrent processors.
       const concurrency = await lambdaGet(moto.endpoint, `/2019-09-30/functions/${PROCESSOR}/concurrency`);
-      expect(concurrency.ReservedConcurrentExecutions).toBe(1);
+      expect(concurrency.ReservedConcurrentExecutions ?? null).toBeNull();
+      // What the processor's outbox gives up on goes to the same queue, in full.
+      const processor = await lambdaGet(moto.endpoint, `/2015-03-31/functions/${PROCESSOR}/configuration`);
+      expect(String(record(record(processor.Environment).Variables).DEAD_LETTER_QUEUE_URL)).toMatch(
+        new RegExp(`/${PREFIX}-async-dlq$`),
+      );
       const dynamodb = new DynamoDBClient(clientConfig());
       const ttl = await dynamodb.send(
         new DescribeTimeToLiveCommand({ TableName: String(outputs.state_table_name) }),

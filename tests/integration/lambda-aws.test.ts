@@ -8,10 +8,12 @@ import { createServer, type Server } from "node:http";
 import { CloudWatchLogsClient, GetLogEventsCommand } from "@aws-sdk/client-cloudwatch-logs";
 import { CreateTableCommand, DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { CreateTopicCommand, SNSClient, SubscribeCommand } from "@aws-sdk/client-sns";
+import { SQSClient } from "@aws-sdk/client-sqs";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { encodeAwsLogsEvent } from "../../functions/aws/awslogs.js";
 import { SNS_ATTEMPTS } from "../../functions/aws/client.js";
 import { createLogsClient, LogShipper } from "../../functions/aws/cloudwatch-logs.js";
+import { parseDeadLetter, SqsDeadLetterQueue } from "../../functions/aws/dead-letter.js";
 import { createSnsClient, parseAlertMessage, SnsSink } from "../../functions/aws/sns.js";
 import { DynamoStateStore, stateTableDefinition } from "../../functions/aws/state.js";
 import { generateWindow } from "../../functions/generator/generator.js";
@@ -32,6 +34,11 @@ import { notification } from "../unit/functions/fixtures.js";
 
 const run = toolGate("moto_server", motoAvailable());
 const HOUR = Date.UTC(2026, 0, 5, 10, 0, 0);
+/** Without the ML detector: smaller state, faster saves, where the test is about delivery. */
+const RULES_ONLY = {
+  ...DEFAULT_CONFIG,
+  detectors: { ...DEFAULT_CONFIG.detectors, ml: { ...DEFAULT_CONFIG.detectors.ml, enabled: false } },
+};
 
 describe.skipIf(!run)("AWS adapters against moto_server", () => {
   let moto: Moto;
@@ -93,7 +100,7 @@ describe.skipIf(!run)("AWS adapters against moto_server", () => {
       client: new SNSClient({ ...settings(), maxAttempts: 1 }),
       topicArn: TopicArn ?? "",
     });
-    expect(await sink.send(notification())).toEqual({ status: "ok" });
+    expect(await sink.send(notification())).toMatchObject({ status: "ok" });
     const [message] = await sqs.drain(queue.url);
     const envelope = JSON.parse(message?.Body ?? "{}") as {
       Subject: string;
@@ -127,7 +134,7 @@ describe.skipIf(!run)("AWS adapters against moto_server", () => {
         client: createSnsClient({ region: MOTO_REGION, endpoint: proxy.endpoint }),
         topicArn: TopicArn ?? "",
       });
-      expect(await sink.send(notification())).toEqual({ status: "ok" });
+      expect(await sink.send(notification())).toMatchObject({ status: "ok" });
       expect(proxy.refused()).toBe(2);
     } finally {
       await proxy.close();
@@ -179,7 +186,11 @@ describe.skipIf(!run)("AWS adapters against moto_server", () => {
     expect(down.notifications).toBeGreaterThan(0);
     expect(down.spooled).toBe(down.notifications);
     expect(await sqs.drain(queue.url)).toHaveLength(0);
-    expect(logLines.filter((l) => l.includes("kept in the outbox"))).toHaveLength(down.notifications);
+    // Publishing stops at the first outage-like failure: one attempt, one log line with the alert.
+    const failures = logLines.filter((l) => l.includes("kept in the outbox"));
+    expect(failures).toHaveLength(1);
+    expect(failures[0]).toContain('"notification":{');
+    expect(down.publishStopped).toBe("outage");
 
     const empty = encodeAwsLogsEvent({
       owner: "1",
@@ -193,6 +204,88 @@ describe.skipIf(!run)("AWS adapters against moto_server", () => {
     expect(up.spooled).toBe(0);
     expect(up.published).toBe(down.notifications);
     expect(await sqs.drain(queue.url)).toHaveLength(down.notifications);
+  });
+
+  it("sends the oldest to the dead-letter queue in full when the outbox is full; SNS gets the rest once", async () => {
+    const dynamo = new DynamoDBClient(settings());
+    await dynamo.send(new CreateTableCommand(stateTableDefinition("state")));
+    const sns = new SNSClient(settings());
+    const { TopicArn } = await sns.send(new CreateTopicCommand({ Name: "alerts" }));
+    const sqs = new SqsTestClient(moto.endpoint);
+    const alerts = await sqs.createQueue("alerts-q");
+    const dlq = await sqs.createQueue("async-dlq");
+    await sns.send(new SubscribeCommand({ TopicArn, Protocol: "sqs", Endpoint: alerts.arn }));
+    const traffic = generateWindow({
+      seed: 4,
+      startMs: HOUR,
+      endMs: HOUR + 900_000,
+      minIntervalS: 0.05,
+      maxIntervalS: 0.3,
+    });
+    const minute = (m: number) =>
+      encodeAwsLogsEvent({
+        owner: "1",
+        logGroup: "g",
+        logStream: "s",
+        subscriptionFilters: [],
+        messageType: "DATA_MESSAGE",
+        logEvents: traffic
+          .filter(
+            (e) => (e.timestamp ?? 0) >= HOUR + m * 60_000 && (e.timestamp ?? 0) < HOUR + (m + 1) * 60_000,
+          )
+          .map((e, i) => ({ id: `${m}-${i}`, timestamp: e.timestamp ?? 0, message: e.message ?? "" })),
+      });
+    const logger = createLogger({}, () => {});
+    const processor = (snsEndpoint: string) =>
+      new Processor({
+        config: RULES_ONLY,
+        store: new DynamoStateStore({ client: dynamo, tableName: "state" }),
+        sink: new SnsSink({
+          client: new SNSClient({ region: MOTO_REGION, endpoint: snsEndpoint, maxAttempts: 1 }),
+          topicArn: TopicArn ?? "",
+        }),
+        deadLetters: new SqsDeadLetterQueue({
+          client: new SQSClient({ ...settings(), maxAttempts: 1 }),
+          queueUrl: dlq.url,
+          logger,
+        }),
+        maxOutbox: 3,
+        logger,
+        writeMetrics: () => {},
+        now: () => HOUR + 960_000,
+      });
+    const down = processor(`http://127.0.0.1:${await freePort()}`);
+    let decided = 0;
+    let deadLettered = 0;
+    for (let m = 0; m < 15; m++) {
+      const outcome = await down.handle(minute(m));
+      decided += outcome.notifications;
+      deadLettered += outcome.deadLettered;
+      expect(outcome.spooled).toBeLessThanOrEqual(3);
+    }
+    expect(decided).toBeGreaterThan(3);
+    const letters = (await sqs.drain(dlq.url)).map((m) => parseDeadLetter(m.Body));
+    expect(letters).toHaveLength(deadLettered);
+    expect(letters.length).toBe(decided - 3);
+    for (const letter of letters) {
+      expect(letter?.reason).toBe("outbox_full");
+      expect(letter?.notification.alerts.length).toBeGreaterThan(0);
+      expect(letter?.notification.alerts[0]?.annotations.summary).toBeTruthy();
+    }
+
+    const up = await processor(moto.endpoint).handle(minute(15));
+    expect(up.spooled).toBe(0);
+    const published = (await sqs.drain(alerts.url)).map(
+      (m) => parseAlertMessage((JSON.parse(m.Body) as { Message: string }).Message)?.notification,
+    );
+    const dead = letters.map((l) => l?.notification);
+    const ids = [...published, ...dead].map((n) => n?.id);
+    // Every notification went exactly one way, and the dead letters are the oldest.
+    expect(new Set(ids).size).toBe(ids.length);
+    expect(Math.max(...dead.map((n) => n?.atMs ?? 0))).toBeLessThanOrEqual(
+      Math.min(...published.map((n) => n?.atMs ?? 0)),
+    );
+    expect(published.length + dead.length).toBe(decided + up.notifications);
   });
 });
 

@@ -63,7 +63,7 @@ describe.skipIf(!run)("Slack webhook URL from SSM", () => {
       source,
       createLogger({}, (l) => logs.push(l)),
     );
-    expect(await sink.send(notification())).toEqual({ status: "ok" });
+    expect(await sink.send(notification())).toMatchObject({ status: "ok" });
     expect(await sink.send(notification({ id: "second", status: "resolved", reason: "resolved" }))).toEqual({
       status: "ok",
     });
@@ -86,7 +86,7 @@ describe.skipIf(!run)("Slack webhook URL from SSM", () => {
       new SlackUrlFromSsm(ssm, "/obs/unset"),
       createLogger({}, () => {}),
     );
-    expect(await sink.send(notification())).toEqual({ status: "ok" });
+    expect(await sink.send(notification())).toMatchObject({ status: "ok" });
     expect(bodies.length).toBe(before);
   });
 });

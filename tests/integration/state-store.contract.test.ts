@@ -255,6 +255,13 @@ for (const implementation of IMPLEMENTATIONS) {
       expect((await loadLayout("legacy"))?.value).toEqual(serviceState(3, 1));
     });
 
+    it("gives a held claim again only to the holder of its token (a retried intent)", async () => {
+      expect(await store.claim("action#t", 60, NOW, "intent-1")).toBe(true);
+      expect(await store.claim("action#t", 60, NOW + 1_000, "intent-1")).toBe(true);
+      expect(await store.claim("action#t", 60, NOW + 1_000, "intent-2")).toBe(false);
+      expect(await store.claim("action#t", 60, NOW + 1_000)).toBe(false);
+    });
+
     it("accepts the same audit record twice (idempotent by partition and sort)", async () => {
       const record = { step: "executed", ok: true };
       await expect(store.putRecord("incident-1", "0001", record, 3600, NOW)).resolves.toBeUndefined();

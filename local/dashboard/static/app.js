@@ -374,7 +374,12 @@
   }
 
   function apply(message) {
-    for (const point of message.points) points.push(point);
+    for (const point of message.points) {
+      // A point for an interval already shown replaces it (the history's current hour grows).
+      if (points.length > 0 && points[points.length - 1].atMs === point.atMs)
+        points[points.length - 1] = point;
+      else if (points.length === 0 || point.atMs > points[points.length - 1].atMs) points.push(point);
+    }
     if (points.length > MAX_POINTS) points.splice(0, points.length - MAX_POINTS);
     summary = message.summary;
     renderTotals();
@@ -384,8 +389,15 @@
     renderNotifications();
     drawCharts();
     const badge = document.getElementById("connection");
-    badge.textContent = summary.finished ? "run ended" : "live";
-    badge.className = `badge ${summary.finished ? "ended" : "live"}`;
+    if (summary.mode === "history") {
+      // npm run dashboard: the recorded alert history, re-read every 2 s.
+      badge.textContent = "history";
+      badge.className = "badge live";
+      document.querySelector("h1 .muted").textContent = "alert history";
+    } else {
+      badge.textContent = summary.finished ? "run ended" : "live";
+      badge.className = `badge ${summary.finished ? "ended" : "live"}`;
+    }
     window.dashboard.updates++;
   }
 

@@ -130,7 +130,7 @@ const RULES: [string, Doc, string, ConfigProblem, string, Doc][] = [
     detectors("ml", { warmup_windows: 50, max_training_windows: 50 }),
   ],
   [
-    "a forest sample above the isolation forest's limit (ForestError at the first training)",
+    "a forest sample above the isolation forest's limit (InputError at the first training)",
     detectors("ml", { sample_size: 32_769 }),
     "detectors.ml.sample_size",
     "out_of_range",

@@ -3,6 +3,7 @@ import { parseRunArgs } from "../../../local/args.js";
 import { DEFAULT_CONFIG } from "../../../shared/config/defaults.js";
 import { parseDuration, parseMatchers, silenceCommand } from "../../../shared/history/cli-input.js";
 import { humanDuration } from "../../../shared/history/format.js";
+import { HistoryEventBuilder } from "../../../shared/history/from-audit.js";
 import { SilenceSync, UNTIL_REMOVED } from "../../../shared/history/silence-sync.js";
 import type { SilenceRecord } from "../../../shared/history/types.js";
 import { Pipeline } from "../../../shared/pipeline.js";
@@ -118,11 +119,11 @@ describe("run-time silences applied to a running pipeline", () => {
     p2.advance(s(0));
     p2.advance(s(60));
     expect(p2.takeNotifications()).toEqual([]);
-    const muted = p2.takeSilenced();
+    const muted = p2.takeMuted();
     expect(muted).toHaveLength(1);
     expect(muted[0]).toMatchObject({ silenceId: "s-1", reason: "deploy", alert: { type: "high_cpu" } });
     p2.advance(s(61));
-    expect(p2.takeSilenced()).toEqual([]);
+    expect(p2.takeMuted()).toEqual([]);
 
     // Expired by hand: lifted at the next poll, and the alert is notified.
     stored = [silence({ expiredAtMs: 2_500 })];
@@ -131,5 +132,46 @@ describe("run-time silences applied to a running pipeline", () => {
     p2.advance(s(62));
     p2.advance(s(120));
     expect(p2.takeNotifications().map((n) => n.status)).toEqual(["firing"]);
+  });
+});
+
+describe("inhibitions in the alert history", () => {
+  it("an alert an inhibit rule holds back becomes one 'inhibited' event naming the incident that inhibits it", () => {
+    const pending: ReturnType<typeof finding>[] = [];
+    const pipeline = new Pipeline({
+      config: DEFAULT_CONFIG,
+      detectors: [
+        {
+          name: "fake",
+          observe: () => [],
+          advance: () => pending.splice(0),
+          snapshot: () => ({}),
+          restore: () => {},
+        },
+      ],
+    });
+    // The default rule: a rule alert on a service inhibits that service's ml_anomaly.
+    pending.push(finding("high_cpu", "firing", s(0)), finding("ml_anomaly", "firing", s(0)));
+    for (let t = 0; t <= 90; t++) pipeline.advance(s(t));
+    const notified = pipeline.takeNotifications().flatMap((n) => n.alerts.map((a) => a.type));
+    expect(notified).toEqual(["high_cpu"]);
+    const muted = pipeline.takeMuted();
+    expect(muted).toHaveLength(1);
+    expect(muted[0]).toMatchObject({ kind: "inhibited", rule: 0, alert: { type: "ml_anomaly" } });
+
+    const cpu = pipeline.firingAlerts().find((a) => a.type === "high_cpu");
+    const events = new HistoryEventBuilder().fromMuted(muted);
+    expect(events).toEqual([
+      expect.objectContaining({
+        kind: "inhibited",
+        type: "ml_anomaly",
+        service: "payment-service",
+        byIncident: `${cpu?.fingerprint}:${s(0)}`,
+        reason: "inhibit rule 0: high_cpu on payment-service is firing",
+      }),
+    ]);
+    // Reported once per episode, not at every flush.
+    for (let t = 91; t <= 120; t++) pipeline.advance(s(t));
+    expect(pipeline.takeMuted()).toEqual([]);
   });
 });

@@ -182,6 +182,87 @@ describe("http probing (crowdsec http-probing: capacity 10, leak 10 s, blackhole
 });
 
 describe("request flood", () => {
+  const T0 = Date.UTC(2026, 2, 14, 5);
+  const flood = { enabled: true, max_requests: 5, window_s: 10, severity: "warning" as const };
+  function request(ip: string, timeMs: number, service = "shop"): LogEvent {
+    return {
+      timestamp: new Date(timeMs).toISOString(),
+      timeMs,
+      service,
+      level: "INFO",
+      event_type: "request",
+      message: "GET /",
+      metrics: { cpu_pct: null, memory_pct: null, latency_ms: null },
+      status_code: 200,
+      source_ip: ip,
+      user: null,
+      request_id: null,
+    };
+  }
+  function trackedIps(detector: RequestFloodDetector): string[] {
+    const state = detector.snapshot() as { states: { ip: string; service: string }[] };
+    return state.states.map((s) => `${s.service}/${s.ip}`);
+  }
+
+  it("keeps IPs in order of last request and forgets one once its window is empty", () => {
+    const detector = new RequestFloodDetector(flood);
+    detector.observe(request("192.0.2.1", T0));
+    detector.observe(request("192.0.2.2", T0 + 1_000));
+    detector.observe(request("192.0.2.1", T0 + 2_000));
+    detector.observe(request("192.0.2.1", T0 + 2_000, "api"));
+    expect(trackedIps(detector)).toEqual(["shop/192.0.2.2", "shop/192.0.2.1", "api/192.0.2.1"]);
+    // 192.0.2.2's only request (second 1) leaves the 10 s window at second 11.
+    detector.advance(T0 + 11_000);
+    expect(trackedIps(detector)).toEqual(["shop/192.0.2.1", "api/192.0.2.1"]);
+    detector.advance(T0 + 12_000);
+    expect(trackedIps(detector)).toEqual([]);
+  });
+
+  it("at its key cap, a new IP takes the place of the least recently active one that is not firing", () => {
+    const detector = new RequestFloodDetector(flood, 2);
+    const found: string[] = [];
+    for (let i = 0; i < 5; i++)
+      for (const f of detector.observe(request("192.0.2.1", T0 + i * 10))) found.push(f.entity);
+    detector.observe(request("192.0.2.2", T0 + 100));
+    // 192.0.2.1 fires and is the least recently active, so 192.0.2.2 goes for 192.0.2.3.
+    detector.observe(request("192.0.2.3", T0 + 200));
+    expect(found).toEqual(["192.0.2.1"]);
+    expect(trackedIps(detector)).toEqual(["shop/192.0.2.1", "shop/192.0.2.3"]);
+  });
+
+  it("counts a late request in its own second, and one older than the window not at all", () => {
+    const detector = new RequestFloodDetector({ ...flood, max_requests: 3 });
+    detector.observe(request("192.0.2.1", T0 + 20_000));
+    detector.observe(request("192.0.2.1", T0 + 5_000)); // 15 s late: outside the 10 s window
+    expect(detector.observe(request("192.0.2.1", T0 + 19_000)).map((f) => f.status)).toEqual([]);
+    expect(detector.observe(request("192.0.2.1", T0 + 12_000)).map((f) => f.status)).toEqual(["firing"]);
+    // At second 22 the window still holds seconds 19 and 20; at 29 only second 20, under half of 3.
+    expect(detector.advance(T0 + 22_000).map((f) => f.status)).toEqual([]);
+    expect(detector.advance(T0 + 29_000).map((f) => f.status)).toEqual(["resolved"]);
+  });
+
+  it("a snapshot taken mid-stream and restored gives the same findings and the same next snapshot", () => {
+    const events: LogEvent[] = [];
+    for (let i = 0; i < 400; i++) events.push(request(`192.0.2.${i % 7 === 0 ? 1 : i % 5}`, T0 + i * 150));
+    const run = (restoreAt: number | null) => {
+      let detector = new RequestFloodDetector(flood);
+      const found: string[] = [];
+      events.forEach((e, i) => {
+        if (i === restoreAt) {
+          const copy = new RequestFloodDetector(flood);
+          copy.restore(JSON.parse(JSON.stringify(detector.snapshot())));
+          detector = copy;
+        }
+        if (i % 9 === 0) for (const f of detector.advance(e.timeMs)) found.push(`${f.status} ${f.entity}`);
+        for (const f of detector.observe(e)) found.push(`${f.status} ${f.entity} ${f.observed}`);
+      });
+      return { found, snapshot: detector.snapshot() };
+    };
+    const straight = run(null);
+    expect(straight.found.length).toBeGreaterThan(2);
+    for (const at of [57, 123, 250]) expect(run(at)).toEqual(straight);
+  });
+
   it("fires at max_requests within the window and resolves when it halves", () => {
     const detector = new RequestFloodDetector({
       enabled: true,

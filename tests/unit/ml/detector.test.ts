@@ -3,7 +3,14 @@ import type { DetectorFinding } from "../../../shared/alerts/types.js";
 import type { MlConfig } from "../../../shared/config/types.js";
 import { StateError } from "../../../shared/errors.js";
 import type { LogEvent } from "../../../shared/log/schema.js";
-import { createMlDetector, MAX_SERVICES, withoutContamination } from "../../../shared/ml/detector.js";
+import {
+  createMlDetector,
+  FITS_PER_CALL,
+  MAX_SERVICES,
+  TrainingRows,
+  withoutContamination,
+} from "../../../shared/ml/detector.js";
+import { FEATURE_COUNT } from "../../../shared/ml/features.js";
 import { MIN, T0, traffic } from "./traffic.js";
 
 const CONFIG: MlConfig = {
@@ -302,5 +309,110 @@ describe("training without contamination", () => {
   it("keeps everything when most of the sample moved: the baseline changed, not an incident", () => {
     const rows = Array.from({ length: 60 }, (_, i) => (i < 35 ? calm(i) : [80, 50, 400, 0, 6, 0]));
     expect(withoutContamination(rows)).toHaveLength(60);
+  });
+});
+
+describe("fits spread over calls", () => {
+  it("a fleet whose warm-ups end in the same window fits at most FITS_PER_CALL services per call, and every one gets its model", () => {
+    // One-second windows give every service the same phase, so all twelve fall due together.
+    const config: MlConfig = {
+      ...CONFIG,
+      window_s: 1,
+      warmup_windows: 20,
+      retrain_every_windows: 20,
+      trees: 4,
+      sample_size: 16,
+    };
+    const names = Array.from({ length: 12 }, (_, i) => `svc-${i}`);
+    const template = traffic(4, ["x"], T0, T0 + 30 * MIN);
+    const detector = createMlDetector(config);
+    const trainings = () =>
+      (detector.snapshot() as { services: { trainings: number }[] }).services.reduce(
+        (sum, s) => sum + s.trainings,
+        0,
+      );
+    let before = 0;
+    let largestStep = 0;
+    for (let i = 0; i < 12 * 4 * 30; i++) {
+      const base = template[i % template.length] as LogEvent;
+      const timeMs = T0 + Math.floor(i * (250 / 12));
+      detector.observe({ ...base, service: names[i % 12] as string, timeMs });
+      // The warm-ups end at the 20th window; a snapshot per call is slow, so only around then.
+      if (timeMs < T0 + 19_000 || timeMs > T0 + 25_000) continue;
+      const now = trainings();
+      largestStep = Math.max(largestStep, now - before);
+      before = now;
+    }
+    expect(largestStep).toBe(FITS_PER_CALL);
+    const services = (detector.snapshot() as { services: { trainings: number }[] }).services;
+    expect(services).toHaveLength(12);
+    for (const s of services) expect(s.trainings).toBeGreaterThanOrEqual(1);
+  });
+
+  it("a snapshot taken while fits wait restores the queue: the run continues as if it never stopped", () => {
+    const config: MlConfig = {
+      ...CONFIG,
+      window_s: 1,
+      warmup_windows: 20,
+      retrain_every_windows: 20,
+      trees: 4,
+      sample_size: 16,
+    };
+    const names = Array.from({ length: 12 }, (_, i) => `svc-${i}`);
+    const template = traffic(4, ["x"], T0, T0 + 30 * MIN);
+    const events: LogEvent[] = [];
+    for (let i = 0; i < 12 * 4 * 30; i++) {
+      const base = template[i % template.length] as LogEvent;
+      // From 24 s on, svc-3's latency is ten times its usual: something for the models to find.
+      const slow = i % 12 === 3 && i * (250 / 12) > 24_000;
+      events.push({
+        ...base,
+        service: names[i % 12] as string,
+        timeMs: T0 + Math.floor(i * (250 / 12)),
+        metrics: { ...base.metrics, latency_ms: (base.metrics?.latency_ms ?? 100) * (slow ? 10 : 1) },
+      });
+    }
+    const straight = createMlDetector(config);
+    const expected = events.flatMap((e) => [...straight.observe(e)]);
+    let detector = createMlDetector(config);
+    const findings: DetectorFinding[] = [];
+    let restoredWithQueue = false;
+    for (const e of events) {
+      findings.push(...detector.observe(e));
+      const snapshot = detector.snapshot() as { pendingFits: string[] };
+      // Restore once, in the middle of the warm-up fits (some done, some waiting).
+      if (!restoredWithQueue && snapshot.pendingFits.length > 3 && snapshot.pendingFits.length < 10) {
+        restoredWithQueue = true;
+        detector = createMlDetector(config);
+        detector.restore(JSON.parse(JSON.stringify(snapshot)));
+      }
+    }
+    expect(restoredWithQueue).toBe(true);
+    expect(findings.length).toBeGreaterThan(0);
+    expect(findings).toEqual(expected);
+    expect(detector.snapshot()).toEqual(straight.snapshot());
+  });
+});
+
+describe("TrainingRows", () => {
+  const row = (v: number) => Array.from({ length: FEATURE_COUNT }, (_, f) => v * 10 + f);
+  const firstColumn = (rows: TrainingRows) => rows.toArrays().map((r) => r[0]);
+
+  it("keeps the newest rows, oldest first, past the point where it grows and wraps", () => {
+    const rows = new TrainingRows(100);
+    for (let i = 0; i < 250; i++) rows.push(row(i));
+    expect(rows.length).toBe(100);
+    expect(firstColumn(rows)).toEqual(Array.from({ length: 100 }, (_, i) => (150 + i) * 10));
+    expect(rows.toArrays()[99]).toEqual(row(249));
+  });
+
+  it("assign() takes a matrix oldest first and keeps the newest capacity rows", () => {
+    const rows = new TrainingRows(3);
+    const matrix = new Float64Array(5 * FEATURE_COUNT);
+    for (let i = 0; i < 5; i++) matrix.set(row(i), i * FEATURE_COUNT);
+    rows.assign(matrix);
+    expect(firstColumn(rows)).toEqual([20, 30, 40]);
+    rows.push(row(5));
+    expect(firstColumn(rows)).toEqual([30, 40, 50]);
   });
 });

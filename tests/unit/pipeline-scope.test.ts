@@ -1,0 +1,78 @@
+import { describe, expect, it } from "vitest";
+import type { DetectorFinding } from "../../shared/alerts/types.js";
+import { DEFAULT_CONFIG } from "../../shared/config/defaults.js";
+import { type Detector, type DetectorScope, NO_FINDINGS } from "../../shared/detectors/detector.js";
+import { createRuleDetectors } from "../../shared/detectors/index.js";
+import type { LogEvent } from "../../shared/log/schema.js";
+import { Pipeline } from "../../shared/pipeline.js";
+
+const T0 = Date.UTC(2026, 2, 14, 5);
+
+function event(extra: Partial<LogEvent>, timeMs = T0): LogEvent {
+  return {
+    timestamp: new Date(timeMs).toISOString(),
+    timeMs,
+    service: "shop",
+    level: "INFO",
+    event_type: "request",
+    message: "GET /",
+    metrics: { cpu_pct: 10, memory_pct: 10, latency_ms: 5 },
+    status_code: 200,
+    source_ip: "203.0.113.9",
+    user: null,
+    request_id: null,
+    ...extra,
+  };
+}
+
+/** Records which events it was shown, under the given scope. */
+function recorder(name: string, scope?: DetectorScope): Detector & { seen: string[] } {
+  const seen: string[] = [];
+  return {
+    name,
+    ...(scope === undefined ? {} : { scope }),
+    seen,
+    observe(e: LogEvent): readonly DetectorFinding[] {
+      seen.push(e.message);
+      return NO_FINDINGS;
+    },
+    advance: () => NO_FINDINGS,
+    idle: () => true,
+    snapshot: () => null,
+    restore: () => {},
+  };
+}
+
+describe("detector scopes", () => {
+  it("the pipeline shows a scoped detector only the events of its scope, the others every event", () => {
+    const all = recorder("all");
+    const sshd = recorder("sshd", "sshd");
+    const http = recorder("http", "http");
+    const pipeline = new Pipeline({ config: DEFAULT_CONFIG, detectors: [sshd, all, http] });
+    pipeline.ingestEvent(event({ message: "native" }));
+    pipeline.ingestEvent(event({ message: "sshd", origin: "sshd", event_type: "auth_failure" }, T0 + 1));
+    const details = { method: "GET", path: "/x", vhost: null, user_agent: null, bytes: null };
+    pipeline.ingestEvent(event({ message: "nginx", origin: "nginx", http: details }, T0 + 2));
+    expect(all.seen).toEqual(["native", "sshd", "nginx"]);
+    expect(sshd.seen).toEqual(["sshd"]);
+    expect(http.seen).toEqual(["nginx"]);
+  });
+
+  it("the built-in scoped detectors ignore every event outside their scope", () => {
+    // The pipeline's skipping is only sound while this holds: shown everything, they find nothing
+    // and keep no state for events outside their scope.
+    const scoped = createRuleDetectors(DEFAULT_CONFIG).filter((d) => d.scope !== undefined);
+    expect(scoped.map((d) => `${d.name}:${d.scope}`).sort()).toEqual(["http_probing:http", "sshd_jail:sshd"]);
+    for (const detector of scoped) {
+      const before = JSON.stringify(detector.snapshot());
+      for (let i = 0; i < 50; i++) {
+        const outOfScope =
+          detector.scope === "sshd"
+            ? event({ event_type: "auth_failure", status_code: 401, origin: "json" }, T0 + i)
+            : event({ status_code: 404, message: `GET /probe${i} 404` }, T0 + i);
+        expect(detector.observe(outOfScope)).toEqual([]);
+      }
+      expect(JSON.stringify(detector.snapshot())).toBe(before);
+    }
+  });
+});
