@@ -555,12 +555,12 @@ export class Processor {
     failed: ReadonlySet<string>,
   ): Promise<OutboxEntry[]> {
     for (let attempt = 1; ; attempt++) {
-      const storedVersion = await this.options.store.version(this.stateKey);
+      const storedVersion = await this.options.store.version(this.stateKey, { consistent: false });
       const live = this.live;
       let base: ProcessorState;
       let outbox: Outbox;
       let version: number | null;
-      if (live !== null && live.saved !== null && live.version === storedVersion) {
+      if (live !== null && live.saved !== null && isCurrent(live.version, storedVersion)) {
         base = live.saved;
         outbox = live.outbox;
         version = live.version;
@@ -603,8 +603,8 @@ export class Processor {
 
   /** The live pipeline when it is still the stored version; otherwise a fresh one restored from the store. */
   private async current(): Promise<Live> {
-    const storedVersion = await this.options.store.version(this.stateKey);
-    if (this.live !== null && this.live.version === storedVersion) return this.live;
+    const storedVersion = await this.options.store.version(this.stateKey, { consistent: false });
+    if (this.live !== null && isCurrent(this.live.version, storedVersion)) return this.live;
     const pipeline = this.newPipeline();
     const reader = new SourceReader(this.options.config.sources);
     const stored = await this.loadValue();
@@ -753,4 +753,14 @@ export async function loadProcessorState(
       if (!(error instanceof MissingItemError) || attempt >= 3) throw error;
     }
   }
+}
+
+/**
+ * Whether a live copy at `live` is current given a version check that may come from a replica
+ * (eventually consistent, half the read cost): versions only grow, so a stored version behind the
+ * live one is a read that has not caught up with this instance's own save. A copy that is stale
+ * after all loses the conditional save and is redone.
+ */
+function isCurrent(live: number | null, stored: number | null): boolean {
+  return live === stored || (live !== null && stored !== null && stored < live);
 }
