@@ -118,6 +118,9 @@ describe.skipIf(!run)("Lambda path end to end against moto_server", () => {
       LOG_STREAM_NAME: "generator-e2e",
       ALERT_TOPIC_ARN: TopicArn,
       STATE_TABLE_NAME: "cloud-observability-state",
+      // Every invocation saves its windows, so the cold start below continues them exactly (the
+      // default, 60, may lose up to a minute of windows on a cold start: docs/lambda.md).
+      STATE_SAVE_INTERVAL_S: "0",
       WINDOW_S: "60",
       SEED: "11",
     });
