@@ -15,9 +15,11 @@ export type FunctionName = (typeof FUNCTION_NAMES)[number];
 /**
  * The size goal per function (minified bundle). Exceeding it fails the build. Raised from 500 KiB
  * when the processor took on the SSM client (the Slack URL, about 76 KiB), the history table and the
- * format adapters; a signed SSM call without the client would bring it back under 500.
+ * format adapters; a signed SSM call without the client would bring it back under 500. Raised to
+ * 600 KiB when the processor took on the SQS client (the outbox's dead-letter queue) and the state
+ * layout (functions/aws/state-layout.ts): 577 KiB measured then.
  */
-export const BUNDLE_BUDGET_BYTES = 560 * 1024;
+export const BUNDLE_BUDGET_BYTES = 600 * 1024;
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
 
