@@ -478,6 +478,7 @@ export class DynamoStateStore implements StateStore {
       })),
     );
     const version = (save.expectedVersion ?? 0) + 1;
+    const writer = randomUUID();
     try {
       await this.options.client.send(
         new PutItemCommand({
@@ -486,7 +487,7 @@ export class DynamoStateStore implements StateStore {
             pk: { S: `state#${key}` },
             sk: { S: "head" },
             version: { N: String(version) },
-            writer: { S: randomUUID() },
+            writer: { S: writer },
             root: { B: packRoot(save.root) },
             updated_at: { N: String(nowMs) },
             expires_at: expiresAt,
@@ -503,6 +504,13 @@ export class DynamoStateStore implements StateStore {
       );
     } catch (error) {
       if (!(error instanceof ConditionalCheckFailedException)) throw error;
+      // The SDK retries a call whose answer was lost: the retry of a write that did land fails its
+      // condition. The head then names this writer: the save succeeded.
+      const head = await this.getHead(key);
+      if (head?.writer === writer && head.version === version) {
+        await this.deleteItems(key, save.delete).catch(() => {});
+        return version;
+      }
       // Nobody references what this attempt wrote (its names are its own): remove it.
       await this.deleteItems(key, [...save.put.keys()]);
       return CONFLICT;
