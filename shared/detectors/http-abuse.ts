@@ -262,6 +262,11 @@ interface FloodState {
    * falls out, so the sweep can tell without sliding. Derived, not part of the snapshot.
    */
   lastCountedS: number;
+  /**
+   * The second of `nowMs` at the last request (-Infinity for a restored window): the activity list
+   * is in this order, so the sweep finds windows gone quiet at its head. Not part of the snapshot.
+   */
+  touchedS: number;
   /** Neighbours in order of last activity (least recent first); not part of the snapshot. */
   prev: FloodState | null;
   next: FloodState | null;
@@ -293,6 +298,13 @@ export class RequestFloodDetector implements Detector {
   private nextSweepMs = Number.NEGATIVE_INFINITY;
   /** The second of the last sweep: every window stands at this second or later (see `snapshot`). */
   private sweptS = Number.NEGATIVE_INFINITY;
+  /** Windows firing: while none is, `idle` is true and the sweep need not walk every window. */
+  private firingCount = 0;
+  /**
+   * Windows whose newest counted second is older than their last request's (a late or uncounted
+   * request): the only ones that can go quiet out of activity order. Not part of the snapshot.
+   */
+  private lagging = new Set<FloodState>();
 
   constructor(
     private readonly config: RequestFloodConfig,
@@ -329,6 +341,7 @@ export class RequestFloodDetector implements Detector {
         sinceMs: event.timeMs,
         samples: [],
         lastCountedS: Number.NEGATIVE_INFINITY,
+        touchedS: Number.NEGATIVE_INFINITY,
         prev: null,
         next: null,
       };
@@ -346,12 +359,16 @@ export class RequestFloodDetector implements Detector {
       state.total++;
       if (second > state.lastCountedS) state.lastCountedS = second;
     }
+    state.touchedS = Math.floor(nowMs / 1000);
+    if (state.lastCountedS < state.touchedS) this.lagging.add(state);
+    else if (this.lagging.size > 0) this.lagging.delete(state);
     if (state.firing || state.total >= this.config.max_requests - SAMPLES) {
       state.samples.push(toLogLine(event));
       if (state.samples.length > SAMPLES) state.samples.shift();
     }
     if (!state.firing && state.total >= this.config.max_requests) {
       state.firing = true;
+      this.firingCount++;
       state.sinceMs = nowMs;
       out = [...(out ?? []), this.finding(state, "firing", nowMs)];
     }
@@ -367,12 +384,11 @@ export class RequestFloodDetector implements Detector {
 
   /** Only a firing IP's resolve is a finding time alone can produce; quiet windows empty silently. */
   idle(): boolean {
-    for (let s = this.head; s !== null; s = s.next) if (s.firing) return false;
-    return true;
+    return this.firingCount === 0;
   }
 
   snapshot(): unknown {
-    const states: Omit<FloodState, "lastCountedS" | "prev" | "next">[] = [];
+    const states: Omit<FloodState, "lastCountedS" | "touchedS" | "prev" | "next">[] = [];
     for (let s = this.head; s !== null; s = s.next) {
       // Catch up the windows the sweep left quiet, so the snapshot is what sliding each every second gives.
       this.slide(s, this.sweptS);
@@ -409,6 +425,7 @@ export class RequestFloodDetector implements Detector {
         sinceMs: readFiniteNumber(this.name, item, "sinceMs"),
         samples: readArray(this.name, item, "samples") as LogLine[],
         lastCountedS: Number.NEGATIVE_INFINITY,
+        touchedS: Number.NEGATIVE_INFINITY,
         prev: null,
         next: null,
       });
@@ -418,6 +435,7 @@ export class RequestFloodDetector implements Detector {
     this.size = 0;
     this.head = null;
     this.tail = null;
+    this.lagging = new Set();
     for (const s of restored) {
       // A key listed twice keeps its later state at its first place, as a Map set would.
       const existing = this.byService.get(s.service)?.get(s.ip);
@@ -426,6 +444,8 @@ export class RequestFloodDetector implements Detector {
     }
     this.latestMs = readOptionalTime(this.name, record, "latestMs") ?? Number.NEGATIVE_INFINITY;
     this.sweptS = Number.NEGATIVE_INFINITY;
+    this.firingCount = 0;
+    for (const ips of this.byService.values()) for (const s of ips.values()) if (s.firing) this.firingCount++;
   }
 
   /** The newest second of the window with a count, or -Infinity. */
@@ -453,6 +473,8 @@ export class RequestFloodDetector implements Detector {
     if (ips?.delete(state.ip) !== true) return;
     if (ips.size === 0) this.byService.delete(state.service);
     this.size--;
+    if (state.firing) this.firingCount--;
+    this.lagging.delete(state);
     this.unlink(state);
   }
 
@@ -492,12 +514,25 @@ export class RequestFloodDetector implements Detector {
     const nowS = Math.floor(nowMs / 1000);
     if (nowS > this.sweptS) this.sweptS = nowS;
     const emptyUpToS = nowS - this.windowS;
+    if (this.firingCount === 0) {
+      // Nothing can resolve, so only quiet windows leave: those whose last request is out of the
+      // window (at the head of the activity list) and the few lagging ones. The same windows as
+      // walking them all, without touching every key once a second.
+      for (let state = this.head; state !== null && state.touchedS <= emptyUpToS; ) {
+        const next = state.next;
+        if (state.lastCountedS <= emptyUpToS) this.remove(state);
+        state = next;
+      }
+      for (const state of this.lagging) if (state.lastCountedS <= emptyUpToS) this.remove(state);
+      return null;
+    }
     for (let state = this.head; state !== null; ) {
       const next = state.next;
       if (state.firing) {
         this.slide(state, nowS);
         if (state.total < this.config.max_requests / 2) {
           state.firing = false;
+          this.firingCount--;
           out = out ?? [];
           out.push(this.finding(state, "resolved", nowMs));
         }

@@ -218,6 +218,18 @@ describe("request flood", () => {
     expect(trackedIps(detector)).toEqual([]);
   });
 
+  it("forgets an IP whose last request was too late to count, though it is not the least recently active", () => {
+    const detector = new RequestFloodDetector(flood);
+    detector.observe(request("192.0.2.1", T0));
+    detector.observe(request("192.0.2.2", T0 + 5_000));
+    // 13 s late at second 5: outside the window, not counted, but 192.0.2.1 is now the most recent.
+    detector.observe(request("192.0.2.1", T0 - 8_000));
+    expect(trackedIps(detector)).toEqual(["shop/192.0.2.2", "shop/192.0.2.1"]);
+    // Its only counted request (second 0) leaves the window at second 10; 192.0.2.2's stays.
+    detector.advance(T0 + 10_000);
+    expect(trackedIps(detector)).toEqual(["shop/192.0.2.2"]);
+  });
+
   it("at its key cap, a new IP takes the place of the least recently active one that is not firing", () => {
     const detector = new RequestFloodDetector(flood, 2);
     const found: string[] = [];
