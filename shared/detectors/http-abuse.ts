@@ -351,7 +351,9 @@ export class RequestFloodDetector implements Detector {
       this.linkAtTail(state);
     }
     const second = Math.floor(event.timeMs / 1000);
-    this.slide(state, Math.max(second, Math.floor(nowMs / 1000)));
+    // nowMs is at least the event's time, so its second is the later of the two.
+    const nowS = Math.floor(nowMs / 1000);
+    this.slide(state, nowS);
     // A late event inside the window still counts in its own second.
     if (second > state.headS - this.windowS) {
       const slot = ((second % this.windowS) + this.windowS) % this.windowS;
@@ -359,7 +361,7 @@ export class RequestFloodDetector implements Detector {
       state.total++;
       if (second > state.lastCountedS) state.lastCountedS = second;
     }
-    state.touchedS = Math.floor(nowMs / 1000);
+    state.touchedS = nowS;
     if (state.lastCountedS < state.touchedS) this.lagging.add(state);
     else if (this.lagging.size > 0) this.lagging.delete(state);
     if (state.firing || state.total >= this.config.max_requests - SAMPLES) {

@@ -153,6 +153,22 @@ describe("AlertManager lifecycle", () => {
     expect(n?.alerts[0]?.annotations.runbook).toMatch(/scale out/);
   });
 
+  it("hands out notifications a sink may change without changing the alert behind them", () => {
+    const manager = new AlertManager(ALERTING);
+    manager.ingest(finding("high_cpu", "firing", s(0), { details: { smoothed_pct: 95.5 } }));
+    const [n] = manager.flush(s(10));
+    const alert = n?.alerts[0];
+    if (alert === undefined) throw new Error("expected a notification with one alert");
+    alert.annotations.details.smoothed_pct = 0;
+    const line = alert.annotations.samples[0];
+    if (line !== undefined) line.metrics.cpu_pct = -1;
+    alert.annotations.samples.length = 0;
+    const kept = manager.get(cpuFp);
+    expect(kept?.annotations.details.smoothed_pct).toBe(95.5);
+    expect(kept?.annotations.samples).toHaveLength(1);
+    expect(kept?.annotations.samples[0]?.metrics.cpu_pct).not.toBe(-1);
+  });
+
   it("answers isFiring and firing() through the episode", () => {
     const manager = new AlertManager(ALERTING);
     expect(manager.isFiring(cpuFp)).toBe(false);
