@@ -106,8 +106,8 @@ resource "aws_iam_instance_profile" "host" {
 # ---------------------------------------------------------------------------------------------
 
 # Each writes its own log group, may use the state table and sends failed invocations to the
-# dead-letter queue; `grants` and `stream_grants` are what its own concern adds (statement order
-# as written: own logs, grants, state table, dead-letter queue, stream grants).
+# dead-letter queue; `grants` and `stream_grants` are what its own concern adds. Statement order:
+# own logs, grants, state table, dead-letter queue, stream grants.
 locals {
   pipeline_lambda_policies = merge(
     local.processor_count == 1 ? {
@@ -149,43 +149,25 @@ locals {
       }
     } : {},
   )
+
+  pipeline_lambda_statements = {
+    for name, p in local.pipeline_lambda_policies : name => concat(
+      [{ sid = p.logs_sid, actions = ["logs:CreateLogStream", "logs:PutLogEvents"], resources = ["${p.log_arn}:*"] }],
+      p.grants,
+      var.enable_state_table && p.state_sid != null ? [
+        { sid = p.state_sid, actions = local.state_table_actions, resources = [local.table_arn] },
+      ] : [],
+      [{ sid = p.dlq_sid, actions = ["sqs:SendMessage"], resources = [local.dlq_arn] }],
+      p.stream_grants,
+    )
+  }
 }
 
 data "aws_iam_policy_document" "pipeline_lambda" {
-  for_each = local.pipeline_lambda_policies
-
-  statement {
-    sid       = each.value.logs_sid
-    actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
-    resources = ["${each.value.log_arn}:*"]
-  }
+  for_each = local.pipeline_lambda_statements
 
   dynamic "statement" {
-    for_each = each.value.grants
-    content {
-      sid       = statement.value.sid
-      actions   = statement.value.actions
-      resources = statement.value.resources
-    }
-  }
-
-  dynamic "statement" {
-    for_each = var.enable_state_table && each.value.state_sid != null ? [each.value.state_sid] : []
-    content {
-      sid       = statement.value
-      actions   = local.state_table_actions
-      resources = [local.table_arn]
-    }
-  }
-
-  statement {
-    sid       = each.value.dlq_sid
-    actions   = ["sqs:SendMessage"]
-    resources = [local.dlq_arn]
-  }
-
-  dynamic "statement" {
-    for_each = each.value.stream_grants
+    for_each = each.value
     content {
       sid       = statement.value.sid
       actions   = statement.value.actions
