@@ -14,8 +14,9 @@ import type {
 } from "../../shared/remediation/types.js";
 import { notificationTimeProblem, type TimeBounds } from "../../shared/remediation/validate.js";
 import { parseAlertMessage } from "../aws/sns.js";
-import { CONFLICT, type StateStore } from "../aws/state.js";
-import { emfLine, type Logger } from "../lambda/log.js";
+import { CONFLICT } from "../aws/state.js";
+import { emfLine } from "../lambda/log.js";
+import type { StatefulHandlerOptions } from "../lambda/options.js";
 import { isScheduledTick } from "../lambda/schedule.js";
 
 interface RemediatorState {
@@ -51,21 +52,14 @@ export interface InvocationContext {
 /** A tick gives up on an intent after this many runs that never recorded a result. */
 const MAX_INTENT_ATTEMPTS = 3;
 
-export interface RemediatorOptions {
+export interface RemediatorOptions extends StatefulHandlerOptions {
   config: RemediationConfig;
-  store: StateStore;
   executor: Executor;
-  logger: Logger;
-  writeMetrics: (line: string) => void;
   /** Wall clock, for claim and audit TTLs only; the policy runs on the notification's event time. */
   now?: () => number;
-  stateKey?: string;
   /** How long an action id stays claimed (at least SNS's redelivery horizon). */
   claimTtlS?: number;
-  /** Remaining time assumed without a Lambda context (the function's timeout is 30 s). Default 60 s. */
-  defaultRemainingMs?: number;
   auditTtlS?: number;
-  maxConflictRetries?: number;
   /** Notifications dated further ahead of the wall clock, or older, are refused (`impossible_time`). */
   timeBounds?: Partial<TimeBounds>;
   /**
