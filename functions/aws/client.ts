@@ -37,7 +37,6 @@ export const LOGS_ATTEMPTS = 5;
 export const SNS_ATTEMPTS = 4;
 export const DYNAMODB_ATTEMPTS = 4;
 export const KINESIS_ATTEMPTS = 4;
-export const SSM_ATTEMPTS = 3;
 
 export function sdkClientConfig(
   settings: AwsClientSettings,

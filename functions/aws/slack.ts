@@ -1,12 +1,11 @@
 import { setTimeout as sleep } from "node:timers/promises";
-import { GetParameterCommand, SSMClient } from "@aws-sdk/client-ssm";
 import type { Notification } from "../../shared/alerts/types.js";
 import { fanOut } from "../../shared/sinks/fanout.js";
 import type { SendOptions, Sink, SinkResult } from "../../shared/sinks/sink.js";
 import { slackMessage } from "../../shared/sinks/slack.js";
 import { WebhookSink, type WebhookTransport } from "../../shared/sinks/webhook.js";
 import type { Logger } from "../lambda/log.js";
-import { type AwsClientSettings, SSM_ATTEMPTS, sdkClientConfig } from "./client.js";
+import type { ParameterReader } from "./ssm-parameter.js";
 
 /** The Slack sink's I/O: the global fetch, the wall clock and a real timer. */
 const NODE_TRANSPORT: WebhookTransport = {
@@ -28,7 +27,7 @@ export class SlackUrlFromSsm {
   reads = 0;
 
   constructor(
-    private readonly client: SSMClient,
+    private readonly readParameter: ParameterReader,
     private readonly parameterName: string,
   ) {}
 
@@ -43,10 +42,7 @@ export class SlackUrlFromSsm {
 
   private async read(): Promise<string | null> {
     this.reads++;
-    const response = await this.client.send(
-      new GetParameterCommand({ Name: this.parameterName, WithDecryption: true }),
-    );
-    const value = response.Parameter?.Value?.trim() ?? "";
+    const value = (await this.readParameter(this.parameterName))?.trim() ?? "";
     return value === "" || value === SLACK_PLACEHOLDER ? null : value;
   }
 }
@@ -106,8 +102,4 @@ export class SnsWithSlack implements Sink {
     const [report] = await fanOut([this.slack], notification);
     return report?.result ?? null;
   }
-}
-
-export function createSsmClient(settings: AwsClientSettings): SSMClient {
-  return new SSMClient(sdkClientConfig(settings, SSM_ATTEMPTS));
 }

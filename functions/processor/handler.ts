@@ -1,8 +1,9 @@
 import type { CloudWatchLogsEvent, Context, KinesisStreamEvent, ScheduledEvent } from "aws-lambda";
 import { type AwsClientSettings, awsClientSettings } from "../aws/client.js";
 import { createSqsClient, type DeadLetterQueue, SqsDeadLetterQueue } from "../aws/dead-letter.js";
-import { createSsmClient, SlackUrlFromSsm, SnsWithSlack } from "../aws/slack.js";
+import { SlackUrlFromSsm, SnsWithSlack } from "../aws/slack.js";
 import { createSnsClient, SnsSink } from "../aws/sns.js";
+import { createParameterReader } from "../aws/ssm-parameter.js";
 import { type Env, numberEnv, optionalEnv, requireEnv } from "../lambda/env.js";
 import { createLogger, type Logger } from "../lambda/log.js";
 import { createStateStore, loadPipelineConfig } from "../lambda/runtime.js";
@@ -73,7 +74,7 @@ function withSlack(
 ) {
   const parameter = optionalEnv(env, "SLACK_WEBHOOK_PARAMETER");
   if (parameter === null) return sns;
-  return new SnsWithSlack(sns, new SlackUrlFromSsm(createSsmClient(settings), parameter), logger);
+  return new SnsWithSlack(sns, new SlackUrlFromSsm(createParameterReader(settings), parameter), logger);
 }
 
 let processor: Processor | null = null;

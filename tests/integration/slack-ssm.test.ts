@@ -4,14 +4,10 @@
  */
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { PutParameterCommand } from "@aws-sdk/client-ssm";
+import { PutParameterCommand, SSMClient } from "@aws-sdk/client-ssm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import {
-  createSsmClient,
-  SLACK_PLACEHOLDER,
-  SlackUrlFromSsm,
-  SnsWithSlack,
-} from "../../functions/aws/slack.js";
+import { SLACK_PLACEHOLDER, SlackUrlFromSsm, SnsWithSlack } from "../../functions/aws/slack.js";
+import { createParameterReader } from "../../functions/aws/ssm-parameter.js";
 import { createLogger } from "../../functions/lambda/log.js";
 import { MemorySink } from "../../shared/sinks/sink.js";
 import {
@@ -53,9 +49,10 @@ describe.skipIf(!run)("Slack webhook URL from SSM", () => {
   });
 
   it("reads the SecureString once and posts every notification to Slack beside SNS", async () => {
-    const ssm = createSsmClient({ region: MOTO_REGION, endpoint: moto.endpoint });
+    const ssm = new SSMClient({ region: MOTO_REGION, endpoint: moto.endpoint });
+    const read = createParameterReader({ region: MOTO_REGION, endpoint: moto.endpoint });
     await ssm.send(new PutParameterCommand({ Name: "/obs/slack", Type: "SecureString", Value: url }));
-    const source = new SlackUrlFromSsm(ssm, "/obs/slack");
+    const source = new SlackUrlFromSsm(read, "/obs/slack");
     const sns = new MemorySink();
     const logs: string[] = [];
     const sink = new SnsWithSlack(
@@ -76,17 +73,30 @@ describe.skipIf(!run)("Slack webhook URL from SSM", () => {
   });
 
   it("leaves Slack off while the parameter holds Terraform's placeholder", async () => {
-    const ssm = createSsmClient({ region: MOTO_REGION, endpoint: moto.endpoint });
+    const ssm = new SSMClient({ region: MOTO_REGION, endpoint: moto.endpoint });
+    const read = createParameterReader({ region: MOTO_REGION, endpoint: moto.endpoint });
     await ssm.send(
       new PutParameterCommand({ Name: "/obs/unset", Type: "SecureString", Value: SLACK_PLACEHOLDER }),
     );
     const before = bodies.length;
     const sink = new SnsWithSlack(
       new MemorySink(),
-      new SlackUrlFromSsm(ssm, "/obs/unset"),
+      new SlackUrlFromSsm(read, "/obs/unset"),
       createLogger({}, () => {}),
     );
     expect(await sink.send(notification())).toMatchObject({ status: "ok" });
     expect(bodies.length).toBe(before);
+  });
+
+  it("names a missing parameter in its error and reads it again on the next call", async () => {
+    const read = createParameterReader({ region: MOTO_REGION, endpoint: moto.endpoint });
+    const source = new SlackUrlFromSsm(read, "/obs/not-yet");
+    await expect(source.url()).rejects.toThrow(
+      /GetParameter \/obs\/not-yet failed: HTTP 400 .*ParameterNotFound/,
+    );
+    const ssm = new SSMClient({ region: MOTO_REGION, endpoint: moto.endpoint });
+    await ssm.send(new PutParameterCommand({ Name: "/obs/not-yet", Type: "SecureString", Value: url }));
+    expect(await source.url()).toBe(url);
+    expect(source.reads).toBe(2);
   });
 });
