@@ -102,79 +102,77 @@ resource "aws_iam_instance_profile" "host" {
 }
 
 # ---------------------------------------------------------------------------------------------
-# Processor Lambda
+# Processor, remediation and router Lambdas: one policy shape
 # ---------------------------------------------------------------------------------------------
 
-data "aws_iam_policy_document" "processor" {
-  count = local.processor_count
+# Each writes its own log group, may use the state table and sends failed invocations to the
+# dead-letter queue; `grants` and `stream_grants` are what its own concern adds. Statement order:
+# own logs, grants, state table, dead-letter queue, stream grants.
+locals {
+  pipeline_lambda_policies = merge(
+    local.processor_count == 1 ? {
+      processor = {
+        log_arn  = local.processor_own_log_arn
+        logs_sid = "OwnLogs"
+        grants = var.enable_alert_topic ? [
+          { sid = "PublishAlerts", actions = ["sns:Publish"], resources = [local.topic_arn] },
+        ] : []
+        state_sid = "AlertState"
+        dlq_sid   = "FailedInvocationsToDeadLetterQueue"
+        stream_grants = var.enable_kinesis ? [
+          { sid = "ReadServiceStream", actions = local.stream_read_actions, resources = [local.service_stream_arn] },
+        ] : []
+      }
+    } : {},
+    local.remediation_count == 1 ? {
+      remediation = {
+        log_arn       = local.remediation_log_arn
+        logs_sid      = "OwnLogsWithAuditTrail"
+        grants        = []
+        state_sid     = "CooldownsIdempotencyAndAudit"
+        dlq_sid       = "FailedInvocationsToDeadLetterQueue"
+        stream_grants = []
+      }
+    } : {},
+    # Router: log stream -> service stream, re-keyed by service (kinesis.tf). No state.
+    local.kinesis_count == 1 ? {
+      router = {
+        log_arn  = local.router_log_arn
+        logs_sid = "OwnLogs"
+        grants = [
+          { sid = "ReadLogStream", actions = local.stream_read_actions, resources = [local.log_stream_arn] },
+          { sid = "WriteServiceStream", actions = ["kinesis:PutRecords"], resources = [local.service_stream_arn] },
+        ]
+        state_sid     = null
+        dlq_sid       = "FailedBatchesToDeadLetterQueue"
+        stream_grants = []
+      }
+    } : {},
+  )
 
-  statement {
-    sid       = "OwnLogs"
-    actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
-    resources = ["${local.processor_own_log_arn}:*"]
-  }
-
-  dynamic "statement" {
-    for_each = var.enable_alert_topic ? [1] : []
-    content {
-      sid       = "PublishAlerts"
-      actions   = ["sns:Publish"]
-      resources = [local.topic_arn]
-    }
-  }
-
-  dynamic "statement" {
-    for_each = var.enable_state_table ? [1] : []
-    content {
-      sid       = "AlertState"
-      actions   = local.state_table_actions
-      resources = [local.table_arn]
-    }
-  }
-
-  statement {
-    sid       = "FailedInvocationsToDeadLetterQueue"
-    actions   = ["sqs:SendMessage"]
-    resources = [local.dlq_arn]
-  }
-
-  dynamic "statement" {
-    for_each = var.enable_kinesis ? [1] : []
-    content {
-      sid       = "ReadServiceStream"
-      actions   = local.stream_read_actions
-      resources = [local.service_stream_arn]
-    }
+  pipeline_lambda_statements = {
+    for name, p in local.pipeline_lambda_policies : name => concat(
+      [{ sid = p.logs_sid, actions = ["logs:CreateLogStream", "logs:PutLogEvents"], resources = ["${p.log_arn}:*"] }],
+      p.grants,
+      var.enable_state_table && p.state_sid != null ? [
+        { sid = p.state_sid, actions = local.state_table_actions, resources = [local.table_arn] },
+      ] : [],
+      [{ sid = p.dlq_sid, actions = ["sqs:SendMessage"], resources = [local.dlq_arn] }],
+      p.stream_grants,
+    )
   }
 }
 
-
-# ---------------------------------------------------------------------------------------------
-# Remediation Lambda
-# ---------------------------------------------------------------------------------------------
-
-data "aws_iam_policy_document" "remediation" {
-  count = local.remediation_count
-
-  statement {
-    sid       = "OwnLogsWithAuditTrail"
-    actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
-    resources = ["${local.remediation_log_arn}:*"]
-  }
+data "aws_iam_policy_document" "pipeline_lambda" {
+  for_each = local.pipeline_lambda_statements
 
   dynamic "statement" {
-    for_each = var.enable_state_table ? [1] : []
+    for_each = each.value
     content {
-      sid       = "CooldownsIdempotencyAndAudit"
-      actions   = local.state_table_actions
-      resources = [local.table_arn]
+      sid       = statement.value.sid
+      actions   = statement.value.actions
+      resources = statement.value.resources
     }
-  }
-
-  statement {
-    sid       = "FailedInvocationsToDeadLetterQueue"
-    actions   = ["sqs:SendMessage"]
-    resources = [local.dlq_arn]
   }
 }
 

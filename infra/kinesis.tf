@@ -87,33 +87,7 @@ resource "aws_cloudwatch_log_group" "router" {
   retention_in_days = var.log_retention_days
 }
 
-data "aws_iam_policy_document" "router" {
-  count = local.kinesis_count
-
-  statement {
-    sid       = "OwnLogs"
-    actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
-    resources = ["${local.router_log_arn}:*"]
-  }
-
-  statement {
-    sid       = "ReadLogStream"
-    actions   = local.stream_read_actions
-    resources = [local.log_stream_arn]
-  }
-
-  statement {
-    sid       = "WriteServiceStream"
-    actions   = ["kinesis:PutRecords"]
-    resources = [local.service_stream_arn]
-  }
-
-  statement {
-    sid       = "FailedBatchesToDeadLetterQueue"
-    actions   = ["sqs:SendMessage"]
-    resources = [local.dlq_arn]
-  }
-}
+# Its policy: data.aws_iam_policy_document.pipeline_lambda["router"] (iam.tf).
 
 # Both mappings: a failing record is retried alone (bisect, ReportBatchItemFailures) and, after its
 # retries, described in the dead-letter queue; the shard moves on.

@@ -14,7 +14,7 @@ locals {
       processor = {
         description      = "cloud-observability: parse log lines, detect anomalies, publish alerts"
         role_description = "cloud-observability processor Lambda"
-        policy           = data.aws_iam_policy_document.processor[0].json
+        policy           = data.aws_iam_policy_document.pipeline_lambda["processor"].json
         function_name    = local.processor_function_name
         zip              = local.processor_zip
         memory_mb        = var.processor_memory_mb
@@ -45,7 +45,7 @@ locals {
       remediation = {
         description          = "cloud-observability: guarded remediation of alerts, with an audit trail"
         role_description     = "cloud-observability remediation Lambda"
-        policy               = data.aws_iam_policy_document.remediation[0].json
+        policy               = data.aws_iam_policy_document.pipeline_lambda["remediation"].json
         function_name        = local.remediation_function_name
         zip                  = local.remediation_zip
         memory_mb            = 256
@@ -62,7 +62,7 @@ locals {
       router = {
         description          = "cloud-observability: re-key log lines by service for the processor's shards"
         role_description     = "cloud-observability router Lambda: log stream to service stream"
-        policy               = data.aws_iam_policy_document.router[0].json
+        policy               = data.aws_iam_policy_document.pipeline_lambda["router"].json
         function_name        = local.router_function_name
         zip                  = local.router_zip
         memory_mb            = 256

@@ -338,26 +338,8 @@ export class DynamoStateStore implements StateStore {
       sk: { S: `chunk#${head.version}#${head.writer}#${i}` },
     }));
     const found = new Map<string, Buffer>();
-    // BatchGetItem takes at most 100 keys and may return some as unprocessed: loop until done. This
-    // loop stays ours: a partly answered call is a success to the SDK, so its retry strategy never
-    // sees the keys left over.
-    for (let start = 0; start < keys.length; start += 100) {
-      let pending: Record<string, AttributeValue>[] = keys.slice(start, start + 100);
-      for (let round = 0; pending.length > 0; round++) {
-        if (round > 10) throw new Error(`state ${key}: chunks still unprocessed after ${round} rounds`);
-        const response = await this.options.client.send(
-          new BatchGetItemCommand({
-            RequestItems: { [this.options.tableName]: { Keys: pending, ConsistentRead: true } },
-          }),
-        );
-        for (const item of response.Responses?.[this.options.tableName] ?? []) {
-          if (item.sk?.S && item.data?.B) found.set(item.sk.S, Buffer.from(item.data.B));
-        }
-        pending = (response.UnprocessedKeys?.[this.options.tableName]?.Keys ?? []) as Record<
-          string,
-          AttributeValue
-        >[];
-      }
+    for (const item of await this.batchGet(key, keys, "chunks")) {
+      if (item.sk?.S && item.data?.B) found.set(item.sk.S, Buffer.from(item.data.B));
     }
     for (const k of keys) {
       const chunk = found.get(k.sk.S);
@@ -399,6 +381,27 @@ export class DynamoStateStore implements StateStore {
         }),
       );
     }
+    const written = await this.putHead(
+      key,
+      expectedVersion,
+      { version: { N: String(version) }, writer: { S: writer }, chunks: { N: String(chunks.length) } },
+      nowMs,
+      expiresAt,
+    );
+    return written ? version : CONFLICT;
+  }
+
+  /**
+   * The commit of every save: write the head only if it still holds `expectedVersion` (or, for
+   * null, does not exist yet). False when that condition failed; any other error is thrown.
+   */
+  private async putHead(
+    key: string,
+    expectedVersion: number | null,
+    fields: Record<string, AttributeValue>,
+    nowMs: number,
+    expiresAt: AttributeValue,
+  ): Promise<boolean> {
     try {
       await this.options.client.send(
         new PutItemCommand({
@@ -406,9 +409,7 @@ export class DynamoStateStore implements StateStore {
           Item: {
             pk: { S: `state#${key}` },
             sk: { S: "head" },
-            version: { N: String(version) },
-            writer: { S: writer },
-            chunks: { N: String(chunks.length) },
+            ...fields,
             updated_at: { N: String(nowMs) },
             expires_at: expiresAt,
           },
@@ -421,11 +422,11 @@ export class DynamoStateStore implements StateStore {
               }),
         }),
       );
+      return true;
     } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) return CONFLICT;
+      if (error instanceof ConditionalCheckFailedException) return false;
       throw error;
     }
-    return version;
   }
 
   async loadRoot(key: string): Promise<StateRoot | null> {
@@ -434,30 +435,43 @@ export class DynamoStateStore implements StateStore {
     return { version: head.version, root: head.root };
   }
 
-  async getItems(key: string, names: readonly string[]): Promise<Map<string, Uint8Array>> {
-    const found = new Map<string, Uint8Array>();
-    const unique = [...new Set(names)];
-    // BatchGetItem takes at most 100 keys and may return some as unprocessed: loop until done.
-    for (let start = 0; start < unique.length; start += 100) {
-      let pending: Record<string, AttributeValue>[] = unique
-        .slice(start, start + 100)
-        .map((name) => ({ pk: { S: `state#${key}` }, sk: { S: `item#${name}` } }));
+  /**
+   * Every item of `keys` that exists (consistent reads). BatchGetItem takes at most 100 keys and may
+   * return some as unprocessed: loop until done. This loop stays ours: a partly answered call is a
+   * success to the SDK, so its retry strategy never sees the keys left over.
+   */
+  private async batchGet(
+    key: string,
+    keys: readonly Record<string, AttributeValue>[],
+    what: string,
+  ): Promise<Record<string, AttributeValue>[]> {
+    const items: Record<string, AttributeValue>[] = [];
+    for (let start = 0; start < keys.length; start += 100) {
+      let pending: Record<string, AttributeValue>[] = keys.slice(start, start + 100);
       for (let round = 0; pending.length > 0; round++) {
-        if (round > 10) throw new Error(`state ${key}: items still unprocessed after ${round} rounds`);
+        if (round > 10) throw new Error(`state ${key}: ${what} still unprocessed after ${round} rounds`);
         const response = await this.options.client.send(
           new BatchGetItemCommand({
             RequestItems: { [this.options.tableName]: { Keys: pending, ConsistentRead: true } },
           }),
         );
-        for (const item of response.Responses?.[this.options.tableName] ?? []) {
-          if (item.sk?.S?.startsWith("item#") && item.data?.B) {
-            found.set(item.sk.S.slice("item#".length), new Uint8Array(item.data.B));
-          }
-        }
+        items.push(...(response.Responses?.[this.options.tableName] ?? []));
         pending = (response.UnprocessedKeys?.[this.options.tableName]?.Keys ?? []) as Record<
           string,
           AttributeValue
         >[];
+      }
+    }
+    return items;
+  }
+
+  async getItems(key: string, names: readonly string[]): Promise<Map<string, Uint8Array>> {
+    const found = new Map<string, Uint8Array>();
+    const unique = [...new Set(names)];
+    const keys = unique.map((name) => ({ pk: { S: `state#${key}` }, sk: { S: `item#${name}` } }));
+    for (const item of await this.batchGet(key, keys, "items")) {
+      if (item.sk?.S?.startsWith("item#") && item.data?.B) {
+        found.set(item.sk.S.slice("item#".length), new Uint8Array(item.data.B));
       }
     }
     return found;
@@ -479,31 +493,14 @@ export class DynamoStateStore implements StateStore {
     );
     const version = (save.expectedVersion ?? 0) + 1;
     const writer = randomUUID();
-    try {
-      await this.options.client.send(
-        new PutItemCommand({
-          TableName: this.options.tableName,
-          Item: {
-            pk: { S: `state#${key}` },
-            sk: { S: "head" },
-            version: { N: String(version) },
-            writer: { S: writer },
-            root: { B: packRoot(save.root) },
-            updated_at: { N: String(nowMs) },
-            expires_at: expiresAt,
-          },
-          ConditionExpression:
-            save.expectedVersion === null ? "attribute_not_exists(pk)" : "#version = :expected",
-          ...(save.expectedVersion === null
-            ? {}
-            : {
-                ExpressionAttributeNames: { "#version": "version" },
-                ExpressionAttributeValues: { ":expected": { N: String(save.expectedVersion) } },
-              }),
-        }),
-      );
-    } catch (error) {
-      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+    const written = await this.putHead(
+      key,
+      save.expectedVersion,
+      { version: { N: String(version) }, writer: { S: writer }, root: { B: packRoot(save.root) } },
+      nowMs,
+      expiresAt,
+    );
+    if (!written) {
       // The SDK retries a call whose answer was lost: the retry of a write that did land fails its
       // condition. The head then names this writer: the save succeeded.
       const head = await this.getHead(key);

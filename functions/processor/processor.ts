@@ -16,7 +16,8 @@ import {
   type LayoutBase,
   MissingItemError,
 } from "../aws/state-layout.js";
-import { emfLine, type Logger } from "../lambda/log.js";
+import { emfLine } from "../lambda/log.js";
+import type { StatefulHandlerOptions } from "../lambda/options.js";
 import { isScheduledTick } from "../lambda/schedule.js";
 import type { ProcessorHistory } from "./history.js";
 import { Outbox, type OutboxEntry, type OutboxSnapshot } from "./outbox.js";
@@ -33,19 +34,14 @@ export interface ProcessorState {
   inputs?: unknown;
 }
 
-export interface ProcessorOptions {
+export interface ProcessorOptions extends StatefulHandlerOptions {
   config: PipelineConfig;
-  store: StateStore;
   sink: Sink;
-  logger: Logger;
-  /** Where EMF metric lines go (stdout in Lambda). */
-  writeMetrics: (line: string) => void;
   /**
    * Wall clock: metric timestamps, storage TTLs, the bound on future-dated events and the tick's
    * target (wall time minus the allowed lateness). Detection itself runs on event time.
    */
   now?: () => number;
-  stateKey?: string;
   /** Outbox bound: beyond it the oldest notifications go to `deadLetters` in full. */
   maxOutbox?: number;
   /** Where notifications go that leave the outbox unpublished (default: logged in full). */
@@ -55,12 +51,8 @@ export interface ProcessorOptions {
    * conflict retries); at most half of the invocation's remaining time. Default 5 s.
    */
   saveReserveMs?: number;
-  /** Remaining time assumed when the caller passes no Lambda context (local runs, tests). Default 60 s. */
-  defaultRemainingMs?: number;
   /** Monotonic milliseconds for the budget (default performance.now). */
   clock?: () => number;
-  /** Save attempts when concurrent invocations race on the state. */
-  maxConflictRetries?: number;
   /**
    * Save the state at most this often (wall time) when nothing but windows changed; 0 saves after
    * every invocation. A cold start then loses up to this much window history, in exchange for far

@@ -14,8 +14,9 @@ import type {
 } from "../../shared/remediation/types.js";
 import { notificationTimeProblem, type TimeBounds } from "../../shared/remediation/validate.js";
 import { parseAlertMessage } from "../aws/sns.js";
-import { CONFLICT, type StateStore } from "../aws/state.js";
-import { emfLine, type Logger } from "../lambda/log.js";
+import { CONFLICT } from "../aws/state.js";
+import { emfLine } from "../lambda/log.js";
+import type { StatefulHandlerOptions } from "../lambda/options.js";
 import { isScheduledTick } from "../lambda/schedule.js";
 
 interface RemediatorState {
@@ -51,21 +52,14 @@ export interface InvocationContext {
 /** A tick gives up on an intent after this many runs that never recorded a result. */
 const MAX_INTENT_ATTEMPTS = 3;
 
-export interface RemediatorOptions {
+export interface RemediatorOptions extends StatefulHandlerOptions {
   config: RemediationConfig;
-  store: StateStore;
   executor: Executor;
-  logger: Logger;
-  writeMetrics: (line: string) => void;
   /** Wall clock, for claim and audit TTLs only; the policy runs on the notification's event time. */
   now?: () => number;
-  stateKey?: string;
   /** How long an action id stays claimed (at least SNS's redelivery horizon). */
   claimTtlS?: number;
-  /** Remaining time assumed without a Lambda context (the function's timeout is 30 s). Default 60 s. */
-  defaultRemainingMs?: number;
   auditTtlS?: number;
-  maxConflictRetries?: number;
   /** Notifications dated further ahead of the wall clock, or older, are refused (`impossible_time`). */
   timeBounds?: Partial<TimeBounds>;
   /**
@@ -137,27 +131,16 @@ export class Remediator {
     if (isScheduledTick(event)) {
       // No notification may come for a while: outcome checks that fell due run on the schedule, and
       // so do intents an invocation left without a result.
-      try {
-        await this.tick(this.now() - (this.options.allowedLatenessMs ?? 60_000), leaseUntilMs, summary);
-      } catch (error) {
-        this.live = null;
-        throw error;
-      }
-      for (const entry of summary.audit) await this.writeAudit(entry);
-      this.options.writeMetrics(
-        emfLine(
-          "remediation",
-          {
-            ticks: 1,
-            outcomes: summary.outcomes,
-            intents_retried: summary.retried,
-            actions: summary.acted,
-            action_failures: summary.failed,
-          },
-          this.now(),
-        ),
+      await this.dropLiveOnError(() =>
+        this.tick(this.now() - (this.options.allowedLatenessMs ?? 60_000), leaseUntilMs, summary),
       );
-      return summary;
+      return this.finish(summary, {
+        ticks: 1,
+        outcomes: summary.outcomes,
+        intents_retried: summary.retried,
+        actions: summary.acted,
+        action_failures: summary.failed,
+      });
     }
     const records = this.recordsOf(event);
     for (const record of records) {
@@ -176,29 +159,35 @@ export class Remediator {
         this.refuse(message.notification, timeProblem, summary);
         continue;
       }
-      try {
-        await this.handleNotification(message.notification, leaseUntilMs, summary);
-      } catch (error) {
-        // The live engine may hold decisions that were not saved: reload it on the retry.
-        this.live = null;
-        throw error;
-      }
+      await this.dropLiveOnError(() => this.handleNotification(message.notification, leaseUntilMs, summary));
     }
+    return this.finish(summary, {
+      notifications: summary.records - summary.invalid,
+      invalid: summary.invalid,
+      actions: summary.acted,
+      action_failures: summary.failed,
+      skipped: summary.skipped,
+      duplicates: summary.duplicates,
+    });
+  }
+
+  /** The live engine may hold decisions that were not saved: a failure drops it, so the retry reloads. */
+  private async dropLiveOnError(work: () => Promise<void>): Promise<void> {
+    try {
+      await work();
+    } catch (error) {
+      this.live = null;
+      throw error;
+    }
+  }
+
+  /** Write the invocation's audit entries, then its one metric line. */
+  private async finish(
+    summary: RemediationSummary,
+    metrics: Record<string, number>,
+  ): Promise<RemediationSummary> {
     for (const entry of summary.audit) await this.writeAudit(entry);
-    this.options.writeMetrics(
-      emfLine(
-        "remediation",
-        {
-          notifications: summary.records - summary.invalid,
-          invalid: summary.invalid,
-          actions: summary.acted,
-          action_failures: summary.failed,
-          skipped: summary.skipped,
-          duplicates: summary.duplicates,
-        },
-        this.now(),
-      ),
-    );
+    this.options.writeMetrics(emfLine("remediation", metrics, this.now()));
     return summary;
   }
 

@@ -256,7 +256,8 @@ const ml = section(
 
 const SILENCE_MATCHER_KEYS = ["type", "service", "entity", "severity"] as const;
 
-const matcherValue = (doc: string) =>
+/** An optional string with its documentation line (silence matchers, source fields). */
+const stringField = (doc: string) =>
   v.optional(
     v.pipe(
       v.string((issue) => say("wrong_type", `must be a string, got ${describe(issue.input)}`)),
@@ -270,8 +271,8 @@ const silence = section(
       section(
         {
           type: v.optional(oneOf(ALERT_TYPES, "an alert type")),
-          service: matcherValue("a service name"),
-          entity: matcherValue("an entity (IP, user)"),
+          service: stringField("a service name"),
+          entity: stringField("an entity (IP, user)"),
           severity: v.optional(oneOf(SEVERITIES, "a severity")),
         },
         {
@@ -430,14 +431,6 @@ const actions = v.pipe(
   }),
   v.description("which action each alert type triggers; merged over the defaults, `null` removes one"),
 );
-
-const stringField = (doc: string) =>
-  v.optional(
-    v.pipe(
-      v.string((issue) => say("wrong_type", `must be a string, got ${describe(issue.input)}`)),
-      v.description(doc),
-    ),
-  );
 
 const source = section(
   {

@@ -6,16 +6,15 @@ import { CapacityGuard } from "./capacity.js";
 import { type Detector, NO_FINDINGS } from "./detector.js";
 import {
   ActivityMap,
+  clockHeader,
   isRecord,
   MAX_SAMPLES,
   readArray,
   readBoolean,
+  readClockHeader,
   readFiniteNumber,
-  readHeader,
-  readOptionalTime,
   readString,
   SampleRing,
-  timeOrNull,
 } from "./state.js";
 import { MAINTENANCE_INTERVAL_MS, MIN_STALE_MS } from "./threshold.js";
 import { SparseBucketWindow } from "./window.js";
@@ -140,10 +139,7 @@ export class BruteForceDetector implements Detector {
 
   snapshot(): unknown {
     return {
-      detector: this.name,
-      version: STATE_VERSION,
-      latestMs: timeOrNull(this.latestMs),
-      nextMaintenanceMs: timeOrNull(this.nextMaintenanceMs),
+      ...clockHeader(this.name, STATE_VERSION, this.latestMs, this.nextMaintenanceMs),
       ips: keysToState(this.ips),
       users: keysToState(this.users),
       ipCapacity: this.ipCapacity.toState(),
@@ -152,9 +148,7 @@ export class BruteForceDetector implements Detector {
   }
 
   restore(state: unknown): void {
-    const record = readHeader(this.name, state, STATE_VERSION);
-    const latestMs = readOptionalTime(this.name, record, "latestMs");
-    const nextMaintenanceMs = readOptionalTime(this.name, record, "nextMaintenanceMs");
+    const { record, clock } = readClockHeader(this.name, state, STATE_VERSION);
     const ips = this.keysFromState(readArray(this.name, record, "ips"));
     const users = this.keysFromState(readArray(this.name, record, "users"));
     this.ipCapacity.loadState(record.ipCapacity);
@@ -163,8 +157,8 @@ export class BruteForceDetector implements Detector {
     this.firingIps = ips.firing;
     this.users = users.keys;
     this.firingUsers = users.firing;
-    this.latestMs = latestMs ?? Number.NEGATIVE_INFINITY;
-    this.nextMaintenanceMs = nextMaintenanceMs ?? Number.NEGATIVE_INFINITY;
+    this.latestMs = clock.latestMs;
+    this.nextMaintenanceMs = clock.nextMaintenanceMs;
   }
 
   private record(

@@ -1,20 +1,16 @@
 import type { DetectorFinding } from "../alerts/types.js";
 import type { ErrorRateConfig } from "../config/types.js";
-import { StateError } from "../errors.js";
 import type { LogEvent } from "../log/schema.js";
 import { CapacityGuard } from "./capacity.js";
 import { type Detector, NO_FINDINGS } from "./detector.js";
 import {
   ActivityMap,
-  isRecord,
-  readArray,
+  clockHeader,
   readBoolean,
+  readClockHeader,
   readFiniteNumber,
-  readHeader,
-  readOptionalTime,
-  readString,
+  readServiceEntries,
   SampleRing,
-  timeOrNull,
 } from "./state.js";
 import { MAINTENANCE_INTERVAL_MS, MIN_STALE_MS } from "./threshold.js";
 import { BucketWindow } from "./window.js";
@@ -159,24 +155,17 @@ export class ErrorRateDetector implements Detector {
       });
     }
     return {
-      detector: this.name,
-      version: STATE_VERSION,
-      latestMs: timeOrNull(this.latestMs),
-      nextMaintenanceMs: timeOrNull(this.nextMaintenanceMs),
+      ...clockHeader(this.name, STATE_VERSION, this.latestMs, this.nextMaintenanceMs),
       services,
       capacity: this.capacity.toState(),
     };
   }
 
   restore(state: unknown): void {
-    const record = readHeader(this.name, state, STATE_VERSION);
-    const latestMs = readOptionalTime(this.name, record, "latestMs");
-    const nextMaintenanceMs = readOptionalTime(this.name, record, "nextMaintenanceMs");
+    const { record, clock } = readClockHeader(this.name, state, STATE_VERSION);
     const services = new ActivityMap<ServiceState>();
     const firing = new Set<string>();
-    for (const item of readArray(this.name, record, "services")) {
-      if (!isRecord(item)) throw new StateError(this.name, "service entry is not an object");
-      const service = readString(this.name, item, "service");
+    for (const { service, item } of readServiceEntries(this.name, record)) {
       const window = new BucketWindow(this.windowMs);
       window.loadState(this.name, item.window);
       const restored: ServiceState = {
@@ -194,8 +183,8 @@ export class ErrorRateDetector implements Detector {
     this.capacity.loadState(record.capacity);
     this.services = services;
     this.firing = firing;
-    this.latestMs = latestMs ?? Number.NEGATIVE_INFINITY;
-    this.nextMaintenanceMs = nextMaintenanceMs ?? Number.NEGATIVE_INFINITY;
+    this.latestMs = clock.latestMs;
+    this.nextMaintenanceMs = clock.nextMaintenanceMs;
   }
 
   private maintain(nowMs: number, out: DetectorFinding[] | null): DetectorFinding[] | null {

@@ -56,6 +56,54 @@ export function readArray(detector: string, record: Record<string, unknown>, key
   return value;
 }
 
+/** The clock every windowed rule detector saves: the latest event time and the next maintenance. */
+export interface DetectorClock {
+  latestMs: number;
+  nextMaintenanceMs: number;
+}
+
+/**
+ * The header of a windowed rule detector's snapshot, in the order it is written (the key order is
+ * part of the saved bytes): spread it first, then the detector's own fields.
+ */
+export function clockHeader(detector: string, version: number, latestMs: number, nextMaintenanceMs: number) {
+  return {
+    detector,
+    version,
+    latestMs: timeOrNull(latestMs),
+    nextMaintenanceMs: timeOrNull(nextMaintenanceMs),
+  };
+}
+
+/** The counterpart of `clockHeader`: the checked record and its clock (unset reads as -Infinity). */
+export function readClockHeader(
+  detector: string,
+  state: unknown,
+  version: number,
+): { record: Record<string, unknown>; clock: DetectorClock } {
+  const record = readHeader(detector, state, version);
+  const latestMs = readOptionalTime(detector, record, "latestMs");
+  const nextMaintenanceMs = readOptionalTime(detector, record, "nextMaintenanceMs");
+  return {
+    record,
+    clock: {
+      latestMs: latestMs ?? Number.NEGATIVE_INFINITY,
+      nextMaintenanceMs: nextMaintenanceMs ?? Number.NEGATIVE_INFINITY,
+    },
+  };
+}
+
+/** The per-service entries of a snapshot, each checked to be an object that names its service. */
+export function readServiceEntries(
+  detector: string,
+  record: Record<string, unknown>,
+): Array<{ service: string; item: Record<string, unknown> }> {
+  return readArray(detector, record, "services").map((item) => {
+    if (!isRecord(item)) throw new StateError(detector, "service entry is not an object");
+    return { service: readString(detector, item, "service"), item };
+  });
+}
+
 /** Check the fixed header every rule detector snapshot starts with. */
 export function readHeader(detector: string, state: unknown, version: number): Record<string, unknown> {
   if (!isRecord(state)) throw new StateError(detector, "state is not an object");

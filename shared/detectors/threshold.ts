@@ -6,14 +6,11 @@ import { CapacityGuard } from "./capacity.js";
 import { type Detector, NO_FINDINGS } from "./detector.js";
 import {
   ActivityMap,
-  isRecord,
-  readArray,
+  clockHeader,
+  readClockHeader,
   readFiniteNumber,
-  readHeader,
-  readOptionalTime,
-  readString,
+  readServiceEntries,
   SampleRing,
-  timeOrNull,
 } from "./state.js";
 import { BucketWindow } from "./window.js";
 
@@ -192,24 +189,17 @@ export class ThresholdRuleDetector implements Detector {
       });
     }
     return {
-      detector: this.name,
-      version: STATE_VERSION,
-      latestMs: timeOrNull(this.latestMs),
-      nextMaintenanceMs: timeOrNull(this.nextMaintenanceMs),
+      ...clockHeader(this.name, STATE_VERSION, this.latestMs, this.nextMaintenanceMs),
       services,
       capacity: this.capacity.toState(),
     };
   }
 
   restore(state: unknown): void {
-    const record = readHeader(this.name, state, STATE_VERSION);
-    const latestMs = readOptionalTime(this.name, record, "latestMs");
-    const nextMaintenanceMs = readOptionalTime(this.name, record, "nextMaintenanceMs");
+    const { record, clock } = readClockHeader(this.name, state, STATE_VERSION);
     const services = new ActivityMap<ServiceState>();
     const active = new Set<string>();
-    for (const item of readArray(this.name, record, "services")) {
-      if (!isRecord(item)) throw new StateError(this.name, "service entry is not an object");
-      const service = readString(this.name, item, "service");
+    for (const { service, item } of readServiceEntries(this.name, record)) {
       const phase = readFiniteNumber(this.name, item, "phase");
       if (phase !== INACTIVE && phase !== PENDING && phase !== FIRING) {
         throw new StateError(this.name, `unknown phase ${phase}`);
@@ -230,8 +220,8 @@ export class ThresholdRuleDetector implements Detector {
     this.capacity.loadState(record.capacity);
     this.services = services;
     this.active = active;
-    this.latestMs = latestMs ?? Number.NEGATIVE_INFINITY;
-    this.nextMaintenanceMs = nextMaintenanceMs ?? Number.NEGATIVE_INFINITY;
+    this.latestMs = clock.latestMs;
+    this.nextMaintenanceMs = clock.nextMaintenanceMs;
   }
 
   /** Re-check pending and firing services as their windows slide, and evict idle services. */

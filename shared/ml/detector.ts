@@ -14,6 +14,7 @@ import {
   FEATURE_UNITS,
   type FeatureName,
   newWindow,
+  resetWindow,
   samplesFor,
   type WindowState,
   windowFeatures,
@@ -144,6 +145,11 @@ export class TrainingRows {
 
 interface ServiceState {
   window: WindowState | null;
+  /**
+   * The last closed window, emptied, for the next one to reuse (see resetWindow). Not part of the
+   * snapshot.
+   */
+  spare: WindowState | null;
   windowsSeen: number;
   windowsSinceTrain: number;
   trainings: number;
@@ -169,6 +175,7 @@ function newService(timeMs: number, trainingCapacity: number): ServiceState {
   return {
     lastSeenMs: timeMs,
     window: null,
+    spare: null,
     windowsSeen: 0,
     windowsSinceTrain: 0,
     trainings: 0,
@@ -486,7 +493,10 @@ export function createMlDetector(config: MlConfig): Detector {
     const window = state.window;
     if (!window) return;
     state.window = null;
-    if (window.events === 0) return;
+    if (window.events === 0) {
+      state.spare = resetWindow(window, 0);
+      return;
+    }
     const endMs = window.startMs + windowMs;
     windowFeatures(window, windowMs, vector);
     state.windowsSeen++;
@@ -532,6 +542,8 @@ export function createMlDetector(config: MlConfig): Detector {
       if (state.scores.length > config.max_training_windows) state.scores.shift();
     }
     if (fitDue(state)) enqueueFit(service, state);
+    // Emptied now rather than when reused, so the window does not keep its sample lines alive.
+    state.spare = resetWindow(window, 0);
   }
 
   function fitDue(state: ServiceState): boolean {
@@ -675,7 +687,9 @@ export function createMlDetector(config: MlConfig): Detector {
         // Each service's windows are offset by whole seconds from a hash of its name, so a fleet's
         // windows do not all close (and get scored) in the same tick.
         const phaseMs = staggerOffset(event.service, config.window_s) * 1000;
-        state.window = newWindow(Math.floor((event.timeMs - phaseMs) / windowMs) * windowMs + phaseMs);
+        const startMs = Math.floor((event.timeMs - phaseMs) / windowMs) * windowMs + phaseMs;
+        state.window = state.spare ? resetWindow(state.spare, startMs) : newWindow(startMs);
+        state.spare = null;
         nextCloseMs = Math.min(nextCloseMs, state.window.startMs + windowMs);
       }
       // An event a little late for its window is counted in the open one rather than dropped.
@@ -707,9 +721,10 @@ export function createMlDetector(config: MlConfig): Detector {
     snapshot(): unknown {
       const serviceStates: unknown[] = [];
       for (const [service, state] of services.entries) {
+        const { spare: _spare, ...saved } = state;
         serviceStates.push({
           service,
-          ...state,
+          ...saved,
           training: state.training.toArrays(),
           scores: state.scores.slice(),
           window: state.window ? structuredClone(state.window) : null,
@@ -857,6 +872,7 @@ function parseSnapshot(snapshot: unknown, trainingCapacity: number): Map<string,
     const window = parseWindow(raw.window, `${where}.window`);
     result.set(service, {
       window,
+      spare: null,
       windowsSeen: numberField(raw, "windowsSeen", where),
       windowsSinceTrain: numberField(raw, "windowsSinceTrain", where),
       trainings: numberField(raw, "trainings", where),

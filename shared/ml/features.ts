@@ -86,6 +86,31 @@ export function newWindow(startMs: number): WindowState {
   };
 }
 
+/**
+ * Makes a closed window the new open one starting at `startMs`, in place: a service reuses its one
+ * window object rather than allocating a window (and a histogram) every `window_s`. At a thousand
+ * services a window lives long enough to be promoted to the old generation, so fresh ones were
+ * steady old-space garbage and more frequent full collections (docs/benchmarks.md, "ML detector at
+ * fleet size").
+ */
+export function resetWindow(window: WindowState, startMs: number): WindowState {
+  window.startMs = startMs;
+  window.events = 0;
+  window.cpuSum = 0;
+  window.cpuCount = 0;
+  window.memorySum = 0;
+  window.memoryCount = 0;
+  window.requests = 0;
+  window.errors = 0;
+  window.authFailures = 0;
+  window.latencyCount = 0;
+  window.latencyHistogram.fill(0);
+  window.recent.length = 0;
+  window.slowest.length = 0;
+  window.failures.length = 0;
+  return window;
+}
+
 /** A copy of the line without the parser's timeMs (works on a stored line too). */
 export function toLogLine(event: LogEvent | LogLine): LogLine {
   const { timeMs: _timeMs, ...line } = event as LogEvent;

@@ -316,7 +316,8 @@ export class IsolationForest {
     const heightLimit = Math.ceil(Math.log2(Math.max(sampleSize, 2)));
     const builder = new TreeBuilder(rows, nFeatures, sampleSize, heightLimit, trees);
     const rng = new Rng(seed);
-    const permutation = new Int32Array(nRows);
+    if (scratch.permutation.length < nRows) scratch.permutation = new Int32Array(nRows);
+    const permutation = scratch.permutation.subarray(0, nRows);
     for (let i = 0; i < nRows; i++) permutation[i] = i;
     const roots = new Int32Array(trees);
     const boxLow = new Float32Array(trees * nFeatures);
@@ -792,7 +793,23 @@ function validateStructure(
   }
 }
 
-/** Grows trees into shared growable typed arrays. */
+/**
+ * The growable node arrays every fit builds its trees in, kept between fits (a fit runs to the end
+ * before the next starts, and the forest packs the nodes into its own buffer). A detector with a
+ * thousand services fits thousands of times: fresh arrays per fit (about 0.5 MB for 100 trees,
+ * plus their trimmed copies) were most of its ArrayBuffer churn, and V8 answers external memory
+ * growth with a mark-compact it must finish at once, on the event that happens to be running
+ * (see "ML detector at fleet size" in docs/benchmarks.md). Holds about 10 bytes per node of the
+ * largest forest fitted so far.
+ */
+const scratch = {
+  feature: new Int16Array(0),
+  split: new Float32Array(0),
+  right: new Int32Array(0),
+  permutation: new Int32Array(0),
+};
+
+/** Grows trees into the shared growable typed arrays (`scratch`). */
 class TreeBuilder {
   private feature: Int16Array;
   private split: Float32Array;
@@ -808,9 +825,14 @@ class TreeBuilder {
     trees: number,
   ) {
     const estimate = Math.max(16, trees * Math.min(2 * sampleSize, 2 ** (heightLimit + 1)));
-    this.feature = new Int16Array(estimate);
-    this.split = new Float32Array(estimate);
-    this.right = new Int32Array(estimate);
+    if (scratch.feature.length < estimate) {
+      scratch.feature = new Int16Array(estimate);
+      scratch.split = new Float32Array(estimate);
+      scratch.right = new Int32Array(estimate);
+    }
+    this.feature = scratch.feature;
+    this.split = scratch.split;
+    this.right = scratch.right;
     this.candidates = new Int32Array(nFeatures);
   }
 
@@ -820,11 +842,12 @@ class TreeBuilder {
     return root;
   }
 
+  /** Views of the scratch arrays, valid until the next fit: the forest packs them at once. */
   finish(): { feature: Int16Array; split: Float32Array; right: Int32Array } {
     return {
-      feature: this.feature.slice(0, this.count),
-      split: this.split.slice(0, this.count),
-      right: this.right.slice(0, this.count),
+      feature: this.feature.subarray(0, this.count),
+      split: this.split.subarray(0, this.count),
+      right: this.right.subarray(0, this.count),
     };
   }
 
@@ -840,6 +863,9 @@ class TreeBuilder {
       this.feature = feature;
       this.split = split;
       this.right = right;
+      scratch.feature = feature;
+      scratch.split = split;
+      scratch.right = right;
     }
     return this.count++;
   }

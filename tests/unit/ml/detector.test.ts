@@ -88,6 +88,27 @@ describe("ML detector", () => {
     expect(resolved.atMs).toBeLessThanOrEqual(T0 + 29 * MIN + 60_000);
   });
 
+  it("keeps a finding's sample lines from its own window, though the detector reuses window objects", () => {
+    const events = latencyShift();
+    const detector = createMlDetector(CONFIG);
+    let firing: DetectorFinding | undefined;
+    let samplesThen: unknown;
+    for (const e of events) {
+      for (const f of detector.observe(e)) {
+        if (f.status !== "firing") continue;
+        firing = f;
+        samplesThen = structuredClone(f.samples);
+      }
+    }
+    expect(firing).toBeDefined();
+    // Later windows of the same service filled (and emptied) the window the samples came from.
+    expect(firing?.samples).toEqual(samplesThen);
+    expect(firing?.samples.every((line) => Date.parse(line.timestamp) < (firing?.atMs ?? 0))).toBe(true);
+    // The reused window is internal: the snapshot holds the open window only.
+    const saved = detector.snapshot() as { services: Record<string, unknown>[] };
+    expect(saved.services.every((s) => !("spare" in s))).toBe(true);
+  });
+
   // A threshold no score can reach leaves only the range check: one feature far outside what
   // training saw is anomalous however the forest scores it (a single-feature outlier tops out near
   // 0.7 with six features, which a noisy service's threshold can exceed).
