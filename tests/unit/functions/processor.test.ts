@@ -4,11 +4,7 @@ import { encodeAwsLogsEvent } from "../../../functions/aws/awslogs.js";
 import { MemoryStateStore } from "../../../functions/aws/state.js";
 import { generateWindow } from "../../../functions/generator/generator.js";
 import { createLogger } from "../../../functions/lambda/log.js";
-import {
-  loadProcessorState,
-  Processor,
-  type ProcessorState,
-} from "../../../functions/processor/processor.js";
+import { loadProcessorState, Processor } from "../../../functions/processor/processor.js";
 import type { Notification } from "../../../shared/alerts/types.js";
 import { DEFAULT_CONFIG } from "../../../shared/config/defaults.js";
 import type { PipelineSnapshot } from "../../../shared/pipeline.js";
