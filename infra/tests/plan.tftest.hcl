@@ -102,7 +102,7 @@ run "lambdas_run_node22_with_dead_letter_destinations" {
     error_message = "the processor sends what its outbox gives up on to the dead-letter queue"
   }
   assert {
-    condition     = aws_lambda_function.pipeline["processor"].environment[0].variables["STATE_TABLE_NAME"] == "cloud-observability-state" && aws_lambda_function.pipeline["processor"].environment[0].variables["NODE_OPTIONS"] == "--enable-source-maps"
+    condition     = aws_lambda_function.pipeline["processor"].environment[0].variables["STATE_TABLE_NAME"] == "cloud-observability-state" && aws_lambda_function.pipeline["processor"].environment[0].variables["NODE_OPTIONS"] == "--enable-source-maps --max-semi-space-size=32"
     error_message = "the processor gets the state table and source maps"
   }
   assert {
