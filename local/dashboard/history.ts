@@ -154,6 +154,7 @@ export async function startHistoryDashboard(options: {
     server = await startDashboardServer({
       host: options.host,
       port: options.port,
+      label: "npm run dashboard",
       token,
       state,
       silences: {

@@ -5,7 +5,7 @@ import type { IncidentTruth } from "../../shared/generator/types.js";
 import type { Pipeline } from "../../shared/pipeline.js";
 import type { Responder } from "../responder.js";
 import { LiveAggregator } from "./aggregate.js";
-import { type DashboardServer, startDashboardServer } from "./server.js";
+import { startDashboardServer } from "./server.js";
 import { PipelineSilenceControl, type SilenceControl } from "./silence-control.js";
 import { DashboardState } from "./state.js";
 
@@ -69,23 +69,15 @@ export async function startRunDashboard(options: DashboardOptions, run: Dashboar
     });
   };
 
-  let server: DashboardServer;
-  try {
-    server = await startDashboardServer({
-      host: options.host,
-      port: options.port,
-      token,
-      state,
-      silences: run.silences ?? new PipelineSilenceControl(pipeline),
-      refresh,
-    });
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code === "EADDRINUSE" || code === "EACCES" || code === "EADDRNOTAVAIL" || code === "ENOTFOUND") {
-      throw new SettingsError(`--dashboard cannot listen on ${options.host}:${options.port}: ${code}`);
-    }
-    throw error;
-  }
+  const server = await startDashboardServer({
+    host: options.host,
+    port: options.port,
+    label: "--dashboard",
+    token,
+    state,
+    silences: run.silences ?? new PipelineSilenceControl(pipeline),
+    refresh,
+  });
   pipeline.observeEvents(aggregator.observe);
   responder.audit.onRecord((record) => state.record(record));
   if (options.host === "0.0.0.0" || options.host === "::") {

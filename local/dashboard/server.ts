@@ -5,12 +5,15 @@ import type { AddressInfo } from "node:net";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { SilenceMatchers } from "../../shared/alerts/silence.js";
+import { SettingsError } from "../../shared/errors.js";
 import type { SilenceControl } from "./silence-control.js";
 import type { DashboardState } from "./state.js";
 
 export interface DashboardServerOptions {
   host: string;
   port: number;
+  /** Names the command or flag in the message when the address cannot be had ("--dashboard"). */
+  label?: string;
   /** Needed (as "Authorization: Bearer TOKEN") by every request that changes something. */
   token: string;
   state: DashboardState;
@@ -189,7 +192,20 @@ export async function startDashboardServer(options: DashboardServerOptions): Pro
   // fails must still be able to exit.
   server.on("connection", (socket) => socket.unref());
   await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
+    server.once("error", (error: NodeJS.ErrnoException) => {
+      // An address that is taken, forbidden or unknown is the user's to fix: exit 2 with one line.
+      const code = error.code;
+      if (code === "EADDRINUSE" || code === "EACCES" || code === "EADDRNOTAVAIL" || code === "ENOTFOUND") {
+        reject(
+          new SettingsError(
+            `${options.label ?? "the dashboard"} cannot listen on ${options.host}:${options.port}: ${code}`,
+            {
+              cause: error,
+            },
+          ),
+        );
+      } else reject(error);
+    });
     server.listen(options.port, options.host, () => resolve());
   });
   server.unref();
