@@ -7,6 +7,7 @@ import { MIN_STALE_MS } from "../detectors/threshold.js";
 import { InputError, StateError } from "../errors.js";
 import { FNV32_OFFSET_BASIS, fnv1a32 } from "../hash.js";
 import type { LogEvent } from "../log/schema.js";
+import { type FeatureAlarm, FeatureStreams } from "./feature-streams.js";
 import {
   addEvent,
   FEATURE_COUNT,
@@ -161,6 +162,8 @@ interface ServiceState {
    */
   scores: number[];
   model: ServiceModel | null;
+  /** The streaming core on each window feature (shared/ml/feature-streams.ts). */
+  streams: FeatureStreams;
   anomalousStreak: number;
   normalStreak: number;
   firing: boolean;
@@ -182,6 +185,7 @@ function newService(timeMs: number, trainingCapacity: number): ServiceState {
     training: new TrainingRows(trainingCapacity),
     scores: [],
     model: null,
+    streams: FeatureStreams.create(),
     anomalousStreak: 0,
     normalStreak: 0,
     firing: false,
@@ -228,41 +232,6 @@ function flooredSpread(f: number, estimate: number, median: number): number {
 
 /** Rows further than this many robust standard deviations from the median on any feature are dropped. */
 const CONTAMINATION_LIMIT = 6;
-/** Width of the 1st..99th percentile range of a normal distribution, in standard deviations. */
-const NORMAL_P1_P99_SDS = 4.653;
-
-/**
- * The feature of `vector` furthest outside what training saw, if it is more than
- * CONTAMINATION_LIMIT robust standard deviations from its median (the spread estimated from the
- * stored 1st..99th percentiles, with the same floors as training); null otherwise.
- *
- * Why the forest alone is not enough: with six features a tree splits on the one that moved only
- * about one time in six, so a window that is extreme in a single feature (latency 5x) scores near
- * 0.7 however extreme it gets, while the calibrated threshold of a noisy service can sit at
- * 0.65-0.67. Such a window is exactly what training refuses as contamination, so it is anomalous
- * by the model's own definition of normal.
- */
-function outOfRangeFeature(
-  model: { median: number[]; low: number[]; high: number[] },
-  vector: Float64Array,
-): number | null {
-  let worst: number | null = null;
-  let worstDistance: number = CONTAMINATION_LIMIT;
-  for (let f = 0; f < FEATURE_COUNT; f++) {
-    const median = model.median[f] as number;
-    const spread = flooredSpread(
-      f,
-      ((model.high[f] as number) - (model.low[f] as number)) / NORMAL_P1_P99_SDS,
-      median,
-    );
-    const distance = Math.abs((vector[f] as number) - median) / spread;
-    if (distance > worstDistance) {
-      worst = f;
-      worstDistance = distance;
-    }
-  }
-  return worst;
-}
 /** Trimming only applies when it keeps most rows; dropping more means the baseline moved, not an incident. */
 const MIN_KEPT_SHARE = 0.8;
 
@@ -437,8 +406,8 @@ export function createMlDetector(config: MlConfig): Detector {
     status: "firing" | "resolved",
     score: number,
     atMs: number,
-    /** The feature far outside its training range in this window, if any (see outOfRangeFeature). */
-    outOfRange: number | null,
+    /** The strongest feature stream alarm of this window, if any (see FeatureStreams). */
+    alarm: FeatureAlarm | null,
   ): DetectorFinding {
     const contributions = explain(model, score);
     const top = contributions[0];
@@ -447,15 +416,13 @@ export function createMlDetector(config: MlConfig): Detector {
       `${name} ${c.observed}${FEATURE_UNITS[name]} (expected ${c.expectedLow}..${c.expectedHigh})`;
     const driver = top && topName ? describe(top, topName) : "no single feature";
     const byScore = score > model.threshold;
-    const rangeName = outOfRange === null ? undefined : (FEATURE_NAMES[outOfRange] as FeatureName);
-    const rangeContribution = contributions.find((c) => c.feature === rangeName);
     let summary: string;
     if (status === "resolved") {
       summary = `${service} back to normal: anomaly score ${round(score)} below ${round(model.threshold)}`;
-    } else if (byScore || rangeName === undefined || rangeContribution === undefined) {
+    } else if (byScore || alarm === null) {
       summary = `${service} behaves unusually: anomaly score ${round(score)} above ${round(model.threshold)} for ${state.anomalousStreak} windows, driven by ${driver}`;
     } else {
-      summary = `${service} behaves unusually: ${describe(rangeContribution, rangeName)} far outside its training range for ${state.anomalousStreak} windows (anomaly score ${round(score)}, threshold ${round(model.threshold)})`;
+      summary = `${service} behaves unusually: ${alarm.feature} ${round(alarm.observed)}${FEATURE_UNITS[alarm.feature]} against a recent median of ${round(alarm.median)} (${alarm.kind}) for ${state.anomalousStreak} windows (anomaly score ${round(score)}, threshold ${round(model.threshold)})`;
     }
     const details: Record<string, number | string> = {
       score: round(score, 4),
@@ -465,8 +432,11 @@ export function createMlDetector(config: MlConfig): Detector {
       top_feature: topName ?? "",
     };
     if (status === "firing") {
-      details.trigger = byScore ? "score" : "out_of_range";
-      if (rangeName !== undefined) details.out_of_range_feature = rangeName;
+      details.trigger = byScore ? "score" : "stream";
+      if (alarm !== null) {
+        details.stream_feature = alarm.feature;
+        details.stream_kind = alarm.kind;
+      }
     }
     for (let f = 0; f < FEATURE_COUNT; f++) details[FEATURE_NAMES[f] as string] = round(vector[f] as number);
     return {
@@ -502,13 +472,14 @@ export function createMlDetector(config: MlConfig): Detector {
     state.windowsSeen++;
     state.windowsSinceTrain++;
     const model = state.model;
+    // Every window feeds the feature streams, warm-up included: they need their own history.
+    const alarm = state.streams.next(vector);
     let anomalous = false;
     let borderline = false;
     if (model) {
       const score = model.forest.score(vector);
-      const outOfRange = outOfRangeFeature(model, vector);
       state.lastScore = score;
-      anomalous = score > model.threshold || outOfRange !== null;
+      anomalous = score > model.threshold || alarm !== null;
       borderline = score > model.trainingGate;
       if (anomalous) {
         if (state.anomalousStreak === 0 && !state.firing) state.sinceMs = window.startMs;
@@ -517,7 +488,7 @@ export function createMlDetector(config: MlConfig): Detector {
         if (!state.firing && state.anomalousStreak >= forWindows) {
           state.firing = true;
           firing.add(service);
-          out.push(finding(service, state, model, window, "firing", score, endMs, outOfRange));
+          out.push(finding(service, state, model, window, "firing", score, endMs, alarm));
         }
       } else {
         state.normalStreak++;
@@ -535,6 +506,11 @@ export function createMlDetector(config: MlConfig): Detector {
     if (!anomalous && !borderline && !state.firing) {
       state.training.push(vector);
     }
+    // The feature streams forget the windows the forest finds unusual, so an incident does not
+    // become their baseline either. Not those only a stream alarms on, nor every window of an
+    // incident: gated on its own alarm, a stream whose short context holds an outlier (a CPU spike
+    // at the end of the warm-up) alarms, so forgets, so keeps the outlier for good.
+    if (borderline) state.streams.forget();
     // The score record takes the borderline windows too (the calibrated quantile lives among them),
     // but not anomalous ones or an incident: those would teach the threshold to rise with them.
     if (model && !anomalous && !state.firing) {
@@ -729,6 +705,7 @@ export function createMlDetector(config: MlConfig): Detector {
           scores: state.scores.slice(),
           window: state.window ? structuredClone(state.window) : null,
           model: state.model ? { ...state.model, forest: state.model.forest.toBase64() } : null,
+          streams: state.streams.toState(),
         });
       }
       return {
@@ -879,6 +856,11 @@ function parseSnapshot(snapshot: unknown, trainingCapacity: number): Map<string,
       training,
       scores,
       model: parseModel(raw.model, `${where}.model`),
+      // Snapshots written before the feature streams: they start afresh (no alarm for minRows windows).
+      streams:
+        raw.streams === undefined
+          ? FeatureStreams.create()
+          : FeatureStreams.fromState(raw.streams, DETECTOR_NAME, `${where}.streams`),
       anomalousStreak: numberField(raw, "anomalousStreak", where),
       normalStreak: numberField(raw, "normalStreak", where),
       firing: raw.firing,

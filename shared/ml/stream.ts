@@ -27,6 +27,8 @@
  * strictly before it, which keeps the detector causal and cheap (a sort every few rows).
  */
 
+import { InputError } from "../errors.js";
+
 export const ANOMALY_KINDS = ["spike", "level", "drift", "variance", "seasonal", "seasonal_level"] as const;
 export type AnomalyKind = (typeof ANOMALY_KINDS)[number];
 const KIND_COUNT = ANOMALY_KINDS.length;
@@ -188,6 +190,9 @@ class Ring {
   readonly data: Float64Array;
   private start = 0;
   length = 0;
+  /** Whether the last push dropped the oldest value, and that value: what undoPush() puts back. */
+  private dropped = false;
+  private droppedValue = 0;
   constructor(readonly capacity: number) {
     this.data = new Float64Array(Math.max(1, capacity));
   }
@@ -195,10 +200,36 @@ class Ring {
     if (this.length < this.capacity) {
       this.data[(this.start + this.length) % this.capacity] = value;
       this.length++;
+      this.dropped = false;
     } else {
+      this.dropped = true;
+      this.droppedValue = this.data[this.start] as number;
       this.data[this.start] = value;
       this.start = (this.start + 1) % this.capacity;
     }
+  }
+  /** Takes back the last push (once: the ring remembers one dropped value). */
+  undoPush(): void {
+    if (!this.dropped) {
+      this.length--;
+      return;
+    }
+    this.start = (this.start - 1 + this.capacity) % this.capacity;
+    this.data[this.start] = this.droppedValue;
+    this.dropped = false;
+  }
+  /** The values oldest first. */
+  toArray(): number[] {
+    const out: number[] = [];
+    for (let i = 0; i < this.length; i++) out.push(this.at(i));
+    return out;
+  }
+  /** A ring of `capacity` holding `values` (oldest first; only the newest `capacity` are kept). */
+  static of(capacity: number, values: readonly number[]): Ring {
+    const ring = new Ring(capacity);
+    for (const v of values) ring.push(v);
+    ring.dropped = false;
+    return ring;
   }
   /** i = 0 is the oldest; i = length - 1 the newest. */
   at(i: number): number {
@@ -228,9 +259,37 @@ export interface StreamScore {
   scale: number;
 }
 
+/**
+ * A StreamDetector's state as plain JSON-safe data (see StreamDetector.toState). Rings are listed
+ * oldest first; `tails` null stands for "no usual extreme yet" (infinite), `lastAlarmRow` null for
+ * "no alarm yet".
+ */
+export interface StreamState {
+  values: number[];
+  spreads: number[];
+  measures: number[][];
+  residuals: number[];
+  tails: (number | null)[];
+  rows: number;
+  sinceRefresh: number | null;
+  median: number;
+  scale: number;
+  usualSpread: number;
+  period: number;
+  lastAlarmRow: number | null;
+  lastAlarmStrength: number;
+  lastValue: number;
+}
+
+/** Bit per ring in StreamDetector's record of what the last next() pushed (see forget()). */
+const PUSHED_VALUES = 1;
+const PUSHED_SPREADS = 2;
+const PUSHED_RESIDUALS = 4;
+const PUSHED_MEASURE = 8;
+
 export class StreamDetector {
-  private readonly values: Ring;
-  private readonly spreads: Ring;
+  private values: Ring;
+  private spreads: Ring;
   /** Each kind's recent measures (unsigned), for its usual extreme. */
   private measures: Ring[];
   private readonly tails = new Float64Array(KIND_COUNT).fill(Number.POSITIVE_INFINITY);
@@ -248,6 +307,9 @@ export class StreamDetector {
   /** Recent seasonal residuals (value minus the same phase of earlier periods), signed. */
   private residuals: Ring;
   private readonly strength = new Float64Array(KIND_COUNT);
+  /** What the last next() changed, for forget(): the rings it pushed to and the counters before it. */
+  private pushed = 0;
+  private readonly before = { rows: 0, sinceRefresh: 0, lastValue: 0, lastAlarmRow: 0, lastAlarmStrength: 0 };
 
   constructor(readonly options: StreamOptions = DEFAULT_STREAM) {
     const longestPeriod = Math.max(0, ...options.periods);
@@ -267,10 +329,17 @@ export class StreamDetector {
   next(input: number): StreamScore {
     const o = this.options;
     const x = Number.isFinite(input) ? input : this.lastValue;
-    this.lastValue = x;
     // From the second row on: a measure taken against no baseline (median 0) would sit in the
     // history of usual extremes for historyRows rows.
     if (this.rows >= 1 && this.sinceRefresh >= o.refreshEvery) this.refresh();
+    const before = this.before;
+    before.rows = this.rows;
+    before.sinceRefresh = this.sinceRefresh;
+    before.lastValue = this.lastValue;
+    before.lastAlarmRow = this.lastAlarmRow;
+    before.lastAlarmStrength = this.lastAlarmStrength;
+    this.pushed = PUSHED_VALUES;
+    this.lastValue = x;
     this.values.push(x);
     this.rows++;
     this.sinceRefresh++;
@@ -298,6 +367,7 @@ export class StreamDetector {
     if (seasonalReady) {
       const residual = x - this.seasonalExpected(0);
       this.residuals.push(residual);
+      this.pushed |= PUSHED_RESIDUALS;
       m[4] = Math.abs(residual);
       const count = Math.min(o.shortRows, this.residuals.length);
       let sum = 0;
@@ -318,8 +388,12 @@ export class StreamDetector {
       if (k === 3 && n < o.shortRows) continue;
       if (k >= 4 && !seasonalReady) continue;
       this.measures[k]?.push(m[k] as number);
+      this.pushed |= PUSHED_MEASURE << k;
     }
-    if (n >= o.shortRows) this.spreads.push(shortSpread);
+    if (n >= o.shortRows) {
+      this.spreads.push(shortSpread);
+      this.pushed |= PUSHED_SPREADS;
+    }
     if (!ready)
       return { score: 0, raw: 0, kind: "spike", deviation: 0, median: this.median, scale: this.scale };
 
@@ -351,6 +425,101 @@ export class StreamDetector {
       median: this.median,
       scale: this.scale,
     };
+  }
+
+  /**
+   * Takes back the row the last next() scored: the history continues as if that row never came,
+   * while a baseline refresh that row triggered stays (it used only earlier rows). For a caller
+   * that keeps an incident out of what "normal" looks like, as the per-service detector keeps
+   * anomalous windows out of its training. Does nothing when called twice or before any row.
+   */
+  forget(): void {
+    if (this.pushed === 0) return;
+    if (this.pushed & PUSHED_VALUES) this.values.undoPush();
+    if (this.pushed & PUSHED_SPREADS) this.spreads.undoPush();
+    if (this.pushed & PUSHED_RESIDUALS) this.residuals.undoPush();
+    for (let k = 0; k < KIND_COUNT; k++)
+      if (this.pushed & (PUSHED_MEASURE << k)) this.measures[k]?.undoPush();
+    this.pushed = 0;
+    const before = this.before;
+    this.rows = before.rows;
+    this.sinceRefresh = before.sinceRefresh;
+    this.lastValue = before.lastValue;
+    this.lastAlarmRow = before.lastAlarmRow;
+    this.lastAlarmStrength = before.lastAlarmStrength;
+  }
+
+  /** The state as JSON-safe data: a detector built by fromState() on it scores the next rows identically. */
+  toState(): StreamState {
+    const finiteOrNull = (v: number) => (Number.isFinite(v) ? v : null);
+    return {
+      values: this.values.toArray(),
+      spreads: this.spreads.toArray(),
+      measures: this.measures.map((ring) => ring.toArray()),
+      residuals: this.residuals.toArray(),
+      tails: Array.from(this.tails, finiteOrNull),
+      rows: this.rows,
+      sinceRefresh: finiteOrNull(this.sinceRefresh),
+      median: this.median,
+      scale: this.scale,
+      usualSpread: this.usualSpread,
+      period: this.period,
+      lastAlarmRow: finiteOrNull(this.lastAlarmRow),
+      lastAlarmStrength: this.lastAlarmStrength,
+      lastValue: this.lastValue,
+    };
+  }
+
+  /**
+   * A detector with `options` continuing from `state` (as toState() wrote it). Checks every field
+   * and throws InputError naming the first bad one; the caller's detector is untouched.
+   */
+  static fromState(options: StreamOptions, state: unknown): StreamDetector {
+    const bad = (field: string): never => {
+      throw new InputError(`stream state field ${field} is missing or invalid`);
+    };
+    if (typeof state !== "object" || state === null || Array.isArray(state)) bad("(root)");
+    const record = state as Record<string, unknown>;
+    const finite = (field: string): number => {
+      const v = record[field];
+      return typeof v === "number" && Number.isFinite(v) ? v : bad(field);
+    };
+    const finiteOr = (field: string, missing: number): number =>
+      record[field] === null ? missing : finite(field);
+    const list = (value: unknown, field: string, capacity: number): number[] => {
+      if (!Array.isArray(value) || value.length > capacity) return bad(field);
+      for (const v of value) if (typeof v !== "number" || !Number.isFinite(v)) bad(field);
+      return value as number[];
+    };
+    const detector = new StreamDetector(options);
+    detector.values = Ring.of(
+      detector.values.capacity,
+      list(record.values, "values", detector.values.capacity),
+    );
+    detector.spreads = Ring.of(options.historyRows, list(record.spreads, "spreads", options.historyRows));
+    if (!Array.isArray(record.measures) || record.measures.length !== KIND_COUNT) bad("measures");
+    detector.measures = (record.measures as unknown[]).map((m, k) =>
+      Ring.of(options.historyRows, list(m, `measures[${k}]`, options.historyRows)),
+    );
+    detector.residuals = Ring.of(options.shortRows, list(record.residuals, "residuals", options.shortRows));
+    if (!Array.isArray(record.tails) || record.tails.length !== KIND_COUNT) bad("tails");
+    (record.tails as unknown[]).forEach((t, k) => {
+      if (t === null) detector.tails[k] = Number.POSITIVE_INFINITY;
+      else if (typeof t === "number" && Number.isFinite(t)) detector.tails[k] = t;
+      else bad(`tails[${k}]`);
+    });
+    detector.rows = finite("rows");
+    detector.sinceRefresh = finiteOr("sinceRefresh", Number.POSITIVE_INFINITY);
+    detector.median = finite("median");
+    detector.scale = finite("scale");
+    detector.usualSpread = finite("usualSpread");
+    detector.period = finite("period");
+    if (detector.period !== 0 && !options.periods.includes(detector.period)) bad("period");
+    detector.lastAlarmRow = finiteOr("lastAlarmRow", Number.NEGATIVE_INFINITY);
+    detector.lastAlarmStrength = finite("lastAlarmStrength");
+    detector.lastValue = finite("lastValue");
+    if (detector.rows < detector.values.length) bad("rows");
+    return detector;
   }
 
   private readonly recurring = new Float64Array(3);

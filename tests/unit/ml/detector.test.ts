@@ -109,22 +109,25 @@ describe("ML detector", () => {
     expect(saved.services.every((s) => !("spare" in s))).toBe(true);
   });
 
-  // A threshold no score can reach leaves only the range check: one feature far outside what
-  // training saw is anomalous however the forest scores it (a single-feature outlier tops out near
-  // 0.7 with six features, which a noisy service's threshold can exceed).
-  describe("one feature far outside its training range", () => {
+  // A threshold no score can reach leaves only the feature streams: one feature's shift is
+  // anomalous however the forest scores it (a single-feature outlier tops out near 0.7 with six
+  // features, which a noisy service's threshold can exceed).
+  describe("one feature's stream alarming on its own", () => {
     const unreachable: MlConfig = { ...CONFIG, score_margin: 1 };
 
-    it("fires on its own, says so, and names the feature", () => {
+    it("fires, says so, and names the feature and the kind of change", () => {
       const events = latencyShift();
       const findings = run(events, unreachable);
       expect(findings.map((f) => f.status)).toEqual(["firing", "resolved"]);
       const firing = findings[0] as DetectorFinding;
       expect(firing.details).toMatchObject({
-        trigger: "out_of_range",
-        out_of_range_feature: "latency_p95_ms",
+        trigger: "stream",
+        stream_feature: "latency_p95_ms",
+        stream_kind: "spike",
       });
-      expect(firing.summary).toMatch(/latency_p95_ms .* far outside its training range for 3 windows/);
+      expect(firing.summary).toMatch(
+        /latency_p95_ms .* against a recent median of .* \(spike\) for 3 windows/,
+      );
       expect(firing.atMs).toBeLessThanOrEqual(T0 + 25 * MIN + 40_000);
     });
 
@@ -273,6 +276,22 @@ describe("ML detector", () => {
     const detector = createMlDetector(CONFIG);
     expect(() => detector.restore(state)).toThrow(StateError);
     expect(() => detector.restore(state)).toThrow(message);
+  });
+
+  it("refuses a snapshot with a bad feature stream, naming it, and keeps its own state", () => {
+    const events = traffic(10, ["api"], T0, T0 + 20 * MIN);
+    const source = createMlDetector(CONFIG);
+    for (const e of events) source.observe(e);
+    const snapshot = JSON.parse(JSON.stringify(source.snapshot()));
+    snapshot.services[0].streams[2].median = "high";
+    const detector = createMlDetector(CONFIG);
+    for (const e of events.slice(0, 100)) detector.observe(e);
+    const before = JSON.stringify(detector.snapshot());
+    expect(() => detector.restore(snapshot)).toThrow(StateError);
+    expect(() => detector.restore(snapshot)).toThrow(
+      /services\[0\] \(api\)\.streams\[2\] \(latency_p95_ms\).*median/,
+    );
+    expect(JSON.stringify(detector.snapshot())).toBe(before);
   });
 
   it("does nothing when disabled", () => {

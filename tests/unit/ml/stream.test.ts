@@ -116,3 +116,49 @@ describe("quantileSelect", () => {
     }
   });
 });
+
+describe("StreamDetector state (what the per-service detector snapshots and gates)", () => {
+  /** A series with a seasonal period and a shift, so every ring (seasonal ones included) holds data. */
+  function seasonalSeries(n: number): number[] {
+    const rng = new Rng(21);
+    return Array.from(
+      { length: n },
+      (_, i) => 50 + 10 * Math.sin((2 * Math.PI * i) / 288) + rng.normal(0, 1) + (i > 1300 ? 8 : 0),
+    );
+  }
+
+  it("continues exactly after toState, JSON and fromState", () => {
+    const values = seasonalSeries(1600);
+    const original = new StreamDetector();
+    for (const v of values.slice(0, 1000)) original.next(v);
+    const restored = StreamDetector.fromState(DEFAULT_STREAM, JSON.parse(JSON.stringify(original.toState())));
+    for (const v of values.slice(1000)) expect(restored.next(v)).toEqual(original.next(v));
+  });
+
+  it("forget() takes a row back: the detector continues as one that never saw it", () => {
+    const values = seasonalSeries(1400);
+    const gated = new StreamDetector();
+    const plain = new StreamDetector();
+    values.forEach((v, i) => {
+      if (i % 7 === 3 || (i > 1300 && i < 1320)) {
+        gated.next(v + 40);
+        gated.forget();
+        gated.forget(); // a second call does nothing
+        return;
+      }
+      expect(gated.next(v)).toEqual(plain.next(v));
+    });
+  });
+
+  it("fromState refuses a bad state and names the field", () => {
+    const good = new StreamDetector();
+    for (const v of noisySeries(100, 5)) good.next(v);
+    const state = good.toState();
+    expect(() => StreamDetector.fromState(DEFAULT_STREAM, { ...state, median: "x" })).toThrow(/median/);
+    expect(() =>
+      StreamDetector.fromState(DEFAULT_STREAM, { ...state, values: new Array(5000).fill(1) }),
+    ).toThrow(/values/);
+    expect(() => StreamDetector.fromState(DEFAULT_STREAM, { ...state, tails: [1, 2] })).toThrow(/tails/);
+    expect(() => StreamDetector.fromState(DEFAULT_STREAM, null)).toThrow(/stream state/);
+  });
+});
