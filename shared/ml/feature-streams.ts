@@ -46,7 +46,7 @@ const USUAL_EXTREME_FLOOR: readonly { absolute: number; relative: number }[] = [
   { absolute: 4, relative: 0 }, // cpu_mean_pct
   { absolute: 4, relative: 0 }, // memory_mean_pct
   { absolute: 10, relative: 0.2 }, // latency_p95_ms
-  { absolute: 0.04, relative: 0 }, // error_ratio
+  { absolute: 0.06, relative: 0 }, // error_ratio
   { absolute: 0.4, relative: 0.2 }, // request_rate_per_s
   { absolute: 0.4, relative: 0 }, // auth_failure_rate_per_s
 ];
