@@ -10,13 +10,15 @@ import { type AnomalyKind, DEFAULT_STREAM, StreamDetector, type StreamOptions } 
  *
  * The options differ from the NAB ones where a 10 s window is not a 5-minute metric row:
  *   - bounded history (120 windows, 20 minutes): the state goes into every snapshot the Lambda
- *     stores, at a thousand services;
+ *     stores, at a thousand services; the baseline refreshed every 60 windows, as a refresh
+ *     (seven quickselects over the history) is most of the core's cost and every window pays it;
  *   - no seasonal periods nor recurring-event discount (a day is 8,640 windows, far past the
  *     history; the forest's retrains follow the daily drift);
  *   - no refractory damping: the detector's own streak (`for_windows` anomalous windows in a row)
  *     reports an incident once, and it needs every window of the incident to stay anomalous;
  *   - limits well above NAB's: a window alarm here is one of three that page, not a scored
- *     detection, and six features each get their chance at every window;
+ *     detection, and six features each get their chance at every window; no variance kind (a
+ *     calmer window, an error ratio dropping to zero, is not an incident);
  *   - floors under the usual extreme per feature, as the detector's training floors: a feature
  *     that hardly moves (no failed logins at all) must not make its first one an incident.
  */
@@ -28,8 +30,8 @@ export const FEATURE_STREAM: StreamOptions = {
   shortRows: 6,
   driftRows: 30,
   minRows: 60,
-  refreshEvery: 6,
-  // spike, level, drift, variance (the seasonal kinds never run without periods)
+  refreshEvery: 60,
+  // spike, level, drift, variance (off), and the seasonal kinds, which never run without periods
   limits: [2.5, 2.5, 3, Number.POSITIVE_INFINITY, 2.5, 2.5],
   tailQuantile: 0.95,
   periods: [],
@@ -39,8 +41,9 @@ export const FEATURE_STREAM: StreamOptions = {
 
 /**
  * Smallest "usual extreme" per feature (in FEATURE_NAMES order), absolute and relative to the
- * median: about two of the detector's training spread floors (2 points of CPU or memory, 5 ms +
- * 10% of p95 latency, 0.02 of error ratio, 0.2/s + 10% of request rate, 0.2/s of failed logins).
+ * median: two of the detector's training spread floors (2 points of CPU or memory, 5 ms + 10% of
+ * p95 latency, 0.2/s + 10% of request rate, 0.2/s of failed logins), three for the error ratio
+ * (0.02): one failed request in nine, at low volume, must not look like an incident.
  */
 const USUAL_EXTREME_FLOOR: readonly { absolute: number; relative: number }[] = [
   { absolute: 4, relative: 0 }, // cpu_mean_pct

@@ -311,8 +311,12 @@ export class StreamDetector {
   private pushed = 0;
   private readonly before = { rows: 0, sinceRefresh: 0, lastValue: 0, lastAlarmRow: 0, lastAlarmStrength: 0 };
 
+  /** The largest candidate period (0: none, no seasonality to look for). */
+  private readonly longestPeriod: number;
+
   constructor(readonly options: StreamOptions = DEFAULT_STREAM) {
     const longestPeriod = Math.max(0, ...options.periods);
+    this.longestPeriod = longestPeriod;
     this.values = new Ring(Math.max(options.historyRows, 3 * longestPeriod + 1, options.driftRows + 1));
     this.spreads = new Ring(options.historyRows);
     this.measures = ANOMALY_KINDS.map(() => new Ring(options.historyRows));
@@ -580,8 +584,9 @@ export class StreamDetector {
       const measures = this.work.subarray(0, c);
       this.tails[k] = quantileSelect(measures, o.tailQuantile);
     }
-    // Seasonality: re-chosen about once a period, by autocorrelation at each candidate lag.
-    if (this.rows % Math.max(1, ...o.periods) < o.refreshEvery) this.choosePeriod();
+    // Seasonality: re-chosen about once a period, by autocorrelation at each candidate lag. Without
+    // a candidate there is nothing to choose (the per-feature streams of the ML detector).
+    if (this.longestPeriod > 0 && this.rows % this.longestPeriod < o.refreshEvery) this.choosePeriod();
   }
 
   private medianOf(ring: Ring): number {
