@@ -193,8 +193,12 @@ class Ring {
   /** Whether the last push dropped the oldest value, and that value: what undoPush() puts back. */
   private dropped = false;
   private droppedValue = 0;
-  constructor(readonly capacity: number) {
-    this.data = new Float64Array(Math.max(1, capacity));
+  /** `data`, when given, is the ring's storage (at least `capacity` long, e.g. a slice of a shared buffer). */
+  constructor(
+    readonly capacity: number,
+    data?: Float64Array,
+  ) {
+    this.data = data ?? new Float64Array(Math.max(1, capacity));
   }
   push(value: number): void {
     if (this.length < this.capacity) {
@@ -225,11 +229,12 @@ class Ring {
     return out;
   }
   /** A ring of `capacity` holding `values` (oldest first; only the newest `capacity` are kept). */
-  static of(capacity: number, values: readonly number[]): Ring {
-    const ring = new Ring(capacity);
-    for (const v of values) ring.push(v);
-    ring.dropped = false;
-    return ring;
+  /** Empties the ring and pushes `values` (oldest first; only the newest `capacity` are kept). */
+  load(values: readonly number[]): void {
+    this.start = 0;
+    this.length = 0;
+    for (const v of values) this.push(v);
+    this.dropped = false;
   }
   /** i = 0 is the oldest; i = length - 1 the newest. */
   at(i: number): number {
@@ -288,8 +293,8 @@ const PUSHED_RESIDUALS = 4;
 const PUSHED_MEASURE = 8;
 
 export class StreamDetector {
-  private values: Ring;
-  private spreads: Ring;
+  private readonly values: Ring;
+  private readonly spreads: Ring;
   /** Each kind's recent measures (unsigned), for its usual extreme. */
   private measures: Ring[];
   private readonly tails = new Float64Array(KIND_COUNT).fill(Number.POSITIVE_INFINITY);
@@ -317,11 +322,32 @@ export class StreamDetector {
   constructor(readonly options: StreamOptions = DEFAULT_STREAM) {
     const longestPeriod = Math.max(0, ...options.periods);
     this.longestPeriod = longestPeriod;
-    this.values = new Ring(Math.max(options.historyRows, 3 * longestPeriod + 1, options.driftRows + 1));
-    this.spreads = new Ring(options.historyRows);
-    this.measures = ANOMALY_KINDS.map(() => new Ring(options.historyRows));
-    this.residuals = new Ring(options.shortRows);
-    this.work = new Float64Array(this.values.capacity);
+    // Every ring is a slice of one buffer: the per-service ML detector holds six of these per
+    // service, and a thousand services' worth of separate typed arrays (sixty each) was external
+    // memory the collector answered with full collections inside single events. Without a
+    // candidate period the seasonal rings are never written and get one slot.
+    const valueRows = Math.max(options.historyRows, 3 * longestPeriod + 1, options.driftRows + 1);
+    const seasonalRows = longestPeriod > 0 ? options.historyRows : 1;
+    const residualRows = longestPeriod > 0 ? options.shortRows : 1;
+    const sizes = [
+      valueRows,
+      options.historyRows,
+      ...ANOMALY_KINDS.map((_, k) => (k < 4 ? options.historyRows : seasonalRows)),
+    ];
+    const storage = new Float64Array(
+      sizes.reduce((sum, n) => sum + Math.max(1, n), 0) + residualRows + valueRows,
+    );
+    let used = 0;
+    const take = (rows: number): Float64Array => {
+      const slice = storage.subarray(used, used + Math.max(1, rows));
+      used += Math.max(1, rows);
+      return slice;
+    };
+    this.values = new Ring(valueRows, take(valueRows));
+    this.spreads = new Ring(options.historyRows, take(options.historyRows));
+    this.measures = sizes.slice(2).map((rows) => new Ring(rows, take(rows)));
+    this.residuals = new Ring(residualRows, take(residualRows));
+    this.work = take(valueRows);
   }
 
   /** Rows seen so far. */
@@ -496,16 +522,15 @@ export class StreamDetector {
       return value as number[];
     };
     const detector = new StreamDetector(options);
-    detector.values = Ring.of(
-      detector.values.capacity,
-      list(record.values, "values", detector.values.capacity),
-    );
-    detector.spreads = Ring.of(options.historyRows, list(record.spreads, "spreads", options.historyRows));
+    // Loaded into the fresh detector's rings, which keep their one shared buffer.
+    const load = (ring: Ring, value: unknown, field: string) => ring.load(list(value, field, ring.capacity));
+    load(detector.values, record.values, "values");
+    load(detector.spreads, record.spreads, "spreads");
     if (!Array.isArray(record.measures) || record.measures.length !== KIND_COUNT) bad("measures");
-    detector.measures = (record.measures as unknown[]).map((m, k) =>
-      Ring.of(options.historyRows, list(m, `measures[${k}]`, options.historyRows)),
-    );
-    detector.residuals = Ring.of(options.shortRows, list(record.residuals, "residuals", options.shortRows));
+    (record.measures as unknown[]).forEach((m, k) => {
+      load(detector.measures[k] as Ring, m, `measures[${k}]`);
+    });
+    load(detector.residuals, record.residuals, "residuals");
     if (!Array.isArray(record.tails) || record.tails.length !== KIND_COUNT) bad("tails");
     (record.tails as unknown[]).forEach((t, k) => {
       if (t === null) detector.tails[k] = Number.POSITIVE_INFINITY;
