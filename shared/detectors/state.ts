@@ -1,10 +1,14 @@
+import type { DetectorFinding } from "../alerts/types.js";
 import { StateError } from "../errors.js";
 import { toLogLine } from "../log/parse.js";
 import { EVENT_TYPES, LOG_LEVELS, type LogEvent, type LogLine } from "../log/schema.js";
+import type { CapacityGuard } from "./capacity.js";
+import { appendFinding, type Detector, NO_FINDINGS } from "./detector.js";
 
 /*
- * Helpers shared by the rule detectors: reading snapshots defensively, keeping sample lines, and
- * a key map ordered by last activity so idle keys can be evicted from its front.
+ * Helpers shared by the rule detectors: reading snapshots defensively, keeping sample lines, a key
+ * map ordered by last activity so idle keys can be evicted from its front, and the event-time clock
+ * and per-key upkeep of the windowed detectors (CPU, memory, error rate, brute force).
  */
 
 export function isRecord(value: unknown): value is Record<string, unknown> {
@@ -60,6 +64,58 @@ export function readArray(detector: string, record: Record<string, unknown>, key
 export interface DetectorClock {
   latestMs: number;
   nextMaintenanceMs: number;
+}
+
+/** How often, in event time, pending and firing keys are re-checked and idle ones evicted. */
+export const MAINTENANCE_INTERVAL_MS = 1000;
+
+/**
+ * The event-time clock of a windowed rule detector: the latest time seen, which never runs
+ * backwards (a late event is handled at the latest time), and when the next upkeep is due (at
+ * most once a second of event time as events arrive; a sweep per event would cost O(keys) each).
+ */
+export class UpkeepClock implements DetectorClock {
+  // Plain numbers with -Infinity for "not yet", never null: V8 updates a number-only field in
+  // place, while storing a large number into a field that may hold null allocates every time.
+  latestMs = Number.NEGATIVE_INFINITY;
+  nextMaintenanceMs = Number.NEGATIVE_INFINITY;
+
+  /** The time an event at `timeMs` is handled at: its own, or the latest seen when that is later. */
+  observe(timeMs: number): number {
+    const nowMs = Math.max(this.latestMs, timeMs);
+    this.latestMs = nowMs;
+    return nowMs;
+  }
+
+  /**
+   * For `Detector.advance`: moves the clock on and makes the upkeep due at once (the caller asked
+   * for time to pass, so it does not wait for the interval); the time to maintain at, or null for
+   * a non-finite time.
+   */
+  advance(nowMs: number): number | null {
+    if (!Number.isFinite(nowMs)) return null;
+    if (nowMs > this.latestMs) this.latestMs = nowMs;
+    this.nextMaintenanceMs = Number.NEGATIVE_INFINITY;
+    return this.latestMs;
+  }
+
+  /** Whether the upkeep is due at `nowMs`; when it is, the next one is due an interval later. */
+  due(nowMs: number): boolean {
+    if (nowMs < this.nextMaintenanceMs) return false;
+    this.nextMaintenanceMs = nowMs + MAINTENANCE_INTERVAL_MS;
+    return true;
+  }
+
+  /** The snapshot header (see `clockHeader`). */
+  header(detector: string, version: number) {
+    return clockHeader(detector, version, this.latestMs, this.nextMaintenanceMs);
+  }
+
+  /** Take a clock read by `readClockHeader`. */
+  load(clock: DetectorClock): void {
+    this.latestMs = clock.latestMs;
+    this.nextMaintenanceMs = clock.nextMaintenanceMs;
+  }
 }
 
 /**
@@ -216,26 +272,61 @@ export class SampleRing {
   }
 }
 
-interface ActivityLink<S> {
+/** A node of an `ActivityList`: its neighbours in order of last activity. */
+export interface ActivityNode<N> {
+  prev: N | null;
+  next: N | null;
+}
+
+/**
+ * Nodes in order of last activity (least recent first) as an intrusive doubly linked list: moving a
+ * node to the back is a few pointer writes, where a Map kept in insertion order needs a delete and
+ * a re-insert on every event (the hottest line of every detector when the order lived in the Map).
+ */
+export class ActivityList<N extends ActivityNode<N>> {
+  /** Least recently active. */
+  head: N | null = null;
+  /** Most recently active. */
+  tail: N | null = null;
+
+  /** Put a node that is not in the list at the back. */
+  append(node: N): void {
+    node.prev = this.tail;
+    node.next = null;
+    if (this.tail === null) this.head = node;
+    else this.tail.next = node;
+    this.tail = node;
+  }
+
+  /** Move a node of the list to the back. */
+  moveToBack(node: N): void {
+    if (node === this.tail) return;
+    this.remove(node);
+    this.append(node);
+  }
+
+  remove(node: N): void {
+    if (node.prev === null) this.head = node.next;
+    else node.prev.next = node.next;
+    if (node.next === null) this.tail = node.prev;
+    else node.next.prev = node.prev;
+    node.prev = null;
+    node.next = null;
+  }
+}
+
+interface ActivityLink<S> extends ActivityNode<ActivityLink<S>> {
   readonly key: string;
   state: S;
-  prev: ActivityLink<S> | null;
-  next: ActivityLink<S> | null;
 }
 
 /**
  * A map from key (service, IP, user) to state, kept in order of last activity: touching a key moves
  * it to the back, so idle keys collect at the front and eviction stops at the first active one.
- * The order is an intrusive linked list rather than Map insertion order: moving a key is then a few
- * pointer writes instead of a Map delete and re-insert on every event (the hottest line of every
- * detector when the order lived in the Map).
  */
 export class ActivityMap<S extends { lastSeenMs: number }> {
   private readonly links = new Map<string, ActivityLink<S>>();
-  /** Least recently active. */
-  private head: ActivityLink<S> | null = null;
-  /** Most recently active. */
-  private tail: ActivityLink<S> | null = null;
+  private readonly order = new ActivityList<ActivityLink<S>>();
 
   get size(): number {
     return this.links.size;
@@ -244,7 +335,7 @@ export class ActivityMap<S extends { lastSeenMs: number }> {
   /** Every key and state, least recently active first (snapshots keep this order). */
   get entries(): Map<string, S> {
     const ordered = new Map<string, S>();
-    for (let link = this.head; link !== null; link = link.next) ordered.set(link.key, link.state);
+    for (let link = this.order.head; link !== null; link = link.next) ordered.set(link.key, link.state);
     return ordered;
   }
 
@@ -258,10 +349,7 @@ export class ActivityMap<S extends { lastSeenMs: number }> {
     const link = this.links.get(key);
     if (link === undefined) return undefined;
     if (timeMs > link.state.lastSeenMs) link.state.lastSeenMs = timeMs;
-    if (link !== this.tail) {
-      this.unlink(link);
-      this.linkAtTail(link);
-    }
+    this.order.moveToBack(link);
     return link.state;
   }
 
@@ -274,9 +362,7 @@ export class ActivityMap<S extends { lastSeenMs: number }> {
       return;
     }
     link.state = state;
-    if (link === this.tail) return;
-    this.unlink(link);
-    this.linkAtTail(link);
+    this.order.moveToBack(link);
   }
 
   /** Add `key` at the back, or replace its state where it stands. */
@@ -289,7 +375,7 @@ export class ActivityMap<S extends { lastSeenMs: number }> {
   delete(key: string): void {
     const link = this.links.get(key);
     if (link === undefined) return;
-    this.unlink(link);
+    this.order.remove(link);
     this.links.delete(key);
   }
 
@@ -298,11 +384,11 @@ export class ActivityMap<S extends { lastSeenMs: number }> {
    * calling `onEvict` for each so a detector can resolve what it still had firing.
    */
   evict(cutoffMs: number, maxKeys: number, onEvict: (key: string, state: S, reason: string) => void): void {
-    while (this.head !== null) {
-      const link = this.head;
+    while (this.order.head !== null) {
+      const link = this.order.head;
       const over = this.links.size > maxKeys;
       if (!over && link.state.lastSeenMs >= cutoffMs) break;
-      this.unlink(link);
+      this.order.remove(link);
       this.links.delete(link.key);
       onEvict(link.key, link.state, over ? "evicted" : "no_data");
     }
@@ -321,9 +407,9 @@ export class ActivityMap<S extends { lastSeenMs: number }> {
     onEvict: (key: string, state: S, reason: string) => void,
   ): boolean {
     while (this.links.size >= maxKeys) {
-      const link = this.head;
+      const link = this.order.head;
       if (link === null || link.state.lastSeenMs >= idleBeforeMs) return false;
-      this.unlink(link);
+      this.order.remove(link);
       this.links.delete(link.key);
       onEvict(link.key, link.state, "evicted");
     }
@@ -335,29 +421,158 @@ export class ActivityMap<S extends { lastSeenMs: number }> {
    * their eviction callback, since on almost every sweep nothing is due.
    */
   needsEviction(cutoffMs: number, maxKeys: number): boolean {
-    return this.head !== null && (this.links.size > maxKeys || this.head.state.lastSeenMs < cutoffMs);
+    const head = this.order.head;
+    return head !== null && (this.links.size > maxKeys || head.state.lastSeenMs < cutoffMs);
   }
 
   private append(key: string, state: S): void {
     const link: ActivityLink<S> = { key, state, prev: null, next: null };
     this.links.set(key, link);
-    this.linkAtTail(link);
+    this.order.append(link);
+  }
+}
+
+/**
+ * The per-key states of a windowed rule detector (per service, per IP, per user) and the upkeep
+ * they share: a cap on the keys watched by a capacity guard, the active ones (pending or firing:
+ * the only ones time alone can change) re-checked once a second, idle ones evicted. What eviction
+ * or a re-check means (a firing key resolves) is the detector's, through callbacks; those run at
+ * most once a second or for a new key, never for every event.
+ */
+export class KeyedStates<S extends { lastSeenMs: number }> {
+  private map = new ActivityMap<S>();
+  /** Keys pending or firing. */
+  private activeKeys = new Set<string>();
+
+  constructor(
+    private readonly maxKeys: number,
+    readonly capacity: CapacityGuard,
+  ) {}
+
+  /** Nothing here can change with time alone: no key active, the capacity guard quiet. */
+  idle(): boolean {
+    return this.activeKeys.size === 0 && this.capacity.idle();
   }
 
-  private linkAtTail(link: ActivityLink<S>): void {
-    link.prev = this.tail;
-    link.next = null;
-    if (this.tail === null) this.head = link;
-    else this.tail.next = link;
-    this.tail = link;
+  /** A new key was refused (no room): the capacity guard counts it and may fire. */
+  refused(key: string, nowMs: number, out: DetectorFinding[] | null): DetectorFinding[] | null {
+    return this.capacity.refused(key, this.map.size, nowMs, out);
   }
 
-  private unlink(link: ActivityLink<S>): void {
-    if (link.prev === null) this.head = link.next;
-    else link.prev.next = link.next;
-    if (link.next === null) this.tail = link.prev;
-    else link.next.prev = link.prev;
-    link.prev = null;
-    link.next = null;
+  /** The capacity guard's once-a-second check (see `CapacityGuard.check`). */
+  checkCapacity(nowMs: number, out: DetectorFinding[] | null): DetectorFinding[] | null {
+    return this.capacity.check(this.map.size, nowMs, out);
   }
+
+  get size(): number {
+    return this.map.size;
+  }
+
+  /** Keys pending or firing: the detector adds and removes them as its state machine moves. */
+  get active(): Set<string> {
+    return this.activeKeys;
+  }
+
+  /** See `ActivityMap.touchIfPresent`. */
+  touchIfPresent(key: string, timeMs: number): S | undefined {
+    return this.map.touchIfPresent(key, timeMs);
+  }
+
+  /**
+   * Add a new key's state (after `makeRoom`), marked active at `timeMs`.
+   */
+  add(key: string, state: S, timeMs: number): void {
+    this.map.touch(key, state, timeMs);
+  }
+
+  /**
+   * Room for one more key: only keys idle since before `idleBeforeMs` make room (see
+   * `ActivityMap.makeRoom`), each handed to `onEvict`; false when the newcomer must be refused.
+   */
+  makeRoom(idleBeforeMs: number, onEvict: (key: string, state: S, reason: string) => void): boolean {
+    return this.map.makeRoom(this.maxKeys, idleBeforeMs, (key, state, reason) => {
+      this.activeKeys.delete(key);
+      onEvict(key, state, reason);
+    });
+  }
+
+  /** Visit every active key with its state (a key left without one is dropped from the active). */
+  recheck(visit: (key: string, state: S) => void): void {
+    for (const key of this.activeKeys) {
+      const state = this.map.get(key);
+      if (state === undefined) {
+        this.activeKeys.delete(key);
+        continue;
+      }
+      visit(key, state);
+    }
+  }
+
+  /** Drop keys idle since before `cutoffMs` and any beyond the cap, each handed to `onEvict`. */
+  evictIdle(cutoffMs: number, onEvict: (key: string, state: S, reason: string) => void): void {
+    if (!this.map.needsEviction(cutoffMs, this.maxKeys)) return;
+    this.map.evict(cutoffMs, this.maxKeys, (key, state, reason) => {
+      this.activeKeys.delete(key);
+      onEvict(key, state, reason);
+    });
+  }
+
+  /** One saved item per key, least recently active first. */
+  toState(item: (key: string, state: S) => unknown): unknown[] {
+    const items: unknown[] = [];
+    for (const [key, state] of this.map.entries) items.push(item(key, state));
+    return items;
+  }
+
+  /**
+   * Replace every state with `entries` (read from a snapshot, in its order; a key listed twice keeps
+   * its later state at its first place); `isActive` tells which are pending or firing.
+   */
+  load(entries: Iterable<readonly [string, S]>, isActive: (state: S) => boolean): void {
+    const map = new ActivityMap<S>();
+    const active = new Set<string>();
+    for (const [key, state] of entries) {
+      map.set(key, state);
+      if (isActive(state)) active.add(key);
+    }
+    this.map = map;
+    this.activeKeys = active;
+  }
+}
+
+/**
+ * A firing key leaving its map (idle, or room for a newcomer) must not leave its alert open: it
+ * stops firing and `resolved` builds the finding.
+ */
+export function resolveIfFiring<S extends { firing: boolean }>(
+  state: S,
+  out: DetectorFinding[] | null,
+  resolved: (state: S) => DetectorFinding,
+): DetectorFinding[] | null {
+  if (!state.firing) return out;
+  state.firing = false;
+  return appendFinding(out, resolved(state));
+}
+
+/**
+ * The frame of the windowed rule detectors (CPU, memory, error rate, brute force): an event-time
+ * clock, and `advance` as upkeep at the time asked for. Each detector's `observe` stays its own
+ * (the hot path: one class per call site).
+ */
+export abstract class WindowedRuleDetector implements Detector {
+  abstract readonly name: string;
+  protected readonly clock = new UpkeepClock();
+
+  abstract observe(event: LogEvent): readonly DetectorFinding[];
+  abstract idle(): boolean;
+  abstract snapshot(): unknown;
+  abstract restore(state: unknown): void;
+
+  advance(nowMs: number): readonly DetectorFinding[] {
+    const at = this.clock.advance(nowMs);
+    return at === null ? NO_FINDINGS : (this.maintain(at, null) ?? NO_FINDINGS);
+  }
+
+  /** Re-check the active keys and evict idle ones, when due at `nowMs`; findings go to `out`. */
+  protected abstract maintain(nowMs: number, out: DetectorFinding[] | null): DetectorFinding[] | null;
 }
