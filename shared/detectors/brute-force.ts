@@ -5,6 +5,7 @@ import type { EventType, LogEvent } from "../log/schema.js";
 import { CapacityGuard } from "./capacity.js";
 import { appendFinding, NO_FINDINGS } from "./detector.js";
 import {
+  type Dropped,
   isRecord,
   KeyedStates,
   MAX_SAMPLES,
@@ -165,14 +166,7 @@ export class BruteForceDetector extends WindowedRuleDetector {
     let state = keys.touchIfPresent(key, event.timeMs);
     let found = out;
     if (state === undefined) {
-      // Enforce the cap on arrival: a spray of new IPs must not grow memory until the next sweep.
-      // Only a key with no failure left in its window makes room; when every key is active the
-      // newcomer is refused and counted (pipeline_capacity) instead of evicting a live attacker.
-      const room = keys.makeRoom(nowMs - this.findMs, (_key, evicted, reason) => {
-        found = resolveIfFiring(evicted, found, (s) => this.finding(rule, s, nowMs, "resolved", reason));
-      });
-      if (!room) return keys.refused(key, nowMs, found);
-      state = {
+      const fresh: KeyState = {
         service,
         entity,
         failures: new SparseBucketWindow(this.findMs),
@@ -182,7 +176,20 @@ export class BruteForceDetector extends WindowedRuleDetector {
         lastSeenMs: event.timeMs,
         samples: new SampleRing(),
       };
-      keys.add(key, state, event.timeMs);
+      // Only a key with no failure left in its window makes room: a spray of new IPs must not
+      // grow memory until the next sweep, nor evict a live attacker.
+      const added = keys.admit(
+        key,
+        fresh,
+        event.timeMs,
+        nowMs,
+        nowMs - this.findMs,
+        this.dropped[rule],
+        found,
+      );
+      found = keys.admitted;
+      if (!added) return found;
+      state = fresh;
     }
     state.failures.slideTo(nowMs);
     // A failure older than the window cannot change a verdict.
@@ -251,8 +258,7 @@ export class BruteForceDetector extends WindowedRuleDetector {
     return appendFinding(out, this.finding(rule, state, nowMs, holds ? "firing" : "resolved", "window"));
   }
 
-  protected maintain(nowMs: number, out: DetectorFinding[] | null): DetectorFinding[] | null {
-    if (!this.clock.due(nowMs)) return out;
+  protected upkeep(nowMs: number, out: DetectorFinding[] | null): DetectorFinding[] | null {
     let found = this.maintainRule("user", nowMs, this.maintainRule("ip", nowMs, out));
     found = this.ips.checkCapacity(nowMs, found);
     return this.users.checkCapacity(nowMs, found);
@@ -261,16 +267,35 @@ export class BruteForceDetector extends WindowedRuleDetector {
   /** Re-check the rule's firing keys and evict its idle ones. */
   private maintainRule(rule: Rule, nowMs: number, out: DetectorFinding[] | null): DetectorFinding[] | null {
     const keys = this.keysOf(rule);
-    let found = out;
-    keys.recheck((key, state) => {
-      state.failures.slideTo(nowMs);
-      found = this.evaluate(rule, key, state, nowMs, found);
-    });
-    // A key leaving the map must not leave its alert open.
-    keys.evictIdle(nowMs - this.idleMs, (_key, evicted, reason) => {
-      found = resolveIfFiring(evicted, found, (s) => this.finding(rule, s, nowMs, "resolved", reason));
-    });
-    return found;
+    const found = keys.recheck(nowMs, this.rechecks[rule], out);
+    return keys.evictIdle(nowMs, nowMs - this.idleMs, this.dropped[rule], found);
+  }
+
+  /** Per rule: re-check a firing key as its window slides. */
+  private readonly rechecks = {
+    ip: (key: string, state: KeyState, nowMs: number, out: DetectorFinding[] | null) =>
+      this.recheckKey("ip", key, state, nowMs, out),
+    user: (key: string, state: KeyState, nowMs: number, out: DetectorFinding[] | null) =>
+      this.recheckKey("user", key, state, nowMs, out),
+  };
+
+  /** Per rule: a key leaving the map must not leave its alert open. */
+  private readonly dropped: Record<Rule, Dropped<KeyState>> = {
+    ip: (_key, state, reason, nowMs, out) =>
+      resolveIfFiring(state, out, (s) => this.finding("ip", s, nowMs, "resolved", reason)),
+    user: (_key, state, reason, nowMs, out) =>
+      resolveIfFiring(state, out, (s) => this.finding("user", s, nowMs, "resolved", reason)),
+  };
+
+  private recheckKey(
+    rule: Rule,
+    key: string,
+    state: KeyState,
+    nowMs: number,
+    out: DetectorFinding[] | null,
+  ): DetectorFinding[] | null {
+    state.failures.slideTo(nowMs);
+    return this.evaluate(rule, key, state, nowMs, out);
   }
 
   private finding(

@@ -4,6 +4,7 @@ import type { EventType, LogEvent } from "../log/schema.js";
 import { CapacityGuard } from "./capacity.js";
 import { appendFinding, NO_FINDINGS } from "./detector.js";
 import {
+  type Dropped,
   KeyedStates,
   readBoolean,
   readClockHeader,
@@ -95,14 +96,7 @@ export class ErrorRateDetector extends WindowedRuleDetector {
     let state = this.services.touchIfPresent(event.service, event.timeMs);
     let found: DetectorFinding[] | null = null;
     if (state === undefined) {
-      // Enforce the cap on arrival, so a flood of new service names cannot outgrow it between sweeps.
-      // Only a service idle for a whole window makes room; otherwise the newcomer is refused and
-      // counted (pipeline_capacity), and the services within the cap keep their verdicts.
-      const room = this.services.makeRoom(nowMs - this.windowMs, (service, evicted, reason) => {
-        found = resolveIfFiring(evicted, found, (s) => this.finding(service, s, nowMs, "resolved", reason));
-      });
-      if (!room) return this.services.refused(event.service, nowMs, found);
-      state = {
+      const fresh: ServiceState = {
         window: new BucketWindow(this.windowMs),
         firing: false,
         sinceMs: event.timeMs,
@@ -111,7 +105,19 @@ export class ErrorRateDetector extends WindowedRuleDetector {
         errors: new SampleRing(),
         recent: new SampleRing(),
       };
-      this.services.add(event.service, state, event.timeMs);
+      // Only a service idle for a whole window makes room.
+      const added = this.services.admit(
+        event.service,
+        fresh,
+        event.timeMs,
+        nowMs,
+        nowMs - this.windowMs,
+        this.dropService,
+        null,
+      );
+      found = this.services.admitted;
+      if (!added) return found;
+      state = fresh;
     }
     if (!state.window.slideAndAdd(nowMs, event.timeMs, isError ? 1 : 0, 1)) return found;
     if (isError) state.errors.push(event);
@@ -164,19 +170,29 @@ export class ErrorRateDetector extends WindowedRuleDetector {
   }
 
   /** Re-check firing services as their windows slide, and evict idle services. */
-  protected maintain(nowMs: number, out: DetectorFinding[] | null): DetectorFinding[] | null {
-    if (!this.clock.due(nowMs)) return out;
-    let found = out;
-    this.services.recheck((service, state) => {
-      state.window.slideTo(nowMs);
-      found = this.evaluate(service, state, nowMs, found);
-    });
-    found = this.services.checkCapacity(nowMs, found);
-    this.services.evictIdle(nowMs - this.staleMs, (service, evicted, reason) => {
-      found = resolveIfFiring(evicted, found, (s) => this.finding(service, s, nowMs, "resolved", reason));
-    });
-    return found;
+  protected upkeep(nowMs: number, out: DetectorFinding[] | null): DetectorFinding[] | null {
+    const found = this.services.recheck(nowMs, this.recheckService, out);
+    return this.services.evictIdle(
+      nowMs,
+      nowMs - this.staleMs,
+      this.dropService,
+      this.services.checkCapacity(nowMs, found),
+    );
   }
+
+  private readonly recheckService = (
+    service: string,
+    state: ServiceState,
+    nowMs: number,
+    out: DetectorFinding[] | null,
+  ): DetectorFinding[] | null => {
+    state.window.slideTo(nowMs);
+    return this.evaluate(service, state, nowMs, out);
+  };
+
+  /** A service leaves the map (stale, or room for a newcomer): if firing, it resolves. */
+  private readonly dropService: Dropped<ServiceState> = (service, state, reason, nowMs, out) =>
+    resolveIfFiring(state, out, (s) => this.finding(service, s, nowMs, "resolved", reason));
 
   private evaluate(
     service: string,

@@ -433,6 +433,18 @@ export class ActivityMap<S extends { lastSeenMs: number }> {
 }
 
 /**
+ * A key leaves its map at `nowMs` (`reason` "no_data" or "evicted"): what it still had firing
+ * resolves into `out`. Detectors keep one such function (a field), not a closure per call.
+ */
+export type Dropped<S> = (
+  key: string,
+  state: S,
+  reason: string,
+  nowMs: number,
+  out: DetectorFinding[] | null,
+) => DetectorFinding[] | null;
+
+/**
  * The per-key states of a windowed rule detector (per service, per IP, per user) and the upkeep
  * they share: a cap on the keys watched by a capacity guard, the active ones (pending or firing:
  * the only ones time alone can change) re-checked once a second, idle ones evicted. What eviction
@@ -452,11 +464,6 @@ export class KeyedStates<S extends { lastSeenMs: number }> {
   /** Nothing here can change with time alone: no key active, the capacity guard quiet. */
   idle(): boolean {
     return this.activeKeys.size === 0 && this.capacity.idle();
-  }
-
-  /** A new key was refused (no room): the capacity guard counts it and may fire. */
-  refused(key: string, nowMs: number, out: DetectorFinding[] | null): DetectorFinding[] | null {
-    return this.capacity.refused(key, this.map.size, nowMs, out);
   }
 
   /** The capacity guard's once-a-second check (see `CapacityGuard.check`). */
@@ -479,42 +486,80 @@ export class KeyedStates<S extends { lastSeenMs: number }> {
   }
 
   /**
-   * Add a new key's state (after `makeRoom`), marked active at `timeMs`.
+   * A new key with its first `state`, at event time `timeMs` handled at `nowMs`. The cap is enforced
+   * on arrival, so a flood of new names cannot outgrow it between sweeps: only keys idle since
+   * before `idleBeforeMs` make room (each handed to `dropped`); when every key is active the
+   * newcomer is refused and counted by the capacity guard, so the keys within the cap still alert.
+   * Returns whether it was added; `admitted` is then `out` with what this added (the keys resolved
+   * to make room, or the capacity alert).
+   *
+   * No callback is built here by the caller: a closure in the method that records every event
+   * makes V8 allocate that method's context on every call, new key or not.
    */
-  add(key: string, state: S, timeMs: number): void {
-    this.map.touch(key, state, timeMs);
-  }
-
-  /**
-   * Room for one more key: only keys idle since before `idleBeforeMs` make room (see
-   * `ActivityMap.makeRoom`), each handed to `onEvict`; false when the newcomer must be refused.
-   */
-  makeRoom(idleBeforeMs: number, onEvict: (key: string, state: S, reason: string) => void): boolean {
-    return this.map.makeRoom(this.maxKeys, idleBeforeMs, (key, state, reason) => {
-      this.activeKeys.delete(key);
-      onEvict(key, state, reason);
+  admit(
+    key: string,
+    state: S,
+    timeMs: number,
+    nowMs: number,
+    idleBeforeMs: number,
+    dropped: Dropped<S>,
+    out: DetectorFinding[] | null,
+  ): boolean {
+    let found = out;
+    const room = this.map.makeRoom(this.maxKeys, idleBeforeMs, (evictedKey, evicted, reason) => {
+      this.activeKeys.delete(evictedKey);
+      found = dropped(evictedKey, evicted, reason, nowMs, found);
     });
+    if (room) this.map.touch(key, state, timeMs);
+    else found = this.capacity.refused(key, this.map.size, nowMs, found);
+    this.admitted = found;
+    return room;
   }
 
-  /** Visit every active key with its state (a key left without one is dropped from the active). */
-  recheck(visit: (key: string, state: S) => void): void {
+  /** The findings after the last `admit` (see there). */
+  admitted: DetectorFinding[] | null = null;
+
+  get(key: string): S | undefined {
+    return this.map.get(key);
+  }
+
+  /** Re-check every active key at `nowMs` (a key left without a state leaves the active). */
+  recheck(
+    nowMs: number,
+    recheck: (
+      key: string,
+      state: S,
+      nowMs: number,
+      out: DetectorFinding[] | null,
+    ) => DetectorFinding[] | null,
+    out: DetectorFinding[] | null,
+  ): DetectorFinding[] | null {
+    let found = out;
     for (const key of this.activeKeys) {
       const state = this.map.get(key);
       if (state === undefined) {
         this.activeKeys.delete(key);
         continue;
       }
-      visit(key, state);
+      found = recheck(key, state, nowMs, found);
     }
+    return found;
   }
 
-  /** Drop keys idle since before `cutoffMs` and any beyond the cap, each handed to `onEvict`. */
-  evictIdle(cutoffMs: number, onEvict: (key: string, state: S, reason: string) => void): void {
-    if (!this.map.needsEviction(cutoffMs, this.maxKeys)) return;
+  /** Evict keys idle since before `cutoffMs` and any beyond the cap at `nowMs`, each handed to `dropped`. */
+  evictIdle(
+    nowMs: number,
+    cutoffMs: number,
+    dropped: Dropped<S>,
+    out: DetectorFinding[] | null,
+  ): DetectorFinding[] | null {
+    if (!this.map.needsEviction(cutoffMs, this.maxKeys)) return out;
+    let found = out;
     this.map.evict(cutoffMs, this.maxKeys, (key, state, reason) => {
       this.activeKeys.delete(key);
-      onEvict(key, state, reason);
+      found = dropped(key, state, reason, nowMs, found);
     });
+    return found;
   }
 
   /** One saved item per key, least recently active first. */
@@ -573,6 +618,15 @@ export abstract class WindowedRuleDetector implements Detector {
     return at === null ? NO_FINDINGS : (this.maintain(at, null) ?? NO_FINDINGS);
   }
 
-  /** Re-check the active keys and evict idle ones, when due at `nowMs`; findings go to `out`. */
-  protected abstract maintain(nowMs: number, out: DetectorFinding[] | null): DetectorFinding[] | null;
+  /**
+   * The upkeep when due at `nowMs` (see `UpkeepClock.due`); `observe` calls this after recording.
+   * The upkeep itself is a method of its own: its callbacks capture the findings, and a function
+   * with such a closure allocates its context on every call, due or not.
+   */
+  protected maintain(nowMs: number, out: DetectorFinding[] | null): DetectorFinding[] | null {
+    return this.clock.due(nowMs) ? this.upkeep(nowMs, out) : out;
+  }
+
+  /** Re-check the active keys and evict idle ones; findings go to `out`. */
+  protected abstract upkeep(nowMs: number, out: DetectorFinding[] | null): DetectorFinding[] | null;
 }

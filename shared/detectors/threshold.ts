@@ -5,6 +5,7 @@ import type { LogEvent, LogMetrics } from "../log/schema.js";
 import { CapacityGuard } from "./capacity.js";
 import { appendFinding, NO_FINDINGS } from "./detector.js";
 import {
+  type Dropped,
   KeyedStates,
   readClockHeader,
   readFiniteNumber,
@@ -118,15 +119,7 @@ export class ThresholdRuleDetector extends WindowedRuleDetector {
     let state = this.services.touchIfPresent(event.service, event.timeMs);
     let found: DetectorFinding[] | null = null;
     if (state === undefined) {
-      // Enforce the cap on arrival, so a flood of new service names cannot outgrow it between sweeps.
-      // Only a service idle for a whole smoothing window (its window is empty) makes room; when all
-      // are active the newcomer is refused and counted, so the services within the cap still alert.
-      const room = this.services.makeRoom(nowMs - this.smoothingMs, (service, evicted, reason) => {
-        if (evicted.phase === FIRING)
-          found = appendFinding(found, this.resolvedFinding(service, evicted, nowMs, reason));
-      });
-      if (!room) return this.services.refused(event.service, nowMs, found);
-      state = {
+      const fresh: ServiceState = {
         window: new BucketWindow(this.smoothingMs),
         phase: INACTIVE,
         sinceMs: nowMs,
@@ -135,7 +128,19 @@ export class ThresholdRuleDetector extends WindowedRuleDetector {
         high: new SampleRing(),
         recent: new SampleRing(),
       };
-      this.services.add(event.service, state, event.timeMs);
+      // Only a service idle for a whole smoothing window (its window is empty) makes room.
+      const added = this.services.admit(
+        event.service,
+        fresh,
+        event.timeMs,
+        nowMs,
+        nowMs - this.smoothingMs,
+        this.dropService,
+        null,
+      );
+      found = this.services.admitted;
+      if (!added) return found;
+      state = fresh;
     }
     // A reading older than the window cannot change a verdict.
     if (!state.window.slideAndAdd(nowMs, event.timeMs, value, 1)) return found;
@@ -193,21 +198,30 @@ export class ThresholdRuleDetector extends WindowedRuleDetector {
   }
 
   /** Re-check pending and firing services as their windows slide, and evict idle services. */
-  protected maintain(nowMs: number, out: DetectorFinding[] | null): DetectorFinding[] | null {
-    if (!this.clock.due(nowMs)) return out;
-    let found = out;
-    this.services.recheck((service, state) => {
-      state.window.slideTo(nowMs);
-      found = this.evaluate(service, state, nowMs, null, found);
-    });
-    found = this.services.checkCapacity(nowMs, found);
+  protected upkeep(nowMs: number, out: DetectorFinding[] | null): DetectorFinding[] | null {
+    const found = this.services.recheck(nowMs, this.recheckService, out);
     // A silent service resolves once stale; past the cap the least recently active go first.
-    this.services.evictIdle(nowMs - this.staleMs, (service, evicted, reason) => {
-      if (evicted.phase === FIRING)
-        found = appendFinding(found, this.resolvedFinding(service, evicted, nowMs, reason));
-    });
-    return found;
+    return this.services.evictIdle(
+      nowMs,
+      nowMs - this.staleMs,
+      this.dropService,
+      this.services.checkCapacity(nowMs, found),
+    );
   }
+
+  private readonly recheckService = (
+    service: string,
+    state: ServiceState,
+    nowMs: number,
+    out: DetectorFinding[] | null,
+  ): DetectorFinding[] | null => {
+    state.window.slideTo(nowMs);
+    return this.evaluate(service, state, nowMs, null, out);
+  };
+
+  /** A service leaves the map (stale, or room for a newcomer): if firing, it resolves. */
+  private readonly dropService: Dropped<ServiceState> = (service, state, reason, nowMs, out) =>
+    state.phase === FIRING ? appendFinding(out, this.resolvedFinding(service, state, nowMs, reason)) : out;
 
   /**
    * Apply the state machine at `nowMs`. `reading` is the value that just arrived, or null when only
