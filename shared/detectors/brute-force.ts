@@ -245,6 +245,8 @@ export class BruteForceDetector extends WindowedRuleDetector {
     nowMs: number,
     out: DetectorFinding[] | null,
   ): DetectorFinding[] | null {
+    // Re-checked keys slide here; for a failure just recorded the window already stands at nowMs.
+    state.failures.slideTo(nowMs);
     const holds = this.holds(rule, state, nowMs);
     if (holds === state.firing) return out;
     const firing = this.keysOf(rule).active;
@@ -274,9 +276,9 @@ export class BruteForceDetector extends WindowedRuleDetector {
   /** Per rule: re-check a firing key as its window slides. */
   private readonly rechecks = {
     ip: (key: string, state: KeyState, nowMs: number, out: DetectorFinding[] | null) =>
-      this.recheckKey("ip", key, state, nowMs, out),
+      this.evaluate("ip", key, state, nowMs, out),
     user: (key: string, state: KeyState, nowMs: number, out: DetectorFinding[] | null) =>
-      this.recheckKey("user", key, state, nowMs, out),
+      this.evaluate("user", key, state, nowMs, out),
   };
 
   /** Per rule: a key leaving the map must not leave its alert open. */
@@ -286,17 +288,6 @@ export class BruteForceDetector extends WindowedRuleDetector {
     user: (_key, state, reason, nowMs, out) =>
       resolveIfFiring(state, out, (s) => this.finding("user", s, nowMs, "resolved", reason)),
   };
-
-  private recheckKey(
-    rule: Rule,
-    key: string,
-    state: KeyState,
-    nowMs: number,
-    out: DetectorFinding[] | null,
-  ): DetectorFinding[] | null {
-    state.failures.slideTo(nowMs);
-    return this.evaluate(rule, key, state, nowMs, out);
-  }
 
   private finding(
     rule: Rule,

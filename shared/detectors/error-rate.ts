@@ -12,7 +12,7 @@ import {
   readServiceEntries,
   resolveIfFiring,
   SampleRing,
-  WindowedRuleDetector,
+  ServiceRuleDetector,
 } from "./state.js";
 import { MIN_STALE_MS } from "./threshold.js";
 import { BucketWindow } from "./window.js";
@@ -61,15 +61,15 @@ export interface ErrorRateDetectorOptions {
  * apply to recovery: a quiet window with no errors is good news). A firing service with no traffic
  * for the stale period resolves with `details.reason = "no_data"`.
  */
-export class ErrorRateDetector extends WindowedRuleDetector {
+export class ErrorRateDetector extends ServiceRuleDetector<ServiceState> {
   readonly name = "high_error_rate";
   readonly eventTypes = TRAFFIC_TYPES;
   private readonly config: ErrorRateConfig;
   private readonly windowMs: number;
-  private readonly staleMs: number;
+  protected readonly staleMs: number;
   private readonly maxServices: number;
   /** Per service; the active ones are firing. */
-  private readonly services: KeyedStates<ServiceState>;
+  protected readonly services: KeyedStates<ServiceState>;
 
   constructor(config: ErrorRateConfig, options: ErrorRateDetectorOptions = {}) {
     super();
@@ -124,11 +124,7 @@ export class ErrorRateDetector extends WindowedRuleDetector {
     // Only a firing service resolves, so only its recent requests are ever shown; keeping every
     // event would cost a GC write barrier per event.
     if (state.firing) state.recent.push(event);
-    return this.evaluate(event.service, state, nowMs, found);
-  }
-
-  idle(): boolean {
-    return this.services.idle();
+    return this.evaluateAt(event.service, state, nowMs, found);
   }
 
   snapshot(): unknown {
@@ -169,32 +165,10 @@ export class ErrorRateDetector extends WindowedRuleDetector {
     this.clock.load(clock);
   }
 
-  /** Re-check firing services as their windows slide, and evict idle services. */
-  protected upkeep(nowMs: number, out: DetectorFinding[] | null): DetectorFinding[] | null {
-    const found = this.services.recheck(nowMs, this.recheckService, out);
-    return this.services.evictIdle(
-      nowMs,
-      nowMs - this.staleMs,
-      this.dropService,
-      this.services.checkCapacity(nowMs, found),
-    );
-  }
-
-  private readonly recheckService = (
-    service: string,
-    state: ServiceState,
-    nowMs: number,
-    out: DetectorFinding[] | null,
-  ): DetectorFinding[] | null => {
-    state.window.slideTo(nowMs);
-    return this.evaluate(service, state, nowMs, out);
-  };
-
-  /** A service leaves the map (stale, or room for a newcomer): if firing, it resolves. */
-  private readonly dropService: Dropped<ServiceState> = (service, state, reason, nowMs, out) =>
+  protected readonly dropService: Dropped<ServiceState> = (service, state, reason, nowMs, out) =>
     resolveIfFiring(state, out, (s) => this.finding(service, s, nowMs, "resolved", reason));
 
-  private evaluate(
+  protected evaluateAt(
     service: string,
     state: ServiceState,
     nowMs: number,

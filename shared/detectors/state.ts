@@ -630,3 +630,49 @@ export abstract class WindowedRuleDetector implements Detector {
   /** Re-check the active keys and evict idle ones; findings go to `out`. */
   protected abstract upkeep(nowMs: number, out: DetectorFinding[] | null): DetectorFinding[] | null;
 }
+
+/**
+ * The per-service windowed detectors (CPU, memory, error rate): one window per service, the active
+ * services re-checked once a second as their windows slide, then the cap, then services silent for
+ * `staleMs` evicted (a firing one resolves with reason no_data).
+ */
+export abstract class ServiceRuleDetector<
+  S extends { lastSeenMs: number; window: { slideTo(nowMs: number): void } },
+> extends WindowedRuleDetector {
+  protected abstract readonly services: KeyedStates<S>;
+  protected abstract readonly staleMs: number;
+  /** A service leaves the map (stale, or room for a newcomer): if firing, it resolves. */
+  protected abstract readonly dropService: Dropped<S>;
+
+  idle(): boolean {
+    return this.services.idle();
+  }
+
+  protected upkeep(nowMs: number, out: DetectorFinding[] | null): DetectorFinding[] | null {
+    const found = this.services.recheck(nowMs, this.recheckService, out);
+    return this.services.evictIdle(
+      nowMs,
+      nowMs - this.staleMs,
+      this.dropService,
+      this.services.checkCapacity(nowMs, found),
+    );
+  }
+
+  /** Apply the state machine to a service at `nowMs`, its window already slid there (no new reading). */
+  protected abstract evaluateAt(
+    service: string,
+    state: S,
+    nowMs: number,
+    out: DetectorFinding[] | null,
+  ): DetectorFinding[] | null;
+
+  private readonly recheckService = (
+    service: string,
+    state: S,
+    nowMs: number,
+    out: DetectorFinding[] | null,
+  ): DetectorFinding[] | null => {
+    state.window.slideTo(nowMs);
+    return this.evaluateAt(service, state, nowMs, out);
+  };
+}

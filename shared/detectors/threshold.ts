@@ -11,7 +11,7 @@ import {
   readFiniteNumber,
   readServiceEntries,
   SampleRing,
-  WindowedRuleDetector,
+  ServiceRuleDetector,
 } from "./state.js";
 import { BucketWindow } from "./window.js";
 
@@ -62,7 +62,7 @@ export interface ThresholdDetectorOptions {
  * so a value wandering between recovery and threshold does not flap. A firing service that sends
  * nothing for the stale period (5 minutes or more) resolves with `details.reason = "no_data"`.
  */
-export class ThresholdRuleDetector extends WindowedRuleDetector {
+export class ThresholdRuleDetector extends ServiceRuleDetector<ServiceState> {
   readonly name: string;
   private readonly type: ThresholdDetectorOptions["type"];
   private readonly metric: ThresholdDetectorOptions["metric"];
@@ -72,11 +72,11 @@ export class ThresholdRuleDetector extends WindowedRuleDetector {
   private readonly recovery: number;
   private readonly forMs: number;
   private readonly smoothingMs: number;
-  private readonly staleMs: number;
+  protected readonly staleMs: number;
   private readonly maxServices: number;
   private readonly severity: ThresholdRuleConfig["severity"];
   /** Per service; the active ones are pending or firing. */
-  private readonly services: KeyedStates<ServiceState>;
+  protected readonly services: KeyedStates<ServiceState>;
 
   constructor(options: ThresholdDetectorOptions) {
     super();
@@ -151,10 +151,6 @@ export class ThresholdRuleDetector extends WindowedRuleDetector {
     return this.evaluate(event.service, state, nowMs, value, found);
   }
 
-  idle(): boolean {
-    return this.services.idle();
-  }
-
   snapshot(): unknown {
     return {
       ...this.clock.header(this.name, STATE_VERSION),
@@ -197,30 +193,16 @@ export class ThresholdRuleDetector extends WindowedRuleDetector {
     this.clock.load(clock);
   }
 
-  /** Re-check pending and firing services as their windows slide, and evict idle services. */
-  protected upkeep(nowMs: number, out: DetectorFinding[] | null): DetectorFinding[] | null {
-    const found = this.services.recheck(nowMs, this.recheckService, out);
-    // A silent service resolves once stale; past the cap the least recently active go first.
-    return this.services.evictIdle(
-      nowMs,
-      nowMs - this.staleMs,
-      this.dropService,
-      this.services.checkCapacity(nowMs, found),
-    );
-  }
-
-  private readonly recheckService = (
+  protected evaluateAt(
     service: string,
     state: ServiceState,
     nowMs: number,
     out: DetectorFinding[] | null,
-  ): DetectorFinding[] | null => {
-    state.window.slideTo(nowMs);
+  ): DetectorFinding[] | null {
     return this.evaluate(service, state, nowMs, null, out);
-  };
+  }
 
-  /** A service leaves the map (stale, or room for a newcomer): if firing, it resolves. */
-  private readonly dropService: Dropped<ServiceState> = (service, state, reason, nowMs, out) =>
+  protected readonly dropService: Dropped<ServiceState> = (service, state, reason, nowMs, out) =>
     state.phase === FIRING ? appendFinding(out, this.resolvedFinding(service, state, nowMs, reason)) : out;
 
   /**
