@@ -152,8 +152,33 @@ export function averagePathLength(n: number): number {
   return 2 * (Math.log(n - 1) + EULER_GAMMA) - (2 * (n - 1)) / n;
 }
 
-/** The packed word of a leaf (see IsolationForest.nodes). */
-const LEAF_WORD = -1;
+/**
+ * The packed word of a leaf (see IsolationForest.nodes): the leaf bit, feature 0 and a step of 0,
+ * so `stepDown` leaves a walk that reached its leaf where it is. An internal node's feature is
+ * below 32767 and never sets the bit.
+ */
+const LEAF_WORD = 0x8000;
+/** The bit of a packed word that marks a leaf; the feature is the 15 bits below it. */
+const LEAF_BIT = 0x8000;
+const FEATURE_BITS = 0x7fff;
+
+/**
+ * One level down a packed tree from node `at` (word `w`): to at + 1 when the row's value is below
+ * the split, else to the right child `w >>> 16` nodes on; a leaf stays put. Arithmetic on the
+ * comparison rather than a branch: random splits send a row either way about equally often, so a
+ * branch per level mispredicts about half the time (the walk was twice as slow that way). NaN
+ * compares false and goes right: a missing value is treated as large, never a crash.
+ */
+function stepDown(
+  data: ArrayLike<number>,
+  offset: number,
+  splits: Float32Array,
+  at: number,
+  w: number,
+): number {
+  const below = +((data[offset + (w & FEATURE_BITS)] as number) < (splits[2 * at + 1] as number));
+  return at + below * (1 - ((w >>> 15) & 1)) + (1 - below) * (w >>> 16);
+}
 
 /** The flat arrays a forest is built from and serialized as. */
 interface NodeArrays {
@@ -167,7 +192,7 @@ interface NodeArrays {
 
 export class IsolationForest {
   /**
-   * Every node in 8 bytes, two 32-bit words: the first holds the feature (low 16 bits) and the
+   * Every node in 8 bytes, two 32-bit words: the first holds the feature (low 15 bits) and the
    * distance to the right child (high 16 bits), or LEAF_WORD; the second the split value (or
    * the leaf's path length) as a float32, read through `splits`. One row walks a node with one
    * cache line instead of three (feature, split and right child in separate arrays), which is
@@ -237,7 +262,7 @@ export class IsolationForest {
     const right = new Int32Array(n);
     for (let i = 0; i < n; i++) {
       const w = this.nodes[2 * i] as number;
-      feature[i] = w === LEAF_WORD ? LEAF : w & 0xffff;
+      feature[i] = w === LEAF_WORD ? LEAF : w & FEATURE_BITS;
       right[i] = w === LEAF_WORD ? 0 : i + (w >>> 16);
       split[i] = this.splits[2 * i + 1] as number;
     }
@@ -290,6 +315,7 @@ export class IsolationForest {
     const trees = options.trees ?? 100;
     const requestedSample = options.sampleSize ?? 256;
     const seed = options.seed ?? 1;
+    const extrapolate = options.extrapolate ?? false;
     if (!Number.isInteger(nFeatures) || nFeatures < 1 || nFeatures > 32767) {
       throw new InputError(`nFeatures must be an integer in 1..32767, got ${nFeatures}`);
     }
@@ -346,17 +372,7 @@ export class IsolationForest {
       }
       roots[t] = builder.buildTree(sample, treeRng);
     }
-    const { feature, split, right } = builder.finish();
-    const extrapolate = options.extrapolate ?? false;
-    return new IsolationForest(
-      nFeatures,
-      sampleSize,
-      extrapolate,
-      { feature, split, right },
-      roots,
-      boxLow,
-      boxHigh,
-    );
+    return new IsolationForest(nFeatures, sampleSize, extrapolate, builder.finish(), roots, boxLow, boxHigh);
   }
 
   /**
@@ -416,8 +432,8 @@ export class IsolationForest {
     let total = 0;
     let t = 0;
     // Four trees walked side by side: a forest that is not in cache costs a memory round trip per
-    // level, and four independent walks wait for theirs together instead of one after another.
-    // NaN compares false and goes right: a missing value is treated as large, never a crash.
+    // level, and four independent walks wait for theirs together instead of one after another. A
+    // walk at its leaf stays there (stepDown) until all four are.
     for (; t + 3 < nTrees; t += 4) {
       let a = roots[t] as number;
       let b = roots[t + 1] as number;
@@ -427,35 +443,15 @@ export class IsolationForest {
       let wb = nodes[2 * b] as number;
       let wc = nodes[2 * c] as number;
       let wd = nodes[2 * d] as number;
-      while (wa !== LEAF_WORD || wb !== LEAF_WORD || wc !== LEAF_WORD || wd !== LEAF_WORD) {
-        if (wa !== LEAF_WORD) {
-          a =
-            (data[offset + (wa & 0xffff)] as number) < (splits[2 * a + 1] as number)
-              ? a + 1
-              : a + (wa >>> 16);
-          wa = nodes[2 * a] as number;
-        }
-        if (wb !== LEAF_WORD) {
-          b =
-            (data[offset + (wb & 0xffff)] as number) < (splits[2 * b + 1] as number)
-              ? b + 1
-              : b + (wb >>> 16);
-          wb = nodes[2 * b] as number;
-        }
-        if (wc !== LEAF_WORD) {
-          c =
-            (data[offset + (wc & 0xffff)] as number) < (splits[2 * c + 1] as number)
-              ? c + 1
-              : c + (wc >>> 16);
-          wc = nodes[2 * c] as number;
-        }
-        if (wd !== LEAF_WORD) {
-          d =
-            (data[offset + (wd & 0xffff)] as number) < (splits[2 * d + 1] as number)
-              ? d + 1
-              : d + (wd >>> 16);
-          wd = nodes[2 * d] as number;
-        }
+      while ((wa & wb & wc & wd & LEAF_BIT) === 0) {
+        a = stepDown(data, offset, splits, a, wa);
+        wa = nodes[2 * a] as number;
+        b = stepDown(data, offset, splits, b, wb);
+        wb = nodes[2 * b] as number;
+        c = stepDown(data, offset, splits, c, wc);
+        wc = nodes[2 * c] as number;
+        d = stepDown(data, offset, splits, d, wd);
+        wd = nodes[2 * d] as number;
       }
       let pa = splits[2 * a + 1] as number;
       let pb = splits[2 * b + 1] as number;
@@ -477,10 +473,7 @@ export class IsolationForest {
       let node = roots[t] as number;
       let w = nodes[2 * node] as number;
       while (w !== LEAF_WORD) {
-        node =
-          (data[offset + (w & 0xffff)] as number) < (splits[2 * node + 1] as number)
-            ? node + 1
-            : node + (w >>> 16);
+        node = stepDown(data, offset, splits, node, w);
         w = nodes[2 * node] as number;
       }
       let path = splits[2 * node + 1] as number;
@@ -575,10 +568,7 @@ export class IsolationForest {
           let node = root;
           let w = nodes[2 * node] as number;
           while (w !== LEAF_WORD) {
-            node =
-              (rows[offset + (w & 0xffff)] as number) < (splits[2 * node + 1] as number)
-                ? node + 1
-                : node + (w >>> 16);
+            node = stepDown(rows, offset, splits, node, w);
             w = nodes[2 * node] as number;
           }
           result[i] = (result[i] as number) + (splits[2 * node + 1] as number);
@@ -794,28 +784,36 @@ function validateStructure(
 }
 
 /**
- * The growable node arrays every fit builds its trees in, kept between fits (a fit runs to the end
- * before the next starts, and the forest packs the nodes into its own buffer). A detector with a
+ * The growable node buffer every fit builds its trees in, kept between fits (a fit runs to the end
+ * before the next starts, and the forest copies out the nodes it grew). A detector with a
  * thousand services fits thousands of times: fresh arrays per fit (about 0.5 MB for 100 trees,
  * plus their trimmed copies) were most of its ArrayBuffer churn, and V8 answers external memory
  * growth with a mark-compact it must finish at once, on the event that happens to be running
- * (see "ML detector at fleet size" in docs/benchmarks.md). Holds about 10 bytes per node of the
- * largest forest fitted so far.
+ * (see "ML detector at fleet size" in docs/benchmarks.md). Holds 8 bytes per node of the largest
+ * forest fitted so far, plus a few numbers per sample row.
  */
 const scratch = {
-  feature: new Int16Array(0),
-  split: new Float32Array(0),
-  right: new Int32Array(0),
+  /** Nodes in the packed form of IsolationForest.nodes; `splits` is the same buffer as float32. */
+  nodes: new Int32Array(0),
+  splits: new Float32Array(0),
   permutation: new Int32Array(0),
+  values: new Float64Array(0),
+  /** averagePathLength(n) for n = 0, 1, ...: a leaf per few rows otherwise takes a Math.log each. */
+  pathLengths: new Float64Array(0),
 };
 
-/** Grows trees into the shared growable typed arrays (`scratch`). */
+/**
+ * Grows trees into the shared growable buffer (`scratch`), already packed as the forest keeps them:
+ * a fit then copies its nodes out in one piece instead of packing them node by node.
+ */
 class TreeBuilder {
-  private feature: Int16Array;
-  private split: Float32Array;
-  private right: Int32Array;
+  private nodes: Int32Array<ArrayBuffer>;
+  private splits: Float32Array<ArrayBuffer>;
   private count = 0;
   private readonly candidates: Int32Array;
+  /** The split feature's value of each sample position, filled node by node as it is scanned. */
+  private readonly values: Float64Array;
+  private readonly pathLengths: Float64Array;
 
   constructor(
     private readonly rows: Float64Array,
@@ -825,15 +823,20 @@ class TreeBuilder {
     trees: number,
   ) {
     const estimate = Math.max(16, trees * Math.min(2 * sampleSize, 2 ** (heightLimit + 1)));
-    if (scratch.feature.length < estimate) {
-      scratch.feature = new Int16Array(estimate);
-      scratch.split = new Float32Array(estimate);
-      scratch.right = new Int32Array(estimate);
+    if (scratch.nodes.length < 2 * estimate) {
+      scratch.nodes = new Int32Array(2 * estimate);
+      scratch.splits = new Float32Array(scratch.nodes.buffer);
     }
-    this.feature = scratch.feature;
-    this.split = scratch.split;
-    this.right = scratch.right;
+    this.nodes = scratch.nodes;
+    this.splits = scratch.splits;
     this.candidates = new Int32Array(nFeatures);
+    if (scratch.values.length < sampleSize) scratch.values = new Float64Array(sampleSize);
+    this.values = scratch.values;
+    if (scratch.pathLengths.length <= sampleSize) {
+      scratch.pathLengths = new Float64Array(sampleSize + 1);
+      for (let n = 0; n <= sampleSize; n++) scratch.pathLengths[n] = averagePathLength(n);
+    }
+    this.pathLengths = scratch.pathLengths;
   }
 
   buildTree(sample: Int32Array, rng: Rng): number {
@@ -842,38 +845,26 @@ class TreeBuilder {
     return root;
   }
 
-  /** Views of the scratch arrays, valid until the next fit: the forest packs them at once. */
-  finish(): { feature: Int16Array; split: Float32Array; right: Int32Array } {
-    return {
-      feature: this.feature.subarray(0, this.count),
-      split: this.split.subarray(0, this.count),
-      right: this.right.subarray(0, this.count),
-    };
+  /** The packed nodes grown so far, copied out of the scratch buffer. */
+  finish(): Int32Array {
+    return this.nodes.slice(0, 2 * this.count);
   }
 
   private allocate(): number {
-    if (this.count === this.feature.length) {
-      const size = this.feature.length * 2;
-      const feature = new Int16Array(size);
-      feature.set(this.feature);
-      const split = new Float32Array(size);
-      split.set(this.split);
-      const right = new Int32Array(size);
-      right.set(this.right);
-      this.feature = feature;
-      this.split = split;
-      this.right = right;
-      scratch.feature = feature;
-      scratch.split = split;
-      scratch.right = right;
+    if (2 * this.count === this.nodes.length) {
+      const nodes = new Int32Array(this.nodes.length * 2);
+      nodes.set(this.nodes);
+      this.nodes = nodes;
+      this.splits = new Float32Array(nodes.buffer);
+      scratch.nodes = nodes;
+      scratch.splits = this.splits;
     }
     return this.count++;
   }
 
   private leaf(node: number, depth: number, size: number): void {
-    this.feature[node] = LEAF;
-    this.split[node] = depth + averagePathLength(size);
-    this.right[node] = 0;
+    this.nodes[2 * node] = LEAF_WORD;
+    this.splits[2 * node + 1] = depth + (this.pathLengths[size] as number);
   }
 
   /** Grows the subtree over sample[from, to) and returns its root index. */
@@ -884,7 +875,7 @@ class TreeBuilder {
       this.leaf(node, depth, size);
       return node;
     }
-    const { rows, nFeatures, candidates } = this;
+    const { rows, nFeatures, candidates, values } = this;
     // The split feature is uniform among the features that vary in the node. Rather than the
     // range of every feature, draw features in random order and scan only until one varies: the
     // same distribution, and usually one column read instead of all of them.
@@ -898,8 +889,11 @@ class TreeBuilder {
       remaining--;
       let low = Number.POSITIVE_INFINITY;
       let high = Number.NEGATIVE_INFINITY;
+      // The column is copied as it is scanned, so the partition below reads it in order instead
+      // of through the sample index again.
       for (let i = from; i < to; i++) {
         const v = rows[(sample[i] as number) * nFeatures + f] as number;
+        values[i] = v;
         if (v < low) low = v;
         if (v > high) high = v;
       }
@@ -909,23 +903,27 @@ class TreeBuilder {
       for (let attempt = 0; attempt < 4; attempt++) {
         const cut = Math.fround(low + (high - low) * rng.next());
         if (!(cut > low && cut <= high)) continue;
-        // Partition in place: rows with value < cut to the front.
+        // Partition in place: rows with value < cut to the front, each one swapped with the first
+        // row at or above the cut. Arithmetic on the comparison rather than a branch (which
+        // mispredicts about half the time near the root); the rows end in the same order as the
+        // branching swap leaves them, so the next tree draws the same sample. Position i is not
+        // yet moved when it is read (swaps only touch mid <= i), so values[i] is its value.
         let mid = from;
         for (let i = from; i < to; i++) {
           const idx = sample[i] as number;
-          if ((rows[idx * nFeatures + f] as number) < cut) {
-            sample[i] = sample[mid] as number;
-            sample[mid] = idx;
-            mid++;
-          }
+          const atMid = sample[mid] as number;
+          const below = +((values[i] as number) < cut);
+          sample[i] = idx + below * (atMid - idx);
+          sample[mid] = atMid + below * (idx - atMid);
+          mid += below;
         }
         if (mid === from || mid === to) continue;
-        this.feature[node] = f;
-        this.split[node] = cut;
         this.grow(sample, from, mid, depth + 1, rng);
-        // Growing may reallocate the arrays, so read this.right only after the call returns.
-        const rightChild = this.grow(sample, mid, to, depth + 1, rng);
-        this.right[node] = rightChild;
+        const step = this.grow(sample, mid, to, depth + 1, rng) - node;
+        if (step > 0xffff) throw new InputError(`node ${node} has its right child ${step} nodes away`);
+        // Growing may reallocate the buffer, so write the node only after its children.
+        this.nodes[2 * node] = f | (step << 16);
+        this.splits[2 * node + 1] = cut;
         return node;
       }
     }
