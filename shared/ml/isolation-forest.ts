@@ -153,6 +153,12 @@ export function averagePathLength(n: number): number {
 }
 
 /**
+ * Room for one row's path length in each tree, shared by every forest (scoring runs to the end
+ * before another starts): a row outside the training box takes the extrapolation per tree.
+ */
+let leafPaths = new Float64Array(0);
+
+/**
  * The packed word of a leaf (see IsolationForest.nodes): the leaf bit, feature 0 and a step of 0,
  * so `stepDown` leaves a walk that reached its leaf where it is. An internal node's feature is
  * below 32767 and never sets the bit.
@@ -425,6 +431,8 @@ export class IsolationForest {
   pathLength(data: ArrayLike<number>, offset = 0): number {
     const outside = this.extrapolate ? this.collectOutside(data, offset) : 0;
     const extrapolate = outside > 0;
+    if (extrapolate && leafPaths.length < this.roots.length) leafPaths = new Float64Array(this.roots.length);
+    const paths = leafPaths;
     const nodes = this.nodes;
     const splits = this.splits;
     const roots = this.roots;
@@ -453,21 +461,22 @@ export class IsolationForest {
         d = stepDown(data, offset, splits, d, wd);
         wd = nodes[2 * d] as number;
       }
-      let pa = splits[2 * a + 1] as number;
-      let pb = splits[2 * b + 1] as number;
-      let pc = splits[2 * c + 1] as number;
-      let pd = splits[2 * d + 1] as number;
+      const pa = splits[2 * a + 1] as number;
+      const pb = splits[2 * b + 1] as number;
+      const pc = splits[2 * c + 1] as number;
+      const pd = splits[2 * d + 1] as number;
       if (extrapolate) {
-        pa = this.extrapolatedPath(t, data, offset, pa, outside);
-        pb = this.extrapolatedPath(t + 1, data, offset, pb, outside);
-        pc = this.extrapolatedPath(t + 2, data, offset, pc, outside);
-        pd = this.extrapolatedPath(t + 3, data, offset, pd, outside);
+        paths[t] = pa;
+        paths[t + 1] = pb;
+        paths[t + 2] = pc;
+        paths[t + 3] = pd;
+      } else {
+        // Summed in tree order, as the other paths do, so every path gives the same score.
+        total += pa;
+        total += pb;
+        total += pc;
+        total += pd;
       }
-      // Summed in tree order, as the other paths do, so every path gives the same score.
-      total += pa;
-      total += pb;
-      total += pc;
-      total += pd;
     }
     for (; t < nTrees; t++) {
       let node = roots[t] as number;
@@ -476,10 +485,10 @@ export class IsolationForest {
         node = stepDown(data, offset, splits, node, w);
         w = nodes[2 * node] as number;
       }
-      let path = splits[2 * node + 1] as number;
-      if (extrapolate) path = this.extrapolatedPath(t, data, offset, path, outside);
-      total += path;
+      if (extrapolate) paths[t] = splits[2 * node + 1] as number;
+      else total += splits[2 * node + 1] as number;
     }
+    if (extrapolate) total = this.extrapolatedTotal(paths, data, offset, outside);
     return total / nTrees;
   }
 
@@ -490,37 +499,49 @@ export class IsolationForest {
    * constant (it only grows deeper down, so this is conservative), the isolation depth G is
    * geometric and E[min(G, h)] = (1 - (1 - p)^h) / p, with h the classic path length.
    */
-  private extrapolatedPath(
-    tree: number,
+  private extrapolatedTotal(
+    /** Each tree's classic path length for the row, in tree order. */
+    paths: Float64Array,
     data: ArrayLike<number>,
     offset: number,
-    path: number,
     /** How many entries of `outsideFeatures` (from collectOutside) hold this row's candidates. */
     outside: number,
   ): number {
-    const base = tree * this.nFeatures;
+    const nFeatures = this.nFeatures;
     const candidates = this.outsideFeatures as Int32Array;
-    let chance = 0;
-    // Features inside the inner box are inside this tree's box: they count as varying exactly
-    // when the box varies, which innerBox() counted once per tree. Only the candidates can differ.
-    let varying = (this.inner as { varying: Int32Array }).varying[tree] as number;
-    for (let c = 0; c < outside; c++) {
-      const f = candidates[c] as number;
-      const v = data[offset + f] as number;
-      const low = this.boxLow[base + f] as number;
-      const high = this.boxHigh[base + f] as number;
-      if (v < low) {
-        chance += (low - v) / (high - v);
-        if (!(high > low)) varying++;
-      } else if (v > high) {
-        chance += (v - high) / (v - low);
-        if (!(high > low)) varying++;
+    const varyingByTree = (this.inner as { varying: Int32Array }).varying;
+    const { boxLow, boxHigh } = this;
+    // One loop over the trees rather than a call per tree: a call returns its number boxed, and
+    // rows outside the training box are a good share of what a detector scores.
+    let total = 0;
+    for (let tree = 0; tree < this.roots.length; tree++) {
+      let path = paths[tree] as number;
+      const base = tree * nFeatures;
+      let chance = 0;
+      // Features inside the inner box are inside this tree's box: they count as varying exactly
+      // when the box varies, which innerBox() counted once per tree. Only the candidates can differ.
+      let varying = varyingByTree[tree] as number;
+      for (let c = 0; c < outside; c++) {
+        const f = candidates[c] as number;
+        const v = data[offset + f] as number;
+        const low = boxLow[base + f] as number;
+        const high = boxHigh[base + f] as number;
+        if (v < low) {
+          chance += (low - v) / (high - v);
+          if (!(high > low)) varying++;
+        } else if (v > high) {
+          chance += (v - high) / (v - low);
+          if (!(high > low)) varying++;
+        }
       }
+      if (chance > 0) {
+        const p = chance / varying;
+        path = p >= 1 ? Math.min(1, path) : (1 - (1 - p) ** path) / p;
+      }
+      // Summed in tree order, as the other paths do, so every path gives the same score.
+      total += path;
     }
-    if (chance <= 0) return path;
-    const p = chance / varying;
-    if (p >= 1) return Math.min(1, path);
-    return (1 - (1 - p) ** path) / p;
+    return total;
   }
 
   /** Anomaly score in (0, 1]: near 1 is anomalous, well under 0.5 is normal. */
@@ -616,14 +637,14 @@ export class IsolationForest {
   private scoreOutside(full: FullLayout, rows: Float64Array, offset: number, outside: number): number {
     const { height, trees, feature, split, leaf } = full;
     const internal = (1 << height) - 1;
-    let total = 0;
+    if (leafPaths.length < trees) leafPaths = new Float64Array(trees);
     for (let t = 0; t < trees; t++) {
       const nodes = t * internal;
       let at = 0;
       for (let level = 0; level < height; level++) at = descend(rows, offset, feature, split, nodes, at);
-      const path = leaf[t * (internal + 1) + at - internal] as number;
-      total += this.extrapolatedPath(t, rows, offset, path, outside);
+      leafPaths[t] = leaf[t * (internal + 1) + at - internal] as number;
     }
+    const total = this.extrapolatedTotal(leafPaths, rows, offset, outside);
     return 2 ** (-(total / trees) / this.normaliser);
   }
 
