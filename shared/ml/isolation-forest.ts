@@ -365,6 +365,7 @@ export class IsolationForest {
         permutation[j] = tmp;
       }
       const sample = permutation.subarray(0, sampleSize);
+      let constant = 0;
       for (let f = 0; f < nFeatures; f++) {
         let low = Number.POSITIVE_INFINITY;
         let high = Number.NEGATIVE_INFINITY;
@@ -375,8 +376,9 @@ export class IsolationForest {
         }
         boxLow[t * nFeatures + f] = low;
         boxHigh[t * nFeatures + f] = high;
+        if (!(high > low)) constant = withConstant(constant, f);
       }
-      roots[t] = builder.buildTree(sample, treeRng);
+      roots[t] = builder.buildTree(sample, treeRng, constant);
     }
     return new IsolationForest(nFeatures, sampleSize, extrapolate, builder.finish(), roots, boxLow, boxHigh);
   }
@@ -824,6 +826,18 @@ const scratch = {
 };
 
 /**
+ * A set of features as a bit mask, for the first 31 features (an int32 bit each); a feature past
+ * them is never marked, which only means its rows get scanned.
+ */
+function withConstant(constant: number, feature: number): number {
+  return feature < 31 ? constant | (1 << feature) : constant;
+}
+
+function isConstant(constant: number, feature: number): boolean {
+  return feature < 31 && ((constant >>> feature) & 1) === 1;
+}
+
+/**
  * Grows trees into the shared growable buffer (`scratch`), already packed as the forest keeps them:
  * a fit then copies its nodes out in one piece instead of packing them node by node.
  */
@@ -860,9 +874,10 @@ class TreeBuilder {
     this.pathLengths = scratch.pathLengths;
   }
 
-  buildTree(sample: Int32Array, rng: Rng): number {
+  /** `constant`: features known not to vary in the sample (see withConstant). */
+  buildTree(sample: Int32Array, rng: Rng, constant: number): number {
     const root = this.count;
-    this.grow(sample, 0, sample.length, 0, rng);
+    this.grow(sample, 0, sample.length, 0, rng, constant);
     return root;
   }
 
@@ -888,8 +903,20 @@ class TreeBuilder {
     this.splits[2 * node + 1] = depth + (this.pathLengths[size] as number);
   }
 
-  /** Grows the subtree over sample[from, to) and returns its root index. */
-  private grow(sample: Int32Array, from: number, to: number, depth: number, rng: Rng): number {
+  /**
+   * Grows the subtree over sample[from, to) and returns its root index. `constant` holds features
+   * known not to vary in these rows (see withConstant): a feature that does not vary in a node
+   * does not vary in its children, so a draw of it is turned down without scanning the rows again.
+   * The draws are the same, so the tree is too.
+   */
+  private grow(
+    sample: Int32Array,
+    from: number,
+    to: number,
+    depth: number,
+    rng: Rng,
+    constant: number,
+  ): number {
     const node = this.allocate();
     const size = to - from;
     if (depth >= this.heightLimit || size <= 1) {
@@ -908,6 +935,7 @@ class TreeBuilder {
       candidates[pick] = candidates[remaining - 1] as number;
       candidates[remaining - 1] = f;
       remaining--;
+      if (isConstant(constant, f)) continue;
       let low = Number.POSITIVE_INFINITY;
       let high = Number.NEGATIVE_INFINITY;
       // The column is copied as it is scanned, so the partition below reads it in order instead
@@ -918,7 +946,10 @@ class TreeBuilder {
         if (v < low) low = v;
         if (v > high) high = v;
       }
-      if (!(high > low)) continue;
+      if (!(high > low)) {
+        constant = withConstant(constant, f);
+        continue;
+      }
       // Splits are stored as float32; a value between two rows closer than float32 resolution can
       // round onto one of them. Try a few draws before moving on to another feature.
       for (let attempt = 0; attempt < 4; attempt++) {
@@ -939,8 +970,8 @@ class TreeBuilder {
           mid += below;
         }
         if (mid === from || mid === to) continue;
-        this.grow(sample, from, mid, depth + 1, rng);
-        const step = this.grow(sample, mid, to, depth + 1, rng) - node;
+        this.grow(sample, from, mid, depth + 1, rng, constant);
+        const step = this.grow(sample, mid, to, depth + 1, rng, constant) - node;
         if (step > 0xffff) throw new InputError(`node ${node} has its right child ${step} nodes away`);
         // Growing may reallocate the buffer, so write the node only after its children.
         this.nodes[2 * node] = f | (step << 16);
