@@ -9,6 +9,7 @@ import {
   DynamoDBClient,
   GetItemCommand,
   PutItemCommand,
+  type PutItemCommandInput,
   type WriteRequest,
 } from "@aws-sdk/client-dynamodb";
 import { type AwsClientSettings, DYNAMODB_ATTEMPTS, pkSkTable, sdkClientConfig } from "./client.js";
@@ -402,26 +403,31 @@ export class DynamoStateStore implements StateStore {
     nowMs: number,
     expiresAt: AttributeValue,
   ): Promise<boolean> {
+    return this.putIf({
+      Item: {
+        pk: { S: `state#${key}` },
+        sk: { S: "head" },
+        ...fields,
+        updated_at: { N: String(nowMs) },
+        expires_at: expiresAt,
+      },
+      ConditionExpression: expectedVersion === null ? "attribute_not_exists(pk)" : "#version = :expected",
+      ...(expectedVersion === null
+        ? {}
+        : {
+            ExpressionAttributeNames: { "#version": "version" },
+            ExpressionAttributeValues: { ":expected": { N: String(expectedVersion) } },
+          }),
+    });
+  }
+
+  /**
+   * A conditional put whose failed condition is an answer, not an error: false when DynamoDB found
+   * the condition unmet (a lost race, a live claim); any other error is thrown.
+   */
+  private async putIf(input: Omit<PutItemCommandInput, "TableName">): Promise<boolean> {
     try {
-      await this.options.client.send(
-        new PutItemCommand({
-          TableName: this.options.tableName,
-          Item: {
-            pk: { S: `state#${key}` },
-            sk: { S: "head" },
-            ...fields,
-            updated_at: { N: String(nowMs) },
-            expires_at: expiresAt,
-          },
-          ConditionExpression: expectedVersion === null ? "attribute_not_exists(pk)" : "#version = :expected",
-          ...(expectedVersion === null
-            ? {}
-            : {
-                ExpressionAttributeNames: { "#version": "version" },
-                ExpressionAttributeValues: { ":expected": { N: String(expectedVersion) } },
-              }),
-        }),
-      );
+      await this.options.client.send(new PutItemCommand({ ...input, TableName: this.options.tableName }));
       return true;
     } catch (error) {
       if (error instanceof ConditionalCheckFailedException) return false;
@@ -545,33 +551,24 @@ export class DynamoStateStore implements StateStore {
 
   async claim(key: string, ttlS: number, nowMs: number, token?: string): Promise<boolean> {
     const nowS = Math.floor(nowMs / 1000);
-    try {
-      await this.options.client.send(
-        new PutItemCommand({
-          TableName: this.options.tableName,
-          Item: {
-            pk: { S: `claim#${key}` },
-            sk: { S: "claim" },
-            expires_at: { N: String(nowS + ttlS) },
-            ...(token === undefined ? {} : { token: { S: token } }),
-          },
-          // TTL deletion is lazy (it can take days), so an expired claim may still be there.
-          ConditionExpression:
-            token === undefined
-              ? "attribute_not_exists(pk) OR expires_at <= :now"
-              : "attribute_not_exists(pk) OR expires_at <= :now OR #token = :token",
-          ExpressionAttributeValues: {
-            ":now": { N: String(nowS) },
-            ...(token === undefined ? {} : { ":token": { S: token } }),
-          },
-          ...(token === undefined ? {} : { ExpressionAttributeNames: { "#token": "token" } }),
-        }),
-      );
-      return true;
-    } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) return false;
-      throw error;
-    }
+    return this.putIf({
+      Item: {
+        pk: { S: `claim#${key}` },
+        sk: { S: "claim" },
+        expires_at: { N: String(nowS + ttlS) },
+        ...(token === undefined ? {} : { token: { S: token } }),
+      },
+      // TTL deletion is lazy (it can take days), so an expired claim may still be there.
+      ConditionExpression:
+        token === undefined
+          ? "attribute_not_exists(pk) OR expires_at <= :now"
+          : "attribute_not_exists(pk) OR expires_at <= :now OR #token = :token",
+      ExpressionAttributeValues: {
+        ":now": { N: String(nowS) },
+        ...(token === undefined ? {} : { ":token": { S: token } }),
+      },
+      ...(token === undefined ? {} : { ExpressionAttributeNames: { "#token": "token" } }),
+    });
   }
 
   async putRecord(

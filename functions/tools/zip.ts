@@ -53,32 +53,28 @@ export function createZip(entries: readonly ZipEntry[]): Buffer {
       throw new RangeError(`zip: ${entry.name} needs ZIP64, which this writer does not support`);
     }
 
+    // "Version needed" to "extra length" (26 bytes) is one record in both headers: the central
+    // directory repeats the local header's fields, after its own "version made by".
+    const common = Buffer.alloc(26);
+    common.writeUInt16LE(VERSION_NEEDED, 0);
+    common.writeUInt16LE(FLAG_UTF8, 2);
+    common.writeUInt16LE(useDeflate ? METHOD_DEFLATE : METHOD_STORE, 4);
+    common.writeUInt16LE(time, 6);
+    common.writeUInt16LE(date, 8);
+    common.writeUInt32LE(checksum, 10);
+    common.writeUInt32LE(body.length, 14);
+    common.writeUInt32LE(entry.data.length, 18);
+    common.writeUInt16LE(name.length, 22);
+    common.writeUInt16LE(0, 24); // extra length
+
     const local = Buffer.alloc(30);
     local.writeUInt32LE(LOCAL_HEADER, 0);
-    local.writeUInt16LE(VERSION_NEEDED, 4);
-    local.writeUInt16LE(FLAG_UTF8, 6);
-    local.writeUInt16LE(useDeflate ? METHOD_DEFLATE : METHOD_STORE, 8);
-    local.writeUInt16LE(time, 10);
-    local.writeUInt16LE(date, 12);
-    local.writeUInt32LE(checksum, 14);
-    local.writeUInt32LE(body.length, 18);
-    local.writeUInt32LE(entry.data.length, 22);
-    local.writeUInt16LE(name.length, 26);
-    local.writeUInt16LE(0, 28);
+    common.copy(local, 4);
 
     const central = Buffer.alloc(46);
     central.writeUInt32LE(CENTRAL_HEADER, 0);
     central.writeUInt16LE(MADE_BY_UNIX, 4);
-    central.writeUInt16LE(VERSION_NEEDED, 6);
-    central.writeUInt16LE(FLAG_UTF8, 8);
-    central.writeUInt16LE(useDeflate ? METHOD_DEFLATE : METHOD_STORE, 10);
-    central.writeUInt16LE(time, 12);
-    central.writeUInt16LE(date, 14);
-    central.writeUInt32LE(checksum, 16);
-    central.writeUInt32LE(body.length, 20);
-    central.writeUInt32LE(entry.data.length, 24);
-    central.writeUInt16LE(name.length, 28);
-    central.writeUInt16LE(0, 30); // extra length
+    common.copy(central, 6);
     central.writeUInt16LE(0, 32); // comment length
     central.writeUInt16LE(0, 34); // disk number
     central.writeUInt16LE(0, 36); // internal attributes

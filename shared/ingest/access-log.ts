@@ -8,7 +8,8 @@
 
 import { parseAddress } from "../detectors/address-list.js";
 import type { LogEvent, LogLevel } from "../log/schema.js";
-import { civilToUtcMs, daysInMonth, isoOf, monthNumber } from "./time.js";
+import { civilProblem, civilToUtcMs } from "../time/calendar.js";
+import { isoOf, monthNumber } from "./time.js";
 import {
   type AdapterOptions,
   type IngestContext,
@@ -229,7 +230,7 @@ export function parseHttpDate(text: string): number | string {
   const hour = Number(match[4]);
   const minute = Number(match[5]);
   const second = Number(match[6]);
-  if (month === 0 || day < 1 || day > daysInMonth(year, month) || hour > 23 || minute > 59 || second > 60) {
+  if (civilProblem(year, month, day, hour, minute, second, true) !== null) {
     return `impossible time ${quoteLine(text)}`;
   }
   const local = civilToUtcMs(

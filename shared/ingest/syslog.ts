@@ -5,7 +5,8 @@
  * ("<38>1 2026-01-05T10:00:00Z host app pid msgid sd msg") and journal output with no timestamp.
  */
 import { parseIsoTimestamp } from "../log/parse.js";
-import { civilToUtcMs, daysInMonth, inferYear, monthNumber, type TimeZone } from "./time.js";
+import { civilProblem, civilToUtcMs } from "../time/calendar.js";
+import { inferYear, monthNumber, type TimeZone } from "./time.js";
 
 export interface SyslogTime {
   /** Epoch ms, or null when the line starts with no timestamp (journal output). */
@@ -80,7 +81,7 @@ export function readSyslogTime(
         // A day of tolerance in inferYear dwarfs any zone offset, so the reference is compared as is.
         year = inferYear(month, day, hour, minute, second, referenceMs);
       }
-      const problem = checkCivil(year, month, day, hour, minute, second);
+      const problem = civilProblem(year, month, day, hour, minute, second, true);
       if (problem !== null) return { timeMs: null, rest, rfc5424: null, problem };
       const local = civilToUtcMs(year, month, day, hour, minute, second, fractionMs(match[6]));
       return { timeMs: options.timezone.toUtc(local), rest, rfc5424: null, problem: null };
@@ -96,7 +97,7 @@ export function readSyslogTime(
       const minute = Number(match[5]);
       const second = Number(match[6]);
       const rest = line.slice(match[0].length);
-      const problem = checkCivil(year, month, day, hour, minute, second);
+      const problem = civilProblem(year, month, day, hour, minute, second, true);
       if (problem !== null) return { timeMs: null, rest, rfc5424: null, problem };
       const local = civilToUtcMs(year, month, day, hour, minute, second, fractionMs(match[7]));
       const zone = match[8];
@@ -113,20 +114,4 @@ export function readSyslogTime(
     }
   }
   return { timeMs: null, rest: line, rfc5424: null, problem: null };
-}
-
-function checkCivil(
-  year: number,
-  month: number,
-  day: number,
-  hour: number,
-  minute: number,
-  second: number,
-): string | null {
-  if (month < 1 || month > 12) return `month ${month} is not 1..12`;
-  if (day < 1 || day > daysInMonth(year, month))
-    return `day ${day} does not exist in ${year}-${String(month).padStart(2, "0")}`;
-  // 60 is a leap second; syslog daemons write it now and then.
-  if (hour > 23 || minute > 59 || second > 60) return "time of day out of range";
-  return null;
 }

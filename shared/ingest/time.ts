@@ -3,6 +3,7 @@
  * zones given as an offset or an IANA name. Pure: the year of a year-less line is inferred from a
  * reference time the caller passes (when the line was received), never from a clock.
  */
+import { civilToUtcMs } from "../time/calendar.js";
 
 const MONTHS: ReadonlyMap<string, number> = new Map(
   ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"].map((m, i) => [
@@ -13,32 +14,6 @@ const MONTHS: ReadonlyMap<string, number> = new Map(
 
 export function monthNumber(name: string): number {
   return MONTHS.get(name.toLowerCase()) ?? 0;
-}
-
-const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
-
-export function daysInMonth(year: number, month: number): number {
-  const leap = year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
-  return month === 2 && leap ? 29 : (DAYS_IN_MONTH[month - 1] ?? 31);
-}
-
-/** Milliseconds since the epoch of a civil time read as UTC (no validation). */
-export function civilToUtcMs(
-  year: number,
-  month: number,
-  day: number,
-  hour: number,
-  minute: number,
-  second: number,
-  millis: number,
-): number {
-  const y = month <= 2 ? year - 1 : year;
-  const era = Math.floor(y / 400);
-  const yearOfEra = y - era * 400;
-  const dayOfYear = Math.floor((153 * (month + (month > 2 ? -3 : 9)) + 2) / 5) + day - 1;
-  const dayOfEra = yearOfEra * 365 + Math.floor(yearOfEra / 4) - Math.floor(yearOfEra / 100) + dayOfYear;
-  const days = era * 146097 + dayOfEra - 719468;
-  return ((days * 24 + hour) * 60 + minute) * 60_000 + second * 1000 + millis;
 }
 
 /**

@@ -3,6 +3,7 @@
  * checks in schema order; the first problem found is reported with the field, what was expected and
  * what was seen. Nothing here throws on bad input.
  */
+import { civilProblem, daysFromCivil, daysInMonth } from "../time/calendar.js";
 import {
   EVENT_TYPES,
   type EventType,
@@ -276,14 +277,6 @@ function utf8ByteLength(text: string, limit: number): number {
   return bytes;
 }
 
-const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
-
-/** Days in `month` (1..12) of a proleptic Gregorian `year`. */
-function daysInMonth(year: number, month: number): number {
-  const leap = year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
-  return month === 2 && leap ? 29 : (DAYS_IN_MONTH[month - 1] ?? 31);
-}
-
 function digitAt(text: string, index: number): number {
   const digit = text.charCodeAt(index) - 48;
   return digit >= 0 && digit <= 9 ? digit : -1;
@@ -334,10 +327,8 @@ export function parseIsoTimestamp(text: string): number | string {
   ) {
     return shape;
   }
-  if (month < 1 || month > 12) return `month ${month} is not 1..12`;
-  if (day < 1 || day > daysInMonth(year, month))
-    return `day ${day} does not exist in ${year}-${text.slice(5, 7)}`;
-  if (hour > 23 || minute > 59 || second > 59) return "time of day out of range";
+  const impossible = civilProblem(year, month, day, hour, minute, second, false);
+  if (impossible !== null) return impossible;
 
   let index = 19;
   let millis = 0;
@@ -455,14 +446,4 @@ function parseCanonicalUtc(text: string): number {
     lastDateKey = dateKey;
   }
   return ((lastDateDays * 24 + hour) * 60 + minute) * 60_000 + second * 1000 + ms0 * 100 + ms1 * 10 + ms2;
-}
-
-/** Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's days_from_civil). */
-function daysFromCivil(year: number, month: number, day: number): number {
-  const y = month <= 2 ? year - 1 : year;
-  const era = Math.floor(y / 400);
-  const yearOfEra = y - era * 400;
-  const dayOfYear = Math.floor((153 * (month + (month > 2 ? -3 : 9)) + 2) / 5) + day - 1;
-  const dayOfEra = yearOfEra * 365 + Math.floor(yearOfEra / 4) - Math.floor(yearOfEra / 100) + dayOfYear;
-  return era * 146097 + dayOfEra - 719468;
 }

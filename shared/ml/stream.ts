@@ -19,7 +19,8 @@
  *
  * Suppression after a detection (after ARTime): once the raw score passes `alarmScore`, the
  * following `refractoryRows` rows are damped unless they beat the alarm's strength by
- * `escapeFactor`, so one incident reports once and a worse one still gets through.
+ * `escapeFactor`, so one incident reports once and a worse one still gets through. Any row whose
+ * score (damped or not) reaches `alarmScore` is an alarm and restarts the period.
  *
  * The baseline (median, scale, usual spread) is refreshed every `refreshEvery` rows from the last
  * `historyRows` values; between refreshes a row is compared against a baseline built from rows
@@ -56,11 +57,17 @@ export interface StreamOptions {
   /**
    * Recurring events: a spike, level or drift measure is reduced by the smallest, over the last
    * `recurrenceCycles` candidate periods, of the largest same measure within `recurrenceSlack` rows
-   * of the same phase. A job that spikes every day at 02:00 stops alarming on its second day; a
-   * spike twice the usual daily one still does. 0 cycles turns it off.
+   * of the same phase (a nightly job starts at 03:10 one day and 04:30 another). A job that spikes
+   * every day at 02:00 stops alarming on its third day. 0 cycles turns it off.
    */
   recurrenceCycles: number;
   recurrenceSlack: number;
+  /**
+   * A spike is reduced by this many times its recurring part: a daily peak varies in height from
+   * day to day (10-20% on the NAB CPU series), so a peak only a little above yesterday's is still
+   * the same job, while one twice the usual daily peak still alarms.
+   */
+  recurrenceSpikeMargin: number;
   /** Rows after an alarm during which scores are damped. */
   refractoryRows: number;
   /** A raw score at or above this opens a refractory period. */
@@ -87,20 +94,24 @@ export const DEFAULT_STREAM: StreamOptions = {
   periods: [288],
   seasonMinCorrelation: 0.6,
   recurrenceCycles: 2,
-  recurrenceSlack: 6,
+  recurrenceSlack: 24,
+  recurrenceSpikeMargin: 1.5,
   refractoryRows: 200,
   alarmScore: 0.5,
   escapeFactor: 2,
 };
 
-/** The small grid the held-out protocol chooses from: two context lengths, two sensitivities. */
-export const STREAM_CANDIDATES: readonly { name: string; options: StreamOptions }[] = [8, 12].flatMap(
-  (shortRows) =>
+/**
+ * The small grid the held-out protocol chooses from: how far from the same phase a recurring event
+ * may fall (30 minutes or 2 hours at 5-minute rows), and two sensitivities.
+ */
+export const STREAM_CANDIDATES: readonly { name: string; options: StreamOptions }[] = [6, 24].flatMap(
+  (recurrenceSlack) =>
     [1, 4 / 3].map((factor) => ({
-      name: `short ${shortRows}, limits x${factor.toFixed(2)}`,
+      name: `recurrence slack ${recurrenceSlack}, limits x${factor.toFixed(2)}`,
       options: {
         ...DEFAULT_STREAM,
-        shortRows,
+        recurrenceSlack,
         limits: DEFAULT_STREAM.limits.map((l, k) => (k === 3 ? l : l * factor)),
       },
     })),
@@ -297,7 +308,9 @@ export class StreamDetector {
     const s = this.strength;
     for (let k = 0; k < KIND_COUNT; k++) {
       const usual = Math.max(this.tails[k] as number, k === 3 ? 0.05 : floor);
-      const measure = k < 3 ? Math.max(0, (m[k] as number) - (recurring[k] as number)) : (m[k] as number);
+      const margin = k === 0 ? o.recurrenceSpikeMargin : 1;
+      const measure =
+        k < 3 ? Math.max(0, (m[k] as number) - margin * (recurring[k] as number)) : (m[k] as number);
       s[k] = measure / usual / (o.limits[k] as number);
     }
     const ready = this.rows > o.minRows;
@@ -323,7 +336,10 @@ export class StreamDetector {
     let score = raw;
     const escapes = strength >= this.lastAlarmStrength * o.escapeFactor;
     if (since <= o.refractoryRows && !escapes) score = raw * (since / (o.refractoryRows + 1));
-    if (raw >= o.alarmScore && (since > o.refractoryRows || escapes)) {
+    // A damped row that still reaches the alarm level is a new alarm and restarts the period: the
+    // damping fades linearly, and a change that stays strong (a level that stays shifted) would
+    // otherwise report on every row near the end of the period.
+    if (score >= o.alarmScore) {
       this.lastAlarmRow = this.rows;
       this.lastAlarmStrength = strength;
     }

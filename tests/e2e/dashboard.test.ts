@@ -18,7 +18,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Notification } from "../../shared/alerts/types.js";
+import { ALERT_TYPES, type Notification } from "../../shared/alerts/types.js";
 import { formatLogLine } from "../../shared/log/parse.js";
 import type { LogEvent } from "../../shared/log/schema.js";
 import {
@@ -85,7 +85,10 @@ describe.runIf(haveChromium)("dashboard of a generated run, in Chromium", () => 
     const charts = await page.evaluate(() => {
       type Chart = { data: (number | null)[][]; series: { label?: string }[]; ctx: CanvasRenderingContext2D };
       const d = (window as unknown as { dashboard: { charts: Record<string, Chart> } }).dashboard;
-      const out: Record<string, { series: number; withData: number; max: number; inked: number }> = {};
+      const out: Record<
+        string,
+        { series: number; labels: string[]; withData: number; max: number; inked: number }
+      > = {};
       for (const [name, chart] of Object.entries(d.charts)) {
         const values = chart.data.slice(1);
         const canvas = chart.ctx.canvas;
@@ -94,6 +97,7 @@ describe.runIf(haveChromium)("dashboard of a generated run, in Chromium", () => 
         for (let i = 3; i < pixels.length; i += 4) if ((pixels[i] ?? 0) > 0) inked++;
         out[name] = {
           series: values.length,
+          labels: chart.series.slice(1).map((s) => s.label ?? ""),
           withData: values.filter((s) => s.some((v) => v !== null && v > 0)).length,
           max: Math.max(...values.flat().map((v) => v ?? 0)),
           inked,
@@ -110,6 +114,8 @@ describe.runIf(haveChromium)("dashboard of a generated run, in Chromium", () => 
       expect(charts[name]?.withData, name).toBe(charts[name]?.series);
     }
     expect(charts.cpu?.max).toBeLessThanOrEqual(100);
+    // One line per alert type the pipeline knows, not a list the page keeps of its own.
+    expect(charts.alerts?.labels).toEqual([...ALERT_TYPES]);
     for (const [name, chart] of Object.entries(charts))
       expect(chart.inked, `${name} drew nothing`).toBeGreaterThan(500);
     expect(await page.locator("#t-events").textContent()).not.toBe("0");

@@ -3,15 +3,21 @@
 // textContent, never as HTML.
 (() => {
   const MAX_POINTS = 600;
-  const ALERT_TYPES = [
-    "high_cpu",
-    "high_memory",
-    "brute_force_ip",
-    "brute_force_user",
-    "high_error_rate",
-    "ml_anomaly",
+  // The alert types come from the server: every point carries a count for each type the pipeline
+  // knows (shared/alerts/types.ts), so the page keeps no list of its own to fall out of date.
+  let alertTypes = [];
+  const PALETTE = [
+    "#4cc9f0",
+    "#f72585",
+    "#b8f35d",
+    "#ffb703",
+    "#9d7bff",
+    "#fb8500",
+    "#2ec4b6",
+    "#e0e0e0",
+    "#ff6b6b",
+    "#06d6a0",
   ];
-  const PALETTE = ["#4cc9f0", "#f72585", "#b8f35d", "#ffb703", "#9d7bff", "#fb8500", "#2ec4b6", "#e0e0e0"];
   /** Which alert types a per-service chart marks. */
   const MARKED = {
     cpu: ["high_cpu", "ml_anomaly"],
@@ -142,9 +148,11 @@
   let chartServices = "";
 
   function drawCharts() {
+    if (points.length === 0) return;
     const x = xs();
     const eventsData = [x, points.map((p) => p.eventsPerSecond)];
-    const alertsData = [x, ...ALERT_TYPES.map((t) => points.map((p) => p.alertsByType[t] ?? 0))];
+    if (!charts.events) alertTypes = Object.keys(points[0].alertsByType);
+    const alertsData = [x, ...alertTypes.map((t) => points.map((p) => p.alertsByType[t] ?? 0))];
     if (!charts.events) {
       charts.events = makeChart(
         "chart-events",
@@ -153,9 +161,9 @@
       );
       charts.alerts = makeChart(
         "chart-alerts",
-        ALERT_TYPES.map((t, i) => ({
+        alertTypes.map((t, i) => ({
           label: t,
-          stroke: PALETTE[i],
+          stroke: PALETTE[i % PALETTE.length],
           width: 2,
           paths: uPlot.paths.stepped({ align: 1 }),
         })),

@@ -58,6 +58,25 @@ describe("StreamDetector (the streaming detector core)", () => {
     expect(above).toBeLessThan(10);
   });
 
+  it("stops alarming on a daily job whose start wanders by an hour and height by 15%, not on a spike twice its size", () => {
+    const day = 288;
+    const rng = new Rng(3);
+    const values = Array.from({ length: day * 8 }, () => 5 + rng.normal(0, 0.3));
+    const jobRows: number[] = [];
+    for (let d = 0; d < 7; d++) {
+      const at = d * day + 40 + Math.round((rng.next() - 0.5) * 30);
+      values[at] = 5 + 30 * (1 + (rng.next() - 0.5) * 0.3);
+      jobRows.push(at);
+    }
+    const doubled = 7 * day + 40;
+    values[doubled] = 5 + 60;
+    const s = scores(values);
+    const alarms = s.flatMap((v, i) => (v >= DEFAULT_STREAM.alarmScore ? [i] : []));
+    // Days 3 to 7 have the two days before them to recognise the job by.
+    for (const at of jobRows.slice(2)) expect(alarms).not.toContain(at);
+    expect(alarms).toContain(doubled);
+  });
+
   it("treats a non-finite value as a repeat of the last one instead of failing", () => {
     const s = scores([...noisySeries(300, 6), Number.NaN, Number.POSITIVE_INFINITY, -Number.NaN]);
     expect(s.every((v) => Number.isFinite(v) && v >= 0 && v < 1)).toBe(true);
