@@ -354,6 +354,8 @@ export class IsolationForest {
     const roots = new Int32Array(trees);
     const boxLow = new Float32Array(trees * nFeatures);
     const boxHigh = new Float32Array(trees * nFeatures);
+    const fullLow = new Float64Array(nFeatures);
+    const fullHigh = new Float64Array(nFeatures);
     for (let t = 0; t < trees; t++) {
       const treeRng = rng.fork();
       // Partial Fisher-Yates: the first sampleSize entries become a uniform sample without
@@ -365,14 +367,25 @@ export class IsolationForest {
         permutation[j] = tmp;
       }
       const sample = permutation.subarray(0, sampleSize);
+      // A tree whose sample is every row (fewer rows than the sample size) has the box of the
+      // first such tree: the same rows in another order.
+      const sameBox = t > 0 && sampleSize === nRows;
       let constant = 0;
       for (let f = 0; f < nFeatures; f++) {
         let low = Number.POSITIVE_INFINITY;
         let high = Number.NEGATIVE_INFINITY;
-        for (let i = 0; i < sampleSize; i++) {
-          const v = rows[(sample[i] as number) * nFeatures + f] as number;
-          if (v < low) low = v;
-          if (v > high) high = v;
+        if (sameBox) {
+          low = fullLow[f] as number;
+          high = fullHigh[f] as number;
+        } else {
+          for (let i = 0; i < sampleSize; i++) {
+            const v = rows[(sample[i] as number) * nFeatures + f] as number;
+            if (v < low) low = v;
+            if (v > high) high = v;
+          }
+          // Kept unrounded: boxLow and boxHigh are float32, the test below is on these.
+          fullLow[f] = low;
+          fullHigh[f] = high;
         }
         boxLow[t * nFeatures + f] = low;
         boxHigh[t * nFeatures + f] = high;
