@@ -166,7 +166,8 @@ stats and snapshots of three generated streams (200,000, 200,000 and 100,000 eve
 access-log events and tight caps) hash the same before and after. Side by side in one process on
 CPU time (8 rounds, load average 2.7 to 2.8): rule path 0.527 before, 0.534 after (per 10,000-line
 slice 1.04 times as fast); with the dashboard 0.490 and 0.513 (per slice 1.00). Instructions
-counted by valgrind over two steady rounds: 3.8% fewer on the rule path. So these are a few
+counted by valgrind per steady round: about 2% fewer (4,630M before, 4,450M to 4,590M after; two
+runs of one commit differ by 3%). So these are a few
 percent, within the noise of one run here, and the goal is still **not met** with margin; what
 is left is spread over the same items. The figure moves by about ±0.03 from run to run on this
 shared machine. The ML path
