@@ -3,11 +3,11 @@ import { type MutedAlert, MutedAlerts } from "./alerts/muted.js";
 import type { Silence } from "./alerts/silence.js";
 import type { Alert, AlertType, DetectorFinding, Notification } from "./alerts/types.js";
 import type { PipelineConfig } from "./config/types.js";
-import type { Detector, DetectorScope } from "./detectors/detector.js";
+import type { Detector } from "./detectors/detector.js";
 import { createRuleDetectors } from "./detectors/index.js";
 import { StateError } from "./errors.js";
 import { type ParseResult, parseLogLine } from "./log/parse.js";
-import type { LogEvent, RejectReason } from "./log/schema.js";
+import { EVENT_TYPES, type EventType, type LogEvent, type RejectReason } from "./log/schema.js";
 import { createMlDetector } from "./ml/detector.js";
 import {
   type Admission,
@@ -79,10 +79,12 @@ export class Pipeline {
   };
   private readonly detectors: Detector[];
   /**
-   * The detectors that act on an event of each kind, in configuration order; indexed by
-   * `eventKind`. A native line skips the sshd jail and the HTTP probing detector without a call.
+   * The detectors that act on an event of each kind and type, in configuration order; indexed by
+   * `eventKind`, then keyed by event type. A native request line skips the sshd jail, the HTTP
+   * probing and the brute-force detector without a call; a metric line visits only the threshold
+   * detectors (and ML).
    */
-  private readonly observers: Detector[][];
+  private readonly observers: ReadonlyMap<EventType, Detector[]>[];
   private readonly alerts: AlertManager;
   private readonly clocks: SourceClocks;
   private latestMs = Number.NEGATIVE_INFINITY;
@@ -98,8 +100,14 @@ export class Pipeline {
       ...createRuleDetectors(config),
       ...(config.detectors.ml.enabled ? [createMlDetector(config.detectors.ml)] : []),
     ];
-    this.observers = [0, 1, 2, 3].map((kind) =>
-      this.detectors.filter((detector) => inScope(detector.scope, kind)),
+    this.observers = [0, 1, 2, 3].map(
+      (kind) =>
+        new Map(
+          EVENT_TYPES.map((type) => [
+            type,
+            this.detectors.filter((detector) => inScope(detector, kind, type)),
+          ]),
+        ),
     );
     this.alerts = new AlertManager(config.alerting);
     this.clocks = new SourceClocks(config.time, options.timeReference ?? "stream");
@@ -173,7 +181,8 @@ export class Pipeline {
     }
     this.stats.events++;
     if (this.eventObserver !== null) this.eventObserver(event);
-    const observers = this.observers[eventKind(event)] ?? this.detectors;
+    // An event of a type outside the schema (a hand-built one) goes to every detector.
+    const observers = this.observers[eventKind(event)]?.get(event.event_type) ?? this.detectors;
     for (const detector of observers) {
       const found = detector.observe(event);
       if (found.length > 0) this.accept(found);
@@ -373,7 +382,9 @@ function eventKind(event: LogEvent): number {
   return (event.origin === "sshd" ? 1 : 0) | (event.http !== undefined ? 2 : 0);
 }
 
-function inScope(scope: DetectorScope | undefined, kind: number): boolean {
+function inScope(detector: Detector, kind: number, type: EventType): boolean {
+  if (detector.eventTypes !== undefined && !detector.eventTypes.includes(type)) return false;
+  const scope = detector.scope;
   if (scope === undefined) return true;
   return scope === "sshd" ? (kind & 1) !== 0 : (kind & 2) !== 0;
 }

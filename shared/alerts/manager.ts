@@ -83,8 +83,8 @@ const DEFAULT_MAX_RESOLVED = 10_000;
 /** Forgetting old resolved alerts scans them all; once per this much event time is plenty. */
 const PRUNE_EVERY_MS = 10_000;
 
-/** `told` of a group that has notified nothing yet. */
-const NOTHING_TOLD: ReadonlySet<string> = new Set();
+/** Past this many alerts told, a group's view looks them up in a Set rather than scanning the list. */
+const MAX_TOLD_SCAN = 8;
 
 /**
  * The alert lifecycle: deduplicates findings into alerts keyed by fingerprint, groups them by
@@ -94,6 +94,11 @@ const NOTHING_TOLD: ReadonlySet<string> = new Set();
 export class AlertManager {
   private readonly alerts = new Map<string, Alert>();
   private readonly groups = new Map<string, GroupState>();
+  /**
+   * The group keys in the order flush decides them, kept while the set of groups stays the same:
+   * flush runs every second while any group is open, and groups open and close far less often.
+   */
+  private sortedGroupKeys: string[] | null = null;
   private silences: Silence[];
   private nextSilenceId = 1;
   private decisions: GroupDecisionRecord[] = [];
@@ -170,6 +175,7 @@ export class AlertManager {
     if (group === undefined) {
       group = { key, openedAtMs: finding.atMs, lastNotifiedAtMs: null, notifiedFiring: [], members: [] };
       this.groups.set(key, group);
+      this.sortedGroupKeys = null;
     }
     if (!group.members.includes(fp)) group.members.push(fp);
   }
@@ -180,7 +186,8 @@ export class AlertManager {
     if (this.silences.length > 0) this.silences = this.silences.filter((s) => nowMs < s.expiresAtMs);
     const out: Notification[] = [];
     const decisions: GroupDecisionRecord[] = [];
-    const keys = this.groups.size === 0 ? [] : [...this.groups.keys()].sort();
+    if (this.sortedGroupKeys === null) this.sortedGroupKeys = [...this.groups.keys()].sort();
+    const keys = this.sortedGroupKeys;
     for (const key of keys) {
       const group = this.groups.get(key)!;
       const { view, visible, resolvedTold, silenced, inhibited } = this.viewOf(group, nowMs);
@@ -207,8 +214,10 @@ export class AlertManager {
           );
         }
       }
-      if (group.members.length === 0) this.groups.delete(key);
-      else if (decision.send && decision.reason === "resolved") {
+      if (group.members.length === 0) {
+        this.groups.delete(key);
+        this.sortedGroupKeys = null;
+      } else if (decision.send && decision.reason === "resolved") {
         // Only silenced alerts remain: when the silence lifts they are news again, not an update.
         group.lastNotifiedAtMs = null;
         group.openedAtMs = nowMs;
@@ -303,6 +312,7 @@ export class AlertManager {
     for (const alert of snapshot.alerts) this.alerts.set(alert.fingerprint, alert);
     this.groups.clear();
     for (const group of snapshot.groups) this.groups.set(group.key, group);
+    this.sortedGroupKeys = null;
     this.silences = snapshot.silences;
     this.nextSilenceId = snapshot.nextSilenceId;
     this.decisions = [];
@@ -313,13 +323,16 @@ export class AlertManager {
     const resolvedTold: Alert[] = [];
     const silenced: GroupDecisionRecord["silenced"] = [];
     const inhibited: GroupDecisionRecord["inhibited"] = [];
-    // Runs for every open group every second: no Set and no closure when there is nothing to look up.
-    const told = group.notifiedFiring.length === 0 ? NOTHING_TOLD : new Set(group.notifiedFiring);
+    // Runs for every open group every second: no Set and no closure for the few alerts a group
+    // usually told about (a scan of a short list is cheaper than building a Set).
+    const toldList = group.notifiedFiring;
+    const toldSet = toldList.length > MAX_TOLD_SCAN ? new Set(toldList) : null;
     let resolvedUnnotified = 0;
     let newSinceNotified = 0;
     for (const fp of group.members) {
       const alert = this.alerts.get(fp);
       if (alert === undefined) continue;
+      const told = toldSet === null ? toldList.includes(fp) : toldSet.has(fp);
       if (alert.status === "firing") {
         const silence =
           this.silences.length === 0 ? undefined : this.silences.find((s) => silenceMatches(s, alert, nowMs));
@@ -329,13 +342,13 @@ export class AlertManager {
           silenced.push({ fingerprint: fp, silenceId: silence.id, reason: silence.reason });
         } else if (inhibition !== null) {
           inhibited.push({ fingerprint: fp, rule: inhibition.rule, by: inhibition.by });
-        } else if (!told.has(fp) && heldForInhibition(this.inhibitRules, alert, nowMs)) {
+        } else if (!told && heldForInhibition(this.inhibitRules, alert, nowMs)) {
           // Not yet: a source may still fire. Nothing is sent for it until the hold ends.
         } else {
           visible.push(alert);
-          if (!told.has(fp)) newSinceNotified++;
+          if (!told) newSinceNotified++;
         }
-      } else if (told.has(fp)) {
+      } else if (told) {
         resolvedTold.push(alert);
       } else {
         resolvedUnnotified++;

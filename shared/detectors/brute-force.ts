@@ -1,22 +1,24 @@
 import type { DetectorFinding } from "../alerts/types.js";
 import type { BruteForceConfig } from "../config/types.js";
 import { StateError } from "../errors.js";
-import type { LogEvent } from "../log/schema.js";
+import type { EventType, LogEvent } from "../log/schema.js";
 import { CapacityGuard } from "./capacity.js";
-import { type Detector, NO_FINDINGS } from "./detector.js";
+import { appendFinding, NO_FINDINGS } from "./detector.js";
 import {
-  ActivityMap,
-  clockHeader,
+  type Dropped,
   isRecord,
+  KeyedStates,
   MAX_SAMPLES,
   readArray,
   readBoolean,
   readClockHeader,
   readFiniteNumber,
   readString,
+  resolveIfFiring,
   SampleRing,
+  WindowedRuleDetector,
 } from "./state.js";
-import { MAINTENANCE_INTERVAL_MS, MIN_STALE_MS } from "./threshold.js";
+import { MIN_STALE_MS } from "./threshold.js";
 import { SparseBucketWindow } from "./window.js";
 
 const STATE_VERSION = 1;
@@ -68,25 +70,20 @@ export interface BruteForceDetectorOptions {
  * condition: a key is checked on its own failures, firing keys also on `advance` and at most once
  * a second of event time as other failures arrive.
  */
-export class BruteForceDetector implements Detector {
+export class BruteForceDetector extends WindowedRuleDetector {
   readonly name = "brute_force";
+  readonly eventTypes: readonly EventType[] = ["auth_failure"];
   private readonly config: BruteForceConfig;
   private readonly findMs: number;
   private readonly idleMs: number;
   private readonly maxKeys: number;
-  private readonly ipCapacity: CapacityGuard;
-  private readonly userCapacity: CapacityGuard;
   private readonly sshdJail: boolean;
-  private ips = new ActivityMap<KeyState>();
-  private users = new ActivityMap<KeyState>();
-  private firingIps = new Set<string>();
-  private firingUsers = new Set<string>();
-  // Plain numbers with -Infinity for "not yet", never null: V8 updates a number-only field in
-  // place, while storing a large number into a field that may hold null allocates every time.
-  private latestMs = Number.NEGATIVE_INFINITY;
-  private nextMaintenanceMs = Number.NEGATIVE_INFINITY;
+  /** Per service and IP, per service and user; the active ones are firing. */
+  private readonly ips: KeyedStates<KeyState>;
+  private readonly users: KeyedStates<KeyState>;
 
   constructor(config: BruteForceConfig, options: BruteForceDetectorOptions = {}) {
+    super();
     if (!(config.find_time_s > 0) || !(config.ip_max_failures >= 1) || !(config.user_max_failures >= 1)) {
       throw new RangeError(
         "brute_force: find_time_s, ip_max_failures and user_max_failures must be positive",
@@ -98,15 +95,20 @@ export class BruteForceDetector implements Detector {
     this.idleMs = 2 * this.findMs;
     this.maxKeys = options.maxKeys ?? config.max_keys ?? 10_000;
     const quietMs = Math.max(MIN_STALE_MS, this.idleMs);
-    this.ipCapacity = new CapacityGuard("brute_force_ip", "IPs", this.maxKeys, quietMs);
-    this.userCapacity = new CapacityGuard("brute_force_user", "users", this.maxKeys, quietMs);
     this.sshdJail = options.sshdJail ?? false;
+    this.ips = new KeyedStates(
+      this.maxKeys,
+      new CapacityGuard("brute_force_ip", "IPs", this.maxKeys, quietMs),
+    );
+    this.users = new KeyedStates(
+      this.maxKeys,
+      new CapacityGuard("brute_force_user", "users", this.maxKeys, quietMs),
+    );
   }
 
   observe(event: LogEvent): readonly DetectorFinding[] {
     if (event.event_type !== "auth_failure" || !Number.isFinite(event.timeMs)) return NO_FINDINGS;
-    const nowMs = Math.max(this.latestMs, event.timeMs);
-    this.latestMs = nowMs;
+    const nowMs = this.clock.observe(event.timeMs);
     const ip = event.source_ip;
     const user = event.user;
     let out: DetectorFinding[] | null = null;
@@ -121,29 +123,17 @@ export class BruteForceDetector implements Detector {
     return this.maintain(nowMs, out) ?? NO_FINDINGS;
   }
 
-  advance(nowMs: number): readonly DetectorFinding[] {
-    if (!Number.isFinite(nowMs)) return NO_FINDINGS;
-    if (nowMs > this.latestMs) this.latestMs = nowMs;
-    this.nextMaintenanceMs = Number.NEGATIVE_INFINITY;
-    return this.maintain(this.latestMs, null) ?? NO_FINDINGS;
-  }
-
   idle(): boolean {
-    return (
-      this.firingIps.size === 0 &&
-      this.firingUsers.size === 0 &&
-      this.ipCapacity.idle() &&
-      this.userCapacity.idle()
-    );
+    return this.ips.idle() && this.users.idle();
   }
 
   snapshot(): unknown {
     return {
-      ...clockHeader(this.name, STATE_VERSION, this.latestMs, this.nextMaintenanceMs),
-      ips: keysToState(this.ips),
-      users: keysToState(this.users),
-      ipCapacity: this.ipCapacity.toState(),
-      userCapacity: this.userCapacity.toState(),
+      ...this.clock.header(this.name, STATE_VERSION),
+      ips: this.ips.toState(keyToState),
+      users: this.users.toState(keyToState),
+      ipCapacity: this.ips.capacity.toState(),
+      userCapacity: this.users.capacity.toState(),
     };
   }
 
@@ -151,14 +141,15 @@ export class BruteForceDetector implements Detector {
     const { record, clock } = readClockHeader(this.name, state, STATE_VERSION);
     const ips = this.keysFromState(readArray(this.name, record, "ips"));
     const users = this.keysFromState(readArray(this.name, record, "users"));
-    this.ipCapacity.loadState(record.ipCapacity);
-    this.userCapacity.loadState(record.userCapacity);
-    this.ips = ips.keys;
-    this.firingIps = ips.firing;
-    this.users = users.keys;
-    this.firingUsers = users.firing;
-    this.latestMs = clock.latestMs;
-    this.nextMaintenanceMs = clock.nextMaintenanceMs;
+    this.ips.capacity.loadState(record.ipCapacity);
+    this.users.capacity.loadState(record.userCapacity);
+    this.ips.load(ips, (key) => key.firing);
+    this.users.load(users, (key) => key.firing);
+    this.clock.load(clock);
+  }
+
+  private keysOf(rule: Rule): KeyedStates<KeyState> {
+    return rule === "ip" ? this.ips : this.users;
   }
 
   private record(
@@ -170,22 +161,12 @@ export class BruteForceDetector implements Detector {
     nowMs: number,
     out: DetectorFinding[] | null,
   ): DetectorFinding[] | null {
-    const keys = rule === "ip" ? this.ips : this.users;
+    const keys = this.keysOf(rule);
     const key = service + KEY_SEPARATOR + entity;
     let state = keys.touchIfPresent(key, event.timeMs);
     let found = out;
     if (state === undefined) {
-      // Enforce the cap on arrival: a spray of new IPs must not grow memory until the next sweep.
-      // Only a key with no failure left in its window makes room; when every key is active the
-      // newcomer is refused and counted (pipeline_capacity) instead of evicting a live attacker.
-      const room = keys.makeRoom(this.maxKeys, nowMs - this.findMs, (evictedKey, evicted, reason) => {
-        found = this.dropKey(rule, evictedKey, evicted, nowMs, reason, found);
-      });
-      if (!room) {
-        const guard = rule === "ip" ? this.ipCapacity : this.userCapacity;
-        return guard.refused(key, keys.size, nowMs, found);
-      }
-      state = {
+      const fresh: KeyState = {
         service,
         entity,
         failures: new SparseBucketWindow(this.findMs),
@@ -195,7 +176,20 @@ export class BruteForceDetector implements Detector {
         lastSeenMs: event.timeMs,
         samples: new SampleRing(),
       };
-      keys.touch(key, state, event.timeMs);
+      // Only a key with no failure left in its window makes room: a spray of new IPs must not
+      // grow memory until the next sweep, nor evict a live attacker.
+      const added = keys.admit(
+        key,
+        fresh,
+        event.timeMs,
+        nowMs,
+        nowMs - this.findMs,
+        this.dropped[rule],
+        found,
+      );
+      found = keys.admitted;
+      if (!added) return found;
+      state = fresh;
     }
     state.failures.slideTo(nowMs);
     // A failure older than the window cannot change a verdict.
@@ -251,9 +245,11 @@ export class BruteForceDetector implements Detector {
     nowMs: number,
     out: DetectorFinding[] | null,
   ): DetectorFinding[] | null {
+    // Re-checked keys slide here; for a failure just recorded the window already stands at nowMs.
+    state.failures.slideTo(nowMs);
     const holds = this.holds(rule, state, nowMs);
     if (holds === state.firing) return out;
-    const firing = rule === "ip" ? this.firingIps : this.firingUsers;
+    const firing = this.keysOf(rule).active;
     state.firing = holds;
     if (holds) {
       state.sinceMs = state.failures.oldestStartWithA() ?? nowMs;
@@ -261,58 +257,37 @@ export class BruteForceDetector implements Detector {
     } else {
       firing.delete(key);
     }
-    const found = out ?? [];
-    found.push(this.finding(rule, state, nowMs, holds ? "firing" : "resolved", "window"));
-    return found;
+    return appendFinding(out, this.finding(rule, state, nowMs, holds ? "firing" : "resolved", "window"));
   }
 
-  private maintain(nowMs: number, out: DetectorFinding[] | null): DetectorFinding[] | null {
-    if (nowMs < this.nextMaintenanceMs) return out;
-    this.nextMaintenanceMs = nowMs + MAINTENANCE_INTERVAL_MS;
+  protected upkeep(nowMs: number, out: DetectorFinding[] | null): DetectorFinding[] | null {
     let found = this.maintainRule("user", nowMs, this.maintainRule("ip", nowMs, out));
-    found = this.ipCapacity.check(this.ips.size, nowMs, found);
-    return this.userCapacity.check(this.users.size, nowMs, found);
+    found = this.ips.checkCapacity(nowMs, found);
+    return this.users.checkCapacity(nowMs, found);
   }
 
   /** Re-check the rule's firing keys and evict its idle ones. */
   private maintainRule(rule: Rule, nowMs: number, out: DetectorFinding[] | null): DetectorFinding[] | null {
-    const keys = rule === "ip" ? this.ips : this.users;
-    const firing = rule === "ip" ? this.firingIps : this.firingUsers;
-    let found = out;
-    for (const key of firing) {
-      const state = keys.get(key);
-      if (state === undefined) {
-        firing.delete(key);
-        continue;
-      }
-      state.failures.slideTo(nowMs);
-      found = this.evaluate(rule, key, state, nowMs, found);
-    }
-    const cutoffMs = nowMs - this.idleMs;
-    if (keys.needsEviction(cutoffMs, this.maxKeys)) {
-      keys.evict(cutoffMs, this.maxKeys, (key, state, reason) => {
-        found = this.dropKey(rule, key, state, nowMs, reason, found);
-      });
-    }
-    return found;
+    const keys = this.keysOf(rule);
+    const found = keys.recheck(nowMs, this.rechecks[rule], out);
+    return keys.evictIdle(nowMs, nowMs - this.idleMs, this.dropped[rule], found);
   }
 
-  /** A key leaves the map; if it was firing, its alert must not be left open. */
-  private dropKey(
-    rule: Rule,
-    key: string,
-    state: KeyState,
-    nowMs: number,
-    reason: string,
-    out: DetectorFinding[] | null,
-  ): DetectorFinding[] | null {
-    if (!state.firing) return out;
-    (rule === "ip" ? this.firingIps : this.firingUsers).delete(key);
-    state.firing = false;
-    const found = out ?? [];
-    found.push(this.finding(rule, state, nowMs, "resolved", reason));
-    return found;
-  }
+  /** Per rule: re-check a firing key as its window slides. */
+  private readonly rechecks = {
+    ip: (key: string, state: KeyState, nowMs: number, out: DetectorFinding[] | null) =>
+      this.evaluate("ip", key, state, nowMs, out),
+    user: (key: string, state: KeyState, nowMs: number, out: DetectorFinding[] | null) =>
+      this.evaluate("user", key, state, nowMs, out),
+  };
+
+  /** Per rule: a key leaving the map must not leave its alert open. */
+  private readonly dropped: Record<Rule, Dropped<KeyState>> = {
+    ip: (_key, state, reason, nowMs, out) =>
+      resolveIfFiring(state, out, (s) => this.finding("ip", s, nowMs, "resolved", reason)),
+    user: (_key, state, reason, nowMs, out) =>
+      resolveIfFiring(state, out, (s) => this.finding("user", s, nowMs, "resolved", reason)),
+  };
 
   private finding(
     rule: Rule,
@@ -363,10 +338,9 @@ export class BruteForceDetector implements Detector {
     };
   }
 
-  private keysFromState(items: unknown[]): { keys: ActivityMap<KeyState>; firing: Set<string> } {
-    const keys = new ActivityMap<KeyState>();
-    const firing = new Set<string>();
-    for (const item of items) {
+  /** The keys of a snapshot's list, in its order, checked. */
+  private keysFromState(items: unknown[]): Array<readonly [string, KeyState]> {
+    return items.map((item) => {
       if (!isRecord(item)) throw new StateError(this.name, "key entry is not an object");
       const service = readString(this.name, item, "service");
       const entity = readString(this.name, item, "entity");
@@ -391,30 +365,24 @@ export class BruteForceDetector implements Detector {
         lastSeenMs: readFiniteNumber(this.name, item, "lastSeenMs"),
         samples: SampleRing.fromState(this.name, item.samples),
       };
-      keys.set(key, state);
-      if (state.firing) firing.add(key);
-    }
-    return { keys, firing };
+      return [key, state] as const;
+    });
   }
 }
 
-function keysToState(keys: ActivityMap<KeyState>): unknown[] {
-  const out: unknown[] = [];
-  for (const state of keys.entries.values()) {
-    out.push({
-      service: state.service,
-      entity: state.entity,
-      failures: state.failures.toState(),
-      peers: [...state.peers.entries()].map(([name, stat]) => ({
-        name,
-        lastSeenMs: stat.lastSeenMs,
-        failures: stat.failures,
-      })),
-      firing: state.firing,
-      sinceMs: state.sinceMs,
-      lastSeenMs: state.lastSeenMs,
-      samples: state.samples.toState(),
-    });
-  }
-  return out;
+function keyToState(_key: string, state: KeyState): unknown {
+  return {
+    service: state.service,
+    entity: state.entity,
+    failures: state.failures.toState(),
+    peers: [...state.peers.entries()].map(([name, stat]) => ({
+      name,
+      lastSeenMs: stat.lastSeenMs,
+      failures: stat.failures,
+    })),
+    firing: state.firing,
+    sinceMs: state.sinceMs,
+    lastSeenMs: state.lastSeenMs,
+    samples: state.samples.toState(),
+  };
 }

@@ -1,8 +1,18 @@
 import type { DetectorFinding } from "../alerts/types.js";
-import type { LogEvent } from "../log/schema.js";
+import type { EventType, LogEvent } from "../log/schema.js";
 
 /** Shared empty result so the common path (nothing changed) allocates nothing. */
 export const NO_FINDINGS: readonly DetectorFinding[] = Object.freeze([]);
+
+/**
+ * `out` with `finding` added. Detectors pass `DetectorFinding[] | null` along and build the list
+ * only once something is found, so the common path allocates nothing.
+ */
+export function appendFinding(out: DetectorFinding[] | null, finding: DetectorFinding): DetectorFinding[] {
+  if (out === null) return [finding];
+  out.push(finding);
+  return out;
+}
 
 /**
  * Every detector, rule or ML, has this shape. Detectors are pure state machines: time comes only
@@ -23,6 +33,12 @@ export interface Detector {
    * is what the throughput goal counts). Absent: every event.
    */
   readonly scope?: DetectorScope;
+  /**
+   * Set when the detector ignores every event of another type: the pipeline then calls `observe`
+   * only for these (a metric line, a quarter of the traffic, then visits the threshold detectors
+   * alone). Absent: every type.
+   */
+  readonly eventTypes?: readonly EventType[];
   /** Feed one event in time order; returns the state changes it caused (usually none). */
   observe(event: LogEvent): readonly DetectorFinding[];
   /** Let time pass with no event: windows expire and conditions may resolve. */

@@ -1,21 +1,26 @@
 import type { DetectorFinding } from "../alerts/types.js";
 import type { ErrorRateConfig } from "../config/types.js";
-import type { LogEvent } from "../log/schema.js";
+import type { EventType, LogEvent } from "../log/schema.js";
 import { CapacityGuard } from "./capacity.js";
-import { type Detector, NO_FINDINGS } from "./detector.js";
+import { appendFinding, NO_FINDINGS } from "./detector.js";
 import {
-  ActivityMap,
-  clockHeader,
+  type Dropped,
+  KeyedStates,
   readBoolean,
   readClockHeader,
   readFiniteNumber,
   readServiceEntries,
+  resolveIfFiring,
   SampleRing,
+  ServiceRuleDetector,
 } from "./state.js";
-import { MAINTENANCE_INTERVAL_MS, MIN_STALE_MS } from "./threshold.js";
+import { MIN_STALE_MS } from "./threshold.js";
 import { BucketWindow } from "./window.js";
 
 const STATE_VERSION = 1;
+
+/** The event types `classifyTraffic` counts; every other type is neither a request nor an error. */
+export const TRAFFIC_TYPES: readonly EventType[] = ["request", "error", "auth_success", "auth_failure"];
 
 /**
  * Whether an event counts as a request, and whether as a failed one. User traffic counts: request,
@@ -56,21 +61,18 @@ export interface ErrorRateDetectorOptions {
  * apply to recovery: a quiet window with no errors is good news). A firing service with no traffic
  * for the stale period resolves with `details.reason = "no_data"`.
  */
-export class ErrorRateDetector implements Detector {
+export class ErrorRateDetector extends ServiceRuleDetector<ServiceState> {
   readonly name = "high_error_rate";
+  readonly eventTypes = TRAFFIC_TYPES;
   private readonly config: ErrorRateConfig;
   private readonly windowMs: number;
-  private readonly staleMs: number;
+  protected readonly staleMs: number;
   private readonly maxServices: number;
-  private readonly capacity: CapacityGuard;
-  private services = new ActivityMap<ServiceState>();
-  private firing = new Set<string>();
-  // Plain numbers with -Infinity for "not yet", never null: V8 updates a number-only field in
-  // place, while storing a large number into a field that may hold null allocates every time.
-  private latestMs = Number.NEGATIVE_INFINITY;
-  private nextMaintenanceMs = Number.NEGATIVE_INFINITY;
+  /** Per service; the active ones are firing. */
+  protected readonly services: KeyedStates<ServiceState>;
 
   constructor(config: ErrorRateConfig, options: ErrorRateDetectorOptions = {}) {
+    super();
     if (!(config.window_s > 0) || !(config.recovery_ratio <= config.threshold_ratio)) {
       throw new RangeError("high_error_rate: window_s must be > 0 and recovery_ratio <= threshold_ratio");
     }
@@ -78,14 +80,14 @@ export class ErrorRateDetector implements Detector {
     this.windowMs = config.window_s * 1000;
     this.staleMs = Math.max(MIN_STALE_MS, 2 * this.windowMs);
     this.maxServices = options.maxServices ?? config.max_services ?? 1000;
-    this.capacity = new CapacityGuard(this.name, "services", this.maxServices, this.staleMs);
+    const capacity = new CapacityGuard(this.name, "services", this.maxServices, this.staleMs);
+    this.services = new KeyedStates(this.maxServices, capacity);
   }
 
   observe(event: LogEvent): readonly DetectorFinding[] {
     const kind = classifyTraffic(event);
     if (kind === null || !Number.isFinite(event.timeMs)) return NO_FINDINGS;
-    const nowMs = Math.max(this.latestMs, event.timeMs);
-    this.latestMs = nowMs;
+    const nowMs = this.clock.observe(event.timeMs);
     return this.maintain(nowMs, this.record(event, kind === "error", nowMs)) ?? NO_FINDINGS;
   }
 
@@ -94,22 +96,7 @@ export class ErrorRateDetector implements Detector {
     let state = this.services.touchIfPresent(event.service, event.timeMs);
     let found: DetectorFinding[] | null = null;
     if (state === undefined) {
-      // Enforce the cap on arrival, so a flood of new service names cannot outgrow it between sweeps.
-      // Only a service idle for a whole window makes room; otherwise the newcomer is refused and
-      // counted (pipeline_capacity), and the services within the cap keep their verdicts.
-      const room = this.services.makeRoom(
-        this.maxServices,
-        nowMs - this.windowMs,
-        (service, evicted, reason) => {
-          if (!evicted.firing) return;
-          this.firing.delete(service);
-          evicted.firing = false;
-          found ??= [];
-          found.push(this.finding(service, evicted, nowMs, "resolved", reason));
-        },
-      );
-      if (!room) return this.capacity.refused(event.service, this.services.size, nowMs, found);
-      state = {
+      const fresh: ServiceState = {
         window: new BucketWindow(this.windowMs),
         firing: false,
         sinceMs: event.timeMs,
@@ -118,32 +105,32 @@ export class ErrorRateDetector implements Detector {
         errors: new SampleRing(),
         recent: new SampleRing(),
       };
-      this.services.touch(event.service, state, event.timeMs);
+      // Only a service idle for a whole window makes room.
+      const added = this.services.admit(
+        event.service,
+        fresh,
+        event.timeMs,
+        nowMs,
+        nowMs - this.windowMs,
+        this.dropService,
+        null,
+      );
+      found = this.services.admitted;
+      if (!added) return found;
+      state = fresh;
     }
-    state.window.slideTo(nowMs);
-    if (!state.window.add(event.timeMs, isError ? 1 : 0, 1)) return found;
+    if (!state.window.slideAndAdd(nowMs, event.timeMs, isError ? 1 : 0, 1)) return found;
     if (isError) state.errors.push(event);
     // Only a firing service resolves, so only its recent requests are ever shown; keeping every
     // event would cost a GC write barrier per event.
     if (state.firing) state.recent.push(event);
-    return this.evaluate(event.service, state, nowMs, found);
-  }
-
-  advance(nowMs: number): readonly DetectorFinding[] {
-    if (!Number.isFinite(nowMs)) return NO_FINDINGS;
-    if (nowMs > this.latestMs) this.latestMs = nowMs;
-    this.nextMaintenanceMs = Number.NEGATIVE_INFINITY;
-    return this.maintain(this.latestMs, null) ?? NO_FINDINGS;
-  }
-
-  idle(): boolean {
-    return this.firing.size === 0 && this.capacity.idle();
+    return this.evaluateAt(event.service, state, nowMs, found);
   }
 
   snapshot(): unknown {
-    const services: unknown[] = [];
-    for (const [service, state] of this.services.entries) {
-      services.push({
+    return {
+      ...this.clock.header(this.name, STATE_VERSION),
+      services: this.services.toState((service, state) => ({
         service,
         window: state.window.toState(),
         firing: state.firing,
@@ -152,20 +139,14 @@ export class ErrorRateDetector implements Detector {
         peakRatio: state.peakRatio,
         errors: state.errors.toState(),
         recent: state.recent.toState(),
-      });
-    }
-    return {
-      ...clockHeader(this.name, STATE_VERSION, this.latestMs, this.nextMaintenanceMs),
-      services,
-      capacity: this.capacity.toState(),
+      })),
+      capacity: this.services.capacity.toState(),
     };
   }
 
   restore(state: unknown): void {
     const { record, clock } = readClockHeader(this.name, state, STATE_VERSION);
-    const services = new ActivityMap<ServiceState>();
-    const firing = new Set<string>();
-    for (const { service, item } of readServiceEntries(this.name, record)) {
+    const services = readServiceEntries(this.name, record).map(({ service, item }) => {
       const window = new BucketWindow(this.windowMs);
       window.loadState(this.name, item.window);
       const restored: ServiceState = {
@@ -177,53 +158,17 @@ export class ErrorRateDetector implements Detector {
         errors: SampleRing.fromState(this.name, item.errors),
         recent: SampleRing.fromState(this.name, item.recent),
       };
-      services.set(service, restored);
-      if (restored.firing) firing.add(service);
-    }
-    this.capacity.loadState(record.capacity);
-    this.services = services;
-    this.firing = firing;
-    this.latestMs = clock.latestMs;
-    this.nextMaintenanceMs = clock.nextMaintenanceMs;
-  }
-
-  private maintain(nowMs: number, out: DetectorFinding[] | null): DetectorFinding[] | null {
-    if (nowMs < this.nextMaintenanceMs) return out;
-    this.nextMaintenanceMs = nowMs + MAINTENANCE_INTERVAL_MS;
-    let found = out;
-    for (const service of this.firing) {
-      const state = this.services.get(service);
-      if (state === undefined) {
-        this.firing.delete(service);
-        continue;
-      }
-      state.window.slideTo(nowMs);
-      found = this.evaluate(service, state, nowMs, found);
-    }
-    found = this.capacity.check(this.services.size, nowMs, found);
-    return this.evictServices(nowMs - this.staleMs, this.maxServices, nowMs, found);
-  }
-
-  /** Drop services idle since `cutoffMs` and any beyond `maxServices`; a firing one resolves. */
-  private evictServices(
-    cutoffMs: number,
-    maxServices: number,
-    nowMs: number,
-    out: DetectorFinding[] | null,
-  ): DetectorFinding[] | null {
-    if (!this.services.needsEviction(cutoffMs, maxServices)) return out;
-    let found = out;
-    this.services.evict(cutoffMs, maxServices, (service, state, reason) => {
-      if (!state.firing) return;
-      this.firing.delete(service);
-      state.firing = false;
-      found ??= [];
-      found.push(this.finding(service, state, nowMs, "resolved", reason));
+      return [service, restored] as const;
     });
-    return found;
+    this.services.capacity.loadState(record.capacity);
+    this.services.load(services, (s) => s.firing);
+    this.clock.load(clock);
   }
 
-  private evaluate(
+  protected readonly dropService: Dropped<ServiceState> = (service, state, reason, nowMs, out) =>
+    resolveIfFiring(state, out, (s) => this.finding(service, s, nowMs, "resolved", reason));
+
+  protected evaluateAt(
     service: string,
     state: ServiceState,
     nowMs: number,
@@ -236,20 +181,16 @@ export class ErrorRateDetector implements Detector {
       if (ratio > state.peakRatio) state.peakRatio = ratio;
       if (ratio >= this.config.recovery_ratio) return out;
       state.firing = false;
-      this.firing.delete(service);
-      const found = out ?? [];
-      found.push(this.finding(service, state, nowMs, "resolved", "recovered"));
-      return found;
+      this.services.active.delete(service);
+      return appendFinding(out, this.finding(service, state, nowMs, "resolved", "recovered"));
     }
     if (requests < this.config.min_requests || ratio < this.config.threshold_ratio) return out;
     state.firing = true;
     state.peakRatio = ratio;
     // The ratio crossing is the start: the oldest error in the window may be ordinary background.
     state.sinceMs = nowMs;
-    this.firing.add(service);
-    const found = out ?? [];
-    found.push(this.finding(service, state, nowMs, "firing", ""));
-    return found;
+    this.services.active.add(service);
+    return appendFinding(out, this.finding(service, state, nowMs, "firing", ""));
   }
 
   private finding(

@@ -1,10 +1,11 @@
 import type { DetectorFinding } from "../alerts/types.js";
 import type { HttpProbingConfig, RequestFloodConfig } from "../config/types.js";
 import { toLogLine } from "../log/parse.js";
-import type { LogEvent, LogLine } from "../log/schema.js";
+import type { EventType, LogEvent, LogLine } from "../log/schema.js";
 import { type Detector, NO_FINDINGS } from "./detector.js";
 import { SourceStates } from "./sources.js";
 import {
+  ActivityList,
   isRecord,
   readArray,
   readFiniteNumber,
@@ -12,6 +13,7 @@ import {
   readOptionalTime,
   readString,
   timeOrNull,
+  UpkeepClock,
 } from "./state.js";
 
 const STATE_VERSION = 1;
@@ -267,7 +269,7 @@ interface FloodState {
    * is in this order, so the sweep finds windows gone quiet at its head. Not part of the snapshot.
    */
   touchedS: number;
-  /** Neighbours in order of last activity (least recent first); not part of the snapshot. */
+  /** Neighbours in `order` (least recently active first); not part of the snapshot. */
   prev: FloodState | null;
   next: FloodState | null;
 }
@@ -287,15 +289,13 @@ interface FloodState {
  */
 export class RequestFloodDetector implements Detector {
   readonly name = "request_flood";
+  readonly eventTypes: readonly EventType[] = ["request"];
   private readonly windowS: number;
   private byService = new Map<string, Map<string, FloodState>>();
   private size = 0;
-  /** Least recently active. */
-  private head: FloodState | null = null;
-  /** Most recently active. */
-  private tail: FloodState | null = null;
-  private latestMs = Number.NEGATIVE_INFINITY;
-  private nextSweepMs = Number.NEGATIVE_INFINITY;
+  /** Every window in order of last activity: eviction and the sweep start at its head. */
+  private order = new ActivityList<FloodState>();
+  private readonly clock = new UpkeepClock();
   /** The second of the last sweep: every window stands at this second or later (see `snapshot`). */
   private sweptS = Number.NEGATIVE_INFINITY;
   /** Windows firing: while none is, `idle` is true and the sweep need not walk every window. */
@@ -317,14 +317,13 @@ export class RequestFloodDetector implements Detector {
     const ip = event.source_ip;
     if (event.event_type !== "request" || ip === null || ip === "" || !Number.isFinite(event.timeMs))
       return NO_FINDINGS;
-    const nowMs = Math.max(this.latestMs, event.timeMs);
-    this.latestMs = nowMs;
+    const nowMs = this.clock.observe(event.timeMs);
     let out = this.sweep(nowMs);
     let state = this.byService.get(event.service)?.get(ip);
     if (state === undefined) {
       if (this.size >= this.maxKeys) {
         // The least recently active key that is not firing makes room.
-        for (let old = this.head; old !== null; old = old.next) {
+        for (let old = this.order.head; old !== null; old = old.next) {
           if (!old.firing) {
             this.remove(old);
             break;
@@ -346,9 +345,8 @@ export class RequestFloodDetector implements Detector {
         next: null,
       };
       this.add(state);
-    } else if (state !== this.tail) {
-      this.unlink(state);
-      this.linkAtTail(state);
+    } else {
+      this.order.moveToBack(state);
     }
     const second = Math.floor(event.timeMs / 1000);
     // nowMs is at least the event's time, so its second is the later of the two.
@@ -378,10 +376,8 @@ export class RequestFloodDetector implements Detector {
   }
 
   advance(nowMs: number): readonly DetectorFinding[] {
-    if (!Number.isFinite(nowMs)) return NO_FINDINGS;
-    if (nowMs > this.latestMs) this.latestMs = nowMs;
-    this.nextSweepMs = Number.NEGATIVE_INFINITY;
-    return this.sweep(this.latestMs) ?? NO_FINDINGS;
+    const at = this.clock.advance(nowMs);
+    return at === null ? NO_FINDINGS : (this.sweep(at) ?? NO_FINDINGS);
   }
 
   /** Only a firing IP's resolve is a finding time alone can produce; quiet windows empty silently. */
@@ -391,7 +387,7 @@ export class RequestFloodDetector implements Detector {
 
   snapshot(): unknown {
     const states: Omit<FloodState, "lastCountedS" | "touchedS" | "prev" | "next">[] = [];
-    for (let s = this.head; s !== null; s = s.next) {
+    for (let s = this.order.head; s !== null; s = s.next) {
       // Catch up the windows the sweep left quiet, so the snapshot is what sliding each every second gives.
       this.slide(s, this.sweptS);
       states.push({
@@ -405,7 +401,7 @@ export class RequestFloodDetector implements Detector {
         samples: s.samples,
       });
     }
-    return { detector: this.name, version: STATE_VERSION, latestMs: timeOrNull(this.latestMs), states };
+    return { detector: this.name, version: STATE_VERSION, latestMs: timeOrNull(this.clock.latestMs), states };
   }
 
   restore(state: unknown): void {
@@ -435,8 +431,7 @@ export class RequestFloodDetector implements Detector {
     for (const s of restored) s.lastCountedS = this.newestCounted(s);
     this.byService = new Map();
     this.size = 0;
-    this.head = null;
-    this.tail = null;
+    this.order = new ActivityList();
     this.lagging = new Set();
     for (const s of restored) {
       // A key listed twice keeps its later state at its first place, as a Map set would.
@@ -444,7 +439,7 @@ export class RequestFloodDetector implements Detector {
       if (existing === undefined) this.add(s);
       else Object.assign(existing, { ...s, prev: existing.prev, next: existing.next });
     }
-    this.latestMs = readOptionalTime(this.name, record, "latestMs") ?? Number.NEGATIVE_INFINITY;
+    this.clock.latestMs = readOptionalTime(this.name, record, "latestMs") ?? Number.NEGATIVE_INFINITY;
     this.sweptS = Number.NEGATIVE_INFINITY;
     this.firingCount = 0;
     for (const ips of this.byService.values()) for (const s of ips.values()) if (s.firing) this.firingCount++;
@@ -467,7 +462,7 @@ export class RequestFloodDetector implements Detector {
     }
     ips.set(state.ip, state);
     this.size++;
-    this.linkAtTail(state);
+    this.order.append(state);
   }
 
   private remove(state: FloodState): void {
@@ -477,41 +472,25 @@ export class RequestFloodDetector implements Detector {
     this.size--;
     if (state.firing) this.firingCount--;
     this.lagging.delete(state);
-    this.unlink(state);
-  }
-
-  private linkAtTail(state: FloodState): void {
-    state.prev = this.tail;
-    state.next = null;
-    if (this.tail === null) this.head = state;
-    else this.tail.next = state;
-    this.tail = state;
-  }
-
-  private unlink(state: FloodState): void {
-    if (state.prev === null) this.head = state.next;
-    else state.prev.next = state.next;
-    if (state.next === null) this.tail = state.prev;
-    else state.next.prev = state.prev;
-    state.prev = null;
-    state.next = null;
+    this.order.remove(state);
   }
 
   private slide(state: FloodState, toS: number): void {
     if (toS <= state.headS) return;
     const steps = Math.min(toS - state.headS, this.windowS);
-    for (let i = 1; i <= steps; i++) {
-      const second = state.headS + i;
-      const slot = ((second % this.windowS) + this.windowS) % this.windowS;
+    // A key's requests are often many seconds apart, so this walks many slots: one modulo for the
+    // first, then a wrap-around step (two modulos per slot made this the costliest line of a request).
+    let slot = (((state.headS + 1) % this.windowS) + this.windowS) % this.windowS;
+    for (let i = 0; i < steps; i++) {
       state.total -= state.counts[slot] ?? 0;
       state.counts[slot] = 0;
+      if (++slot === this.windowS) slot = 0;
     }
     state.headS = toS;
   }
 
   private sweep(nowMs: number): DetectorFinding[] | null {
-    if (nowMs < this.nextSweepMs) return null;
-    this.nextSweepMs = nowMs + 1000;
+    if (!this.clock.due(nowMs)) return null;
     let out: DetectorFinding[] | null = null;
     const nowS = Math.floor(nowMs / 1000);
     if (nowS > this.sweptS) this.sweptS = nowS;
@@ -520,7 +499,7 @@ export class RequestFloodDetector implements Detector {
       // Nothing can resolve, so only quiet windows leave: those whose last request is out of the
       // window (at the head of the activity list) and the few lagging ones. The same windows as
       // walking them all, without touching every key once a second.
-      for (let state = this.head; state !== null && state.touchedS <= emptyUpToS; ) {
+      for (let state = this.order.head; state !== null && state.touchedS <= emptyUpToS; ) {
         const next = state.next;
         if (state.lastCountedS <= emptyUpToS) this.remove(state);
         state = next;
@@ -528,7 +507,7 @@ export class RequestFloodDetector implements Detector {
       for (const state of this.lagging) if (state.lastCountedS <= emptyUpToS) this.remove(state);
       return null;
     }
-    for (let state = this.head; state !== null; ) {
+    for (let state = this.order.head; state !== null; ) {
       const next = state.next;
       if (state.firing) {
         this.slide(state, nowS);

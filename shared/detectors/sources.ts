@@ -1,4 +1,12 @@
-import { isRecord, readArray, readHeader, readOptionalTime, readString, timeOrNull } from "./state.js";
+import {
+  isRecord,
+  readArray,
+  readHeader,
+  readOptionalTime,
+  readString,
+  timeOrNull,
+  UpkeepClock,
+} from "./state.js";
 
 /**
  * The bookkeeping the per-source detectors share (http_probing, request_flood, sshd_jail): one
@@ -8,8 +16,7 @@ import { isRecord, readArray, readHeader, readOptionalTime, readString, timeOrNu
  */
 export class SourceStates<S> {
   map = new Map<string, S>();
-  latestMs = Number.NEGATIVE_INFINITY;
-  private nextSweepMs = Number.NEGATIVE_INFINITY;
+  private readonly clock = new UpkeepClock();
 
   constructor(private readonly maxKeys: number) {}
 
@@ -17,26 +24,24 @@ export class SourceStates<S> {
     return `${service}\u0000${source}`;
   }
 
-  /** The log time an event is handled at: its own, or the latest seen when that is later. */
+  /** The latest log time seen. */
+  get latestMs(): number {
+    return this.clock.latestMs;
+  }
+
+  /** The log time an event is handled at (see `UpkeepClock.observe`). */
   observe(timeMs: number): number {
-    const nowMs = Math.max(this.latestMs, timeMs);
-    this.latestMs = nowMs;
-    return nowMs;
+    return this.clock.observe(timeMs);
   }
 
   /** For `Detector.advance`: moves the clock on and forces the next sweep; null for a non-finite time. */
   advance(nowMs: number): number | null {
-    if (!Number.isFinite(nowMs)) return null;
-    if (nowMs > this.latestMs) this.latestMs = nowMs;
-    this.nextSweepMs = Number.NEGATIVE_INFINITY;
-    return this.latestMs;
+    return this.clock.advance(nowMs);
   }
 
   /** Whether a sweep is due at `nowMs`; when it is, the next one is due a second of log time later. */
   sweepDue(nowMs: number): boolean {
-    if (nowMs < this.nextSweepMs) return false;
-    this.nextSweepMs = nowMs + 1000;
-    return true;
+    return this.clock.due(nowMs);
   }
 
   /**
@@ -89,6 +94,6 @@ export class SourceStates<S> {
       if (state !== null) map.set(SourceStates.key(service, source), state);
     }
     this.map = map;
-    this.latestMs = readOptionalTime(detector, record, "latestMs") ?? Number.NEGATIVE_INFINITY;
+    this.clock.latestMs = readOptionalTime(detector, record, "latestMs") ?? Number.NEGATIVE_INFINITY;
   }
 }

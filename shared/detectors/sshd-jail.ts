@@ -2,7 +2,7 @@ import type { DetectorFinding } from "../alerts/types.js";
 import type { SshdJailConfig } from "../config/types.js";
 import { StateError } from "../errors.js";
 import { toLogLine } from "../log/parse.js";
-import type { LogEvent, LogLine } from "../log/schema.js";
+import type { EventType, LogEvent, LogLine } from "../log/schema.js";
 import { AddressList } from "./address-list.js";
 import { type Detector, NO_FINDINGS } from "./detector.js";
 import { SourceStates } from "./sources.js";
@@ -44,6 +44,7 @@ export interface SshdJailOptions {
 export class SshdJailDetector implements Detector {
   readonly name = "sshd_jail";
   readonly scope = "sshd";
+  readonly eventTypes: readonly EventType[] = ["auth_success", "auth_failure"];
   private readonly config: SshdJailConfig;
   private readonly ignore: AddressList;
   private readonly findMs: number;

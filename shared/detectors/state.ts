@@ -1,10 +1,14 @@
+import type { DetectorFinding } from "../alerts/types.js";
 import { StateError } from "../errors.js";
 import { toLogLine } from "../log/parse.js";
 import { EVENT_TYPES, LOG_LEVELS, type LogEvent, type LogLine } from "../log/schema.js";
+import type { CapacityGuard } from "./capacity.js";
+import { appendFinding, type Detector, NO_FINDINGS } from "./detector.js";
 
 /*
- * Helpers shared by the rule detectors: reading snapshots defensively, keeping sample lines, and
- * a key map ordered by last activity so idle keys can be evicted from its front.
+ * Helpers shared by the rule detectors: reading snapshots defensively, keeping sample lines, a key
+ * map ordered by last activity so idle keys can be evicted from its front, and the event-time clock
+ * and per-key upkeep of the windowed detectors (CPU, memory, error rate, brute force).
  */
 
 export function isRecord(value: unknown): value is Record<string, unknown> {
@@ -60,6 +64,58 @@ export function readArray(detector: string, record: Record<string, unknown>, key
 export interface DetectorClock {
   latestMs: number;
   nextMaintenanceMs: number;
+}
+
+/** How often, in event time, pending and firing keys are re-checked and idle ones evicted. */
+export const MAINTENANCE_INTERVAL_MS = 1000;
+
+/**
+ * The event-time clock of a windowed rule detector: the latest time seen, which never runs
+ * backwards (a late event is handled at the latest time), and when the next upkeep is due (at
+ * most once a second of event time as events arrive; a sweep per event would cost O(keys) each).
+ */
+export class UpkeepClock implements DetectorClock {
+  // Plain numbers with -Infinity for "not yet", never null: V8 updates a number-only field in
+  // place, while storing a large number into a field that may hold null allocates every time.
+  latestMs = Number.NEGATIVE_INFINITY;
+  nextMaintenanceMs = Number.NEGATIVE_INFINITY;
+
+  /** The time an event at `timeMs` is handled at: its own, or the latest seen when that is later. */
+  observe(timeMs: number): number {
+    const nowMs = Math.max(this.latestMs, timeMs);
+    this.latestMs = nowMs;
+    return nowMs;
+  }
+
+  /**
+   * For `Detector.advance`: moves the clock on and makes the upkeep due at once (the caller asked
+   * for time to pass, so it does not wait for the interval); the time to maintain at, or null for
+   * a non-finite time.
+   */
+  advance(nowMs: number): number | null {
+    if (!Number.isFinite(nowMs)) return null;
+    if (nowMs > this.latestMs) this.latestMs = nowMs;
+    this.nextMaintenanceMs = Number.NEGATIVE_INFINITY;
+    return this.latestMs;
+  }
+
+  /** Whether the upkeep is due at `nowMs`; when it is, the next one is due an interval later. */
+  due(nowMs: number): boolean {
+    if (nowMs < this.nextMaintenanceMs) return false;
+    this.nextMaintenanceMs = nowMs + MAINTENANCE_INTERVAL_MS;
+    return true;
+  }
+
+  /** The snapshot header (see `clockHeader`). */
+  header(detector: string, version: number) {
+    return clockHeader(detector, version, this.latestMs, this.nextMaintenanceMs);
+  }
+
+  /** Take a clock read by `readClockHeader`. */
+  load(clock: DetectorClock): void {
+    this.latestMs = clock.latestMs;
+    this.nextMaintenanceMs = clock.nextMaintenanceMs;
+  }
 }
 
 /**
@@ -216,26 +272,61 @@ export class SampleRing {
   }
 }
 
-interface ActivityLink<S> {
+/** A node of an `ActivityList`: its neighbours in order of last activity. */
+export interface ActivityNode<N> {
+  prev: N | null;
+  next: N | null;
+}
+
+/**
+ * Nodes in order of last activity (least recent first) as an intrusive doubly linked list: moving a
+ * node to the back is a few pointer writes, where a Map kept in insertion order needs a delete and
+ * a re-insert on every event (the hottest line of every detector when the order lived in the Map).
+ */
+export class ActivityList<N extends ActivityNode<N>> {
+  /** Least recently active. */
+  head: N | null = null;
+  /** Most recently active. */
+  tail: N | null = null;
+
+  /** Put a node that is not in the list at the back. */
+  append(node: N): void {
+    node.prev = this.tail;
+    node.next = null;
+    if (this.tail === null) this.head = node;
+    else this.tail.next = node;
+    this.tail = node;
+  }
+
+  /** Move a node of the list to the back. */
+  moveToBack(node: N): void {
+    if (node === this.tail) return;
+    this.remove(node);
+    this.append(node);
+  }
+
+  remove(node: N): void {
+    if (node.prev === null) this.head = node.next;
+    else node.prev.next = node.next;
+    if (node.next === null) this.tail = node.prev;
+    else node.next.prev = node.prev;
+    node.prev = null;
+    node.next = null;
+  }
+}
+
+interface ActivityLink<S> extends ActivityNode<ActivityLink<S>> {
   readonly key: string;
   state: S;
-  prev: ActivityLink<S> | null;
-  next: ActivityLink<S> | null;
 }
 
 /**
  * A map from key (service, IP, user) to state, kept in order of last activity: touching a key moves
  * it to the back, so idle keys collect at the front and eviction stops at the first active one.
- * The order is an intrusive linked list rather than Map insertion order: moving a key is then a few
- * pointer writes instead of a Map delete and re-insert on every event (the hottest line of every
- * detector when the order lived in the Map).
  */
 export class ActivityMap<S extends { lastSeenMs: number }> {
   private readonly links = new Map<string, ActivityLink<S>>();
-  /** Least recently active. */
-  private head: ActivityLink<S> | null = null;
-  /** Most recently active. */
-  private tail: ActivityLink<S> | null = null;
+  private readonly order = new ActivityList<ActivityLink<S>>();
 
   get size(): number {
     return this.links.size;
@@ -244,7 +335,7 @@ export class ActivityMap<S extends { lastSeenMs: number }> {
   /** Every key and state, least recently active first (snapshots keep this order). */
   get entries(): Map<string, S> {
     const ordered = new Map<string, S>();
-    for (let link = this.head; link !== null; link = link.next) ordered.set(link.key, link.state);
+    for (let link = this.order.head; link !== null; link = link.next) ordered.set(link.key, link.state);
     return ordered;
   }
 
@@ -258,10 +349,7 @@ export class ActivityMap<S extends { lastSeenMs: number }> {
     const link = this.links.get(key);
     if (link === undefined) return undefined;
     if (timeMs > link.state.lastSeenMs) link.state.lastSeenMs = timeMs;
-    if (link !== this.tail) {
-      this.unlink(link);
-      this.linkAtTail(link);
-    }
+    this.order.moveToBack(link);
     return link.state;
   }
 
@@ -274,9 +362,7 @@ export class ActivityMap<S extends { lastSeenMs: number }> {
       return;
     }
     link.state = state;
-    if (link === this.tail) return;
-    this.unlink(link);
-    this.linkAtTail(link);
+    this.order.moveToBack(link);
   }
 
   /** Add `key` at the back, or replace its state where it stands. */
@@ -289,7 +375,7 @@ export class ActivityMap<S extends { lastSeenMs: number }> {
   delete(key: string): void {
     const link = this.links.get(key);
     if (link === undefined) return;
-    this.unlink(link);
+    this.order.remove(link);
     this.links.delete(key);
   }
 
@@ -298,11 +384,11 @@ export class ActivityMap<S extends { lastSeenMs: number }> {
    * calling `onEvict` for each so a detector can resolve what it still had firing.
    */
   evict(cutoffMs: number, maxKeys: number, onEvict: (key: string, state: S, reason: string) => void): void {
-    while (this.head !== null) {
-      const link = this.head;
+    while (this.order.head !== null) {
+      const link = this.order.head;
       const over = this.links.size > maxKeys;
       if (!over && link.state.lastSeenMs >= cutoffMs) break;
-      this.unlink(link);
+      this.order.remove(link);
       this.links.delete(link.key);
       onEvict(link.key, link.state, over ? "evicted" : "no_data");
     }
@@ -321,9 +407,9 @@ export class ActivityMap<S extends { lastSeenMs: number }> {
     onEvict: (key: string, state: S, reason: string) => void,
   ): boolean {
     while (this.links.size >= maxKeys) {
-      const link = this.head;
+      const link = this.order.head;
       if (link === null || link.state.lastSeenMs >= idleBeforeMs) return false;
-      this.unlink(link);
+      this.order.remove(link);
       this.links.delete(link.key);
       onEvict(link.key, link.state, "evicted");
     }
@@ -335,29 +421,258 @@ export class ActivityMap<S extends { lastSeenMs: number }> {
    * their eviction callback, since on almost every sweep nothing is due.
    */
   needsEviction(cutoffMs: number, maxKeys: number): boolean {
-    return this.head !== null && (this.links.size > maxKeys || this.head.state.lastSeenMs < cutoffMs);
+    const head = this.order.head;
+    return head !== null && (this.links.size > maxKeys || head.state.lastSeenMs < cutoffMs);
   }
 
   private append(key: string, state: S): void {
     const link: ActivityLink<S> = { key, state, prev: null, next: null };
     this.links.set(key, link);
-    this.linkAtTail(link);
+    this.order.append(link);
+  }
+}
+
+/**
+ * A key leaves its map at `nowMs` (`reason` "no_data" or "evicted"): what it still had firing
+ * resolves into `out`. Detectors keep one such function (a field), not a closure per call.
+ */
+export type Dropped<S> = (
+  key: string,
+  state: S,
+  reason: string,
+  nowMs: number,
+  out: DetectorFinding[] | null,
+) => DetectorFinding[] | null;
+
+/**
+ * The per-key states of a windowed rule detector (per service, per IP, per user) and the upkeep
+ * they share: a cap on the keys watched by a capacity guard, the active ones (pending or firing:
+ * the only ones time alone can change) re-checked once a second, idle ones evicted. What eviction
+ * or a re-check means (a firing key resolves) is the detector's, through callbacks; those run at
+ * most once a second or for a new key, never for every event.
+ */
+export class KeyedStates<S extends { lastSeenMs: number }> {
+  private map = new ActivityMap<S>();
+  /** Keys pending or firing. */
+  private activeKeys = new Set<string>();
+
+  constructor(
+    private readonly maxKeys: number,
+    readonly capacity: CapacityGuard,
+  ) {}
+
+  /** Nothing here can change with time alone: no key active, the capacity guard quiet. */
+  idle(): boolean {
+    return this.activeKeys.size === 0 && this.capacity.idle();
   }
 
-  private linkAtTail(link: ActivityLink<S>): void {
-    link.prev = this.tail;
-    link.next = null;
-    if (this.tail === null) this.head = link;
-    else this.tail.next = link;
-    this.tail = link;
+  /** The capacity guard's once-a-second check (see `CapacityGuard.check`). */
+  checkCapacity(nowMs: number, out: DetectorFinding[] | null): DetectorFinding[] | null {
+    return this.capacity.check(this.map.size, nowMs, out);
   }
 
-  private unlink(link: ActivityLink<S>): void {
-    if (link.prev === null) this.head = link.next;
-    else link.prev.next = link.next;
-    if (link.next === null) this.tail = link.prev;
-    else link.next.prev = link.prev;
-    link.prev = null;
-    link.next = null;
+  get size(): number {
+    return this.map.size;
   }
+
+  /** Keys pending or firing: the detector adds and removes them as its state machine moves. */
+  get active(): Set<string> {
+    return this.activeKeys;
+  }
+
+  /** See `ActivityMap.touchIfPresent`. */
+  touchIfPresent(key: string, timeMs: number): S | undefined {
+    return this.map.touchIfPresent(key, timeMs);
+  }
+
+  /**
+   * A new key with its first `state`, at event time `timeMs` handled at `nowMs`. The cap is enforced
+   * on arrival, so a flood of new names cannot outgrow it between sweeps: only keys idle since
+   * before `idleBeforeMs` make room (each handed to `dropped`); when every key is active the
+   * newcomer is refused and counted by the capacity guard, so the keys within the cap still alert.
+   * Returns whether it was added; `admitted` is then `out` with what this added (the keys resolved
+   * to make room, or the capacity alert).
+   *
+   * No callback is built here by the caller: a closure in the method that records every event
+   * makes V8 allocate that method's context on every call, new key or not.
+   */
+  admit(
+    key: string,
+    state: S,
+    timeMs: number,
+    nowMs: number,
+    idleBeforeMs: number,
+    dropped: Dropped<S>,
+    out: DetectorFinding[] | null,
+  ): boolean {
+    let found = out;
+    const room = this.map.makeRoom(this.maxKeys, idleBeforeMs, (evictedKey, evicted, reason) => {
+      this.activeKeys.delete(evictedKey);
+      found = dropped(evictedKey, evicted, reason, nowMs, found);
+    });
+    if (room) this.map.touch(key, state, timeMs);
+    else found = this.capacity.refused(key, this.map.size, nowMs, found);
+    this.admitted = found;
+    return room;
+  }
+
+  /** The findings after the last `admit` (see there). */
+  admitted: DetectorFinding[] | null = null;
+
+  get(key: string): S | undefined {
+    return this.map.get(key);
+  }
+
+  /** Re-check every active key at `nowMs` (a key left without a state leaves the active). */
+  recheck(
+    nowMs: number,
+    recheck: (
+      key: string,
+      state: S,
+      nowMs: number,
+      out: DetectorFinding[] | null,
+    ) => DetectorFinding[] | null,
+    out: DetectorFinding[] | null,
+  ): DetectorFinding[] | null {
+    let found = out;
+    for (const key of this.activeKeys) {
+      const state = this.map.get(key);
+      if (state === undefined) {
+        this.activeKeys.delete(key);
+        continue;
+      }
+      found = recheck(key, state, nowMs, found);
+    }
+    return found;
+  }
+
+  /** Evict keys idle since before `cutoffMs` and any beyond the cap at `nowMs`, each handed to `dropped`. */
+  evictIdle(
+    nowMs: number,
+    cutoffMs: number,
+    dropped: Dropped<S>,
+    out: DetectorFinding[] | null,
+  ): DetectorFinding[] | null {
+    if (!this.map.needsEviction(cutoffMs, this.maxKeys)) return out;
+    let found = out;
+    this.map.evict(cutoffMs, this.maxKeys, (key, state, reason) => {
+      this.activeKeys.delete(key);
+      found = dropped(key, state, reason, nowMs, found);
+    });
+    return found;
+  }
+
+  /** One saved item per key, least recently active first. */
+  toState(item: (key: string, state: S) => unknown): unknown[] {
+    const items: unknown[] = [];
+    for (const [key, state] of this.map.entries) items.push(item(key, state));
+    return items;
+  }
+
+  /**
+   * Replace every state with `entries` (read from a snapshot, in its order; a key listed twice keeps
+   * its later state at its first place); `isActive` tells which are pending or firing.
+   */
+  load(entries: Iterable<readonly [string, S]>, isActive: (state: S) => boolean): void {
+    const map = new ActivityMap<S>();
+    const active = new Set<string>();
+    for (const [key, state] of entries) {
+      map.set(key, state);
+      if (isActive(state)) active.add(key);
+    }
+    this.map = map;
+    this.activeKeys = active;
+  }
+}
+
+/**
+ * A firing key leaving its map (idle, or room for a newcomer) must not leave its alert open: it
+ * stops firing and `resolved` builds the finding.
+ */
+export function resolveIfFiring<S extends { firing: boolean }>(
+  state: S,
+  out: DetectorFinding[] | null,
+  resolved: (state: S) => DetectorFinding,
+): DetectorFinding[] | null {
+  if (!state.firing) return out;
+  state.firing = false;
+  return appendFinding(out, resolved(state));
+}
+
+/**
+ * The frame of the windowed rule detectors (CPU, memory, error rate, brute force): an event-time
+ * clock, and `advance` as upkeep at the time asked for. Each detector's `observe` stays its own
+ * (the hot path: one class per call site).
+ */
+export abstract class WindowedRuleDetector implements Detector {
+  abstract readonly name: string;
+  protected readonly clock = new UpkeepClock();
+
+  abstract observe(event: LogEvent): readonly DetectorFinding[];
+  abstract idle(): boolean;
+  abstract snapshot(): unknown;
+  abstract restore(state: unknown): void;
+
+  advance(nowMs: number): readonly DetectorFinding[] {
+    const at = this.clock.advance(nowMs);
+    return at === null ? NO_FINDINGS : (this.maintain(at, null) ?? NO_FINDINGS);
+  }
+
+  /**
+   * The upkeep when due at `nowMs` (see `UpkeepClock.due`); `observe` calls this after recording.
+   * The upkeep itself is a method of its own: its callbacks capture the findings, and a function
+   * with such a closure allocates its context on every call, due or not.
+   */
+  protected maintain(nowMs: number, out: DetectorFinding[] | null): DetectorFinding[] | null {
+    return this.clock.due(nowMs) ? this.upkeep(nowMs, out) : out;
+  }
+
+  /** Re-check the active keys and evict idle ones; findings go to `out`. */
+  protected abstract upkeep(nowMs: number, out: DetectorFinding[] | null): DetectorFinding[] | null;
+}
+
+/**
+ * The per-service windowed detectors (CPU, memory, error rate): one window per service, the active
+ * services re-checked once a second as their windows slide, then the cap, then services silent for
+ * `staleMs` evicted (a firing one resolves with reason no_data).
+ */
+export abstract class ServiceRuleDetector<
+  S extends { lastSeenMs: number; window: { slideTo(nowMs: number): void } },
+> extends WindowedRuleDetector {
+  protected abstract readonly services: KeyedStates<S>;
+  protected abstract readonly staleMs: number;
+  /** A service leaves the map (stale, or room for a newcomer): if firing, it resolves. */
+  protected abstract readonly dropService: Dropped<S>;
+
+  idle(): boolean {
+    return this.services.idle();
+  }
+
+  protected upkeep(nowMs: number, out: DetectorFinding[] | null): DetectorFinding[] | null {
+    const found = this.services.recheck(nowMs, this.recheckService, out);
+    return this.services.evictIdle(
+      nowMs,
+      nowMs - this.staleMs,
+      this.dropService,
+      this.services.checkCapacity(nowMs, found),
+    );
+  }
+
+  /** Apply the state machine to a service at `nowMs`, its window already slid there (no new reading). */
+  protected abstract evaluateAt(
+    service: string,
+    state: S,
+    nowMs: number,
+    out: DetectorFinding[] | null,
+  ): DetectorFinding[] | null;
+
+  private readonly recheckService = (
+    service: string,
+    state: S,
+    nowMs: number,
+    out: DetectorFinding[] | null,
+  ): DetectorFinding[] | null => {
+    state.window.slideTo(nowMs);
+    return this.evaluateAt(service, state, nowMs, out);
+  };
 }

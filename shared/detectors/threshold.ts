@@ -3,19 +3,17 @@ import type { ThresholdRuleConfig } from "../config/types.js";
 import { StateError } from "../errors.js";
 import type { LogEvent, LogMetrics } from "../log/schema.js";
 import { CapacityGuard } from "./capacity.js";
-import { type Detector, NO_FINDINGS } from "./detector.js";
+import { appendFinding, NO_FINDINGS } from "./detector.js";
 import {
-  ActivityMap,
-  clockHeader,
+  type Dropped,
+  KeyedStates,
   readClockHeader,
   readFiniteNumber,
   readServiceEntries,
   SampleRing,
+  ServiceRuleDetector,
 } from "./state.js";
 import { BucketWindow } from "./window.js";
-
-/** How often, in event time, pending and firing services are re-checked and idle ones evicted. */
-export const MAINTENANCE_INTERVAL_MS = 1000;
 
 /** Prometheus marks a series stale after 5 minutes without samples; a silent service resolves then. */
 export const MIN_STALE_MS = 5 * 60_000;
@@ -64,7 +62,7 @@ export interface ThresholdDetectorOptions {
  * so a value wandering between recovery and threshold does not flap. A firing service that sends
  * nothing for the stale period (5 minutes or more) resolves with `details.reason = "no_data"`.
  */
-export class ThresholdRuleDetector implements Detector {
+export class ThresholdRuleDetector extends ServiceRuleDetector<ServiceState> {
   readonly name: string;
   private readonly type: ThresholdDetectorOptions["type"];
   private readonly metric: ThresholdDetectorOptions["metric"];
@@ -74,19 +72,14 @@ export class ThresholdRuleDetector implements Detector {
   private readonly recovery: number;
   private readonly forMs: number;
   private readonly smoothingMs: number;
-  private readonly staleMs: number;
+  protected readonly staleMs: number;
   private readonly maxServices: number;
-  private readonly capacity: CapacityGuard;
   private readonly severity: ThresholdRuleConfig["severity"];
-  private services = new ActivityMap<ServiceState>();
-  /** Services pending or firing: the only ones time alone can change. */
-  private active = new Set<string>();
-  // Plain numbers with -Infinity for "not yet", never null: V8 updates a number-only field in
-  // place, while storing a large number into a field that may hold null allocates every time.
-  private latestMs = Number.NEGATIVE_INFINITY;
-  private nextMaintenanceMs = Number.NEGATIVE_INFINITY;
+  /** Per service; the active ones are pending or firing. */
+  protected readonly services: KeyedStates<ServiceState>;
 
   constructor(options: ThresholdDetectorOptions) {
+    super();
     const { config } = options;
     if (!(config.recovery_pct <= config.threshold_pct)) {
       throw new RangeError(`${options.name}: recovery_pct must not exceed threshold_pct`);
@@ -105,7 +98,8 @@ export class ThresholdRuleDetector implements Detector {
     this.smoothingMs = config.smoothing_s * 1000;
     this.staleMs = Math.max(MIN_STALE_MS, 2 * (this.smoothingMs + this.forMs));
     this.maxServices = options.maxServices ?? config.max_services ?? 1000;
-    this.capacity = new CapacityGuard(this.name, "services", this.maxServices, this.staleMs);
+    const capacity = new CapacityGuard(this.name, "services", this.maxServices, this.staleMs);
+    this.services = new KeyedStates(this.maxServices, capacity);
     this.severity = config.severity;
   }
 
@@ -116,8 +110,7 @@ export class ThresholdRuleDetector implements Detector {
     if (!Number.isFinite(event.timeMs) || typeof value !== "number" || !Number.isFinite(value)) {
       return NO_FINDINGS;
     }
-    const nowMs = Math.max(this.latestMs, event.timeMs);
-    this.latestMs = nowMs;
+    const nowMs = this.clock.observe(event.timeMs);
     return this.maintain(nowMs, this.record(event, value, nowMs)) ?? NO_FINDINGS;
   }
 
@@ -126,22 +119,7 @@ export class ThresholdRuleDetector implements Detector {
     let state = this.services.touchIfPresent(event.service, event.timeMs);
     let found: DetectorFinding[] | null = null;
     if (state === undefined) {
-      // Enforce the cap on arrival, so a flood of new service names cannot outgrow it between sweeps.
-      // Only a service idle for a whole smoothing window (its window is empty) makes room; when all
-      // are active the newcomer is refused and counted, so the services within the cap still alert.
-      const room = this.services.makeRoom(
-        this.maxServices,
-        nowMs - this.smoothingMs,
-        (service, evicted, reason) => {
-          this.active.delete(service);
-          if (evicted.phase === FIRING) {
-            found ??= [];
-            found.push(this.resolvedFinding(service, evicted, nowMs, reason));
-          }
-        },
-      );
-      if (!room) return this.capacity.refused(event.service, this.services.size, nowMs, found);
-      state = {
+      const fresh: ServiceState = {
         window: new BucketWindow(this.smoothingMs),
         phase: INACTIVE,
         sinceMs: nowMs,
@@ -150,11 +128,22 @@ export class ThresholdRuleDetector implements Detector {
         high: new SampleRing(),
         recent: new SampleRing(),
       };
-      this.services.touch(event.service, state, event.timeMs);
+      // Only a service idle for a whole smoothing window (its window is empty) makes room.
+      const added = this.services.admit(
+        event.service,
+        fresh,
+        event.timeMs,
+        nowMs,
+        nowMs - this.smoothingMs,
+        this.dropService,
+        null,
+      );
+      found = this.services.admitted;
+      if (!added) return found;
+      state = fresh;
     }
-    state.window.slideTo(nowMs);
     // A reading older than the window cannot change a verdict.
-    if (!state.window.add(event.timeMs, value, 1)) return found;
+    if (!state.window.slideAndAdd(nowMs, event.timeMs, value, 1)) return found;
     if (value >= this.threshold) state.high.push(event);
     // Resolution evidence only matters for a service that can resolve. Keeping a reference to
     // every event would cost a GC write barrier per event (a young object stored into an old ring).
@@ -162,22 +151,10 @@ export class ThresholdRuleDetector implements Detector {
     return this.evaluate(event.service, state, nowMs, value, found);
   }
 
-  advance(nowMs: number): readonly DetectorFinding[] {
-    if (!Number.isFinite(nowMs)) return NO_FINDINGS;
-    if (nowMs > this.latestMs) this.latestMs = nowMs;
-    // advance always re-checks: the caller asked for time to pass, so do not wait for the interval.
-    this.nextMaintenanceMs = Number.NEGATIVE_INFINITY;
-    return this.maintain(this.latestMs, null) ?? NO_FINDINGS;
-  }
-
-  idle(): boolean {
-    return this.active.size === 0 && this.capacity.idle();
-  }
-
   snapshot(): unknown {
-    const services: unknown[] = [];
-    for (const [service, state] of this.services.entries) {
-      services.push({
+    return {
+      ...this.clock.header(this.name, STATE_VERSION),
+      services: this.services.toState((service, state) => ({
         service,
         window: state.window.toState(),
         phase: state.phase,
@@ -186,27 +163,21 @@ export class ThresholdRuleDetector implements Detector {
         peak: state.peak,
         high: state.high.toState(),
         recent: state.recent.toState(),
-      });
-    }
-    return {
-      ...clockHeader(this.name, STATE_VERSION, this.latestMs, this.nextMaintenanceMs),
-      services,
-      capacity: this.capacity.toState(),
+      })),
+      capacity: this.services.capacity.toState(),
     };
   }
 
   restore(state: unknown): void {
     const { record, clock } = readClockHeader(this.name, state, STATE_VERSION);
-    const services = new ActivityMap<ServiceState>();
-    const active = new Set<string>();
-    for (const { service, item } of readServiceEntries(this.name, record)) {
+    const services = readServiceEntries(this.name, record).map(({ service, item }) => {
       const phase = readFiniteNumber(this.name, item, "phase");
       if (phase !== INACTIVE && phase !== PENDING && phase !== FIRING) {
         throw new StateError(this.name, `unknown phase ${phase}`);
       }
       const window = new BucketWindow(this.smoothingMs);
       window.loadState(this.name, item.window);
-      services.set(service, {
+      const restored: ServiceState = {
         window,
         phase,
         sinceMs: readFiniteNumber(this.name, item, "sinceMs"),
@@ -214,49 +185,25 @@ export class ThresholdRuleDetector implements Detector {
         peak: readFiniteNumber(this.name, item, "peak"),
         high: SampleRing.fromState(this.name, item.high),
         recent: SampleRing.fromState(this.name, item.recent),
-      });
-      if (phase !== INACTIVE) active.add(service);
-    }
-    this.capacity.loadState(record.capacity);
-    this.services = services;
-    this.active = active;
-    this.latestMs = clock.latestMs;
-    this.nextMaintenanceMs = clock.nextMaintenanceMs;
+      };
+      return [service, restored] as const;
+    });
+    this.services.capacity.loadState(record.capacity);
+    this.services.load(services, (s) => s.phase !== INACTIVE);
+    this.clock.load(clock);
   }
 
-  /** Re-check pending and firing services as their windows slide, and evict idle services. */
-  private maintain(nowMs: number, out: DetectorFinding[] | null): DetectorFinding[] | null {
-    if (nowMs < this.nextMaintenanceMs) return out;
-    this.nextMaintenanceMs = nowMs + MAINTENANCE_INTERVAL_MS;
-    let found = out;
-    for (const service of this.active) {
-      const state = this.services.get(service);
-      if (state === undefined) continue;
-      state.window.slideTo(nowMs);
-      found = this.evaluate(service, state, nowMs, null, found);
-    }
-    found = this.capacity.check(this.services.size, nowMs, found);
-    return this.evictServices(nowMs - this.staleMs, this.maxServices, nowMs, found);
-  }
-
-  /** Drop services idle since `cutoffMs` and any beyond `maxServices`; a firing one resolves. */
-  private evictServices(
-    cutoffMs: number,
-    maxServices: number,
+  protected evaluateAt(
+    service: string,
+    state: ServiceState,
     nowMs: number,
     out: DetectorFinding[] | null,
   ): DetectorFinding[] | null {
-    if (!this.services.needsEviction(cutoffMs, maxServices)) return out;
-    let found = out;
-    this.services.evict(cutoffMs, maxServices, (service, state, reason) => {
-      this.active.delete(service);
-      if (state.phase === FIRING) {
-        found ??= [];
-        found.push(this.resolvedFinding(service, state, nowMs, reason));
-      }
-    });
-    return found;
+    return this.evaluate(service, state, nowMs, null, out);
   }
+
+  protected readonly dropService: Dropped<ServiceState> = (service, state, reason, nowMs, out) =>
+    state.phase === FIRING ? appendFinding(out, this.resolvedFinding(service, state, nowMs, reason)) : out;
 
   /**
    * Apply the state machine at `nowMs`. `reading` is the value that just arrived, or null when only
@@ -274,7 +221,7 @@ export class ThresholdRuleDetector implements Detector {
       // No readings in the window: no verdict. Pending needs a continuous condition, so it ends.
       if (state.phase === PENDING) {
         state.phase = INACTIVE;
-        this.active.delete(service);
+        this.services.active.delete(service);
       }
       return out;
     }
@@ -283,15 +230,13 @@ export class ThresholdRuleDetector implements Detector {
       if (smoothed > state.peak) state.peak = smoothed;
       if (smoothed >= this.recovery) return out;
       state.phase = INACTIVE;
-      this.active.delete(service);
-      const found = out ?? [];
-      found.push(this.resolvedFinding(service, state, nowMs, "recovered", smoothed));
-      return found;
+      this.services.active.delete(service);
+      return appendFinding(out, this.resolvedFinding(service, state, nowMs, "recovered", smoothed));
     }
     if (smoothed < this.threshold) {
       if (state.phase === PENDING) {
         state.phase = INACTIVE;
-        this.active.delete(service);
+        this.services.active.delete(service);
       }
       return out;
     }
@@ -299,15 +244,13 @@ export class ThresholdRuleDetector implements Detector {
       state.phase = PENDING;
       state.sinceMs = nowMs;
       state.peak = smoothed;
-      this.active.add(service);
+      this.services.active.add(service);
     } else if (smoothed > state.peak) {
       state.peak = smoothed;
     }
     if (reading === null || reading < this.threshold || nowMs - state.sinceMs < this.forMs) return out;
     state.phase = FIRING;
-    const found = out ?? [];
-    found.push(this.firingFinding(service, state, nowMs, smoothed, reading));
-    return found;
+    return appendFinding(out, this.firingFinding(service, state, nowMs, smoothed, reading));
   }
 
   private firingFinding(

@@ -10,6 +10,12 @@ const DEFAULT_BUCKET_MS = 1000;
 /** Numbers per slot in `BucketWindow.slots`: bucket index, a, b. */
 const SLOT_WIDTH = 3;
 
+/**
+ * `head` before the first value. A number rather than null: V8 then keeps the field as a plain
+ * double updated in place, where a field that may hold null boxes every large index stored in it.
+ */
+const NO_HEAD = Number.NEGATIVE_INFINITY;
+
 export interface BucketWindowState {
   bucketMs: number;
   size: number;
@@ -34,8 +40,8 @@ type Bucket = [index: number, a: number, b: number];
 abstract class SlidingWindow {
   readonly bucketMs: number;
   readonly size: number;
-  /** Index (time / bucketMs) of the newest bucket, or null before the first value. */
-  protected head: number | null = null;
+  /** Index (time / bucketMs) of the newest bucket, or NO_HEAD before the first value. */
+  protected head = NO_HEAD;
   protected sumA = 0;
   protected sumB = 0;
 
@@ -66,7 +72,25 @@ abstract class SlidingWindow {
    * Add to the bucket holding `timeMs`, sliding forward first if it is newer than the window.
    * Returns false (and adds nothing) when the time is already older than the window.
    */
-  abstract add(timeMs: number, a: number, b: number): boolean;
+  add(timeMs: number, a: number, b: number): boolean {
+    return this.addToIndex(Math.floor(timeMs / this.bucketMs), a, b);
+  }
+
+  /**
+   * `slideTo(nowMs)` then `add(timeMs, a, b)`: how a detector records an event handled at `nowMs`
+   * (its own time, or the latest seen when later). With events in order the two times are the same
+   * and the bucket index is computed once.
+   */
+  slideAndAdd(nowMs: number, timeMs: number, a: number, b: number): boolean {
+    const index = Math.floor(timeMs / this.bucketMs);
+    this.slideToIndex(nowMs === timeMs ? index : Math.floor(nowMs / this.bucketMs));
+    return this.addToIndex(index, a, b);
+  }
+
+  /** Move the newest edge of the window to bucket `index`. */
+  protected abstract slideToIndex(index: number): void;
+  /** `add` for the bucket `index`. */
+  protected abstract addToIndex(index: number, a: number, b: number): boolean;
 
   /** Start time of the oldest bucket in the window whose first sum is non-zero; null if none. */
   oldestStartWithA(): number | null {
@@ -78,7 +102,7 @@ abstract class SlidingWindow {
     return {
       bucketMs: this.bucketMs,
       size: this.size,
-      head: this.head,
+      head: Number.isFinite(this.head) ? this.head : null,
       buckets: this.buckets(),
       totalA: this.sumA,
       totalB: this.sumB,
@@ -88,7 +112,7 @@ abstract class SlidingWindow {
   /** Load a state saved by either layout for the same window length; throws StateError. */
   loadState(detector: string, state: unknown): void {
     const loaded = readWindowState(detector, state, this.bucketMs, this.size);
-    this.head = loaded.head;
+    this.head = loaded.head ?? NO_HEAD;
     this.load(loaded.buckets.sort((x, y) => x[0] - y[0]));
     this.sumA = loaded.totalA;
     this.sumB = loaded.totalB;
@@ -104,6 +128,8 @@ abstract class SlidingWindow {
 export class BucketWindow extends SlidingWindow {
   /** Per slot, side by side: [bucket index or NaN when unclaimed, a, b]. */
   private readonly slots: Float64Array;
+  /** Offset in `slots` of the slot bucket `head` maps to (0 before the first value). */
+  private headBase = 0;
 
   constructor(windowMs: number) {
     super(windowMs);
@@ -111,18 +137,19 @@ export class BucketWindow extends SlidingWindow {
     this.clearAll();
   }
 
-  // slideTo and add are written out in each layout rather than shared through the base class:
-  // a shared method would see both layouts and dispatch polymorphically on the hottest path.
   slideTo(nowMs: number): void {
     this.slideToIndex(Math.floor(nowMs / this.bucketMs));
   }
 
-  add(timeMs: number, a: number, b: number): boolean {
-    const index = Math.floor(timeMs / this.bucketMs);
+  // The three windows every event visits (CPU, memory, error rate) run this: the slot of the head
+  // bucket is kept and the ring walked slot by slot, so the usual event (in the head bucket, or
+  // one or two buckets on) costs no modulo.
+  protected addToIndex(index: number, a: number, b: number): boolean {
     this.slideToIndex(index);
-    if (index <= (this.head as number) - this.size) return false;
+    if (index <= this.head - this.size) return false;
     // A late value may land in a bucket the window has not claimed yet (before its first value).
-    const base = this.claim(index);
+    const base =
+      index === this.head && this.slots[this.headBase] === index ? this.headBase : this.claim(index);
     this.slots[base + 1] = (this.slots[base + 1] ?? 0) + a;
     this.slots[base + 2] = (this.slots[base + 2] ?? 0) + b;
     this.sumA += a;
@@ -130,10 +157,10 @@ export class BucketWindow extends SlidingWindow {
     return true;
   }
 
-  private slideToIndex(index: number): void {
-    if (this.head === null) {
+  protected slideToIndex(index: number): void {
+    if (this.head === NO_HEAD) {
       this.head = index;
-      this.claim(index);
+      this.headBase = this.claim(index);
       return;
     }
     if (index <= this.head) return;
@@ -141,13 +168,20 @@ export class BucketWindow extends SlidingWindow {
     if (index - this.head >= this.size) {
       for (let base = 0; base < this.slots.length; base += SLOT_WIDTH) this.clearSlot(base);
     }
-    for (let i = Math.max(this.head + 1, index - this.size + 1); i <= index; i++) this.claim(i);
+    const first = Math.max(this.head + 1, index - this.size + 1);
+    let base = first === this.head + 1 ? this.nextBase(this.headBase) : this.baseOf(first);
+    for (let i = first; ; i++) {
+      this.claimAt(base, i);
+      if (i === index) break;
+      base = this.nextBase(base);
+    }
     this.head = index;
+    this.headBase = base;
   }
 
   protected buckets(): Bucket[] {
     const buckets: Bucket[] = [];
-    if (this.head === null) return buckets;
+    if (this.head === NO_HEAD) return buckets;
     for (let index = this.head - this.size + 1; index <= this.head; index++) {
       const base = this.baseOf(index);
       const a = this.slots[base + 1] ?? 0;
@@ -165,6 +199,7 @@ export class BucketWindow extends SlidingWindow {
       this.slots[base + 1] = a;
       this.slots[base + 2] = b;
     }
+    this.headBase = this.head === NO_HEAD ? 0 : this.baseOf(this.head);
   }
 
   /** Offset in `slots` of the slot that bucket `index` maps to. */
@@ -173,17 +208,28 @@ export class BucketWindow extends SlidingWindow {
     return (slot < 0 ? slot + this.size : slot) * SLOT_WIDTH;
   }
 
+  /** The slot after the one at `base`, round the ring: the slot of the next bucket. */
+  private nextBase(base: number): number {
+    const next = base + SLOT_WIDTH;
+    return next === this.slots.length ? 0 : next;
+  }
+
   /**
    * Give the slot of `index` to that bucket, removing whatever older bucket it held from the totals;
    * returns the slot's offset.
    */
   private claim(index: number): number {
     const base = this.baseOf(index);
+    this.claimAt(base, index);
+    return base;
+  }
+
+  /** `claim` for a slot offset already known to be that of `index`. */
+  private claimAt(base: number, index: number): void {
     if (this.slots[base] !== index) {
       this.clearSlot(base);
       this.slots[base] = index;
     }
-    return base;
   }
 
   private clearSlot(base: number): void {
@@ -225,18 +271,17 @@ export class SparseBucketWindow extends SlidingWindow {
     this.slideToIndex(Math.floor(nowMs / this.bucketMs));
   }
 
-  add(timeMs: number, a: number, b: number): boolean {
-    const index = Math.floor(timeMs / this.bucketMs);
+  protected addToIndex(index: number, a: number, b: number): boolean {
     this.slideToIndex(index);
-    if (index <= (this.head as number) - this.size) return false;
+    if (index <= this.head - this.size) return false;
     this.addToBucket(index, a, b);
     this.sumA += a;
     this.sumB += b;
     return true;
   }
 
-  private slideToIndex(index: number): void {
-    if (this.head !== null && index <= this.head) return;
+  protected slideToIndex(index: number): void {
+    if (index <= this.head) return;
     this.head = index;
     const oldest = index - this.size;
     while (this.first < this.indexes.length && (this.indexes[this.first] as number) <= oldest) {

@@ -172,11 +172,20 @@ interface ServiceState {
   lastScore: number;
   /** Event time of the latest event. */
   lastSeenMs: number;
+  /** The service's name, for closing its window from the list of open ones. Not part of the snapshot. */
+  name: string;
+  /**
+   * When it was last touched, counted in calls: services whose windows close together close in
+   * this order, least recently seen first (the order of the activity map). Not part of the snapshot.
+   */
+  touchSeq: number;
 }
 
-function newService(timeMs: number, trainingCapacity: number): ServiceState {
+function newService(name: string, timeMs: number, trainingCapacity: number): ServiceState {
   return {
     lastSeenMs: timeMs,
+    name,
+    touchSeq: 0,
     window: null,
     spare: null,
     windowsSeen: 0,
@@ -192,6 +201,10 @@ function newService(timeMs: number, trainingCapacity: number): ServiceState {
     sinceMs: 0,
     lastScore: 0,
   };
+}
+
+function byTouch(a: ServiceState, b: ServiceState): number {
+  return a.touchSeq - b.touchSeq;
 }
 
 /** Windows by which a service's first retrain comes early: spreads retrains over the period. */
@@ -245,7 +258,7 @@ export function withoutContamination(training: number[][]): number[][] {
   training.forEach((row, i) => {
     matrix.set(row.slice(0, FEATURE_COUNT), i * FEATURE_COUNT);
   });
-  const kept = calmRows(matrix);
+  const kept = calmRows(matrix, new Float64Array(FEATURE_COUNT));
   if (kept === matrix) return training;
   const rows: number[][] = [];
   for (let i = 0; i < kept.length / FEATURE_COUNT; i++)
@@ -253,35 +266,103 @@ export function withoutContamination(training: number[][]): number[][] {
   return rows;
 }
 
-/** withoutContamination on a row-major matrix: `matrix` itself when nothing is dropped. */
-function calmRows(matrix: Float64Array): Float64Array {
+/** The longest tail `tailQuantile` keeps; a quantile further in goes to quantileSelect. */
+const TAIL_MAX = 32;
+
+/**
+ * `quantileSelect` of `n` values read at `offset`, `offset + stride`, ... for a q near 0 or 1 (the
+ * training percentiles, the threshold quantile): the same number, since both take the order
+ * statistics around (n - 1) * q and interpolate between them alike, found in one pass that keeps
+ * the few smallest (or largest) values in order instead of partitioning a copy of the whole
+ * column. Reads `values` without reordering them. A quantile further than TAIL_MAX values from
+ * either end falls back to quantileSelect on a copy.
+ */
+export function tailQuantile(
+  values: ArrayLike<number>,
+  n: number,
+  q: number,
+  offset = 0,
+  stride = 1,
+): number {
+  if (n <= 0) return 0;
+  const pos = (n - 1) * Math.min(1, Math.max(0, q));
+  const lo = Math.floor(pos);
+  const needsNext = pos !== lo && lo + 1 < n;
+  // Order statistics lo (and lo + 1) are the k-th smallest or the k-th largest for this many k.
+  const fromLow = lo + (needsNext ? 2 : 1);
+  const fromHigh = n - lo;
+  if (Math.min(fromLow, fromHigh) > TAIL_MAX) {
+    const column = new Float64Array(n);
+    for (let i = 0; i < n; i++) column[i] = values[offset + i * stride] as number;
+    return quantileSelect(column, q);
+  }
+  const low = fromLow <= fromHigh;
+  const k = low ? fromLow : fromHigh;
+  // The k smallest (or largest) so far, the most extreme first.
+  const tail = tailScratch;
+  let held = 0;
+  for (let i = 0; i < n; i++) {
+    const v = values[offset + i * stride] as number;
+    if (held === k && !(low ? v < (tail[k - 1] as number) : v > (tail[k - 1] as number))) continue;
+    let at = held < k ? held++ : k - 1;
+    while (at > 0 && (low ? v < (tail[at - 1] as number) : v > (tail[at - 1] as number))) {
+      tail[at] = tail[at - 1] as number;
+      at--;
+    }
+    tail[at] = v;
+  }
+  const a = (low ? tail[lo] : tail[n - 1 - lo]) as number;
+  if (!needsNext) return a;
+  const b = (low ? tail[lo + 1] : tail[n - 2 - lo]) as number;
+  return a + (b - a) * (pos - lo);
+}
+const tailScratch = new Float64Array(TAIL_MAX);
+
+/**
+ * withoutContamination on a row-major matrix: `matrix` itself when nothing is dropped. Writes the
+ * per-feature medians of the rows it returns into `medians`.
+ */
+function calmRows(matrix: Float64Array, medians: Float64Array): Float64Array {
   const n = matrix.length / FEATURE_COUNT;
-  if (n < 10) return matrix;
-  const median = new Float64Array(FEATURE_COUNT);
-  const limit = new Float64Array(FEATURE_COUNT);
   const column = new Float64Array(n);
-  const deviation = new Float64Array(n);
+  columnMedians(matrix, column, medians);
+  if (n < 10) return matrix;
+  const limit = new Float64Array(FEATURE_COUNT);
+  const deviation = column;
   for (let f = 0; f < FEATURE_COUNT; f++) {
-    for (let i = 0; i < n; i++) column[i] = matrix[i * FEATURE_COUNT + f] as number;
-    const mid = quantileSelect(column, 0.5);
-    for (let i = 0; i < n; i++) deviation[i] = Math.abs((column[i] as number) - mid);
-    median[f] = mid;
+    const mid = medians[f] as number;
+    for (let i = 0; i < n; i++) deviation[i] = Math.abs((matrix[i * FEATURE_COUNT + f] as number) - mid);
     limit[f] = CONTAMINATION_LIMIT * flooredSpread(f, 1.4826 * quantileSelect(deviation, 0.5), mid);
   }
-  const kept = new Float64Array(matrix.length);
-  let count = 0;
-  for (let i = 0; i < n; i++) {
-    let calm = true;
-    for (let f = 0; f < FEATURE_COUNT && calm; f++) {
+  const isCalm = (i: number): boolean => {
+    for (let f = 0; f < FEATURE_COUNT; f++) {
       const v = matrix[i * FEATURE_COUNT + f] as number;
-      calm = Math.abs(v - (median[f] as number)) <= (limit[f] as number);
+      if (!(Math.abs(v - (medians[f] as number)) <= (limit[f] as number))) return false;
     }
-    if (!calm) continue;
-    kept.set(matrix.subarray(i * FEATURE_COUNT, (i + 1) * FEATURE_COUNT), count * FEATURE_COUNT);
-    count++;
-  }
+    return true;
+  };
+  // Counted first: nearly always every row is calm, and then nothing is copied.
+  let count = 0;
+  for (let i = 0; i < n; i++) if (isCalm(i)) count++;
   if (count === n || count < MIN_KEPT_SHARE * n) return matrix;
-  return kept.subarray(0, count * FEATURE_COUNT);
+  const kept = new Float64Array(count * FEATURE_COUNT);
+  let at = 0;
+  for (let i = 0; i < n; i++) {
+    if (!isCalm(i)) continue;
+    for (let f = 0; f < FEATURE_COUNT; f++) kept[at++] = matrix[i * FEATURE_COUNT + f] as number;
+  }
+  columnMedians(kept, column, medians);
+  return kept;
+}
+
+/** The median of each feature of a row-major matrix into `medians`; `column` is room for one column. */
+function columnMedians(matrix: Float64Array, column: Float64Array, medians: Float64Array): void {
+  const n = matrix.length / FEATURE_COUNT;
+  const values = column.subarray(0, n);
+  for (let f = 0; f < FEATURE_COUNT; f++) {
+    for (let i = 0; i < n; i++) values[i] = matrix[i * FEATURE_COUNT + f] as number;
+    medians[f] = quantileSelect(values, 0.5);
+  }
 }
 
 export function createMlDetector(config: MlConfig): Detector {
@@ -295,6 +376,11 @@ export function createMlDetector(config: MlConfig): Detector {
   const staleMs = Math.max(MIN_STALE_MS, 2 * forWindows * windowMs);
   const maxServices = config.max_services ?? MAX_SERVICES;
   const capacity = new CapacityGuard(DETECTOR_NAME, "services", maxServices, staleMs);
+  /** Services with an open window, in no particular order (see closeDue); `due` is room for closeDue. */
+  let openWindows: ServiceState[] = [];
+  const due: ServiceState[] = [];
+  /** Calls so far that touched a service (see ServiceState.touchSeq). */
+  let touches = 0;
   /** Earliest end of any open window: lets observe() skip the scan of other services. */
   let nextCloseMs = Number.POSITIVE_INFINITY;
   const vector = new Float64Array(FEATURE_COUNT);
@@ -332,26 +418,24 @@ export function createMlDetector(config: MlConfig): Detector {
 
   function train(service: string, state: ServiceState): void {
     const all = state.training.toMatrix();
-    const rows = calmRows(all);
+    const medians = new Float64Array(FEATURE_COUNT);
+    const rows = calmRows(all, medians);
     if (rows !== all) state.training.assign(rows);
     const forest = fitOn(service, state, rows);
     const n = rows.length / FEATURE_COUNT;
-    const median: number[] = [];
+    const median = Array.from(medians);
     const low: number[] = [];
     const high: number[] = [];
-    const column = new Float64Array(n);
     for (let f = 0; f < FEATURE_COUNT; f++) {
-      for (let i = 0; i < n; i++) column[i] = rows[i * FEATURE_COUNT + f] as number;
-      median.push(quantileSelect(column, 0.5));
-      low.push(quantileSelect(column, 0.01));
-      high.push(quantileSelect(column, 0.99));
+      low.push(tailQuantile(rows, n, 0.01, f, FEATURE_COUNT));
+      high.push(tailQuantile(rows, n, 0.99, f, FEATURE_COUNT));
     }
     // The threshold is a quantile of the scores windows got as they arrived (running, no re-score).
     // The first model has none yet: it scores its training windows once to start the record.
     if (state.model === null || state.scores.length < Math.min(n, minTraining)) {
       state.scores = Array.from(forest.scoreMany(rows));
     }
-    const calibrated = quantileSelect(Float64Array.from(state.scores), config.threshold_quantile);
+    const calibrated = tailQuantile(state.scores, state.scores.length, config.threshold_quantile);
     state.model = {
       forest,
       threshold: calibrated + config.score_margin,
@@ -617,19 +701,35 @@ export function createMlDetector(config: MlConfig): Detector {
     }
   }
 
-  /** Closes every window that ended by `nowMs`; returns how many it closed. */
+  /**
+   * Closes every window that ended by `nowMs`, least recently seen service first; returns how many
+   * it closed. Walks the services with an open window (a list kept beside the activity map, whose
+   * ordered copy cost a map built per call) and drops the closed ones from it.
+   */
   function closeDue(nowMs: number, out: DetectorFinding[]): number {
     if (nowMs < nextCloseMs) return 0;
     let next = Number.POSITIVE_INFINITY;
-    let closed = 0;
-    for (const [service, state] of services.entries) {
+    let kept = 0;
+    for (let i = 0; i < openWindows.length; i++) {
+      const state = openWindows[i] as ServiceState;
       const window = state.window;
-      if (!window) continue;
-      if (nowMs >= window.startMs + windowMs) {
-        closeWindow(service, state, out);
-        closed++;
-      } else next = Math.min(next, window.startMs + windowMs);
+      if (window === null) continue;
+      const endMs = window.startMs + windowMs;
+      if (nowMs >= endMs) {
+        due.push(state);
+      } else {
+        openWindows[kept++] = state;
+        next = Math.min(next, endMs);
+      }
     }
+    openWindows.length = kept;
+    if (due.length > 1) due.sort(byTouch);
+    const closed = due.length;
+    for (let i = 0; i < closed; i++) {
+      const state = due[i] as ServiceState;
+      closeWindow(state.name, state, out);
+    }
+    due.length = 0;
     nextCloseMs = next;
     return closed;
   }
@@ -648,6 +748,8 @@ export function createMlDetector(config: MlConfig): Detector {
       let state = services.touchIfPresent(event.service, event.timeMs);
       if (!state) {
         const room = services.makeRoom(maxServices, event.timeMs - staleMs, (service, evicted) => {
+          // No longer tracked: its open window is dropped, never scored.
+          evicted.window = null;
           if (!evicted.firing) return;
           out ??= [];
           out.push(endWithoutData(service, evicted, event.timeMs, "evicted"));
@@ -656,9 +758,10 @@ export function createMlDetector(config: MlConfig): Detector {
           out = capacity.refused(event.service, services.size, event.timeMs, out);
           return out && out.length > 0 ? out : NO_FINDINGS;
         }
-        state = newService(event.timeMs, config.max_training_windows);
+        state = newService(event.service, event.timeMs, config.max_training_windows);
         services.touch(event.service, state, event.timeMs);
       }
+      state.touchSeq = ++touches;
       if (!state.window) {
         // Each service's windows are offset by whole seconds from a hash of its name, so a fleet's
         // windows do not all close (and get scored) in the same tick.
@@ -666,6 +769,7 @@ export function createMlDetector(config: MlConfig): Detector {
         const startMs = Math.floor((event.timeMs - phaseMs) / windowMs) * windowMs + phaseMs;
         state.window = state.spare ? resetWindow(state.spare, startMs) : newWindow(startMs);
         state.spare = null;
+        openWindows.push(state);
         nextCloseMs = Math.min(nextCloseMs, state.window.startMs + windowMs);
       }
       // An event a little late for its window is counted in the open one rather than dropped.
@@ -697,7 +801,7 @@ export function createMlDetector(config: MlConfig): Detector {
     snapshot(): unknown {
       const serviceStates: unknown[] = [];
       for (const [service, state] of services.entries) {
-        const { spare: _spare, ...saved } = state;
+        const { spare: _spare, name: _name, touchSeq: _touchSeq, ...saved } = state;
         serviceStates.push({
           service,
           ...saved,
@@ -729,13 +833,20 @@ export function createMlDetector(config: MlConfig): Detector {
       services = new ActivityMap<ServiceState>();
       firing = new Set<string>();
       nextCloseMs = Number.POSITIVE_INFINITY;
+      openWindows = [];
+      touches = 0;
       fitQueue = [];
       fitQueueHead = 0;
       heavyCall = isRecord(snapshot) && snapshot.skipNextFits === true;
       for (const [service, state] of restored) {
         services.set(service, state);
+        // The snapshot lists services least recently seen first.
+        state.touchSeq = ++touches;
         if (state.firing) firing.add(service);
-        if (state.window) nextCloseMs = Math.min(nextCloseMs, state.window.startMs + windowMs);
+        if (state.window) {
+          openWindows.push(state);
+          nextCloseMs = Math.min(nextCloseMs, state.window.startMs + windowMs);
+        }
       }
       // The queue in its saved order; a snapshot without one (written before the queue existed)
       // queues every service whose fit is due by its counters, in snapshot order.
@@ -848,6 +959,8 @@ function parseSnapshot(snapshot: unknown, trainingCapacity: number): Map<string,
     if (typeof raw.firing !== "boolean") fail(`${where}.firing is not a boolean`);
     const window = parseWindow(raw.window, `${where}.window`);
     result.set(service, {
+      name: service,
+      touchSeq: 0,
       window,
       spare: null,
       windowsSeen: numberField(raw, "windowsSeen", where),

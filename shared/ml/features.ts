@@ -167,14 +167,20 @@ export function addEvent(window: WindowState, event: LogEvent): void {
 function keepSlowest(slowest: LogLine[], line: LogLine): void {
   if (slowest.length < SAMPLES_PER_KIND) {
     slowest.push(line);
-  } else {
-    let minIndex = 0;
-    for (let i = 1; i < slowest.length; i++) {
-      if ((slowest[i]?.metrics.latency_ms ?? 0) < (slowest[minIndex]?.metrics.latency_ms ?? 0)) minIndex = i;
-    }
-    if ((line.metrics.latency_ms ?? 0) <= (slowest[minIndex]?.metrics.latency_ms ?? 0)) return;
-    slowest[minIndex] = line;
+    return;
   }
+  // Each kept line's latency read once (they are other events' objects, rarely in cache).
+  let minIndex = 0;
+  let minLatency = slowest[0]?.metrics.latency_ms ?? 0;
+  for (let i = 1; i < slowest.length; i++) {
+    const latency = slowest[i]?.metrics.latency_ms ?? 0;
+    if (latency < minLatency) {
+      minIndex = i;
+      minLatency = latency;
+    }
+  }
+  if ((line.metrics.latency_ms ?? 0) <= minLatency) return;
+  slowest[minIndex] = line;
 }
 
 function latencyQuantile(window: WindowState, q: number): number {

@@ -152,8 +152,39 @@ export function averagePathLength(n: number): number {
   return 2 * (Math.log(n - 1) + EULER_GAMMA) - (2 * (n - 1)) / n;
 }
 
-/** The packed word of a leaf (see IsolationForest.nodes). */
-const LEAF_WORD = -1;
+/**
+ * Room for one row's path length in each tree, shared by every forest (scoring runs to the end
+ * before another starts): a row outside the training box takes the extrapolation per tree.
+ */
+let leafPaths = new Float64Array(0);
+
+/**
+ * The packed word of a leaf (see IsolationForest.nodes): the leaf bit, feature 0 and a step of 0,
+ * so `stepDown` leaves a walk that reached its leaf where it is. An internal node's feature is
+ * below 32767 and never sets the bit.
+ */
+const LEAF_WORD = 0x8000;
+/** The bit of a packed word that marks a leaf; the feature is the 15 bits below it. */
+const LEAF_BIT = 0x8000;
+const FEATURE_BITS = 0x7fff;
+
+/**
+ * One level down a packed tree from node `at` (word `w`): to at + 1 when the row's value is below
+ * the split, else to the right child `w >>> 16` nodes on; a leaf stays put. Arithmetic on the
+ * comparison rather than a branch: random splits send a row either way about equally often, so a
+ * branch per level mispredicts about half the time (the walk was twice as slow that way). NaN
+ * compares false and goes right: a missing value is treated as large, never a crash.
+ */
+function stepDown(
+  data: ArrayLike<number>,
+  offset: number,
+  splits: Float32Array,
+  at: number,
+  w: number,
+): number {
+  const below = +((data[offset + (w & FEATURE_BITS)] as number) < (splits[2 * at + 1] as number));
+  return at + below * (1 - ((w >>> 15) & 1)) + (1 - below) * (w >>> 16);
+}
 
 /** The flat arrays a forest is built from and serialized as. */
 interface NodeArrays {
@@ -167,7 +198,7 @@ interface NodeArrays {
 
 export class IsolationForest {
   /**
-   * Every node in 8 bytes, two 32-bit words: the first holds the feature (low 16 bits) and the
+   * Every node in 8 bytes, two 32-bit words: the first holds the feature (low 15 bits) and the
    * distance to the right child (high 16 bits), or LEAF_WORD; the second the split value (or
    * the leaf's path length) as a float32, read through `splits`. One row walks a node with one
    * cache line instead of three (feature, split and right child in separate arrays), which is
@@ -237,7 +268,7 @@ export class IsolationForest {
     const right = new Int32Array(n);
     for (let i = 0; i < n; i++) {
       const w = this.nodes[2 * i] as number;
-      feature[i] = w === LEAF_WORD ? LEAF : w & 0xffff;
+      feature[i] = w === LEAF_WORD ? LEAF : w & FEATURE_BITS;
       right[i] = w === LEAF_WORD ? 0 : i + (w >>> 16);
       split[i] = this.splits[2 * i + 1] as number;
     }
@@ -290,6 +321,7 @@ export class IsolationForest {
     const trees = options.trees ?? 100;
     const requestedSample = options.sampleSize ?? 256;
     const seed = options.seed ?? 1;
+    const extrapolate = options.extrapolate ?? false;
     if (!Number.isInteger(nFeatures) || nFeatures < 1 || nFeatures > 32767) {
       throw new InputError(`nFeatures must be an integer in 1..32767, got ${nFeatures}`);
     }
@@ -322,6 +354,8 @@ export class IsolationForest {
     const roots = new Int32Array(trees);
     const boxLow = new Float32Array(trees * nFeatures);
     const boxHigh = new Float32Array(trees * nFeatures);
+    const fullLow = new Float64Array(nFeatures);
+    const fullHigh = new Float64Array(nFeatures);
     for (let t = 0; t < trees; t++) {
       const treeRng = rng.fork();
       // Partial Fisher-Yates: the first sampleSize entries become a uniform sample without
@@ -333,30 +367,33 @@ export class IsolationForest {
         permutation[j] = tmp;
       }
       const sample = permutation.subarray(0, sampleSize);
+      // A tree whose sample is every row (fewer rows than the sample size) has the box of the
+      // first such tree: the same rows in another order.
+      const sameBox = t > 0 && sampleSize === nRows;
+      let constant = 0;
       for (let f = 0; f < nFeatures; f++) {
         let low = Number.POSITIVE_INFINITY;
         let high = Number.NEGATIVE_INFINITY;
-        for (let i = 0; i < sampleSize; i++) {
-          const v = rows[(sample[i] as number) * nFeatures + f] as number;
-          if (v < low) low = v;
-          if (v > high) high = v;
+        if (sameBox) {
+          low = fullLow[f] as number;
+          high = fullHigh[f] as number;
+        } else {
+          for (let i = 0; i < sampleSize; i++) {
+            const v = rows[(sample[i] as number) * nFeatures + f] as number;
+            if (v < low) low = v;
+            if (v > high) high = v;
+          }
+          // Kept unrounded: boxLow and boxHigh are float32, the test below is on these.
+          fullLow[f] = low;
+          fullHigh[f] = high;
         }
         boxLow[t * nFeatures + f] = low;
         boxHigh[t * nFeatures + f] = high;
+        if (!(high > low)) constant = withConstant(constant, f);
       }
-      roots[t] = builder.buildTree(sample, treeRng);
+      roots[t] = builder.buildTree(sample, treeRng, constant);
     }
-    const { feature, split, right } = builder.finish();
-    const extrapolate = options.extrapolate ?? false;
-    return new IsolationForest(
-      nFeatures,
-      sampleSize,
-      extrapolate,
-      { feature, split, right },
-      roots,
-      boxLow,
-      boxHigh,
-    );
+    return new IsolationForest(nFeatures, sampleSize, extrapolate, builder.finish(), roots, boxLow, boxHigh);
   }
 
   /**
@@ -409,6 +446,8 @@ export class IsolationForest {
   pathLength(data: ArrayLike<number>, offset = 0): number {
     const outside = this.extrapolate ? this.collectOutside(data, offset) : 0;
     const extrapolate = outside > 0;
+    if (extrapolate && leafPaths.length < this.roots.length) leafPaths = new Float64Array(this.roots.length);
+    const paths = leafPaths;
     const nodes = this.nodes;
     const splits = this.splits;
     const roots = this.roots;
@@ -416,8 +455,8 @@ export class IsolationForest {
     let total = 0;
     let t = 0;
     // Four trees walked side by side: a forest that is not in cache costs a memory round trip per
-    // level, and four independent walks wait for theirs together instead of one after another.
-    // NaN compares false and goes right: a missing value is treated as large, never a crash.
+    // level, and four independent walks wait for theirs together instead of one after another. A
+    // walk at its leaf stays there (stepDown) until all four are.
     for (; t + 3 < nTrees; t += 4) {
       let a = roots[t] as number;
       let b = roots[t + 1] as number;
@@ -427,66 +466,44 @@ export class IsolationForest {
       let wb = nodes[2 * b] as number;
       let wc = nodes[2 * c] as number;
       let wd = nodes[2 * d] as number;
-      while (wa !== LEAF_WORD || wb !== LEAF_WORD || wc !== LEAF_WORD || wd !== LEAF_WORD) {
-        if (wa !== LEAF_WORD) {
-          a =
-            (data[offset + (wa & 0xffff)] as number) < (splits[2 * a + 1] as number)
-              ? a + 1
-              : a + (wa >>> 16);
-          wa = nodes[2 * a] as number;
-        }
-        if (wb !== LEAF_WORD) {
-          b =
-            (data[offset + (wb & 0xffff)] as number) < (splits[2 * b + 1] as number)
-              ? b + 1
-              : b + (wb >>> 16);
-          wb = nodes[2 * b] as number;
-        }
-        if (wc !== LEAF_WORD) {
-          c =
-            (data[offset + (wc & 0xffff)] as number) < (splits[2 * c + 1] as number)
-              ? c + 1
-              : c + (wc >>> 16);
-          wc = nodes[2 * c] as number;
-        }
-        if (wd !== LEAF_WORD) {
-          d =
-            (data[offset + (wd & 0xffff)] as number) < (splits[2 * d + 1] as number)
-              ? d + 1
-              : d + (wd >>> 16);
-          wd = nodes[2 * d] as number;
-        }
+      while ((wa & wb & wc & wd & LEAF_BIT) === 0) {
+        a = stepDown(data, offset, splits, a, wa);
+        wa = nodes[2 * a] as number;
+        b = stepDown(data, offset, splits, b, wb);
+        wb = nodes[2 * b] as number;
+        c = stepDown(data, offset, splits, c, wc);
+        wc = nodes[2 * c] as number;
+        d = stepDown(data, offset, splits, d, wd);
+        wd = nodes[2 * d] as number;
       }
-      let pa = splits[2 * a + 1] as number;
-      let pb = splits[2 * b + 1] as number;
-      let pc = splits[2 * c + 1] as number;
-      let pd = splits[2 * d + 1] as number;
+      const pa = splits[2 * a + 1] as number;
+      const pb = splits[2 * b + 1] as number;
+      const pc = splits[2 * c + 1] as number;
+      const pd = splits[2 * d + 1] as number;
       if (extrapolate) {
-        pa = this.extrapolatedPath(t, data, offset, pa, outside);
-        pb = this.extrapolatedPath(t + 1, data, offset, pb, outside);
-        pc = this.extrapolatedPath(t + 2, data, offset, pc, outside);
-        pd = this.extrapolatedPath(t + 3, data, offset, pd, outside);
+        paths[t] = pa;
+        paths[t + 1] = pb;
+        paths[t + 2] = pc;
+        paths[t + 3] = pd;
+      } else {
+        // Summed in tree order, as the other paths do, so every path gives the same score.
+        total += pa;
+        total += pb;
+        total += pc;
+        total += pd;
       }
-      // Summed in tree order, as the other paths do, so every path gives the same score.
-      total += pa;
-      total += pb;
-      total += pc;
-      total += pd;
     }
     for (; t < nTrees; t++) {
       let node = roots[t] as number;
       let w = nodes[2 * node] as number;
       while (w !== LEAF_WORD) {
-        node =
-          (data[offset + (w & 0xffff)] as number) < (splits[2 * node + 1] as number)
-            ? node + 1
-            : node + (w >>> 16);
+        node = stepDown(data, offset, splits, node, w);
         w = nodes[2 * node] as number;
       }
-      let path = splits[2 * node + 1] as number;
-      if (extrapolate) path = this.extrapolatedPath(t, data, offset, path, outside);
-      total += path;
+      if (extrapolate) paths[t] = splits[2 * node + 1] as number;
+      else total += splits[2 * node + 1] as number;
     }
+    if (extrapolate) total = this.extrapolatedTotal(paths, data, offset, outside);
     return total / nTrees;
   }
 
@@ -497,37 +514,49 @@ export class IsolationForest {
    * constant (it only grows deeper down, so this is conservative), the isolation depth G is
    * geometric and E[min(G, h)] = (1 - (1 - p)^h) / p, with h the classic path length.
    */
-  private extrapolatedPath(
-    tree: number,
+  private extrapolatedTotal(
+    /** Each tree's classic path length for the row, in tree order. */
+    paths: Float64Array,
     data: ArrayLike<number>,
     offset: number,
-    path: number,
     /** How many entries of `outsideFeatures` (from collectOutside) hold this row's candidates. */
     outside: number,
   ): number {
-    const base = tree * this.nFeatures;
+    const nFeatures = this.nFeatures;
     const candidates = this.outsideFeatures as Int32Array;
-    let chance = 0;
-    // Features inside the inner box are inside this tree's box: they count as varying exactly
-    // when the box varies, which innerBox() counted once per tree. Only the candidates can differ.
-    let varying = (this.inner as { varying: Int32Array }).varying[tree] as number;
-    for (let c = 0; c < outside; c++) {
-      const f = candidates[c] as number;
-      const v = data[offset + f] as number;
-      const low = this.boxLow[base + f] as number;
-      const high = this.boxHigh[base + f] as number;
-      if (v < low) {
-        chance += (low - v) / (high - v);
-        if (!(high > low)) varying++;
-      } else if (v > high) {
-        chance += (v - high) / (v - low);
-        if (!(high > low)) varying++;
+    const varyingByTree = (this.inner as { varying: Int32Array }).varying;
+    const { boxLow, boxHigh } = this;
+    // One loop over the trees rather than a call per tree: a call returns its number boxed, and
+    // rows outside the training box are a good share of what a detector scores.
+    let total = 0;
+    for (let tree = 0; tree < this.roots.length; tree++) {
+      let path = paths[tree] as number;
+      const base = tree * nFeatures;
+      let chance = 0;
+      // Features inside the inner box are inside this tree's box: they count as varying exactly
+      // when the box varies, which innerBox() counted once per tree. Only the candidates can differ.
+      let varying = varyingByTree[tree] as number;
+      for (let c = 0; c < outside; c++) {
+        const f = candidates[c] as number;
+        const v = data[offset + f] as number;
+        const low = boxLow[base + f] as number;
+        const high = boxHigh[base + f] as number;
+        if (v < low) {
+          chance += (low - v) / (high - v);
+          if (!(high > low)) varying++;
+        } else if (v > high) {
+          chance += (v - high) / (v - low);
+          if (!(high > low)) varying++;
+        }
       }
+      if (chance > 0) {
+        const p = chance / varying;
+        path = p >= 1 ? Math.min(1, path) : (1 - (1 - p) ** path) / p;
+      }
+      // Summed in tree order, as the other paths do, so every path gives the same score.
+      total += path;
     }
-    if (chance <= 0) return path;
-    const p = chance / varying;
-    if (p >= 1) return Math.min(1, path);
-    return (1 - (1 - p) ** path) / p;
+    return total;
   }
 
   /** Anomaly score in (0, 1]: near 1 is anomalous, well under 0.5 is normal. */
@@ -575,10 +604,7 @@ export class IsolationForest {
           let node = root;
           let w = nodes[2 * node] as number;
           while (w !== LEAF_WORD) {
-            node =
-              (rows[offset + (w & 0xffff)] as number) < (splits[2 * node + 1] as number)
-                ? node + 1
-                : node + (w >>> 16);
+            node = stepDown(rows, offset, splits, node, w);
             w = nodes[2 * node] as number;
           }
           result[i] = (result[i] as number) + (splits[2 * node + 1] as number);
@@ -626,14 +652,14 @@ export class IsolationForest {
   private scoreOutside(full: FullLayout, rows: Float64Array, offset: number, outside: number): number {
     const { height, trees, feature, split, leaf } = full;
     const internal = (1 << height) - 1;
-    let total = 0;
+    if (leafPaths.length < trees) leafPaths = new Float64Array(trees);
     for (let t = 0; t < trees; t++) {
       const nodes = t * internal;
       let at = 0;
       for (let level = 0; level < height; level++) at = descend(rows, offset, feature, split, nodes, at);
-      const path = leaf[t * (internal + 1) + at - internal] as number;
-      total += this.extrapolatedPath(t, rows, offset, path, outside);
+      leafPaths[t] = leaf[t * (internal + 1) + at - internal] as number;
     }
+    const total = this.extrapolatedTotal(leafPaths, rows, offset, outside);
     return 2 ** (-(total / trees) / this.normaliser);
   }
 
@@ -794,28 +820,48 @@ function validateStructure(
 }
 
 /**
- * The growable node arrays every fit builds its trees in, kept between fits (a fit runs to the end
- * before the next starts, and the forest packs the nodes into its own buffer). A detector with a
+ * The growable node buffer every fit builds its trees in, kept between fits (a fit runs to the end
+ * before the next starts, and the forest copies out the nodes it grew). A detector with a
  * thousand services fits thousands of times: fresh arrays per fit (about 0.5 MB for 100 trees,
  * plus their trimmed copies) were most of its ArrayBuffer churn, and V8 answers external memory
  * growth with a mark-compact it must finish at once, on the event that happens to be running
- * (see "ML detector at fleet size" in docs/benchmarks.md). Holds about 10 bytes per node of the
- * largest forest fitted so far.
+ * (see "ML detector at fleet size" in docs/benchmarks.md). Holds 8 bytes per node of the largest
+ * forest fitted so far, plus a few numbers per sample row.
  */
 const scratch = {
-  feature: new Int16Array(0),
-  split: new Float32Array(0),
-  right: new Int32Array(0),
+  /** Nodes in the packed form of IsolationForest.nodes; `splits` is the same buffer as float32. */
+  nodes: new Int32Array(0),
+  splits: new Float32Array(0),
   permutation: new Int32Array(0),
+  values: new Float64Array(0),
+  /** averagePathLength(n) for n = 0, 1, ...: a leaf per few rows otherwise takes a Math.log each. */
+  pathLengths: new Float64Array(0),
 };
 
-/** Grows trees into the shared growable typed arrays (`scratch`). */
+/**
+ * A set of features as a bit mask, for the first 31 features (an int32 bit each); a feature past
+ * them is never marked, which only means its rows get scanned.
+ */
+function withConstant(constant: number, feature: number): number {
+  return feature < 31 ? constant | (1 << feature) : constant;
+}
+
+function isConstant(constant: number, feature: number): boolean {
+  return feature < 31 && ((constant >>> feature) & 1) === 1;
+}
+
+/**
+ * Grows trees into the shared growable buffer (`scratch`), already packed as the forest keeps them:
+ * a fit then copies its nodes out in one piece instead of packing them node by node.
+ */
 class TreeBuilder {
-  private feature: Int16Array;
-  private split: Float32Array;
-  private right: Int32Array;
+  private nodes: Int32Array<ArrayBuffer>;
+  private splits: Float32Array<ArrayBuffer>;
   private count = 0;
   private readonly candidates: Int32Array;
+  /** The split feature's value of each sample position, filled node by node as it is scanned. */
+  private readonly values: Float64Array;
+  private readonly pathLengths: Float64Array;
 
   constructor(
     private readonly rows: Float64Array,
@@ -825,66 +871,72 @@ class TreeBuilder {
     trees: number,
   ) {
     const estimate = Math.max(16, trees * Math.min(2 * sampleSize, 2 ** (heightLimit + 1)));
-    if (scratch.feature.length < estimate) {
-      scratch.feature = new Int16Array(estimate);
-      scratch.split = new Float32Array(estimate);
-      scratch.right = new Int32Array(estimate);
+    if (scratch.nodes.length < 2 * estimate) {
+      scratch.nodes = new Int32Array(2 * estimate);
+      scratch.splits = new Float32Array(scratch.nodes.buffer);
     }
-    this.feature = scratch.feature;
-    this.split = scratch.split;
-    this.right = scratch.right;
+    this.nodes = scratch.nodes;
+    this.splits = scratch.splits;
     this.candidates = new Int32Array(nFeatures);
+    if (scratch.values.length < sampleSize) scratch.values = new Float64Array(sampleSize);
+    this.values = scratch.values;
+    if (scratch.pathLengths.length <= sampleSize) {
+      scratch.pathLengths = new Float64Array(sampleSize + 1);
+      for (let n = 0; n <= sampleSize; n++) scratch.pathLengths[n] = averagePathLength(n);
+    }
+    this.pathLengths = scratch.pathLengths;
   }
 
-  buildTree(sample: Int32Array, rng: Rng): number {
+  /** `constant`: features known not to vary in the sample (see withConstant). */
+  buildTree(sample: Int32Array, rng: Rng, constant: number): number {
     const root = this.count;
-    this.grow(sample, 0, sample.length, 0, rng);
+    this.grow(sample, 0, sample.length, 0, rng, constant);
     return root;
   }
 
-  /** Views of the scratch arrays, valid until the next fit: the forest packs them at once. */
-  finish(): { feature: Int16Array; split: Float32Array; right: Int32Array } {
-    return {
-      feature: this.feature.subarray(0, this.count),
-      split: this.split.subarray(0, this.count),
-      right: this.right.subarray(0, this.count),
-    };
+  /** The packed nodes grown so far, copied out of the scratch buffer. */
+  finish(): Int32Array {
+    return this.nodes.slice(0, 2 * this.count);
   }
 
   private allocate(): number {
-    if (this.count === this.feature.length) {
-      const size = this.feature.length * 2;
-      const feature = new Int16Array(size);
-      feature.set(this.feature);
-      const split = new Float32Array(size);
-      split.set(this.split);
-      const right = new Int32Array(size);
-      right.set(this.right);
-      this.feature = feature;
-      this.split = split;
-      this.right = right;
-      scratch.feature = feature;
-      scratch.split = split;
-      scratch.right = right;
+    if (2 * this.count === this.nodes.length) {
+      const nodes = new Int32Array(this.nodes.length * 2);
+      nodes.set(this.nodes);
+      this.nodes = nodes;
+      this.splits = new Float32Array(nodes.buffer);
+      scratch.nodes = nodes;
+      scratch.splits = this.splits;
     }
     return this.count++;
   }
 
   private leaf(node: number, depth: number, size: number): void {
-    this.feature[node] = LEAF;
-    this.split[node] = depth + averagePathLength(size);
-    this.right[node] = 0;
+    this.nodes[2 * node] = LEAF_WORD;
+    this.splits[2 * node + 1] = depth + (this.pathLengths[size] as number);
   }
 
-  /** Grows the subtree over sample[from, to) and returns its root index. */
-  private grow(sample: Int32Array, from: number, to: number, depth: number, rng: Rng): number {
+  /**
+   * Grows the subtree over sample[from, to) and returns its root index. `constant` holds features
+   * known not to vary in these rows (see withConstant): a feature that does not vary in a node
+   * does not vary in its children, so a draw of it is turned down without scanning the rows again.
+   * The draws are the same, so the tree is too.
+   */
+  private grow(
+    sample: Int32Array,
+    from: number,
+    to: number,
+    depth: number,
+    rng: Rng,
+    constant: number,
+  ): number {
     const node = this.allocate();
     const size = to - from;
     if (depth >= this.heightLimit || size <= 1) {
       this.leaf(node, depth, size);
       return node;
     }
-    const { rows, nFeatures, candidates } = this;
+    const { rows, nFeatures, candidates, values } = this;
     // The split feature is uniform among the features that vary in the node. Rather than the
     // range of every feature, draw features in random order and scan only until one varies: the
     // same distribution, and usually one column read instead of all of them.
@@ -896,36 +948,47 @@ class TreeBuilder {
       candidates[pick] = candidates[remaining - 1] as number;
       candidates[remaining - 1] = f;
       remaining--;
+      if (isConstant(constant, f)) continue;
       let low = Number.POSITIVE_INFINITY;
       let high = Number.NEGATIVE_INFINITY;
+      // The column is copied as it is scanned, so the partition below reads it in order instead
+      // of through the sample index again.
       for (let i = from; i < to; i++) {
         const v = rows[(sample[i] as number) * nFeatures + f] as number;
+        values[i] = v;
         if (v < low) low = v;
         if (v > high) high = v;
       }
-      if (!(high > low)) continue;
+      if (!(high > low)) {
+        constant = withConstant(constant, f);
+        continue;
+      }
       // Splits are stored as float32; a value between two rows closer than float32 resolution can
       // round onto one of them. Try a few draws before moving on to another feature.
       for (let attempt = 0; attempt < 4; attempt++) {
         const cut = Math.fround(low + (high - low) * rng.next());
         if (!(cut > low && cut <= high)) continue;
-        // Partition in place: rows with value < cut to the front.
+        // Partition in place: rows with value < cut to the front, each one swapped with the first
+        // row at or above the cut. Arithmetic on the comparison rather than a branch (which
+        // mispredicts about half the time near the root); the rows end in the same order as the
+        // branching swap leaves them, so the next tree draws the same sample. Position i is not
+        // yet moved when it is read (swaps only touch mid <= i), so values[i] is its value.
         let mid = from;
         for (let i = from; i < to; i++) {
           const idx = sample[i] as number;
-          if ((rows[idx * nFeatures + f] as number) < cut) {
-            sample[i] = sample[mid] as number;
-            sample[mid] = idx;
-            mid++;
-          }
+          const atMid = sample[mid] as number;
+          const below = +((values[i] as number) < cut);
+          sample[i] = idx + below * (atMid - idx);
+          sample[mid] = atMid + below * (idx - atMid);
+          mid += below;
         }
         if (mid === from || mid === to) continue;
-        this.feature[node] = f;
-        this.split[node] = cut;
-        this.grow(sample, from, mid, depth + 1, rng);
-        // Growing may reallocate the arrays, so read this.right only after the call returns.
-        const rightChild = this.grow(sample, mid, to, depth + 1, rng);
-        this.right[node] = rightChild;
+        this.grow(sample, from, mid, depth + 1, rng, constant);
+        const step = this.grow(sample, mid, to, depth + 1, rng, constant) - node;
+        if (step > 0xffff) throw new InputError(`node ${node} has its right child ${step} nodes away`);
+        // Growing may reallocate the buffer, so write the node only after its children.
+        this.nodes[2 * node] = f | (step << 16);
+        this.splits[2 * node + 1] = cut;
         return node;
       }
     }

@@ -3,7 +3,7 @@ import type { DetectorFinding } from "../../shared/alerts/types.js";
 import { DEFAULT_CONFIG } from "../../shared/config/defaults.js";
 import { type Detector, type DetectorScope, NO_FINDINGS } from "../../shared/detectors/detector.js";
 import { createRuleDetectors } from "../../shared/detectors/index.js";
-import type { LogEvent } from "../../shared/log/schema.js";
+import { EVENT_TYPES, type EventType, type LogEvent } from "../../shared/log/schema.js";
 import { Pipeline } from "../../shared/pipeline.js";
 
 const T0 = Date.UTC(2026, 2, 14, 5);
@@ -25,12 +25,17 @@ function event(extra: Partial<LogEvent>, timeMs = T0): LogEvent {
   };
 }
 
-/** Records which events it was shown, under the given scope. */
-function recorder(name: string, scope?: DetectorScope): Detector & { seen: string[] } {
+/** Records which events it was shown, under the given scope and event types. */
+function recorder(
+  name: string,
+  scope?: DetectorScope,
+  eventTypes?: readonly EventType[],
+): Detector & { seen: string[] } {
   const seen: string[] = [];
   return {
     name,
     ...(scope === undefined ? {} : { scope }),
+    ...(eventTypes === undefined ? {} : { eventTypes }),
     seen,
     observe(e: LogEvent): readonly DetectorFinding[] {
       seen.push(e.message);
@@ -71,6 +76,45 @@ describe("detector scopes", () => {
             ? event({ event_type: "auth_failure", status_code: 401, origin: "json" }, T0 + i)
             : event({ status_code: 404, message: `GET /probe${i} 404` }, T0 + i);
         expect(detector.observe(outOfScope)).toEqual([]);
+      }
+      expect(JSON.stringify(detector.snapshot())).toBe(before);
+    }
+  });
+
+  it("the pipeline shows a detector only the event types it names, within its scope", () => {
+    const auth = recorder("auth", undefined, ["auth_failure"]);
+    const sshdAuth = recorder("sshd-auth", "sshd", ["auth_failure"]);
+    const pipeline = new Pipeline({ config: DEFAULT_CONFIG, detectors: [auth, sshdAuth] });
+    pipeline.ingestEvent(event({ message: "request" }));
+    pipeline.ingestEvent(event({ message: "failure", event_type: "auth_failure" }, T0 + 1));
+    pipeline.ingestEvent(
+      event({ message: "sshd failure", origin: "sshd", event_type: "auth_failure" }, T0 + 2),
+    );
+    pipeline.ingestEvent(
+      event({ message: "sshd success", origin: "sshd", event_type: "auth_success" }, T0 + 3),
+    );
+    expect(auth.seen).toEqual(["failure", "sshd failure"]);
+    expect(sshdAuth.seen).toEqual(["sshd failure"]);
+  });
+
+  it("the built-in detectors ignore every event of a type they do not name", () => {
+    // The pipeline's skipping is only sound while this holds: shown such an event, a detector
+    // finds nothing and keeps no state for it.
+    const typed = createRuleDetectors(DEFAULT_CONFIG).filter((d) => d.eventTypes !== undefined);
+    expect(typed.map((d) => d.name).sort()).toEqual([
+      "brute_force",
+      "high_error_rate",
+      "request_flood",
+      "sshd_jail",
+    ]);
+    for (const detector of typed) {
+      const before = JSON.stringify(detector.snapshot());
+      const others = EVENT_TYPES.filter((type) => !detector.eventTypes?.includes(type));
+      for (let i = 0; i < 50; i++) {
+        const type = others[i % others.length] ?? "deploy";
+        const origin = detector.scope === "sshd" ? { origin: "sshd" } : {};
+        const failing = event({ ...origin, event_type: type, status_code: 503, user: "root" }, T0 + i);
+        expect(detector.observe(failing)).toEqual([]);
       }
       expect(JSON.stringify(detector.snapshot())).toBe(before);
     }
