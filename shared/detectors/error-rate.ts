@@ -7,12 +7,11 @@ import {
   type Dropped,
   KeyedStates,
   readBoolean,
-  readClockHeader,
   readFiniteNumber,
-  readServiceEntries,
   resolveIfFiring,
   SampleRing,
   ServiceRuleDetector,
+  type ServiceStateBase,
 } from "./state.js";
 import { MIN_STALE_MS } from "./threshold.js";
 import { BucketWindow } from "./window.js";
@@ -66,6 +65,8 @@ export class ErrorRateDetector extends ServiceRuleDetector<ServiceState> {
   readonly eventTypes = TRAFFIC_TYPES;
   private readonly config: ErrorRateConfig;
   private readonly windowMs: number;
+  /** Only a service idle for a whole window makes room for a newcomer. */
+  protected readonly roomAfterMs: number;
   protected readonly staleMs: number;
   private readonly maxServices: number;
   /** Per service; the active ones are firing. */
@@ -77,7 +78,7 @@ export class ErrorRateDetector extends ServiceRuleDetector<ServiceState> {
       throw new RangeError("high_error_rate: window_s must be > 0 and recovery_ratio <= threshold_ratio");
     }
     this.config = config;
-    this.windowMs = config.window_s * 1000;
+    this.roomAfterMs = this.windowMs = config.window_s * 1000;
     this.staleMs = Math.max(MIN_STALE_MS, 2 * this.windowMs);
     this.maxServices = options.maxServices ?? config.max_services ?? 1000;
     const capacity = new CapacityGuard(this.name, "services", this.maxServices, this.staleMs);
@@ -93,32 +94,9 @@ export class ErrorRateDetector extends ServiceRuleDetector<ServiceState> {
 
   /** Count one request in its service and apply the state machine; the periodic re-check runs after. */
   private record(event: LogEvent, isError: boolean, nowMs: number): DetectorFinding[] | null {
-    let state = this.services.touchIfPresent(event.service, event.timeMs);
-    let found: DetectorFinding[] | null = null;
-    if (state === undefined) {
-      const fresh: ServiceState = {
-        window: new BucketWindow(this.windowMs),
-        firing: false,
-        sinceMs: event.timeMs,
-        lastSeenMs: event.timeMs,
-        peakRatio: 0,
-        errors: new SampleRing(),
-        recent: new SampleRing(),
-      };
-      // Only a service idle for a whole window makes room.
-      const added = this.services.admit(
-        event.service,
-        fresh,
-        event.timeMs,
-        nowMs,
-        nowMs - this.windowMs,
-        this.dropService,
-        null,
-      );
-      found = this.services.admitted;
-      if (!added) return found;
-      state = fresh;
-    }
+    const state = this.serviceState(event, nowMs);
+    const found = this.services.admitted;
+    if (state === undefined) return found;
     if (!state.window.slideAndAdd(nowMs, event.timeMs, isError ? 1 : 0, 1)) return found;
     if (isError) state.errors.push(event);
     // Only a firing service resolves, so only its recent requests are ever shown; keeping every
@@ -127,42 +105,41 @@ export class ErrorRateDetector extends ServiceRuleDetector<ServiceState> {
     return this.evaluateAt(event.service, state, nowMs, found);
   }
 
-  snapshot(): unknown {
+  protected readonly stateVersion = STATE_VERSION;
+
+  protected newState(event: LogEvent): ServiceState {
     return {
-      ...this.clock.header(this.name, STATE_VERSION),
-      services: this.services.toState((service, state) => ({
-        service,
-        window: state.window.toState(),
-        firing: state.firing,
-        sinceMs: state.sinceMs,
-        lastSeenMs: state.lastSeenMs,
-        peakRatio: state.peakRatio,
-        errors: state.errors.toState(),
-        recent: state.recent.toState(),
-      })),
-      capacity: this.services.capacity.toState(),
+      window: this.newWindow(),
+      firing: false,
+      sinceMs: event.timeMs,
+      lastSeenMs: event.timeMs,
+      peakRatio: 0,
+      errors: new SampleRing(),
+      recent: new SampleRing(),
     };
   }
 
-  restore(state: unknown): void {
-    const { record, clock } = readClockHeader(this.name, state, STATE_VERSION);
-    const services = readServiceEntries(this.name, record).map(({ service, item }) => {
-      const window = new BucketWindow(this.windowMs);
-      window.loadState(this.name, item.window);
-      const restored: ServiceState = {
-        window,
-        firing: readBoolean(this.name, item, "firing"),
-        sinceMs: readFiniteNumber(this.name, item, "sinceMs"),
-        lastSeenMs: readFiniteNumber(this.name, item, "lastSeenMs"),
-        peakRatio: readFiniteNumber(this.name, item, "peakRatio"),
-        errors: SampleRing.fromState(this.name, item.errors),
-        recent: SampleRing.fromState(this.name, item.recent),
-      };
-      return [service, restored] as const;
-    });
-    this.services.capacity.loadState(record.capacity);
-    this.services.load(services, (s) => s.firing);
-    this.clock.load(clock);
+  protected newWindow(): BucketWindow {
+    return new BucketWindow(this.windowMs);
+  }
+
+  protected ownState(state: ServiceState): Record<string, unknown> {
+    return { firing: state.firing, peakRatio: state.peakRatio, errors: state.errors.toState() };
+  }
+
+  protected restoreService(
+    item: Record<string, unknown>,
+    common: ServiceStateBase<BucketWindow>,
+  ): ServiceState {
+    const firing = readBoolean(this.name, item, "firing");
+    const peakRatio = readFiniteNumber(this.name, item, "peakRatio");
+    const errors = SampleRing.fromState(this.name, item.errors);
+    const { window, sinceMs, lastSeenMs, recent } = common;
+    return { window, firing, sinceMs, lastSeenMs, peakRatio, errors, recent };
+  }
+
+  protected isActive(state: ServiceState): boolean {
+    return state.firing;
   }
 
   protected readonly dropService: Dropped<ServiceState> = (service, state, reason, nowMs, out) =>

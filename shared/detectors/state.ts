@@ -631,18 +631,107 @@ export abstract class WindowedRuleDetector implements Detector {
   protected abstract upkeep(nowMs: number, out: DetectorFinding[] | null): DetectorFinding[] | null;
 }
 
+/** The window a per-service state slides, saves and loads. */
+export interface ServiceWindow {
+  slideTo(nowMs: number): void;
+  toState(): unknown;
+  loadState(detector: string, state: unknown): void;
+}
+
+/** The window a per-service state slides, saves and loads. */
+export interface ServiceWindow {
+  slideTo(nowMs: number): void;
+  toState(): unknown;
+  loadState(detector: string, state: unknown): void;
+}
+
+/** What every per-service state holds: the base class saves and restores these fields. */
+export interface ServiceStateBase<W extends ServiceWindow = ServiceWindow> {
+  window: W;
+  sinceMs: number;
+  lastSeenMs: number;
+  /** Recent events while pending or firing: the evidence shown when resolving. */
+  recent: SampleRing;
+}
+
 /**
  * The per-service windowed detectors (CPU, memory, error rate): one window per service, the active
  * services re-checked once a second as their windows slide, then the cap, then services silent for
  * `staleMs` evicted (a firing one resolves with reason no_data).
  */
-export abstract class ServiceRuleDetector<
-  S extends { lastSeenMs: number; window: { slideTo(nowMs: number): void } },
-> extends WindowedRuleDetector {
+export abstract class ServiceRuleDetector<S extends ServiceStateBase> extends WindowedRuleDetector {
   protected abstract readonly services: KeyedStates<S>;
   protected abstract readonly staleMs: number;
   /** A service leaves the map (stale, or room for a newcomer): if firing, it resolves. */
   protected abstract readonly dropService: Dropped<S>;
+  protected abstract readonly stateVersion: number;
+  /** An empty window of this detector's length. */
+  protected abstract newWindow(): S["window"];
+  /** A service's snapshot fields beyond the common ones (window, sinceMs, lastSeenMs, recent). */
+  protected abstract ownState(state: S): Record<string, unknown>;
+  /**
+   * A service's state from its snapshot entry, the common fields already read. Build it with the
+   * fields in the order `observe` creates them, so restored states share the fresh ones' shape.
+   */
+  protected abstract restoreService(item: Record<string, unknown>, common: ServiceStateBase<S["window"]>): S;
+  /** Whether a service is pending or firing (re-checked every second). */
+  protected abstract isActive(state: S): boolean;
+
+  snapshot(): unknown {
+    return {
+      ...this.clock.header(this.name, this.stateVersion),
+      services: this.services.toState((service, state) => ({
+        service,
+        window: state.window.toState(),
+        sinceMs: state.sinceMs,
+        lastSeenMs: state.lastSeenMs,
+        recent: state.recent.toState(),
+        ...this.ownState(state),
+      })),
+      capacity: this.services.capacity.toState(),
+    };
+  }
+
+  restore(state: unknown): void {
+    const { record, clock } = readClockHeader(this.name, state, this.stateVersion);
+    const services = readServiceEntries(this.name, record).map(({ service, item }) => {
+      const window = this.newWindow();
+      window.loadState(this.name, item.window);
+      const common: ServiceStateBase<S["window"]> = {
+        window,
+        sinceMs: readFiniteNumber(this.name, item, "sinceMs"),
+        lastSeenMs: readFiniteNumber(this.name, item, "lastSeenMs"),
+        recent: SampleRing.fromState(this.name, item.recent),
+      };
+      return [service, this.restoreService(item, common)] as const;
+    });
+    this.services.capacity.loadState(record.capacity);
+    this.services.load(services, (s) => this.isActive(s));
+    this.clock.load(clock);
+  }
+
+  /** A new service's state, at its first event. */
+  protected abstract newState(event: LogEvent, nowMs: number): S;
+  /** A service quiet for this long may make room for a newcomer when the map is full. */
+  protected abstract readonly roomAfterMs: number;
+
+  /**
+   * The event's service state, touched; for a new service a fresh one (`newState`), added if there
+   * is room. Undefined when there is none. `services.admitted` then holds the findings of making
+   * room (null for a known service).
+   */
+  protected serviceState(event: LogEvent, nowMs: number): S | undefined {
+    const known = this.services.touchIfPresent(event.service, event.timeMs);
+    if (known !== undefined) {
+      this.services.admitted = null;
+      return known;
+    }
+    const fresh = this.newState(event, nowMs);
+    const room = nowMs - this.roomAfterMs;
+    return this.services.admit(event.service, fresh, event.timeMs, nowMs, room, this.dropService, null)
+      ? fresh
+      : undefined;
+  }
 
   idle(): boolean {
     return this.services.idle();

@@ -7,11 +7,10 @@ import { appendFinding, NO_FINDINGS } from "./detector.js";
 import {
   type Dropped,
   KeyedStates,
-  readClockHeader,
   readFiniteNumber,
-  readServiceEntries,
   SampleRing,
   ServiceRuleDetector,
+  type ServiceStateBase,
 } from "./state.js";
 import { BucketWindow } from "./window.js";
 
@@ -72,6 +71,8 @@ export class ThresholdRuleDetector extends ServiceRuleDetector<ServiceState> {
   private readonly recovery: number;
   private readonly forMs: number;
   private readonly smoothingMs: number;
+  /** Only a service idle for a whole window makes room for a newcomer. */
+  protected readonly roomAfterMs: number;
   protected readonly staleMs: number;
   private readonly maxServices: number;
   private readonly severity: ThresholdRuleConfig["severity"];
@@ -95,7 +96,7 @@ export class ThresholdRuleDetector extends ServiceRuleDetector<ServiceState> {
     this.threshold = config.threshold_pct;
     this.recovery = config.recovery_pct;
     this.forMs = config.for_s * 1000;
-    this.smoothingMs = config.smoothing_s * 1000;
+    this.roomAfterMs = this.smoothingMs = config.smoothing_s * 1000;
     this.staleMs = Math.max(MIN_STALE_MS, 2 * (this.smoothingMs + this.forMs));
     this.maxServices = options.maxServices ?? config.max_services ?? 1000;
     const capacity = new CapacityGuard(this.name, "services", this.maxServices, this.staleMs);
@@ -116,32 +117,9 @@ export class ThresholdRuleDetector extends ServiceRuleDetector<ServiceState> {
 
   /** Add one reading to its service and apply the state machine; the periodic re-check runs after. */
   private record(event: LogEvent, value: number, nowMs: number): DetectorFinding[] | null {
-    let state = this.services.touchIfPresent(event.service, event.timeMs);
-    let found: DetectorFinding[] | null = null;
-    if (state === undefined) {
-      const fresh: ServiceState = {
-        window: new BucketWindow(this.smoothingMs),
-        phase: INACTIVE,
-        sinceMs: nowMs,
-        lastSeenMs: event.timeMs,
-        peak: 0,
-        high: new SampleRing(),
-        recent: new SampleRing(),
-      };
-      // Only a service idle for a whole smoothing window (its window is empty) makes room.
-      const added = this.services.admit(
-        event.service,
-        fresh,
-        event.timeMs,
-        nowMs,
-        nowMs - this.smoothingMs,
-        this.dropService,
-        null,
-      );
-      found = this.services.admitted;
-      if (!added) return found;
-      state = fresh;
-    }
+    const state = this.serviceState(event, nowMs);
+    const found = this.services.admitted;
+    if (state === undefined) return found;
     // A reading older than the window cannot change a verdict.
     if (!state.window.slideAndAdd(nowMs, event.timeMs, value, 1)) return found;
     if (value >= this.threshold) state.high.push(event);
@@ -151,46 +129,44 @@ export class ThresholdRuleDetector extends ServiceRuleDetector<ServiceState> {
     return this.evaluate(event.service, state, nowMs, value, found);
   }
 
-  snapshot(): unknown {
+  protected readonly stateVersion = STATE_VERSION;
+
+  protected newState(event: LogEvent, nowMs: number): ServiceState {
     return {
-      ...this.clock.header(this.name, STATE_VERSION),
-      services: this.services.toState((service, state) => ({
-        service,
-        window: state.window.toState(),
-        phase: state.phase,
-        sinceMs: state.sinceMs,
-        lastSeenMs: state.lastSeenMs,
-        peak: state.peak,
-        high: state.high.toState(),
-        recent: state.recent.toState(),
-      })),
-      capacity: this.services.capacity.toState(),
+      window: this.newWindow(),
+      phase: INACTIVE,
+      sinceMs: nowMs,
+      lastSeenMs: event.timeMs,
+      peak: 0,
+      high: new SampleRing(),
+      recent: new SampleRing(),
     };
   }
 
-  restore(state: unknown): void {
-    const { record, clock } = readClockHeader(this.name, state, STATE_VERSION);
-    const services = readServiceEntries(this.name, record).map(({ service, item }) => {
-      const phase = readFiniteNumber(this.name, item, "phase");
-      if (phase !== INACTIVE && phase !== PENDING && phase !== FIRING) {
-        throw new StateError(this.name, `unknown phase ${phase}`);
-      }
-      const window = new BucketWindow(this.smoothingMs);
-      window.loadState(this.name, item.window);
-      const restored: ServiceState = {
-        window,
-        phase,
-        sinceMs: readFiniteNumber(this.name, item, "sinceMs"),
-        lastSeenMs: readFiniteNumber(this.name, item, "lastSeenMs"),
-        peak: readFiniteNumber(this.name, item, "peak"),
-        high: SampleRing.fromState(this.name, item.high),
-        recent: SampleRing.fromState(this.name, item.recent),
-      };
-      return [service, restored] as const;
-    });
-    this.services.capacity.loadState(record.capacity);
-    this.services.load(services, (s) => s.phase !== INACTIVE);
-    this.clock.load(clock);
+  protected newWindow(): BucketWindow {
+    return new BucketWindow(this.smoothingMs);
+  }
+
+  protected ownState(state: ServiceState): Record<string, unknown> {
+    return { phase: state.phase, peak: state.peak, high: state.high.toState() };
+  }
+
+  protected restoreService(
+    item: Record<string, unknown>,
+    common: ServiceStateBase<BucketWindow>,
+  ): ServiceState {
+    const phase = readFiniteNumber(this.name, item, "phase");
+    if (phase !== INACTIVE && phase !== PENDING && phase !== FIRING) {
+      throw new StateError(this.name, `unknown phase ${phase}`);
+    }
+    const peak = readFiniteNumber(this.name, item, "peak");
+    const high = SampleRing.fromState(this.name, item.high);
+    const { window, sinceMs, lastSeenMs, recent } = common;
+    return { window, phase, sinceMs, lastSeenMs, peak, high, recent };
+  }
+
+  protected isActive(state: ServiceState): boolean {
+    return state.phase !== INACTIVE;
   }
 
   protected evaluateAt(
