@@ -150,7 +150,7 @@ export function readClockHeader(
 }
 
 /** The per-service entries of a snapshot, each checked to be an object that names its service. */
-export function readServiceEntries(
+function readServiceEntries(
   detector: string,
   record: Record<string, unknown>,
 ): Array<{ service: string; item: Record<string, unknown> }> {

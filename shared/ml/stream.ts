@@ -228,7 +228,6 @@ class Ring {
     for (let i = 0; i < this.length; i++) out.push(this.at(i));
     return out;
   }
-  /** A ring of `capacity` holding `values` (oldest first; only the newest `capacity` are kept). */
   /** Empties the ring and pushes `values` (oldest first; only the newest `capacity` are kept). */
   load(values: readonly number[]): void {
     this.start = 0;
