@@ -223,7 +223,7 @@ const ml = section(
     ),
     score_margin: v.optional(numberIn({ min: -1, max: 1 }, "... plus this margin"), 0.02),
     for_windows: v.optional(numberIn(count(1), "consecutive anomalous windows before firing"), 3),
-    trees: v.optional(numberIn(count(1, 10_000), "trees in each service's forest"), 100),
+    trees: v.optional(numberIn(count(1, 10_000), "trees in each service's forest"), 50),
     sample_size: v.optional(
       numberIn(
         { ...count(2, 32_768), why: "the isolation forest's limit" },

@@ -4,6 +4,7 @@
  * what was seen. Nothing here throws on bad input.
  */
 import { civilProblem, daysFromCivil, daysInMonth } from "../time/calendar.js";
+import { Interner } from "./intern.js";
 import {
   EVENT_TYPES,
   type EventType,
@@ -17,10 +18,10 @@ import {
 
 export type ParseResult = { ok: true; event: LogEvent } | { ok: false; reason: RejectReason; detail: string };
 
-// Maps rather than sets: the lookup that validates a value also yields the constant string, so the
-// event carries one shared string per level and type and later comparisons are pointer checks.
-const LEVELS: ReadonlyMap<string, LogLevel> = new Map(LOG_LEVELS.map((level) => [level, level]));
-const EVENT_TYPES_BY_NAME: ReadonlyMap<string, EventType> = new Map(EVENT_TYPES.map((type) => [type, type]));
+// The lookup that validates a value also yields the constant string, so the event carries one
+// shared string per level and type and later comparisons are pointer checks.
+const LEVELS = new Interner<LogLevel>(LOG_LEVELS);
+const EVENT_TYPES_BY_NAME = new Interner<EventType>(EVENT_TYPES);
 
 /** Longest piece of an offending value quoted in a detail, so a reject report stays readable. */
 const MAX_QUOTED_CHARS = 60;
@@ -159,7 +160,7 @@ export function parseLogObject(value: unknown): ParseResult {
 
 /** Service names remembered by `canonicalService`; beyond this many, new names pass through as they are. */
 const MAX_CANONICAL_SERVICES = 10_000;
-const canonicalServices = new Map<string, string>();
+const canonicalServices = new Interner<string>([], MAX_CANONICAL_SERVICES);
 
 /**
  * The first string seen with this service name. Every detector looks the service up in its own
@@ -167,10 +168,7 @@ const canonicalServices = new Map<string, string>();
  * string from each line would be compared character by character every time.
  */
 function canonicalService(name: string): string {
-  const known = canonicalServices.get(name);
-  if (known !== undefined) return known;
-  if (canonicalServices.size < MAX_CANONICAL_SERVICES) canonicalServices.set(name, name);
-  return name;
+  return canonicalServices.get(name) ?? name;
 }
 
 /** The log line as written (no derived `timeMs`), copied so an alert never aliases detector state. */
