@@ -127,54 +127,30 @@ least 0.5 of the bare JSON.parse rate, the ML path at least 0.25.
 ${rows.join("\n")}
 
 Rule path: ${rules.toFixed(3)} of JSON.parse, goal 0.5 ${rules >= 0.5 ? "met" : "**not met**"}. ML path: ${ml.toFixed(3)}, goal 0.25 ${ml >= 0.25 ? "met" : "**not met**"}. With the
-live dashboard on: ${dashboard.toFixed(3)} (${formatChange(dashboard / rules - 1)} against the rule path in the same rounds), goal 0.5 ${dashboard >= 0.5 ? "met" : "**not met**"}. Where the time goes
-(CPU profile of the rule path): JSON.parse inside the parser about half, the parser's own checks,
-the timestamp and the LogEvent it builds about a tenth, garbage collection about a tenth, and the
-four detectors with the alert lifecycle the rest: per event each detector does a map lookup, a
-bucket-window update and the state machine. What made the difference: a fast path for the
-timestamp layout writers emit, detectors keeping references to events only while an alert can
-resolve (each reference is a GC write barrier), once-a-second upkeep that returns early when
-nothing is due, and one shared string per service, level and event type (map lookups by
-identity). The access-log detectors added since cost the rule path about 0.1 of the ratio (0.51
-before them, 0.37 to 0.41 after); what won most of it back: request_flood finds its state by
-service and then IP in an intrusive activity list instead of building and hashing a key string and
-re-inserting it in a Map per request, and slides only firing windows in its per-second sweep; the
-pipeline does not call a detector scoped to sshd or access-log events (sshd_jail, http_probing) for
-other events; the alert manager looks inhibited episodes up by fingerprint. Side by side on CPU
-time (\`process.cpuUsage\`, 4 rounds, load average 5 to 17): 0.38 to 0.40 before this work, 0.44 to
-0.48 after. Since then: request_flood keeps a count of firing windows (its \`idle\` was a walk over
-every key, asked once a second) and, with none firing, its sweep visits only the quiet head of the
-activity list and the few windows whose last request came too late to count; notifications copy
-alerts with a plain deep copy instead of structuredClone (the manager's flush went from about 5%
-to 3% of the rule path in the CPU profile). Side by side in one process, base and these changes
-taking turns every 10,000 lines (8 rounds, load average 5 to 7): time ratio 1.03 (0.88 to 1.13),
-within this machine's noise. Nine runs of this section with these changes (load average 1.4 to
-7.4): rule path 0.45 to 0.51 (median 0.47), with the dashboard 0.45 to 0.49; this section run
-alternately on the base commit and on these changes (load average 2 to 3): base 0.47 and 0.49,
-changed 0.48 and 0.47. So the goal of 0.5 is **not met** reliably (one run of nine reached it),
-and these changes are not measurable against the noise here.
-The remaining cost is spread thin: JSON.parse is about half of the rule path, the parser's own
-work a tenth, and no detector or the per-second tick above 9% each (threshold CPU and memory
-together 8%, request_flood 6%, brute force 4%, error rate 3%, alert flush 3%). Since then: the
-pipeline calls a detector only for the event types it names (a metric line, a quarter of the
-traffic, visits only CPU and memory; brute force sees only auth failures), the bucket windows walk
-their ring from the head slot (no integer modulo per bucket, one division per recorded event, a
-head field that never boxes), request_flood slides without a modulo per second, the windowed
-detectors record an event without building a closure (each one made V8 allocate a context per
-event and detector), and the alert manager keeps its sorted group keys. Findings, notifications,
-stats and snapshots of three generated streams (200,000, 200,000 and 100,000 events, with sshd and
-access-log events and tight caps) hash the same before and after. Side by side in one process on
-CPU time (8 rounds, load average 2.7 to 2.8): rule path 0.527 before, 0.534 after (per 10,000-line
-slice 1.04 times as fast); with the dashboard 0.490 and 0.513 (per slice 1.00). Instructions
-counted by valgrind per steady round: about 2% fewer (4,630M before, 4,450M to 4,590M after; two
-runs of one commit differ by 3%). So these are a few
-percent, within the noise of one run here, and the goal is still **not met** with margin; what
-is left is spread over the same items. The figure moves by about ±0.03 from run to run on this
-shared machine. The ML path
-(docs/ml.md): the threshold is a quantile of the live window scores (no re-scoring of the
-training set), a retrain regrows a quarter of the trees (sliding forest), a split scans only the
-feature it draws, retrains are staggered across services, and window samples are references
-copied only when an alert takes them.
+live dashboard on: ${dashboard.toFixed(3)} (${formatChange(dashboard / rules - 1)} against the rule path in the same rounds), goal 0.5 ${dashboard >= 0.5 ? "met" : "**not met**"}.
+
+Where the rule path's time goes (CPU profile of an esbuild bundle, the form the Lambda runs):
+JSON.parse about 56%; the parser's checks, the timestamp, the interned service, level and type
+strings and the LogEvent it builds about 10%; the per-event detector work about 24% (CPU and
+memory thresholds, error rate and request_flood see most events; each finds its state by service
+in a map, updates a bucket window and applies its state machine); the once-a-second tick (every
+detector's upkeep, the alert groups' decisions) about 6%; garbage collection the rest. Per line
+the pipeline allocates about 1.4 KB, half of it JSON.parse's own objects. No single item is
+above a few percent, so what is left is a sum of small costs: the figure moves by about ±0.03
+from run to run on this shared machine. What made the difference over time: a fast path for the
+timestamp layout writers emit; detectors keeping references to events only while an alert can
+resolve; upkeep once a second that returns early when nothing is due; one shared string per
+service, level and event type (found through a small direct-mapped cache in front of a Map, so
+a line's fresh strings are compared with one candidate instead of hashed); the pipeline calling
+a detector only for the event types and sources it names; request_flood finding its state by
+service and IP in an intrusive activity list and sliding only firing windows; bucket windows
+walking their ring without a modulo per bucket; no closures built per event. Findings,
+notifications, stats and snapshots of three generated streams hash the same before and after
+each of these. The ML path (docs/ml.md): the threshold is a quantile of the live window scores
+(no re-scoring of the training set), a retrain regrows a quarter of the trees, a split scans only
+the feature it draws, retrains are staggered across services, window samples are references
+copied only when an alert takes them, and each service's forest has 50 trees (100 before: the
+ML path went from 0.24-0.26 to 0.29 with the same detections, see "Fifty trees" in docs/ml.md).
 `;
   console.log(markdown);
   writeBenchSection("processor", markdown);
