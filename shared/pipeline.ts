@@ -92,6 +92,8 @@ export class Pipeline {
   private notifications: Notification[] = [];
   private findings: DetectorFinding[] = [];
   private readonly muted = new MutedAlerts();
+  /** How the muted-alert notes look alerts up: one function for every tick, not a closure per tick. */
+  private readonly alertByFingerprint = (fp: string): Alert | undefined => this.alerts.get(fp);
   private eventObserver: ((event: LogEvent) => void) | null = null;
 
   constructor(options: PipelineOptions) {
@@ -347,7 +349,7 @@ export class Pipeline {
       if (found.length > 0) this.accept(found);
     }
     const ready = this.alerts.flush(nowMs);
-    this.muted.note(this.alerts.lastDecisions(), (fp) => this.alerts.get(fp), nowMs);
+    this.muted.note(this.alerts.lastDecisions(), this.alertByFingerprint, nowMs);
     if (ready.length > 0) {
       this.stats.notifications += ready.length;
       for (const n of ready) this.notifications.push(n);

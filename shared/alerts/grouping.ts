@@ -50,7 +50,30 @@ export type HoldReason =
   | "resolved_before_notify"
   | "nothing_to_send";
 
-export type GroupDecision = { send: true; reason: NotificationReason } | { send: false; reason: HoldReason };
+/** One of a fixed set of shared objects (see `groupDecision`): read, never change. */
+export type GroupDecision =
+  | { readonly send: true; readonly reason: NotificationReason }
+  | { readonly send: false; readonly reason: HoldReason };
+
+/**
+ * Every decision there is, built once: the manager decides each open group every second, and a
+ * fresh object per decision is garbage a second later.
+ */
+const HOLD = {
+  group_wait: { send: false, reason: "group_wait" },
+  group_interval: { send: false, reason: "group_interval" },
+  repeat_interval: { send: false, reason: "repeat_interval" },
+  silenced: { send: false, reason: "silenced" },
+  resolved_before_notify: { send: false, reason: "resolved_before_notify" },
+  nothing_to_send: { send: false, reason: "nothing_to_send" },
+} as const satisfies Record<HoldReason, GroupDecision>;
+
+const SEND = {
+  new: { send: true, reason: "new" },
+  group_update: { send: true, reason: "group_update" },
+  resolved: { send: true, reason: "resolved" },
+  repeat: { send: true, reason: "repeat" },
+} as const satisfies Record<NotificationReason, GroupDecision>;
 
 /**
  * Whether a group is notified now, and why (Alertmanager's notify pipeline, as a pure function):
@@ -63,33 +86,31 @@ export type GroupDecision = { send: true; reason: NotificationReason } | { send:
 export function groupDecision(group: GroupView, nowMs: number, cfg: AlertingConfig): GroupDecision {
   if (group.lastNotifiedAtMs === null) {
     if (group.visibleFiring === 0) {
-      if (group.silencedFiring > 0) return { send: false, reason: "silenced" };
-      if (group.resolvedUnnotified > 0) return { send: false, reason: "resolved_before_notify" };
-      return { send: false, reason: "nothing_to_send" };
+      if (group.silencedFiring > 0) return HOLD.silenced;
+      if (group.resolvedUnnotified > 0) return HOLD.resolved_before_notify;
+      return HOLD.nothing_to_send;
     }
-    if (nowMs < group.openedAtMs + cfg.group_wait_s * 1000) return { send: false, reason: "group_wait" };
-    return { send: true, reason: "new" };
+    if (nowMs < group.openedAtMs + cfg.group_wait_s * 1000) return HOLD.group_wait;
+    return SEND.new;
   }
 
   const changed = group.newSinceNotified > 0 || group.resolvedSinceNotified > 0;
   if (changed) {
     if (nowMs < group.lastNotifiedAtMs + cfg.group_interval_s * 1000) {
-      return { send: false, reason: "group_interval" };
+      return HOLD.group_interval;
     }
     if (group.visibleFiring === 0) {
       // Only a silence is left firing: the resolved part is still worth telling, the rest is muted.
-      return { send: true, reason: "resolved" };
+      return SEND.resolved;
     }
-    return { send: true, reason: "group_update" };
+    return SEND.group_update;
   }
 
   if (group.visibleFiring === 0) {
-    return group.silencedFiring > 0
-      ? { send: false, reason: "silenced" }
-      : { send: false, reason: "nothing_to_send" };
+    return group.silencedFiring > 0 ? HOLD.silenced : HOLD.nothing_to_send;
   }
   if (nowMs < group.lastNotifiedAtMs + cfg.repeat_interval_s * 1000) {
-    return { send: false, reason: "repeat_interval" };
+    return HOLD.repeat_interval;
   }
-  return { send: true, reason: "repeat" };
+  return SEND.repeat;
 }

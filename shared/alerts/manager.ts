@@ -106,6 +106,12 @@ export class AlertManager {
   private readonly resolvedRetentionMs: number;
   private readonly maxResolvedAlerts: number;
   private nextPruneAtMs = Number.NEGATIVE_INFINITY;
+  /**
+   * No resolved alert ended before this (a lower bound; -Infinity when unknown): while it is within
+   * the retention and the alerts fit the cap, forgetting old resolved alerts has nothing to do, and
+   * its scan of every alert (with a Set of every group member) is skipped.
+   */
+  private resolvedSinceMs = Number.NEGATIVE_INFINITY;
   private readonly inhibitRules: InhibitRule[];
   /**
    * Inhibited alert episodes: by fingerprint, the start of the episode and its inhibition (a new
@@ -147,6 +153,7 @@ export class AlertManager {
       }
       existing.status = "resolved";
       existing.endsAtMs = Math.max(finding.atMs, existing.startsAtMs);
+      if (existing.endsAtMs < this.resolvedSinceMs) this.resolvedSinceMs = existing.endsAtMs;
       existing.annotations = enrichFinding(finding);
       return;
     }
@@ -313,6 +320,7 @@ export class AlertManager {
     this.groups.clear();
     for (const group of snapshot.groups) this.groups.set(group.key, group);
     this.sortedGroupKeys = null;
+    this.resolvedSinceMs = Number.NEGATIVE_INFINITY;
     this.silences = snapshot.silences;
     this.nextSilenceId = snapshot.nextSilenceId;
     this.decisions = [];
@@ -409,17 +417,26 @@ export class AlertManager {
   }
 
   private forgetOldResolved(nowMs: number): void {
+    const nothingExpired = this.resolvedSinceMs + this.resolvedRetentionMs > nowMs;
+    if (nothingExpired && this.alerts.size <= this.maxResolvedAlerts) return;
     const inGroups = new Set<string>();
     for (const group of this.groups.values()) for (const fp of group.members) inGroups.add(fp);
     const resolved: Alert[] = [];
+    let resolvedSinceMs = Number.POSITIVE_INFINITY;
     for (const alert of this.alerts.values()) {
-      if (alert.status !== "resolved" || inGroups.has(alert.fingerprint)) continue;
-      if ((alert.endsAtMs ?? alert.startsAtMs) + this.resolvedRetentionMs <= nowMs) {
-        this.alerts.delete(alert.fingerprint);
-      } else {
+      if (alert.status !== "resolved") continue;
+      const endedMs = alert.endsAtMs ?? alert.startsAtMs;
+      if (!inGroups.has(alert.fingerprint)) {
+        if (endedMs + this.resolvedRetentionMs <= nowMs) {
+          this.alerts.delete(alert.fingerprint);
+          continue;
+        }
         resolved.push(alert);
       }
+      // What stays bounds the next scan (those the cap removes below only lower the bound).
+      if (endedMs < resolvedSinceMs) resolvedSinceMs = endedMs;
     }
+    this.resolvedSinceMs = resolvedSinceMs;
     if (resolved.length > this.maxResolvedAlerts) {
       resolved.sort((a, b) => (a.endsAtMs ?? 0) - (b.endsAtMs ?? 0));
       for (const alert of resolved.slice(0, resolved.length - this.maxResolvedAlerts)) {

@@ -194,7 +194,8 @@ export class HttpProbingDetector implements Detector {
 
   /** Resolve IPs that stopped probing, end blackholes, drop buckets that leaked empty. */
   private sweep(nowMs: number): DetectorFinding[] | null {
-    if (!this.buckets.sweepDue(nowMs)) return null;
+    // Without access logs the map stays empty: the sweep then builds no iterator every second.
+    if (!this.buckets.sweepDue(nowMs) || this.buckets.map.size === 0) return null;
     let out: DetectorFinding[] | null = null;
     const quietMs = this.config.capacity * this.leakMs;
     for (const [key, bucket] of this.buckets.map) {
@@ -504,7 +505,10 @@ export class RequestFloodDetector implements Detector {
         if (state.lastCountedS <= emptyUpToS) this.remove(state);
         state = next;
       }
-      for (const state of this.lagging) if (state.lastCountedS <= emptyUpToS) this.remove(state);
+      // Usually none lag: then no Set iterator is built every second.
+      if (this.lagging.size > 0) {
+        for (const state of this.lagging) if (state.lastCountedS <= emptyUpToS) this.remove(state);
+      }
       return null;
     }
     for (let state = this.order.head; state !== null; ) {

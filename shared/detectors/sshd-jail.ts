@@ -185,7 +185,8 @@ export class SshdJailDetector implements Detector {
 
   private expireBans(nowMs: number): DetectorFinding[] | null {
     // Bans end in whole seconds of log time; a sweep per event would cost O(hosts) each.
-    if (!this.hosts.sweepDue(nowMs)) return null;
+    // Without an sshd source the map stays empty: the sweep then builds no iterator every second.
+    if (!this.hosts.sweepDue(nowMs) || this.hosts.map.size === 0) return null;
     let out: DetectorFinding[] | null = null;
     const idleBefore = nowMs - Math.max(this.findMs, this.banMs);
     for (const [key, state] of this.hosts.map) {

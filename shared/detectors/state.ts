@@ -534,6 +534,8 @@ export class KeyedStates<S extends { lastSeenMs: number }> {
     ) => DetectorFinding[] | null,
     out: DetectorFinding[] | null,
   ): DetectorFinding[] | null {
+    // Most upkeeps find no key active: return before iterating the Set builds an iterator.
+    if (this.activeKeys.size === 0) return out;
     let found = out;
     for (const key of this.activeKeys) {
       const state = this.map.get(key);

@@ -70,6 +70,11 @@ describe("groupDecision", () => {
   ])("%s", (_name, view, nowMs, expected) => {
     expect(groupDecision(view, nowMs, ALERTING)).toEqual(expected);
   });
+
+  it("hands out one shared object per decision rather than a new one every second", () => {
+    const view = { ...notified, visibleFiring: 1 };
+    expect(groupDecision(view, s(30), ALERTING)).toBe(groupDecision(view, s(20), ALERTING));
+  });
 });
 
 describe("groupKeyOf", () => {

@@ -208,6 +208,29 @@ describe("AlertManager lifecycle", () => {
     expect(manager.get(cpuFp)).toBeUndefined();
     expect(manager.snapshot()).toMatchObject({ alerts: [], groups: [] });
   });
+
+  it("forgets each resolved alert on time though the scans in between are skipped, restored or not", () => {
+    const manager = new AlertManager(ALERTING, { resolvedRetentionMs: 60_000 });
+    const ip = (n: number) => fingerprint("brute_force_ip", "payment-service", `198.51.100.${n}`);
+    const resolveAt = (n: number, atS: number) => {
+      manager.ingest(finding("brute_force_ip", "firing", s(atS - 5), { entity: `198.51.100.${n}` }));
+      manager.ingest(finding("brute_force_ip", "resolved", s(atS), { entity: `198.51.100.${n}` }));
+    };
+    resolveAt(1, 20);
+    resolveAt(2, 50);
+    const kept = (atS: number) => {
+      manager.flush(s(atS));
+      return [1, 2].filter((n) => manager.get(ip(n)) !== undefined);
+    };
+    expect(kept(70)).toEqual([1, 2]);
+    expect(kept(80)).toEqual([2]);
+    expect(kept(100)).toEqual([2]);
+    const restored = new AlertManager(ALERTING, { resolvedRetentionMs: 60_000 });
+    restored.restore(manager.snapshot());
+    restored.flush(s(110));
+    expect(restored.get(ip(2))).toBeUndefined();
+    expect(kept(110)).toEqual([]);
+  });
 });
 
 describe("AlertManager silences", () => {
