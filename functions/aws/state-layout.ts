@@ -78,6 +78,17 @@ interface RowChunk {
   name: string;
   key: string;
   bytes: Uint8Array;
+  /** fnvBytes of its last row: a quick test before `tailKey`. */
+  endHash: number;
+}
+
+function rowChunk(name: string, bytes: Uint8Array, rowBytes: number): RowChunk {
+  return {
+    name,
+    key: contentKey("f", bytes),
+    bytes,
+    endHash: fnvBytes(bytes, bytes.length - rowBytes, bytes.length),
+  };
 }
 
 /** The key of a row chunk's last row (`width` values; a flat list: its last value). */
@@ -242,7 +253,7 @@ class Encoder {
     if (value.length === 0) return [];
     const width = isNumberMatrix(value);
     if (width >= 0 && value.length * Math.max(1, width) * 8 > ROWS_SPLIT)
-      return this.encodeRows(value, width);
+      return this.encodeRows(value, width, inline);
     const elements: string[] = [];
     let total = 2;
     for (const element of value) {
@@ -278,8 +289,13 @@ class Encoder {
     return { $c: this.encodeArray(names, 0) };
   }
 
-  /** Finite numbers (a list, or rows of `width`) as float64 little-endian: exact and 8 bytes each. */
-  private encodeRows(value: unknown[], width: number): Json {
+  /**
+   * Finite numbers (a list, or rows of `width`) as float64 little-endian: exact and 8 bytes each.
+   * `inline` (inside a service group): the rows after the last chunk boundary stay in the group as
+   * JSON numbers (`$n`). They are the rows a save appends, and the group is rewritten at every
+   * save anyway: as a chunk of their own they cost an item write and a delete every save.
+   */
+  private encodeRows(value: unknown[], width: number, inline: boolean): Json {
     const perRow = Math.max(1, width);
     const bytes = Buffer.alloc(value.length * perRow * 8);
     let at = 0;
@@ -298,29 +314,48 @@ class Encoder {
     const names: string[] = [];
     let skip = 0;
     let start = 0;
+    const tail: number[] = [];
     for (let end = rowBytes; end <= bytes.length; end += rowBytes) {
       const size = end - start;
-      const hashCut = fnvBytes(bytes, end - rowBytes, end) % ROWS_SPREAD === 0;
-      // The first chunk ends at the first hash boundary whatever its size: rows leave a list at
-      // the front (the oldest training window), and the chunk that held them then still ends at
-      // the same boundary, so the list can point into it (`$s`) instead of writing it again.
-      const first = names.length === 0;
-      if (end === bytes.length || size >= ROWS_MAX || ((first || size >= ROWS_MIN) && hashCut)) {
-        const chunk = bytes.subarray(start, end);
-        const reused = first ? this.suffixOf(chunk, rowBytes) : null;
+      const rowHash = fnvBytes(bytes, end - rowBytes, end);
+      // The first chunk ends where a stored chunk ends with the same rows: rows leave a list at
+      // the front (the oldest training window), and the list points into that chunk (`$s`)
+      // instead of writing it again. Every later chunk then starts where a stored one did, so
+      // its boundary, which depends on its start, stays where it was.
+      if (names.length === 0 && this.storedChunkEnds().has(rowHash)) {
+        const reused = this.suffixOf(bytes.subarray(start, end), rowBytes);
         if (reused !== null) {
           names.push(reused.name);
-          skip = (reused.bytes.length - chunk.length) / 8;
-        } else {
-          const name = this.item("f", chunk, false);
-          this.rows.set(tailKey(chunk, rowBytes), { name, key: contentKey("f", chunk), bytes: chunk });
-          names.push(name);
+          skip = (reused.bytes.length - size) / 8;
+          start = end;
+          continue;
         }
+      }
+      const boundary = size >= ROWS_MAX || (size >= ROWS_MIN && rowHash % ROWS_SPREAD === 0);
+      if (inline && end === bytes.length && !boundary) {
+        for (let at = start; at < end; at += 8) tail.push(bytes.readDoubleLE(at));
+        break;
+      }
+      if (end === bytes.length || boundary) {
+        const chunk = bytes.subarray(start, end);
+        const name = this.item("f", chunk, false);
+        this.rows.set(tailKey(chunk, rowBytes), rowChunk(name, chunk, rowBytes));
+        names.push(name);
         start = end;
       }
     }
-    if (skip > 0) return { $f: width, $r: this.encodeArray(names, 0), $s: skip };
-    return { $f: width, $r: this.encodeArray(names, 0) };
+    const node: Record<string, Json> = { $f: width, $r: this.encodeArray(names, 0) };
+    if (skip > 0) node.$s = skip;
+    if (tail.length > 0) node.$n = tail;
+    return node;
+  }
+
+  private chunkEnds: Set<number> | null = null;
+
+  /** The last-row hashes of the base's row chunks. */
+  private storedChunkEnds(): Set<number> {
+    if (this.chunkEnds === null) this.chunkEnds = new Set([...this.base.rows.values()].map((c) => c.endHash));
+    return this.chunkEnds;
   }
 
   /** A stored row chunk that ends with `chunk` (the same last row, and the bytes before it match). */
@@ -679,18 +714,7 @@ class Decoder {
       const out: unknown[] = [];
       const rowBytes = Math.max(1, width) * 8;
       let skip = typeof node.$s === "number" ? node.$s : 0;
-      for (const name of names) {
-        const stored = this.get("f", String(name));
-        if (stored === null) continue;
-        if (stored.length >= rowBytes) {
-          this.rows.set(tailKey(stored, rowBytes), {
-            name: String(name),
-            key: contentKey("f", stored),
-            bytes: stored,
-          });
-        }
-        const found = stored.subarray(skip * 8);
-        skip = 0;
+      const push = (found: Buffer) => {
         const values = found.length / 8;
         if (width === 0) for (let i = 0; i < values; i++) out.push(found.readDoubleLE(i * 8));
         else {
@@ -700,6 +724,22 @@ class Decoder {
             out.push(row);
           }
         }
+      };
+      for (const name of names) {
+        const stored = this.get("f", String(name));
+        if (stored === null) continue;
+        if (stored.length >= rowBytes) {
+          this.rows.set(tailKey(stored, rowBytes), rowChunk(String(name), stored, rowBytes));
+        }
+        push(stored.subarray(skip * 8));
+        skip = 0;
+      }
+      if (Array.isArray(node.$n)) {
+        const tail = Buffer.alloc(node.$n.length * 8);
+        node.$n.forEach((v, i) => {
+          tail.writeDoubleLE(Number(v), i * 8);
+        });
+        push(tail);
       }
       return out;
     }

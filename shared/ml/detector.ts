@@ -809,7 +809,7 @@ export function createMlDetector(config: MlConfig): Detector {
           scores: state.scores.slice(),
           window: state.window ? structuredClone(state.window) : null,
           model: state.model ? { ...state.model, forest: state.model.forest.toBase64() } : null,
-          streams: state.streams.toState(),
+          streams: state.streams.toState(state.training.toMatrix()),
         });
       }
       return {
@@ -969,11 +969,12 @@ function parseSnapshot(snapshot: unknown, trainingCapacity: number): Map<string,
       training,
       scores,
       model: parseModel(raw.model, `${where}.model`),
-      // Snapshots written before the feature streams: they start afresh (no alarm for minRows windows).
+      // Snapshots written before the feature streams, or before their history was stored as runs
+      // of the training rows (a list per feature): they start afresh (no alarm for minRows windows).
       streams:
-        raw.streams === undefined
+        raw.streams === undefined || Array.isArray(raw.streams)
           ? FeatureStreams.create()
-          : FeatureStreams.fromState(raw.streams, DETECTOR_NAME, `${where}.streams`),
+          : FeatureStreams.fromState(raw.streams, matrix, DETECTOR_NAME, `${where}.streams`),
       anomalousStreak: numberField(raw, "anomalousStreak", where),
       normalStreak: numberField(raw, "normalStreak", where),
       firing: raw.firing,

@@ -1,6 +1,14 @@
 import { StateError } from "../errors.js";
 import { FEATURE_COUNT, FEATURE_NAMES, type FeatureName } from "./features.js";
-import { type AnomalyKind, DEFAULT_STREAM, StreamDetector, type StreamOptions } from "./stream.js";
+import {
+  ANOMALY_KINDS,
+  type AnomalyKind,
+  DEFAULT_STREAM,
+  StreamDetector,
+  type StreamOptions,
+  type StreamState,
+  valueCapacity,
+} from "./stream.js";
 
 /**
  * The streaming detector core (shared/ml/stream.ts, the one `npm run eval:nab` measures) run on
@@ -73,43 +81,118 @@ export interface FeatureAlarm {
   median: number;
 }
 
-/** The rings of a StreamState, stored as base64 of little-endian float64 (exact, 10.7 bytes a number). */
-const RING_FIELDS = ["values", "spreads", "residuals"] as const;
-
 /**
- * Numbers one feature's rings can hold at FEATURE_STREAM's sizes: the values, the spreads, six
- * kinds of measures (the two seasonal ones stay empty without periods) and the seasonal residuals.
+ * A service's stream history in a snapshot: the values the six streams keep (they next() and
+ * forget() together, so one row per kept window), as runs of the service's training rows. The
+ * training set takes every calm window and the streams keep every window the forest does not find
+ * borderline, so nearly every kept row is a training row already stored beside it; the few that
+ * are not (windows of an incident, or rows a retrain dropped from training) are listed as literal
+ * rows. `runs` are [first training row, count], or [-1, count] for the next `count` literal rows,
+ * oldest first.
  */
-const NUMBERS_PER_FEATURE =
-  Math.max(FEATURE_STREAM.historyRows, FEATURE_STREAM.driftRows + 1) +
-  7 * FEATURE_STREAM.historyRows +
-  FEATURE_STREAM.shortRows;
-/** JSON of a feature's counters and field names, full-precision numbers included. */
-const SCALAR_BYTES = 600;
-
-/**
- * Upper bound of the JSON bytes of one service's feature streams in a snapshot: about 46 KB with
- * full rings (docs/ml.md compares it with the rest of a service's state).
- */
-export const MAX_STATE_BYTES =
-  FEATURE_COUNT * (Math.ceil((32 * NUMBERS_PER_FEATURE) / 3) + 9 * 4 + SCALAR_BYTES);
-
-function pack(values: readonly number[]): string {
-  const bytes = new Uint8Array(values.length * 8);
-  const view = new DataView(bytes.buffer);
-  values.forEach((v, i) => {
-    view.setFloat64(i * 8, v, true);
-  });
-  return Buffer.from(bytes).toString("base64");
+export interface StreamHistory {
+  runs: [number, number][];
+  rows: number[][];
 }
 
-/** The numbers of a pack()ed ring; null when `text` is not one (StreamDetector.fromState checks the values). */
-function unpack(text: unknown): number[] | null {
-  if (typeof text !== "string") return null;
-  const bytes = Buffer.from(text, "base64");
-  if (bytes.length % 8 !== 0) return null;
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.length);
-  return Array.from({ length: bytes.length / 8 }, (_, i) => view.getFloat64(i * 8, true));
+/** Feature streams in a snapshot: the per-feature state without values, and the shared history. */
+export interface FeatureStreamsState {
+  features: Omit<StreamState, "values">[];
+  history: StreamHistory;
+}
+
+/** Windows a service's streams keep (the history's rows). */
+const HISTORY_ROWS = valueCapacity(FEATURE_STREAM);
+/** Longest JSON of one number (-1.2345678901234567e-300), and the baselines a feature can hold. */
+const NUMBER_BYTES = 24;
+const BASELINES = Math.ceil(FEATURE_STREAM.historyRows / FEATURE_STREAM.refreshEvery) + 1;
+
+/**
+ * Upper bound of the JSON bytes of one service's feature streams in a snapshot, every history row
+ * a literal one (docs/ml.md gives the usual size: the history is nearly all runs).
+ */
+export const MAX_STATE_BYTES =
+  FEATURE_COUNT * (160 + (NUMBER_BYTES + 1) * (3 * BASELINES + ANOMALY_KINDS.length + 5)) +
+  HISTORY_ROWS * ((NUMBER_BYTES + 1) * FEATURE_COUNT + 16) +
+  64;
+
+/** How far back a history row is looked for among training rows it did not follow directly. */
+const MATCH_REACH = 16;
+
+function sameRow(history: Float64Array, i: number, reference: Float64Array, j: number): boolean {
+  for (let f = 0; f < FEATURE_COUNT; f++) {
+    if (!Object.is(history[i * FEATURE_COUNT + f], reference[j * FEATURE_COUNT + f])) return false;
+  }
+  return true;
+}
+
+/** `history` (rows oldest first) as runs of `reference` rows and literal rows (see StreamHistory). */
+function encodeHistory(history: Float64Array, reference: Float64Array): StreamHistory {
+  const backwards: [number, number][] = [];
+  const literals: number[][] = [];
+  let j = reference.length / FEATURE_COUNT - 1;
+  for (let i = history.length / FEATURE_COUNT - 1; i >= 0; i--) {
+    let match = -1;
+    for (let k = j; k >= 0 && k > j - MATCH_REACH; k--) {
+      if (sameRow(history, i, reference, k)) {
+        match = k;
+        break;
+      }
+    }
+    const last = backwards[backwards.length - 1];
+    if (match >= 0) {
+      j = match - 1;
+      if (last !== undefined && last[0] === match + 1) {
+        last[0] = match;
+        last[1]++;
+      } else backwards.push([match, 1]);
+    } else {
+      literals.push(Array.from(history.subarray(i * FEATURE_COUNT, (i + 1) * FEATURE_COUNT)));
+      if (last !== undefined && last[0] === -1) last[1]++;
+      else backwards.push([-1, 1]);
+    }
+  }
+  return { runs: backwards.reverse(), rows: literals.reverse() };
+}
+
+/** The rows encodeHistory encoded, against the same `reference`; null when `value` is not a valid history. */
+function decodeHistory(value: unknown, reference: Float64Array, maxRows: number): Float64Array | null {
+  if (typeof value !== "object" || value === null) return null;
+  const { runs, rows } = value as Record<string, unknown>;
+  if (!Array.isArray(runs) || !Array.isArray(rows)) return null;
+  const referenceRows = reference.length / FEATURE_COUNT;
+  let total = 0;
+  let literal = 0;
+  for (const run of runs) {
+    if (!Array.isArray(run) || run.length !== 2 || !run.every(Number.isInteger)) return null;
+    const [from, count] = run as [number, number];
+    if (count < 1 || (from !== -1 && (from < 0 || from + count > referenceRows))) return null;
+    total += count;
+    if (from === -1) literal += count;
+  }
+  if (total > maxRows || literal !== rows.length) return null;
+  const out = new Float64Array(total * FEATURE_COUNT);
+  let at = 0;
+  let next = 0;
+  for (const [from, count] of runs as [number, number][]) {
+    for (let r = 0; r < count; r++, at++) {
+      if (from >= 0) {
+        out.set(
+          reference.subarray((from + r) * FEATURE_COUNT, (from + r + 1) * FEATURE_COUNT),
+          at * FEATURE_COUNT,
+        );
+        continue;
+      }
+      const row = rows[next++];
+      if (!Array.isArray(row) || row.length !== FEATURE_COUNT) return null;
+      for (let f = 0; f < FEATURE_COUNT; f++) {
+        const v = row[f];
+        if (typeof v !== "number" || !Number.isFinite(v)) return null;
+        out[at * FEATURE_COUNT + f] = v;
+      }
+    }
+  }
+  return out;
 }
 
 export class FeatureStreams {
@@ -146,42 +229,45 @@ export class FeatureStreams {
     for (const stream of this.streams) stream.forget();
   }
 
-  /** JSON-safe state, rings packed (see MAX_STATE_BYTES). */
-  toState(): unknown[] {
-    return this.streams.map((stream) => {
-      const state = stream.toState();
-      return {
-        ...state,
-        values: pack(state.values),
-        spreads: pack(state.spreads),
-        residuals: pack(state.residuals),
-        measures: state.measures.map(pack),
-      };
+  /**
+   * JSON-safe state, the history as runs of `training` (the service's training rows, row-major,
+   * oldest first; see StreamHistory). fromState() needs the same rows back.
+   */
+  toState(training: Float64Array): FeatureStreamsState {
+    const states = this.streams.map((stream) => stream.toState());
+    const kept = (states[0] as StreamState).values.length;
+    const history = new Float64Array(kept * FEATURE_COUNT);
+    const features = states.map(({ values, ...rest }, f) => {
+      values.forEach((v, i) => {
+        history[i * FEATURE_COUNT + f] = v;
+      });
+      return rest;
     });
+    return { features, history: encodeHistory(history, training) };
   }
 
-  /** Streams continuing from `state` (toState's output); StateError naming the field otherwise. */
-  static fromState(state: unknown, subject: string, where: string): FeatureStreams {
-    if (!Array.isArray(state) || state.length !== FEATURE_COUNT)
-      throw new StateError(subject, `${where} is not a list of ${FEATURE_COUNT} feature streams`);
+  /**
+   * Streams continuing from `state` (toState's output, against the same `training` rows);
+   * StateError naming the field otherwise.
+   */
+  static fromState(state: unknown, training: Float64Array, subject: string, where: string): FeatureStreams {
+    if (typeof state !== "object" || state === null || Array.isArray(state))
+      throw new StateError(subject, `${where} is not an object`);
+    const { features, history } = state as Record<string, unknown>;
+    if (!Array.isArray(features) || features.length !== FEATURE_COUNT)
+      throw new StateError(subject, `${where}.features is not a list of ${FEATURE_COUNT} feature streams`);
+    const rows = decodeHistory(history, training, HISTORY_ROWS);
+    if (rows === null)
+      throw new StateError(subject, `${where}.history is not a list of runs of the training rows`);
+    const kept = rows.length / FEATURE_COUNT;
     return new FeatureStreams(
-      state.map((entry: unknown, f) => {
-        const at = `${where}[${f}] (${FEATURE_NAMES[f]})`;
+      features.map((entry: unknown, f) => {
+        const at = `${where}.features[${f}] (${FEATURE_NAMES[f]})`;
         if (typeof entry !== "object" || entry === null || Array.isArray(entry))
           throw new StateError(subject, `${at} is not an object`);
-        const packed = entry as Record<string, unknown>;
-        const unpacked: Record<string, unknown> = { ...packed };
-        for (const field of RING_FIELDS) {
-          unpacked[field] = unpack(packed[field]);
-          if (unpacked[field] === null) throw new StateError(subject, `${at}.${field} is not a packed ring`);
-        }
-        const measures = Array.isArray(packed.measures) ? packed.measures.map(unpack) : [null];
-        measures.forEach((m, k) => {
-          if (m === null) throw new StateError(subject, `${at}.measures[${k}] is not a packed ring`);
-        });
-        unpacked.measures = measures;
+        const values = Array.from({ length: kept }, (_, i) => rows[i * FEATURE_COUNT + f] as number);
         try {
-          return StreamDetector.fromState(OPTIONS[f] as StreamOptions, unpacked);
+          return StreamDetector.fromState(OPTIONS[f] as StreamOptions, { ...entry, values });
         } catch (error) {
           const message = error instanceof Error ? error.message : String(error);
           throw new StateError(subject, `${at}: ${message}`, { cause: error });

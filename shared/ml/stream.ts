@@ -264,25 +264,45 @@ export interface StreamScore {
 }
 
 /**
- * A StreamDetector's state as plain JSON-safe data (see StreamDetector.toState). Rings are listed
- * oldest first; `tails` null stands for "no usual extreme yet" (infinite), `lastAlarmRow` null for
+ * A StreamDetector's state as plain JSON-safe data (see StreamDetector.toState), for a detector
+ * without seasonal periods. It holds the values but none of the rings derived from them: the
+ * measures and spreads are recomputed from the values and the baselines they were measured
+ * against, which is what lets the per-service detector store a service's history as rows it
+ * mostly already stores (shared/ml/feature-streams.ts). `tails` null stands for "no usual
+ * extreme yet" (infinite), `sinceRefresh` null for "never refreshed", `lastAlarmRow` null for
  * "no alarm yet".
  */
 export interface StreamState {
+  /** The last values kept, oldest first: min(rows, the values ring's capacity) of them. */
   values: number[];
-  spreads: number[];
-  measures: number[][];
-  residuals: number[];
+  /**
+   * [first row, median, usual spread] of each baseline the measures still in the rings were
+   * taken against, oldest first; the last is the current one.
+   */
+  baselines: [number, number, number][];
   tails: (number | null)[];
   rows: number;
   sinceRefresh: number | null;
-  median: number;
   scale: number;
-  usualSpread: number;
-  period: number;
   lastAlarmRow: number | null;
   lastAlarmStrength: number;
-  lastValue: number;
+}
+
+/**
+ * Values a detector keeps. Without a period, also the rows the oldest kept measures were taken
+ * over (the short and drift contexts before them): fromState() rebuilds the measure rings from
+ * the values.
+ */
+export function valueCapacity(options: StreamOptions): number {
+  const longestPeriod = Math.max(0, ...options.periods);
+  const lead = longestPeriod > 0 ? 0 : Math.max(options.driftRows, options.shortRows) - 1;
+  return Math.max(options.historyRows + lead, 3 * longestPeriod + 1, options.driftRows + 1);
+}
+
+interface Baseline {
+  row: number;
+  median: number;
+  usualSpread: number;
 }
 
 /** Bit per ring in StreamDetector's record of what the last next() pushed (see forget()). */
@@ -311,6 +331,11 @@ export class StreamDetector {
   /** Recent seasonal residuals (value minus the same phase of earlier periods), signed. */
   private residuals: Ring;
   private readonly strength = new Float64Array(KIND_COUNT);
+  /**
+   * The baselines the measures in the rings were taken against, oldest first, each with the row
+   * (index among kept rows) it applies from; the last is the current one (see StreamState).
+   */
+  private baselines: Baseline[] = [{ row: 0, median: 0, usualSpread: 1 }];
   /** What the last next() changed, for forget(): the rings it pushed to and the counters before it. */
   private pushed = 0;
   private readonly before = { rows: 0, sinceRefresh: 0, lastValue: 0, lastAlarmRow: 0, lastAlarmStrength: 0 };
@@ -325,7 +350,7 @@ export class StreamDetector {
     // service, and a thousand services' worth of separate typed arrays (sixty each) was external
     // memory the collector answered with full collections inside single events. Without a
     // candidate period the seasonal rings are never written and get one slot.
-    const valueRows = Math.max(options.historyRows, 3 * longestPeriod + 1, options.driftRows + 1);
+    const valueRows = valueCapacity(options);
     const seasonalRows = longestPeriod > 0 ? options.historyRows : 1;
     const residualRows = longestPeriod > 0 ? options.shortRows : 1;
     const sizes = [
@@ -373,23 +398,10 @@ export class StreamDetector {
     this.rows++;
     this.sinceRefresh++;
     const n = this.values.length;
-    const short = Math.min(o.shortRows, n);
-    let shortSum = 0;
-    for (let i = 0; i < short; i++) shortSum += this.values.back(i);
-    const shortMean = shortSum / short;
-    let shortSq = 0;
-    for (let i = 0; i < short; i++) shortSq += (this.values.back(i) - shortMean) ** 2;
-    const shortSpread = Math.sqrt(shortSq / short);
-    const drift = Math.min(o.driftRows, n);
-    let driftSum = 0;
-    for (let i = 0; i < drift; i++) driftSum += this.values.back(i);
 
     const m = this.measure;
-    const floor = Math.max(o.scaleFloor, o.scaleFloorRelative * Math.abs(this.median));
-    m[0] = Math.abs(x - this.median);
-    m[1] = Math.abs(shortMean - this.median);
-    m[2] = Math.abs(driftSum / drift - this.median);
-    m[3] = Math.abs(Math.log((shortSpread + floor) / (this.usualSpread + floor)));
+    const floor = this.floor();
+    const shortSpread = this.measureRow(x, n, floor);
     const seasonalReady = this.period > 0 && n > 3 * this.period;
     m[4] = 0;
     m[5] = 0;
@@ -413,16 +425,7 @@ export class StreamDetector {
       s[k] = measure / usual / (o.limits[k] as number);
     }
     const ready = this.rows > o.minRows;
-    for (let k = 0; k < KIND_COUNT; k++) {
-      if (k === 3 && n < o.shortRows) continue;
-      if (k >= 4 && !seasonalReady) continue;
-      this.measures[k]?.push(m[k] as number);
-      this.pushed |= PUSHED_MEASURE << k;
-    }
-    if (n >= o.shortRows) {
-      this.spreads.push(shortSpread);
-      this.pushed |= PUSHED_SPREADS;
-    }
+    this.pushMeasures(n, seasonalReady, shortSpread);
     if (!ready)
       return { score: 0, raw: 0, kind: "spike", deviation: 0, median: this.median, scale: this.scale };
 
@@ -456,6 +459,51 @@ export class StreamDetector {
     };
   }
 
+  /** Smallest usual extreme assumed at the current baseline (see StreamOptions.scaleFloor). */
+  private floor(): number {
+    return Math.max(this.options.scaleFloor, this.options.scaleFloorRelative * Math.abs(this.median));
+  }
+
+  /**
+   * The spike, level, drift and variance measures of the newest value `x` (already in the values
+   * ring, which holds `n`) against the current baseline, into `measure`; returns the short spread.
+   * next() and fromState()'s rebuild share it, so a rebuilt ring holds the very same numbers.
+   */
+  private measureRow(x: number, n: number, floor: number): number {
+    const o = this.options;
+    const short = Math.min(o.shortRows, n);
+    let shortSum = 0;
+    for (let i = 0; i < short; i++) shortSum += this.values.back(i);
+    const shortMean = shortSum / short;
+    let shortSq = 0;
+    for (let i = 0; i < short; i++) shortSq += (this.values.back(i) - shortMean) ** 2;
+    const shortSpread = Math.sqrt(shortSq / short);
+    const drift = Math.min(o.driftRows, n);
+    let driftSum = 0;
+    for (let i = 0; i < drift; i++) driftSum += this.values.back(i);
+    const m = this.measure;
+    m[0] = Math.abs(x - this.median);
+    m[1] = Math.abs(shortMean - this.median);
+    m[2] = Math.abs(driftSum / drift - this.median);
+    m[3] = Math.abs(Math.log((shortSpread + floor) / (this.usualSpread + floor)));
+    return shortSpread;
+  }
+
+  /** Pushes the row's measures and short spread to their rings (recorded for forget()). */
+  private pushMeasures(n: number, seasonalReady: boolean, shortSpread: number): void {
+    const o = this.options;
+    for (let k = 0; k < KIND_COUNT; k++) {
+      if (k === 3 && n < o.shortRows) continue;
+      if (k >= 4 && !seasonalReady) continue;
+      this.measures[k]?.push(this.measure[k] as number);
+      this.pushed |= PUSHED_MEASURE << k;
+    }
+    if (n >= o.shortRows) {
+      this.spreads.push(shortSpread);
+      this.pushed |= PUSHED_SPREADS;
+    }
+  }
+
   /**
    * Takes back the row the last next() scored: the history continues as if that row never came,
    * while a baseline refresh that row triggered stays (it used only earlier rows). For a caller
@@ -478,75 +526,108 @@ export class StreamDetector {
     this.lastAlarmStrength = before.lastAlarmStrength;
   }
 
-  /** The state as JSON-safe data: a detector built by fromState() on it scores the next rows identically. */
+  /**
+   * The state as JSON-safe data: a detector built by fromState() on it scores the next rows
+   * identically. Only for a detector without seasonal periods (the seasonal rings are not derived
+   * from the values alone); throws InputError otherwise.
+   */
   toState(): StreamState {
+    if (this.longestPeriod > 0)
+      throw new InputError("stream state is kept only for a detector without periods");
     const finiteOrNull = (v: number) => (Number.isFinite(v) ? v : null);
+    const oldestMeasured = this.rows - this.options.historyRows;
+    let first = 0;
+    while (first + 1 < this.baselines.length && (this.baselines[first + 1] as Baseline).row <= oldestMeasured)
+      first++;
     return {
       values: this.values.toArray(),
-      spreads: this.spreads.toArray(),
-      measures: this.measures.map((ring) => ring.toArray()),
-      residuals: this.residuals.toArray(),
+      baselines: this.baselines.slice(first).map((b) => [b.row, b.median, b.usualSpread]),
       tails: Array.from(this.tails, finiteOrNull),
       rows: this.rows,
       sinceRefresh: finiteOrNull(this.sinceRefresh),
-      median: this.median,
       scale: this.scale,
-      usualSpread: this.usualSpread,
-      period: this.period,
       lastAlarmRow: finiteOrNull(this.lastAlarmRow),
       lastAlarmStrength: this.lastAlarmStrength,
-      lastValue: this.lastValue,
     };
   }
 
   /**
-   * A detector with `options` continuing from `state` (as toState() wrote it). Checks every field
-   * and throws InputError naming the first bad one; the caller's detector is untouched.
+   * A detector with `options` (without periods) continuing from `state`, as toState() wrote it:
+   * the values are replayed against their recorded baselines to rebuild the measure and spread
+   * rings. Checks every field and throws InputError naming the first bad one.
    */
   static fromState(options: StreamOptions, state: unknown): StreamDetector {
     const bad = (field: string): never => {
       throw new InputError(`stream state field ${field} is missing or invalid`);
     };
+    if (options.periods.some((p) => p > 0)) bad("(options: periods)");
     if (typeof state !== "object" || state === null || Array.isArray(state)) bad("(root)");
     const record = state as Record<string, unknown>;
+    const finiteNumber = (v: unknown): v is number => typeof v === "number" && Number.isFinite(v);
     const finite = (field: string): number => {
       const v = record[field];
-      return typeof v === "number" && Number.isFinite(v) ? v : bad(field);
+      return finiteNumber(v) ? v : bad(field);
     };
     const finiteOr = (field: string, missing: number): number =>
       record[field] === null ? missing : finite(field);
-    const list = (value: unknown, field: string, capacity: number): number[] => {
-      if (!Array.isArray(value) || value.length > capacity) return bad(field);
-      for (const v of value) if (typeof v !== "number" || !Number.isFinite(v)) bad(field);
-      return value as number[];
-    };
     const detector = new StreamDetector(options);
-    // Loaded into the fresh detector's rings, which keep their one shared buffer.
-    const load = (ring: Ring, value: unknown, field: string) => ring.load(list(value, field, ring.capacity));
-    load(detector.values, record.values, "values");
-    load(detector.spreads, record.spreads, "spreads");
-    if (!Array.isArray(record.measures) || record.measures.length !== KIND_COUNT) bad("measures");
-    (record.measures as unknown[]).forEach((m, k) => {
-      load(detector.measures[k] as Ring, m, `measures[${k}]`);
+    const rows = finite("rows");
+    if (!Number.isInteger(rows) || rows < 0) bad("rows");
+    const values = record.values;
+    if (
+      !Array.isArray(values) ||
+      values.length !== Math.min(rows, detector.values.capacity) ||
+      !values.every(finiteNumber)
+    )
+      bad("values");
+    const baselines = record.baselines;
+    if (!Array.isArray(baselines) || baselines.length === 0) bad("baselines");
+    const parsed = (baselines as unknown[]).map((entry, i): Baseline => {
+      const previous = i > 0 ? (baselines as [number][])[i - 1]?.[0] : -1;
+      if (
+        !Array.isArray(entry) ||
+        entry.length !== 3 ||
+        !entry.every(finiteNumber) ||
+        !Number.isInteger(entry[0]) ||
+        (entry[0] as number) <= (previous as number)
+      )
+        bad(`baselines[${i}]`);
+      const [row, median, usualSpread] = entry as [number, number, number];
+      return { row, median, usualSpread };
     });
-    load(detector.residuals, record.residuals, "residuals");
     if (!Array.isArray(record.tails) || record.tails.length !== KIND_COUNT) bad("tails");
     (record.tails as unknown[]).forEach((t, k) => {
       if (t === null) detector.tails[k] = Number.POSITIVE_INFINITY;
-      else if (typeof t === "number" && Number.isFinite(t)) detector.tails[k] = t;
+      else if (finiteNumber(t)) detector.tails[k] = t;
       else bad(`tails[${k}]`);
     });
-    detector.rows = finite("rows");
+    // The rebuild: each value measured against the baseline of its row, as next() measured it. The
+    // oldest values (the lead, before the measures the rings keep) only fill the short and drift
+    // contexts: their own measures leave the rings before the end.
+    const kept = values as number[];
+    const firstRow = rows - kept.length;
+    let b = 0;
+    for (let i = 0; i < kept.length; i++) {
+      while (b + 1 < parsed.length && (parsed[b + 1] as Baseline).row <= firstRow + i) b++;
+      const baseline = parsed[b] as Baseline;
+      detector.median = baseline.median;
+      detector.usualSpread = baseline.usualSpread;
+      const x = kept[i] as number;
+      detector.values.push(x);
+      const n = detector.values.length;
+      detector.pushMeasures(n, false, detector.measureRow(x, n, detector.floor()));
+    }
+    detector.pushed = 0;
+    detector.baselines = parsed;
+    const current = parsed[parsed.length - 1] as Baseline;
+    detector.median = current.median;
+    detector.usualSpread = current.usualSpread;
+    detector.rows = rows;
     detector.sinceRefresh = finiteOr("sinceRefresh", Number.POSITIVE_INFINITY);
-    detector.median = finite("median");
     detector.scale = finite("scale");
-    detector.usualSpread = finite("usualSpread");
-    detector.period = finite("period");
-    if (detector.period !== 0 && !options.periods.includes(detector.period)) bad("period");
     detector.lastAlarmRow = finiteOr("lastAlarmRow", Number.NEGATIVE_INFINITY);
     detector.lastAlarmStrength = finite("lastAlarmStrength");
-    detector.lastValue = finite("lastValue");
-    if (detector.rows < detector.values.length) bad("rows");
+    detector.lastValue = kept.length > 0 ? (kept[kept.length - 1] as number) : 0;
     return detector;
   }
 
@@ -601,6 +682,7 @@ export class StreamDetector {
     this.median = median;
     this.scale = Math.max(1.4826 * quantileSelect(window, 0.5), o.scaleFloor);
     if (this.spreads.length > 0) this.usualSpread = this.medianOf(this.spreads);
+    this.recordBaseline();
     for (let k = 0; k < KIND_COUNT; k++) {
       const ring = this.measures[k] as Ring;
       if (ring.length < 10) continue;
@@ -611,6 +693,21 @@ export class StreamDetector {
     // Seasonality: re-chosen about once a period, by autocorrelation at each candidate lag. Without
     // a candidate there is nothing to choose (the per-feature streams of the ML detector).
     if (this.longestPeriod > 0 && this.rows % this.longestPeriod < o.refreshEvery) this.choosePeriod();
+  }
+
+  /**
+   * Notes the baseline a refresh set, from the row being scored on; forgets those no measure in
+   * the rings was taken against any more. Only a detector without periods keeps state (toState).
+   */
+  private recordBaseline(): void {
+    if (this.longestPeriod > 0) return;
+    const baselines = this.baselines;
+    while (baselines.length > 1 && (baselines[1] as Baseline).row <= this.rows - this.options.historyRows)
+      baselines.shift();
+    const last = baselines[baselines.length - 1] as Baseline;
+    // A second refresh at the same row (never in practice) replaces the first.
+    if (last.row === this.rows) baselines.pop();
+    baselines.push({ row: this.rows, median: this.median, usualSpread: this.usualSpread });
   }
 
   private medianOf(ring: Ring): number {

@@ -96,6 +96,32 @@ describe("state layout", () => {
     expect(new Set(items.stored.keys())).toEqual(new Set(second.base.items.values()));
   });
 
+  it("keeps the rows a save appends inside the service's group until they fill a chunk", async () => {
+    const random = rng(6);
+    let training = rows(random, 300);
+    let scores = Array.from({ length: 300 }, () => random());
+    const items = new Items();
+    const state = () => ({
+      pipeline: { detectors: { ml: { services: [{ service: "a", training, scores }] } } },
+    });
+    let saved = encodeState(state());
+    items.apply(saved);
+    let rowItems = 0;
+    for (let save = 0; save < 30; save++) {
+      // One window a save: a row and a score in, the oldest out.
+      training = [...training.slice(1), ...rows(random, 1)];
+      scores = [...scores.slice(1), random()];
+      saved = encodeState(state(), saved.base);
+      items.apply(saved);
+      rowItems += [...saved.put.keys()].filter((name) => name.startsWith("f")).length;
+      const { value } = await items.load(saved.root);
+      expect(value).toEqual(state());
+    }
+    // A row chunk holds 256 to 896 bytes: 30 rows of 48 bytes and 30 scores of 8 fill a few. Written
+    // as a chunk of their own, the new rows would take two items at every save.
+    expect(rowItems).toBeLessThanOrEqual(6);
+  });
+
   it("splits a model into its trees and joins them back to the same bytes; a renewal writes one pack", () => {
     const random = rng(9);
     const data = Float64Array.from({ length: 300 * 6 }, () => random() * 50);

@@ -286,15 +286,33 @@ describe("ML detector", () => {
     const source = createMlDetector(CONFIG);
     for (const e of events) source.observe(e);
     const snapshot = JSON.parse(JSON.stringify(source.snapshot()));
-    snapshot.services[0].streams[2].median = "high";
+    snapshot.services[0].streams.features[2].scale = "high";
     const detector = createMlDetector(CONFIG);
     for (const e of events.slice(0, 100)) detector.observe(e);
     const before = JSON.stringify(detector.snapshot());
     expect(() => detector.restore(snapshot)).toThrow(StateError);
     expect(() => detector.restore(snapshot)).toThrow(
-      /services\[0\] \(api\)\.streams\[2\] \(latency_p95_ms\).*median/,
+      /services\[0\] \(api\)\.streams\.features\[2\] \(latency_p95_ms\).*scale/,
     );
     expect(JSON.stringify(detector.snapshot())).toBe(before);
+  });
+
+  it.each([
+    ["before the feature streams", undefined],
+    ["with the streams' rings listed per feature", [{ values: "AAAAAAAAAAA=" }]],
+  ])("restores a snapshot written %s with fresh streams, the rest as it was", (_name, streams) => {
+    const events = traffic(10, ["api"], T0, T0 + 20 * MIN);
+    const source = createMlDetector(CONFIG);
+    for (const e of events) source.observe(e);
+    const snapshot = JSON.parse(JSON.stringify(source.snapshot()));
+    snapshot.services[0].streams = streams;
+    const detector = createMlDetector(CONFIG);
+    detector.restore(snapshot);
+    const restored = JSON.parse(JSON.stringify(detector.snapshot()));
+    expect(restored.services[0].training).toEqual(snapshot.services[0].training);
+    // Fresh streams: no history yet.
+    expect(restored.services[0].streams.history).toEqual({ runs: [], rows: [] });
+    expect(restored.services[0].streams.features[0].rows).toBe(0);
   });
 
   it("does nothing when disabled", () => {

@@ -67,26 +67,70 @@ describe("FeatureStreams (the streaming core on each window feature)", () => {
     expect(alarms.slice(252).filter((a) => a !== null)).toEqual([]);
   });
 
+  /** Rows as a row-major matrix, as TrainingRows.toMatrix gives them. */
+  function matrix(rows: readonly Float64Array[]): Float64Array {
+    const out = new Float64Array(rows.length * FEATURE_COUNT);
+    rows.forEach((row, i) => {
+      out.set(row, i * FEATURE_COUNT);
+    });
+    return out;
+  }
+
   it("continues exactly after a snapshot through JSON, within its byte bound", () => {
     const rows = windows(700, 4);
     for (const row of rows.slice(500, 520)) row[3] = 0.3;
+    for (const row of rows.slice(386, 392)) row[0] = (row[0] as number) + 25;
     const original = FeatureStreams.create();
-    feed(original, rows.slice(0, 400));
-    const json = JSON.stringify(original.toState());
+    // The training rows the snapshot refers to: the calm windows (not the CPU incident), and not
+    // the oldest ones a retrain dropped.
+    const training: Float64Array[] = [];
+    rows.slice(0, 400).forEach((row, i) => {
+      original.next(row);
+      if (i % 13 === 7) original.forget();
+      else if ((i < 386 || i >= 392) && i !== 300) training.push(row);
+    });
+    const reference = matrix(training);
+    const state = original.toState(reference);
+    // Nearly every kept window is a training row: the history is a few runs and the incident's rows.
+    expect(state.history.rows).toHaveLength(7);
+    expect(state.history.runs).toHaveLength(5);
+    const json = JSON.stringify(state);
     expect(json.length).toBeLessThanOrEqual(MAX_STATE_BYTES);
-    const restored = FeatureStreams.fromState(JSON.parse(json), "ml", "streams");
+    const restored = FeatureStreams.fromState(JSON.parse(json), reference, "ml", "streams");
     expect(feed(restored, rows.slice(400))).toEqual(feed(original, rows.slice(400)));
   });
 
+  it("keeps a history without training rows as literal rows, within its byte bound", () => {
+    const rows = windows(300, 5);
+    const original = FeatureStreams.create();
+    feed(original, rows.slice(0, 200));
+    const state = original.toState(new Float64Array(0));
+    expect(state.history.runs).toEqual([[-1, state.history.rows.length]]);
+    const json = JSON.stringify(state);
+    expect(json.length).toBeLessThanOrEqual(MAX_STATE_BYTES);
+    const restored = FeatureStreams.fromState(JSON.parse(json), new Float64Array(0), "ml", "streams");
+    expect(feed(restored, rows.slice(200))).toEqual(feed(original, rows.slice(200)));
+  });
+
   it("refuses a bad state with a StateError naming the feature and field", () => {
-    const state = FeatureStreams.create().toState() as Record<string, unknown>[];
-    const broken = state.map((s, f) => (f === 2 ? { ...s, rows: -Number.NaN } : s));
-    expect(() => FeatureStreams.fromState(broken, "ml", "services[0].streams")).toThrow(StateError);
-    expect(() => FeatureStreams.fromState(broken, "ml", "services[0].streams")).toThrow(
-      /services\[0\]\.streams\[2\] \(latency_p95_ms\).*rows/,
+    const streams = FeatureStreams.create();
+    const rows = windows(100, 6);
+    feed(streams, rows);
+    const reference = matrix(rows);
+    const state = streams.toState(reference);
+    const broken = { ...state, features: state.features.map((s, f) => (f === 2 ? { ...s, rows: -1 } : s)) };
+    expect(() => FeatureStreams.fromState(broken, reference, "ml", "services[0].streams")).toThrow(
+      StateError,
     );
-    expect(() => FeatureStreams.fromState(state.slice(1), "ml", "streams")).toThrow(
-      new RegExp(`${FEATURE_COUNT} feature streams`),
+    expect(() => FeatureStreams.fromState(broken, reference, "ml", "services[0].streams")).toThrow(
+      /services\[0\]\.streams\.features\[2\] \(latency_p95_ms\).*rows/,
+    );
+    expect(() =>
+      FeatureStreams.fromState({ ...state, features: state.features.slice(1) }, reference, "ml", "streams"),
+    ).toThrow(new RegExp(`${FEATURE_COUNT} feature streams`));
+    // Runs that point past the training rows the snapshot holds.
+    expect(() => FeatureStreams.fromState(state, reference.subarray(FEATURE_COUNT), "ml", "streams")).toThrow(
+      /streams\.history/,
     );
   });
 });

@@ -127,12 +127,52 @@ describe("StreamDetector state (what the per-service detector snapshots and gate
     );
   }
 
-  it("continues exactly after toState, JSON and fromState", () => {
-    const values = seasonalSeries(1600);
-    const original = new StreamDetector();
-    for (const v of values.slice(0, 1000)) original.next(v);
-    const restored = StreamDetector.fromState(DEFAULT_STREAM, JSON.parse(JSON.stringify(original.toState())));
-    for (const v of values.slice(1000)) expect(restored.next(v)).toEqual(original.next(v));
+  /** Options without periods (the state is kept only for those), a short history and frequent refreshes. */
+  const PERIODLESS = {
+    ...DEFAULT_STREAM,
+    periods: [],
+    historyRows: 120,
+    refreshEvery: 50,
+    refractoryRows: 20,
+  };
+
+  /** A noisy series with a variance change, a shift and spikes, so every kind of measure moves. */
+  function eventfulSeries(n: number): number[] {
+    const rng = new Rng(8);
+    return Array.from({ length: n }, (_, i) => {
+      const noise = rng.normal(0, i > 300 && i < 400 ? 6 : 2);
+      return 50 + noise + (i > 600 ? 12 : 0) + (i % 97 === 0 ? 30 : 0);
+    });
+  }
+
+  it.each([
+    ["before it has a history", 3],
+    ["while its history fills", 100],
+    ["with a full history", 451],
+    ["one row after a refresh", 551],
+    ["in the middle of a shift", 640],
+  ])("continues exactly after toState, JSON and fromState, %s", (_name, cut) => {
+    const values = eventfulSeries(900);
+    const original = new StreamDetector(PERIODLESS);
+    values.slice(0, cut).forEach((v, i) => {
+      original.next(v);
+      // Forgotten rows (as the per-service detector forgets borderline windows) leave no trace.
+      if (i % 11 === 5) original.forget();
+    });
+    const json = JSON.parse(JSON.stringify(original.toState()));
+    const restored = StreamDetector.fromState(PERIODLESS, json);
+    for (const v of values.slice(cut)) expect(restored.next(v)).toEqual(original.next(v));
+    expect(restored.toState()).toEqual(original.toState());
+  });
+
+  it("keeps in its state only the values its rings were built from, and the baselines they used", () => {
+    const detector = new StreamDetector(PERIODLESS);
+    for (const v of eventfulSeries(2000)) detector.next(v);
+    const state = detector.toState();
+    // The history plus the drift context of its oldest row; a baseline every 50 rows over 120 rows.
+    expect(state.values).toHaveLength(PERIODLESS.historyRows + PERIODLESS.driftRows - 1);
+    expect(state.baselines.length).toBeLessThanOrEqual(4);
+    expect(state.baselines[0]?.[0]).toBeLessThanOrEqual(state.rows - PERIODLESS.historyRows);
   });
 
   it("forget() takes a row back: the detector continues as one that never saw it", () => {
@@ -151,14 +191,30 @@ describe("StreamDetector state (what the per-service detector snapshots and gate
   });
 
   it("fromState refuses a bad state and names the field", () => {
-    const good = new StreamDetector();
-    for (const v of noisySeries(100, 5)) good.next(v);
+    const good = new StreamDetector(PERIODLESS);
+    for (const v of noisySeries(200, 5)) good.next(v);
     const state = good.toState();
-    expect(() => StreamDetector.fromState(DEFAULT_STREAM, { ...state, median: "x" })).toThrow(/median/);
-    expect(() =>
-      StreamDetector.fromState(DEFAULT_STREAM, { ...state, values: new Array(5000).fill(1) }),
-    ).toThrow(/values/);
-    expect(() => StreamDetector.fromState(DEFAULT_STREAM, { ...state, tails: [1, 2] })).toThrow(/tails/);
-    expect(() => StreamDetector.fromState(DEFAULT_STREAM, null)).toThrow(/stream state/);
+    expect(() => StreamDetector.fromState(PERIODLESS, { ...state, scale: "x" })).toThrow(/scale/);
+    expect(() => StreamDetector.fromState(PERIODLESS, { ...state, values: new Array(5000).fill(1) })).toThrow(
+      /values/,
+    );
+    expect(() => StreamDetector.fromState(PERIODLESS, { ...state, values: state.values.slice(1) })).toThrow(
+      /values/,
+    );
+    expect(() => StreamDetector.fromState(PERIODLESS, { ...state, tails: [1, 2] })).toThrow(/tails/);
+    const unordered = [...state.baselines].reverse();
+    expect(() => StreamDetector.fromState(PERIODLESS, { ...state, baselines: unordered })).toThrow(
+      /baselines/,
+    );
+    expect(() => StreamDetector.fromState(PERIODLESS, { ...state, baselines: [] })).toThrow(/baselines/);
+    expect(() => StreamDetector.fromState(PERIODLESS, null)).toThrow(/stream state/);
+  });
+
+  it("keeps no state for a seasonal detector, whose rings do not follow from its values", () => {
+    const seasonal = new StreamDetector();
+    expect(() => seasonal.toState()).toThrow(/without periods/);
+    expect(() => StreamDetector.fromState(DEFAULT_STREAM, new StreamDetector(PERIODLESS).toState())).toThrow(
+      /periods/,
+    );
   });
 });
