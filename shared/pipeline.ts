@@ -214,9 +214,12 @@ export class Pipeline {
   step(targetMs: number, wakeAtMs: number = Number.POSITIVE_INFINITY): number | null {
     let at = this.nextTickMs;
     if (!(at <= targetMs) || at === Number.NEGATIVE_INFINITY) return null;
-    if (this.idle()) {
+    // Asked only when a skip could go past the next tick: at a steady stream of events the target
+    // is mostly within a second, and asking every detector whether it is idle would be wasted.
+    const lastDueMs = gridAtOrBefore(targetMs);
+    if (lastDueMs > at && this.idle()) {
       const wake = Number.isFinite(wakeAtMs) ? gridAtOrAfter(wakeAtMs) : Number.POSITIVE_INFINITY;
-      at = Math.max(at, Math.min(gridAtOrBefore(targetMs), wake));
+      at = Math.max(at, Math.min(lastDueMs, wake));
     }
     this.tick(at);
     if (at > this.latestMs) this.latestMs = at;
@@ -349,7 +352,9 @@ export class Pipeline {
       if (found.length > 0) this.accept(found);
     }
     const ready = this.alerts.flush(nowMs);
-    this.muted.note(this.alerts.lastDecisions(), this.alertByFingerprint, nowMs);
+    if (this.alerts.mutedAtLastFlush()) {
+      this.muted.note(this.alerts.lastDecisions(), this.alertByFingerprint, nowMs);
+    }
     if (ready.length > 0) {
       this.stats.notifications += ready.length;
       for (const n of ready) this.notifications.push(n);

@@ -102,6 +102,19 @@ export class AlertManager {
   private silences: Silence[];
   private nextSilenceId = 1;
   private decisions: GroupDecisionRecord[] = [];
+  /** The time of the last flush; `decisions` are re-dated to it when read (see `lastDecisions`). */
+  private decisionsAtMs = Number.NEGATIVE_INFINITY;
+  /**
+   * While a flush falls in [decidedAtMs, decisionsHoldUntilMs), the decisions of the last full
+   * flush stand as they are: it sent nothing and changed no group, and no finding, silence or
+   * timer can have changed a group's view since. Flush runs every second while any group is open,
+   * and an open group mostly waits out its repeat_interval, so such a flush only re-dates the
+   * decisions. -Infinity when something may have changed (see `redecide`).
+   */
+  private decidedAtMs = Number.NEGATIVE_INFINITY;
+  private decisionsHoldUntilMs = Number.NEGATIVE_INFINITY;
+  /** Whether any group at the last full flush had alerts a silence or an inhibit rule muted. */
+  private mutedAtLastDecision = false;
   private readonly rejected: Partial<Record<FindingRejectReason, number>> = {};
   private readonly resolvedRetentionMs: number;
   private readonly maxResolvedAlerts: number;
@@ -143,6 +156,7 @@ export class AlertManager {
       this.reject(problem);
       return;
     }
+    this.redecide();
     const fp = fingerprint(finding.type, finding.service, finding.entity);
     const existing = this.alerts.get(fp);
 
@@ -189,49 +203,20 @@ export class AlertManager {
 
   /** Decide every group at event time `nowMs`; returns the notifications to send, in group-key order. */
   flush(nowMs: number): Notification[] {
-    // Flush runs every second of event time, mostly with nothing to do: skip the copies then.
-    if (this.silences.length > 0) this.silences = this.silences.filter((s) => nowMs < s.expiresAtMs);
-    const out: Notification[] = [];
-    const decisions: GroupDecisionRecord[] = [];
-    if (this.sortedGroupKeys === null) this.sortedGroupKeys = [...this.groups.keys()].sort();
-    const keys = this.sortedGroupKeys;
-    for (const key of keys) {
-      const group = this.groups.get(key)!;
-      const { view, visible, resolvedTold, silenced, inhibited } = this.viewOf(group, nowMs);
-      const decision = groupDecision(view, nowMs, this.config);
-      decisions.push({
-        groupKey: key,
-        atMs: nowMs,
-        send: decision.send,
-        reason: decision.reason,
-        silenced,
-        inhibited,
-      });
-      if (decision.send) {
-        out.push(this.buildNotification(group, decision.reason, visible, resolvedTold, nowMs));
-        group.lastNotifiedAtMs = nowMs;
-        group.notifiedFiring = visible.map((a) => a.fingerprint);
-        group.members = group.members.filter((fp) => this.alerts.get(fp)?.status === "firing");
-      } else {
-        // Resolved before anyone was told: nothing to say about them later either.
-        if (view.resolvedUnnotified > 0) {
-          const told = new Set(group.notifiedFiring);
-          group.members = group.members.filter(
-            (fp) => this.alerts.get(fp)?.status === "firing" || told.has(fp),
-          );
-        }
-      }
-      if (group.members.length === 0) {
-        this.groups.delete(key);
-        this.sortedGroupKeys = null;
-      } else if (decision.send && decision.reason === "resolved") {
-        // Only silenced alerts remain: when the silence lifts they are news again, not an update.
-        group.lastNotifiedAtMs = null;
-        group.openedAtMs = nowMs;
-        group.notifiedFiring = [];
+    if (this.silences.length > 0) {
+      // A silence that expires stops muting: every group is decided again.
+      const inForce = this.silences.filter((s) => nowMs < s.expiresAtMs);
+      if (inForce.length < this.silences.length) {
+        this.silences = inForce;
+        this.redecide();
       }
     }
-    this.decisions = decisions;
+    const out: Notification[] = [];
+    if (nowMs >= this.decidedAtMs && nowMs < this.decisionsHoldUntilMs) {
+      this.decisionsAtMs = nowMs;
+    } else {
+      this.decideGroups(nowMs, out);
+    }
     if (nowMs >= this.nextPruneAtMs) {
       this.forgetOldResolved(nowMs);
       this.nextPruneAtMs = nowMs + PRUNE_EVERY_MS;
@@ -241,7 +226,26 @@ export class AlertManager {
 
   /** Why each group was or was not notified at the last flush. */
   lastDecisions(): GroupDecisionRecord[] {
+    const first = this.decisions[0];
+    if (first !== undefined && first.atMs !== this.decisionsAtMs) {
+      // Flushes since the last full one repeated its decisions: the same records, at the new time.
+      const atMs = this.decisionsAtMs;
+      this.decisions = this.decisions.map((d) => ({
+        ...d,
+        atMs,
+        silenced: d.silenced.map((m) => ({ ...m })),
+        inhibited: d.inhibited.map((m) => ({ ...m })),
+      }));
+    }
     return this.decisions;
+  }
+
+  /**
+   * Whether a group at the last flush had firing alerts a silence or an inhibit rule muted: when
+   * none did, `lastDecisions` has nothing for the muted-alert history and need not be read.
+   */
+  mutedAtLastFlush(): boolean {
+    return this.mutedAtLastDecision;
   }
 
   /**
@@ -263,6 +267,7 @@ export class AlertManager {
     if (!Number.isFinite(silence.expiresAtMs))
       throw new Error("invalid silence: expiresAtMs must be a finite time");
     const id = silence.id ?? `runtime-${this.nextSilenceId++}`;
+    this.redecide();
     this.silences = this.silences.filter((s) => s.id !== id);
     this.silences.push({
       id,
@@ -324,6 +329,93 @@ export class AlertManager {
     this.silences = snapshot.silences;
     this.nextSilenceId = snapshot.nextSilenceId;
     this.decisions = [];
+    this.mutedAtLastDecision = false;
+    this.redecide();
+  }
+
+  /** Something a decision reads changed: the next flush decides every group afresh. */
+  private redecide(): void {
+    this.decisionsHoldUntilMs = Number.NEGATIVE_INFINITY;
+  }
+
+  /** Decide every group at `nowMs`, sending into `out`; notes how long these decisions stand. */
+  private decideGroups(nowMs: number, out: Notification[]): void {
+    const decisions: GroupDecisionRecord[] = [];
+    // Lowered by each group held below; `redecide` (a send, a changed group) makes it -Infinity.
+    this.decisionsHoldUntilMs = Number.POSITIVE_INFINITY;
+    let muted = false;
+    if (this.sortedGroupKeys === null) this.sortedGroupKeys = [...this.groups.keys()].sort();
+    const keys = this.sortedGroupKeys;
+    for (const key of keys) {
+      const group = this.groups.get(key)!;
+      const { view, visible, resolvedTold, silenced, inhibited } = this.viewOf(group, nowMs);
+      const decision = groupDecision(view, nowMs, this.config);
+      decisions.push({
+        groupKey: key,
+        atMs: nowMs,
+        send: decision.send,
+        reason: decision.reason,
+        silenced,
+        inhibited,
+      });
+      if (silenced.length > 0 || inhibited.length > 0) muted = true;
+      if (decision.send) {
+        out.push(this.buildNotification(group, decision.reason, visible, resolvedTold, nowMs));
+        group.lastNotifiedAtMs = nowMs;
+        group.notifiedFiring = visible.map((a) => a.fingerprint);
+        group.members = group.members.filter((fp) => this.alerts.get(fp)?.status === "firing");
+        this.redecide();
+      } else if (view.resolvedUnnotified > 0) {
+        // Resolved before anyone was told: nothing to say about them later either.
+        const told = new Set(group.notifiedFiring);
+        group.members = group.members.filter(
+          (fp) => this.alerts.get(fp)?.status === "firing" || told.has(fp),
+        );
+        this.redecide();
+      } else {
+        this.decisionsHoldUntilMs = Math.min(this.decisionsHoldUntilMs, this.heldUntil(group, nowMs));
+      }
+      if (group.members.length === 0) {
+        this.groups.delete(key);
+        this.sortedGroupKeys = null;
+        this.redecide();
+      } else if (decision.send && decision.reason === "resolved") {
+        // Only silenced alerts remain: when the silence lifts they are news again, not an update.
+        group.lastNotifiedAtMs = null;
+        group.openedAtMs = nowMs;
+        group.notifiedFiring = [];
+      }
+    }
+    this.decisions = decisions;
+    this.decisionsAtMs = nowMs;
+    this.decidedAtMs = nowMs;
+    this.mutedAtLastDecision = muted;
+  }
+
+  /**
+   * Until when the decision of `group`, held at `nowMs`, stands while no finding or silence
+   * changes: the first of its timers (group_wait, group_interval, repeat_interval) and its firing
+   * alerts' inhibition holds still to end. Each is a `nowMs < end` test in the decision; one that
+   * ended before `nowMs` stays ended, one ending exactly at `nowMs` still counts, to be safe.
+   */
+  private heldUntil(group: GroupState, nowMs: number): number {
+    const cfg = this.config;
+    let until = endFrom(nowMs, Number.POSITIVE_INFINITY, group.openedAtMs + cfg.group_wait_s * 1000);
+    const notifiedMs = group.lastNotifiedAtMs;
+    if (notifiedMs !== null) {
+      until = endFrom(nowMs, until, notifiedMs + cfg.group_interval_s * 1000);
+      until = endFrom(nowMs, until, notifiedMs + cfg.repeat_interval_s * 1000);
+    }
+    for (const rule of this.inhibitRules) {
+      if (rule.holdMs <= 0) continue;
+      for (const fp of group.members) {
+        const alert = this.alerts.get(fp);
+        if (alert !== undefined && alert.status === "firing") {
+          until = endFrom(nowMs, until, alert.startsAtMs + rule.holdMs);
+        }
+      }
+    }
+    return until;
   }
 
   private viewOf(group: GroupState, nowMs: number) {
@@ -386,7 +478,11 @@ export class AlertManager {
     const inhibition = inhibitionOf(this.inhibitRules, alert, this.alerts.values());
     if (inhibition === null) return null;
     // Bounded: one entry per alert; cleared if it ever grows large (episodes end).
-    if (this.inhibitedEpisodes.size >= 10_000) this.inhibitedEpisodes.clear();
+    if (this.inhibitedEpisodes.size >= 10_000) {
+      this.inhibitedEpisodes.clear();
+      // The next flush finds its inhibitions afresh (and counts them again), as it always did.
+      this.redecide();
+    }
     this.inhibitedEpisodes.set(alert.fingerprint, { startsAtMs: alert.startsAtMs, inhibition });
     this.inhibitedByType[alert.type] = (this.inhibitedByType[alert.type] ?? 0) + 1;
     return inhibition;
@@ -452,6 +548,11 @@ export class AlertManager {
 
 /** Hold reasons re-exported for callers that only import the manager. */
 export type { HoldReason };
+
+/** `untilMs`, or `endMs` when that is earlier and not before `nowMs` (see `heldUntil`). */
+function endFrom(nowMs: number, untilMs: number, endMs: number): number {
+  return endMs >= nowMs && endMs < untilMs ? endMs : untilMs;
+}
 
 function sortAlerts(alerts: Alert[]): Alert[] {
   return [...alerts].sort(

@@ -367,6 +367,57 @@ describe("AlertManager snapshot/restore", () => {
   });
 });
 
+describe("AlertManager repeated decisions", () => {
+  // A flush after which nothing changed repeats the last decisions instead of deciding again. The
+  // oracle: a manager restored from a snapshot taken just before each flush has no earlier
+  // decisions to repeat, so it decides every group afresh; both must agree at every second.
+  it("decides as afresh at every second, across findings, silences, holds and timers", () => {
+    const config: AlertingConfig = { ...ALERTING, group_interval_s: 30, repeat_interval_s: 120 };
+    const manager = new AlertManager(config);
+    const at = (
+      seconds: number,
+      service: string,
+      type: DetectorFinding["type"],
+      status: "firing" | "resolved",
+    ) => ({
+      seconds,
+      apply: () => manager.ingest(finding(type, status, s(seconds), { service })),
+    });
+    const events = [
+      at(0, "a", "high_cpu", "firing"),
+      // An ML alert held for a source until t=65, then inhibited by the memory alert at t=40.
+      at(5, "b", "ml_anomaly", "firing"),
+      // One with no source: held until t=100, then sent.
+      at(40, "c", "ml_anomaly", "firing"),
+      at(40, "b", "high_memory", "firing"),
+      {
+        seconds: 20,
+        apply: () => manager.addSilence({ matchers: { service: "a" }, expiresAtMs: s(90.5), reason: "x" }),
+      },
+      at(150, "a", "high_cpu", "resolved"),
+    ].sort((x, y) => x.seconds - y.seconds);
+    let next = 0;
+    for (let t = 0; t <= 400; t++) {
+      while (next < events.length && events[next]!.seconds <= t) events[next++]!.apply();
+      const fresh = new AlertManager(config);
+      fresh.restore(structuredClone(manager.snapshot()));
+      expect(manager.flush(s(t)), `t=${t}`).toEqual(fresh.flush(s(t)));
+      expect(manager.lastDecisions(), `t=${t}`).toEqual(fresh.lastDecisions());
+      const muted = manager.lastDecisions().some((d) => d.silenced.length + d.inhibited.length > 0);
+      expect(manager.mutedAtLastFlush(), `t=${t}`).toBe(muted);
+    }
+  });
+
+  it("dates repeated decisions to their flush and leaves those already read alone", () => {
+    const manager = new AlertManager(ALERTING);
+    run(manager, [finding("high_cpu", "firing", s(0)), ...flushes(10, 11)]);
+    const read = manager.lastDecisions();
+    run(manager, flushes(12));
+    expect(read[0]).toMatchObject({ atMs: s(11), reason: "repeat_interval" });
+    expect(manager.lastDecisions()[0]).toMatchObject({ atMs: s(12), reason: "repeat_interval" });
+  });
+});
+
 describe("AlertManager memory bound", () => {
   it("keeps at most maxResolvedAlerts resolved alerts, dropping the oldest", () => {
     const manager = new AlertManager(ALERTING, { maxResolvedAlerts: 2 });
