@@ -298,11 +298,24 @@ export class ActivityList<N extends ActivityNode<N>> {
     this.tail = node;
   }
 
-  /** Move a node of the list to the back. */
+  /**
+   * Move a node of the list to the back. Written out rather than `remove` then `append`: every
+   * pointer stored into these long-lived nodes pays a GC write barrier, and this runs for every
+   * event in every detector.
+   */
   moveToBack(node: N): void {
-    if (node === this.tail) return;
-    this.remove(node);
-    this.append(node);
+    const tail = this.tail;
+    if (node === tail || tail === null) return;
+    // Not the tail, so it has a successor.
+    const next = node.next as N;
+    const prev = node.prev;
+    if (prev === null) this.head = next;
+    else prev.next = next;
+    next.prev = prev;
+    node.prev = tail;
+    node.next = null;
+    tail.next = node;
+    this.tail = node;
   }
 
   remove(node: N): void {

@@ -84,13 +84,20 @@ abstract class SlidingWindow {
   slideAndAdd(nowMs: number, timeMs: number, a: number, b: number): boolean {
     const index = Math.floor(timeMs / this.bucketMs);
     this.slideToIndex(nowMs === timeMs ? index : Math.floor(nowMs / this.bucketMs));
-    return this.addToIndex(index, a, b);
+    // The usual case: the window now ends at or after the value's bucket, so adding slides nothing.
+    return index <= this.head ? this.addInWindow(index, a, b) : this.addToIndex(index, a, b);
   }
 
   /** Move the newest edge of the window to bucket `index`. */
   protected abstract slideToIndex(index: number): void;
   /** `add` for the bucket `index`. */
-  protected abstract addToIndex(index: number, a: number, b: number): boolean;
+  protected addToIndex(index: number, a: number, b: number): boolean {
+    this.slideToIndex(index);
+    return this.addInWindow(index, a, b);
+  }
+
+  /** `addToIndex` for a bucket at or before the newest: nothing to slide. */
+  protected abstract addInWindow(index: number, a: number, b: number): boolean;
 
   /** Start time of the oldest bucket in the window whose first sum is non-zero; null if none. */
   oldestStartWithA(): number | null {
@@ -144,8 +151,7 @@ export class BucketWindow extends SlidingWindow {
   // The three windows every event visits (CPU, memory, error rate) run this: the slot of the head
   // bucket is kept and the ring walked slot by slot, so the usual event (in the head bucket, or
   // one or two buckets on) costs no modulo.
-  protected addToIndex(index: number, a: number, b: number): boolean {
-    this.slideToIndex(index);
+  protected addInWindow(index: number, a: number, b: number): boolean {
     if (index <= this.head - this.size) return false;
     // A late value may land in a bucket the window has not claimed yet (before its first value).
     const base =
@@ -271,8 +277,7 @@ export class SparseBucketWindow extends SlidingWindow {
     this.slideToIndex(Math.floor(nowMs / this.bucketMs));
   }
 
-  protected addToIndex(index: number, a: number, b: number): boolean {
-    this.slideToIndex(index);
+  protected addInWindow(index: number, a: number, b: number): boolean {
     if (index <= this.head - this.size) return false;
     this.addToBucket(index, a, b);
     this.sumA += a;

@@ -20,6 +20,21 @@ describe("ActivityMap: keys in order of last activity", () => {
     expect(map.size).toBe(3);
   });
 
+  it("moves the front, a middle and the back key, keeping both ends linked", () => {
+    const map = new ActivityMap<State>();
+    for (const [i, key] of ["a", "b", "c", "d"].entries()) map.touch(key, state(key, 0), i);
+    map.touchIfPresent("a", 10);
+    expect(keysOf(map)).toEqual(["b", "c", "d", "a"]);
+    map.touchIfPresent("c", 11);
+    expect(keysOf(map)).toEqual(["b", "d", "a", "c"]);
+    map.touchIfPresent("c", 12);
+    expect(keysOf(map)).toEqual(["b", "d", "a", "c"]);
+    // The ends still hold after the moves: removing from the front, then adding at the back.
+    map.delete("b");
+    map.touch("e", state("e", 0), 13);
+    expect(keysOf(map)).toEqual(["d", "a", "c", "e"]);
+  });
+
   it("never moves lastSeenMs backwards for a late event", () => {
     const map = new ActivityMap<State>();
     map.touch("a", state("a", 0), 10);

@@ -39,6 +39,21 @@ describe.each([
     expect([window.totalA, window.totalB]).toEqual(totals);
   });
 
+  it("slideAndAdd slides to the handling time, then adds to the value's own bucket", () => {
+    const window = new BucketWindow(10_000);
+    expect(window.slideAndAdd(5_000, 5_000, 1, 1)).toBe(true);
+    // A late value handled at 14 s: the window ends at 14 s and the value lands in its 6 s bucket.
+    expect(window.slideAndAdd(14_000, 6_000, 2, 1)).toBe(true);
+    expect([window.totalA, window.totalB]).toEqual([3, 2]);
+    // Handled at 15 s, the 5 s bucket has left; a value from 5 s is too old to count.
+    expect(window.slideAndAdd(15_000, 5_000, 4, 1)).toBe(false);
+    expect([window.totalA, window.totalB]).toEqual([2, 1]);
+    // A value newer than the handling time still moves the window on to its own bucket (7-16 s).
+    expect(window.slideAndAdd(15_000, 16_000, 8, 1)).toBe(true);
+    expect([window.totalA, window.totalB]).toEqual([8, 1]);
+    expect(window.toState().head).toBe(16);
+  });
+
   it("widens its buckets for long windows so memory stays fixed", () => {
     const window = new BucketWindow(3_600_000);
     expect(window.size).toBe(600);
