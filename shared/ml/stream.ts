@@ -553,13 +553,9 @@ export class StreamDetector {
     if (this.longestPeriod > 0)
       throw new InputError("stream state is kept only for a detector without periods");
     const finiteOrNull = (v: number) => (Number.isFinite(v) ? v : null);
-    const oldestMeasured = this.rows - this.options.historyRows;
-    let first = 0;
-    while (first + 1 < this.baselines.length && (this.baselines[first + 1] as Baseline).row <= oldestMeasured)
-      first++;
     return {
       values: this.values.toArray(),
-      baselines: this.baselines.slice(first).map((b) => [b.row, b.median, b.usualSpread]),
+      baselines: this.baselines.slice(this.firstBaselineInUse()).map((b) => [b.row, b.median, b.usualSpread]),
       tails: Array.from(this.tails, finiteOrNull),
       rows: this.rows,
       sinceRefresh: finiteOrNull(this.sinceRefresh),
@@ -714,18 +710,30 @@ export class StreamDetector {
   }
 
   /**
-   * Notes the baseline a refresh set, from the row being scored on; forgets those no measure in
-   * the rings was taken against any more. Only a detector without periods keeps state (toState).
+   * Notes the baseline a refresh set, from the row being scored on. Only a detector without
+   * periods keeps state (toState).
    */
   private recordBaseline(): void {
     if (this.longestPeriod > 0) return;
     const baselines = this.baselines;
-    while (baselines.length > 1 && (baselines[1] as Baseline).row <= this.rows - this.options.historyRows)
-      baselines.shift();
+    baselines.splice(0, this.firstBaselineInUse());
     const last = baselines[baselines.length - 1] as Baseline;
     // A second refresh at the same row (never in practice) replaces the first.
     if (last.row === this.rows) baselines.pop();
     baselines.push({ row: this.rows, median: this.median, usualSpread: this.usualSpread });
+  }
+
+  /**
+   * Index of the oldest baseline a measure in the rings was taken against: the one in effect at
+   * the oldest measured row. Those before it are unused (a forget() brings back at most one row,
+   * which a refresh's own row count already covers).
+   */
+  private firstBaselineInUse(): number {
+    const oldestMeasured = this.rows - this.options.historyRows;
+    let first = 0;
+    while (first + 1 < this.baselines.length && (this.baselines[first + 1] as Baseline).row <= oldestMeasured)
+      first++;
+    return first;
   }
 
   private medianOf(ring: Ring): number {
