@@ -53,6 +53,13 @@ interface KeyState {
 
 type Rule = "ip" | "user";
 
+type Recheck = (
+  key: string,
+  state: KeyState,
+  nowMs: number,
+  out: DetectorFinding[] | null,
+) => DetectorFinding[] | null;
+
 export interface BruteForceDetectorOptions {
   /** At most this many IPs and this many users tracked; the least recently seen go first. */
   maxKeys?: number;
@@ -184,7 +191,7 @@ export class BruteForceDetector extends WindowedRuleDetector {
         event.timeMs,
         nowMs,
         nowMs - this.findMs,
-        this.dropped[rule],
+        rule === "ip" ? this.dropIp : this.dropUser,
         found,
       );
       found = keys.admitted;
@@ -261,33 +268,38 @@ export class BruteForceDetector extends WindowedRuleDetector {
   }
 
   protected upkeep(nowMs: number, out: DetectorFinding[] | null): DetectorFinding[] | null {
-    let found = this.maintainRule("user", nowMs, this.maintainRule("ip", nowMs, out));
+    let found = this.maintainRule(this.ips, this.recheckIp, this.dropIp, nowMs, out);
+    found = this.maintainRule(this.users, this.recheckUser, this.dropUser, nowMs, found);
     found = this.ips.checkCapacity(nowMs, found);
     return this.users.checkCapacity(nowMs, found);
   }
 
   /** Re-check the rule's firing keys and evict its idle ones. */
-  private maintainRule(rule: Rule, nowMs: number, out: DetectorFinding[] | null): DetectorFinding[] | null {
-    const keys = this.keysOf(rule);
-    const found = keys.recheck(nowMs, this.rechecks[rule], out);
-    return keys.evictIdle(nowMs, nowMs - this.idleMs, this.dropped[rule], found);
+  private maintainRule(
+    keys: KeyedStates<KeyState>,
+    recheck: Recheck,
+    dropped: Dropped<KeyState>,
+    nowMs: number,
+    out: DetectorFinding[] | null,
+  ): DetectorFinding[] | null {
+    const found = keys.recheck(nowMs, recheck, out);
+    return keys.evictIdle(nowMs, nowMs - this.idleMs, dropped, found);
   }
 
-  /** Per rule: re-check a firing key as its window slides. */
-  private readonly rechecks = {
-    ip: (key: string, state: KeyState, nowMs: number, out: DetectorFinding[] | null) =>
-      this.evaluate("ip", key, state, nowMs, out),
-    user: (key: string, state: KeyState, nowMs: number, out: DetectorFinding[] | null) =>
-      this.evaluate("user", key, state, nowMs, out),
-  };
+  // One field per rule and function, never an object indexed by the rule: a property looked up by
+  // a name that varies ("ip", "user") is a megamorphic load, and the upkeep runs every second.
 
-  /** Per rule: a key leaving the map must not leave its alert open. */
-  private readonly dropped: Record<Rule, Dropped<KeyState>> = {
-    ip: (_key, state, reason, nowMs, out) =>
-      resolveIfFiring(state, out, (s) => this.finding("ip", s, nowMs, "resolved", reason)),
-    user: (_key, state, reason, nowMs, out) =>
-      resolveIfFiring(state, out, (s) => this.finding("user", s, nowMs, "resolved", reason)),
-  };
+  /** Re-check a firing key as its window slides. */
+  private readonly recheckIp: Recheck = (key, state, nowMs, out) =>
+    this.evaluate("ip", key, state, nowMs, out);
+  private readonly recheckUser: Recheck = (key, state, nowMs, out) =>
+    this.evaluate("user", key, state, nowMs, out);
+
+  /** A key leaving the map must not leave its alert open. */
+  private readonly dropIp: Dropped<KeyState> = (_key, state, reason, nowMs, out) =>
+    resolveIfFiring(state, out, (s) => this.finding("ip", s, nowMs, "resolved", reason));
+  private readonly dropUser: Dropped<KeyState> = (_key, state, reason, nowMs, out) =>
+    resolveIfFiring(state, out, (s) => this.finding("user", s, nowMs, "resolved", reason));
 
   private finding(
     rule: Rule,
