@@ -295,8 +295,10 @@ export class SparseBucketWindow extends SlidingWindow {
       this.first++;
     }
     if (this.first === this.indexes.length) {
-      // Empty: reset exactly, which also clears any drift of the running sums.
-      this.load([]);
+      // Empty: reset exactly, which also clears any drift of the running sums. Arrays already
+      // empty (a new key's first slide) are left alone: setting an array's length is a call into
+      // the runtime, three of them for every new IP and user.
+      if (this.indexes.length > 0) this.load([]);
       this.sumA = 0;
       this.sumB = 0;
     } else if (this.first > 32 && this.first * 2 > this.indexes.length) {

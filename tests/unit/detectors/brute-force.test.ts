@@ -176,6 +176,23 @@ describe("brute force", () => {
     expect(state.users.map((k) => k.entity)).toEqual(["bob"]);
   });
 
+  it("finds a restored key and counts afresh for a key that came back after its eviction", () => {
+    const before = new BruteForceDetector(CONFIG);
+    run(before, failures(0, 7, 1, ["203.0.113.9"], ["alice"]));
+    const restored = new BruteForceDetector(CONFIG);
+    restored.restore(before.snapshot());
+    expect(brief(run(restored, [failure(7, "203.0.113.9", "alice")]))).toEqual([
+      "firing brute_force_ip auth/203.0.113.9 @7",
+    ]);
+
+    const detector = new BruteForceDetector(CONFIG);
+    run(detector, [...failures(0, 7, 1, ["192.0.2.1"], ["bob"]), { advanceTo: at(130) }]);
+    expect((detector.snapshot() as { ips: unknown[] }).ips).toEqual([]);
+    run(detector, failures(131, 7, 1, ["192.0.2.1"], ["bob"]));
+    const state = detector.snapshot() as { ips: { entity: string; failures: { totalA: number } }[] };
+    expect(state.ips.map((k) => [k.entity, k.failures.totalA])).toEqual([["192.0.2.1", 7]]);
+  });
+
   it("caps tracked IPs: newcomers are refused while every IP is active, then take idle ones' places", () => {
     const detector = new BruteForceDetector(CONFIG, { maxKeys: 3 });
     const found = run(detector, [
