@@ -61,6 +61,24 @@ export interface PipelineSnapshot {
  */
 export const TICK_MS = 1000;
 
+/** The detectors that act on events of one kind and type, in configuration order. */
+interface Observers {
+  readonly detectors: readonly Detector[];
+  /** Their bits in the pipeline's detector sets (see `detectorBit`). */
+  readonly bits: number;
+}
+
+/**
+ * Detectors beyond this many (in configuration order) are advanced at every tick, idle or not:
+ * the sets of detectors are bit masks, kept within V8's small integers. A pipeline has eight.
+ */
+const MAX_DEFERRABLE = 30;
+
+/** The i-th detector's bit in a set of detectors; 0 for one that is never deferred. */
+function detectorBit(index: number): number {
+  return index < MAX_DEFERRABLE ? 1 << index : 0;
+}
+
 /** A refused or parsed line, plus what the time checks made of it. */
 export type AdmitResult = ParseResult & { admission: Admission | null };
 
@@ -84,7 +102,15 @@ export class Pipeline {
    * probing and the brute-force detector without a call; a metric line visits only the threshold
    * detectors (and ML).
    */
-  private readonly observers: ReadonlyMap<EventType, Detector[]>[];
+  private readonly observers: ReadonlyMap<EventType, Observers>[];
+  /** Every detector: for an event of a type outside the schema (a hand-built one). */
+  private readonly everyDetector: Observers;
+  /** Idle detectors spared the ticks since their last advance (see `tick`): each owes `lastTickMs`. */
+  private deferred = 0;
+  /** Detectors handed an event since the last tick. */
+  private observedSinceTick = 0;
+  /** The time of the latest tick run. */
+  private lastTickMs = Number.NEGATIVE_INFINITY;
   private readonly alerts: AlertManager;
   private readonly clocks: SourceClocks;
   private latestMs = Number.NEGATIVE_INFINITY;
@@ -102,15 +128,18 @@ export class Pipeline {
       ...createRuleDetectors(config),
       ...(config.detectors.ml.enabled ? [createMlDetector(config.detectors.ml)] : []),
     ];
+    const observersOf = (inSet: (detector: Detector) => boolean): Observers => {
+      let bits = 0;
+      this.detectors.forEach((detector, index) => {
+        if (inSet(detector)) bits |= detectorBit(index);
+      });
+      return { detectors: this.detectors.filter(inSet), bits };
+    };
     this.observers = [0, 1, 2, 3].map(
       (kind) =>
-        new Map(
-          EVENT_TYPES.map((type) => [
-            type,
-            this.detectors.filter((detector) => inScope(detector, kind, type)),
-          ]),
-        ),
+        new Map(EVENT_TYPES.map((type) => [type, observersOf((detector) => inScope(detector, kind, type))])),
     );
+    this.everyDetector = observersOf(() => true);
     this.alerts = new AlertManager(config.alerting);
     this.clocks = new SourceClocks(config.time, options.timeReference ?? "stream");
   }
@@ -183,9 +212,10 @@ export class Pipeline {
     }
     this.stats.events++;
     if (this.eventObserver !== null) this.eventObserver(event);
-    // An event of a type outside the schema (a hand-built one) goes to every detector.
-    const observers = this.observers[eventKind(event)]?.get(event.event_type) ?? this.detectors;
-    for (const detector of observers) {
+    const observers = this.observers[eventKind(event)]?.get(event.event_type) ?? this.everyDetector;
+    if ((this.deferred & observers.bits) !== 0) this.catchUp(observers.bits);
+    this.observedSinceTick |= observers.bits;
+    for (const detector of observers.detectors) {
       const found = detector.observe(event);
       if (found.length > 0) this.accept(found);
     }
@@ -229,7 +259,10 @@ export class Pipeline {
   /** True when letting time pass can change nothing until the next event. */
   idle(): boolean {
     if (!this.alerts.idle()) return false;
-    for (const detector of this.detectors) if (detector.idle?.() !== true) return false;
+    for (let i = 0; i < this.detectors.length; i++) {
+      // A deferred detector was idle and has had no event since: it still is.
+      if ((this.deferred & detectorBit(i)) === 0 && this.detectors[i]?.idle?.() !== true) return false;
+    }
     return true;
   }
 
@@ -305,6 +338,7 @@ export class Pipeline {
   }
 
   snapshot(): PipelineSnapshot {
+    this.catchUp(this.everyDetector.bits);
     const detectors: Record<string, unknown> = {};
     for (const detector of this.detectors) detectors[detector.name] = detector.snapshot();
     return {
@@ -320,6 +354,8 @@ export class Pipeline {
 
   restore(snapshot: PipelineSnapshot): void {
     if (snapshot?.version !== 1) throw new StateError("pipeline", "unknown snapshot version");
+    // Ticks spared before the restore are owed first: a detector the snapshot lacks keeps its state.
+    this.catchUp(this.everyDetector.bits);
     for (const detector of this.detectors) {
       const state = snapshot.detectors[detector.name];
       if (state !== undefined) detector.restore(state);
@@ -346,11 +382,31 @@ export class Pipeline {
     }
   }
 
+  /**
+   * An idle detector is not advanced: it owes this tick, and is advanced once, to the last tick it
+   * was spared, before its next event or snapshot (the `Detector.idle` contract makes that the
+   * same). Most ticks then skip the detectors of sources the stream does not have (and the call
+   * below sees fewer detector classes, so V8 need not look `advance` up generically). Only a
+   * detector that had no event since the last tick is asked whether it is idle: one with events
+   * every second is not worth asking, as its next event would take the catch-up at once.
+   */
   private tick(nowMs: number): void {
-    for (const detector of this.detectors) {
+    this.lastTickMs = nowMs;
+    const detectors = this.detectors;
+    for (let i = 0; i < detectors.length; i++) {
+      const detector = detectors[i] as Detector;
+      const bit = detectorBit(i);
+      if (
+        (this.deferred & bit) !== 0 ||
+        (bit !== 0 && (this.observedSinceTick & bit) === 0 && detector.idle?.() === true)
+      ) {
+        this.deferred |= bit;
+        continue;
+      }
       const found = detector.advance(nowMs);
       if (found.length > 0) this.accept(found);
     }
+    this.observedSinceTick = 0;
     const ready = this.alerts.flush(nowMs);
     if (this.alerts.mutedAtLastFlush()) {
       this.muted.note(this.alerts.lastDecisions(), this.alertByFingerprint, nowMs);
@@ -360,6 +416,18 @@ export class Pipeline {
       for (const n of ready) this.notifications.push(n);
     }
     this.nextTickMs = nowMs + TICK_MS;
+  }
+
+  /** Advance the deferred detectors among `bits` to the last tick, which they were spared. */
+  private catchUp(bits: number): void {
+    const owing = this.deferred & bits;
+    this.deferred &= ~bits;
+    for (let i = 0; i < this.detectors.length; i++) {
+      if ((owing & detectorBit(i)) === 0) continue;
+      // An idle detector finds nothing with time alone; were one to, it still reaches the alerts.
+      const found = (this.detectors[i] as Detector).advance(this.lastTickMs);
+      if (found.length > 0) this.accept(found);
+    }
   }
 
   private countAdmission(admission: Admission): void {

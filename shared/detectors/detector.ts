@@ -46,6 +46,9 @@ export interface Detector {
   /**
    * True when letting time pass cannot produce a finding (nothing pending, firing or open). The
    * pipeline then skips idle seconds in one step; a detector without it is ticked every second.
+   * While true, `advance` must find nothing, leave it true, and end in the same state whether
+   * called at every tick or once at the last: the pipeline defers an idle detector's ticks until
+   * its next event or snapshot and then advances it once (the contract tests check this).
    */
   idle?(): boolean;
   /** JSON-serialisable state, so windows survive a Lambda cold start. */

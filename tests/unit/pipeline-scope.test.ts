@@ -120,3 +120,51 @@ describe("detector scopes", () => {
     }
   });
 });
+
+describe("idle detectors' ticks", () => {
+  /** Logs what it is shown and when it is advanced; idle until told otherwise. */
+  function ticker(name: string, eventTypes?: readonly EventType[]) {
+    const log: string[] = [];
+    const detector: Detector & { log: string[]; busy: boolean } = {
+      name,
+      ...(eventTypes === undefined ? {} : { eventTypes }),
+      log,
+      busy: false,
+      observe(e: LogEvent) {
+        log.push(`observe ${(e.timeMs - T0) / 1000}`);
+        return NO_FINDINGS;
+      },
+      advance(nowMs: number) {
+        log.push(`advance ${(nowMs - T0) / 1000}`);
+        return NO_FINDINGS;
+      },
+      idle: () => !detector.busy,
+      snapshot: () => null,
+      restore: () => {},
+    };
+    return detector;
+  }
+
+  it("an idle detector is advanced once, to the last tick it was spared, before its next event or snapshot", () => {
+    const auth = ticker("auth", ["auth_failure"]);
+    const busy = ticker("busy");
+    busy.busy = true;
+    const pipeline = new Pipeline({ config: DEFAULT_CONFIG, detectors: [auth, busy] });
+    for (let s = 0; s <= 4; s++) pipeline.ingestEvent(event({}, T0 + s * 1000));
+    pipeline.ingestEvent(event({ event_type: "auth_failure" }, T0 + 4500));
+    pipeline.ingestEvent(event({}, T0 + 6000));
+    pipeline.snapshot();
+    // Spared ticks 1 to 4, then 6 (owed at the snapshot); the tick after an event is not spared,
+    // as a detector that had an event is not asked whether it is idle.
+    expect(auth.log).toEqual(["advance 4", "observe 4.5", "advance 5", "advance 6"]);
+    // A busy detector is advanced at every tick, as before.
+    expect(busy.log.filter((entry) => entry.startsWith("advance"))).toEqual([
+      "advance 1",
+      "advance 2",
+      "advance 3",
+      "advance 4",
+      "advance 5",
+      "advance 6",
+    ]);
+  });
+});

@@ -106,6 +106,42 @@ describe.each(DETECTORS)("detector contract: $name", (entry) => {
     throw new Error("the workload never fired");
   });
 
+  it("while idle, ends up where one advance to the last tick does, finding nothing (the pipeline defers idle ticks)", () => {
+    const workload = workloadFor(entry);
+    const lastMs = Math.max(...workload.map((step) => ("advanceTo" in step ? step.advanceTo : step.timeMs)));
+    // An hour of quiet at the end: every detector is idle then (see above).
+    const steps: Step[] = [...workload, { advanceTo: lastMs + 60 * 60_000 }];
+    const detector = entry.create();
+    let nowMs = Number.NEGATIVE_INFINITY;
+    let checked = 0;
+    let nextCheck = 0;
+    for (let i = 0; i < steps.length && checked < 20; i++) {
+      const step = steps[i] as Step;
+      run(detector, [step]);
+      nowMs = Math.max(nowMs, "advanceTo" in step ? step.advanceTo : step.timeMs);
+      if (i < nextCheck || detector.idle?.() !== true) continue;
+      nextCheck = i + 97;
+      const saved = detector.snapshot();
+      const everyTick = entry.create();
+      everyTick.restore(saved);
+      const once = entry.create();
+      once.restore(saved);
+      // Consecutive ticks, then jumps such as the pipeline's idle skips.
+      const ticks = [1, 2, 3, 4, 30, 31, 600].map((s) => (Math.floor(nowMs / 1000) + s) * 1000);
+      for (const tickMs of ticks) {
+        expect(everyTick.advance(tickMs)).toEqual([]);
+        expect(everyTick.idle?.()).toBe(true);
+      }
+      expect(once.advance(ticks[ticks.length - 1] as number)).toEqual([]);
+      expect(JSON.stringify(everyTick.snapshot())).toBe(JSON.stringify(once.snapshot()));
+      const next = steps.slice(i + 1, i + 300);
+      expect(run(everyTick, next)).toEqual(run(once, next));
+      checked++;
+    }
+    // A detector without idle() is ticked every second and needs none of this.
+    if (entry.create().idle !== undefined) expect(checked).toBeGreaterThan(0);
+  });
+
   it("gives the same findings for the same input (determinism)", () => {
     const steps = workloadFor(entry);
     expect(run(entry.create(), steps)).toEqual(run(entry.create(), steps));
