@@ -224,32 +224,37 @@ export class BruteForceDetector extends WindowedRuleDetector {
       keys.touchIfPresent(state.key, event.timeMs);
     } else {
       const key = service + KEY_SEPARATOR + entity;
-      const fresh: KeyState = {
-        key,
-        service,
-        entity,
-        failures: new SparseBucketWindow(this.findMs),
-        peers: new Map(),
-        firing: false,
-        sinceMs: event.timeMs,
-        lastSeenMs: event.timeMs,
-        samples: new SampleRing(),
-      };
-      // Only a key with no failure left in its window makes room: a spray of new IPs must not
-      // grow memory until the next sweep, nor evict a live attacker.
-      const added = keys.admit(
-        key,
-        fresh,
-        event.timeMs,
-        nowMs,
-        nowMs - this.findMs,
-        rule === "ip" ? this.dropIp : this.dropUser,
-        found,
-      );
-      found = keys.admitted;
-      if (!added) return found;
-      byEntity.add(fresh);
-      state = fresh;
+      // Names holding the separator can build another pair's key ("a\0b" and "c", "a" and "b\0c"):
+      // such a pair shares that key's state, as it always has, without an entry of its own here.
+      state = keys.touchIfPresent(key, event.timeMs);
+      if (state === undefined) {
+        const fresh: KeyState = {
+          key,
+          service,
+          entity,
+          failures: new SparseBucketWindow(this.findMs),
+          peers: new Map(),
+          firing: false,
+          sinceMs: event.timeMs,
+          lastSeenMs: event.timeMs,
+          samples: new SampleRing(),
+        };
+        // Only a key with no failure left in its window makes room: a spray of new IPs must not
+        // grow memory until the next sweep, nor evict a live attacker.
+        const added = keys.admit(
+          key,
+          fresh,
+          event.timeMs,
+          nowMs,
+          nowMs - this.findMs,
+          rule === "ip" ? this.dropIp : this.dropUser,
+          found,
+        );
+        found = keys.admitted;
+        if (!added) return found;
+        byEntity.add(fresh);
+        state = fresh;
+      }
     }
     state.failures.slideTo(nowMs);
     // A failure older than the window cannot change a verdict.

@@ -193,6 +193,25 @@ describe("brute force", () => {
     expect(state.ips.map((k) => [k.entity, k.failures.totalA])).toEqual([["192.0.2.1", 7]]);
   });
 
+  it("counts two service and IP pairs whose names join to the same key on one key, and evicts it cleanly", () => {
+    // "auth\0x" + "10.0.0.1" and "auth" + "x\0" + "10.0.0.1" both make the key "auth\0x\010.0.0.1".
+    const steps = Array.from({ length: 8 }, (_, i) =>
+      i % 2 === 0 ? failure(i, "10.0.0.1", null, "auth\u0000x") : failure(i, "x\u000010.0.0.1", null, "auth"),
+    );
+    const detector = new BruteForceDetector(CONFIG);
+    expect(brief(run(detector, steps))).toEqual(["firing brute_force_ip auth\u0000x/10.0.0.1 @7"]);
+    run(detector, [{ advanceTo: at(200) }]);
+    expect((detector.snapshot() as { ips: unknown[] }).ips).toEqual([]);
+    expect(
+      brief(
+        run(
+          detector,
+          failures(201, 8, 1, ["10.0.0.1"], []).map((e) => ({ ...e, service: "auth\u0000x" })),
+        ),
+      ),
+    ).toEqual(["firing brute_force_ip auth\u0000x/10.0.0.1 @208"]);
+  });
+
   it("caps tracked IPs: newcomers are refused while every IP is active, then take idle ones' places", () => {
     const detector = new BruteForceDetector(CONFIG, { maxKeys: 3 });
     const found = run(detector, [
