@@ -191,14 +191,16 @@ export async function runLocal(options: RunOptions, io: RunIo): Promise<LocalRep
     firstEventMs = next.timeMs;
     for (let stepEnd = startMs + STEP_MS; stepEnd <= endMs; stepEnd += STEP_MS) {
       pipeline.setWallClock(stepEnd);
+      const stepLines: string[] = [];
       while (next.timeMs < stepEnd) {
         const line = formatLogLine(next);
         logSink?.write(`${line}\n`);
         shipping?.add(next.timeMs, line);
-        pipeline.ingestLine(line);
+        stepLines.push(line);
         lastEventMs = next.timeMs;
         next = generator.next();
       }
+      pipeline.ingestLines(stepLines);
       await time.advanceTo(stepEnd);
       await history?.afterStep(responder, pipeline);
       await shipping?.flushIfDue();

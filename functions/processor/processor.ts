@@ -3,8 +3,9 @@ import { setTimeout as sleep } from "node:timers/promises";
 import type { AlertType, Notification } from "../../shared/alerts/types.js";
 import type { PipelineConfig } from "../../shared/config/types.js";
 import { SourceReader } from "../../shared/ingest/sources.js";
+import type { IngestResult } from "../../shared/ingest/types.js";
 import type { RejectReason } from "../../shared/log/schema.js";
-import { Pipeline, type PipelineSnapshot } from "../../shared/pipeline.js";
+import { INGEST_RUN, Pipeline, type PipelineSnapshot } from "../../shared/pipeline.js";
 import type { Sink, SinkResult } from "../../shared/sinks/sink.js";
 import { clip, decodeAwsLogsEvent, type PayloadRejectReason } from "../aws/awslogs.js";
 import { type DeadLetterQueue, LogDeadLetterQueue } from "../aws/dead-letter.js";
@@ -272,20 +273,30 @@ export class Processor {
       };
       // Entries without a message string were set aside by the decoder: refused on their own.
       for (const invalid of invalidEvents) reject(invalid.id, "wrong_type", invalid.detail);
-      for (const logEvent of data.logEvents) {
-        const id = typeof logEvent.id === "string" ? clip(logEvent.id) : null;
-        // Each log group is read in its configured format (config `sources`; `auto` otherwise).
-        const read = reader.read(logEvent.message, data.logGroup, data.logStream, logEvent.timestamp);
+      const recordId = (logEvent: { id?: unknown }) =>
+        typeof logEvent.id === "string" ? clip(logEvent.id) : null;
+      const processRead = (logEvent: { id?: unknown }, read: IngestResult) => {
         if (read.status === "event") {
           const admission = pipeline.admit(read.event, source);
           for (const ready of admission.ready) pipeline.process(ready);
           const future = admission.future.find((f) => f.event === read.event);
           if (future === undefined) accepted++;
-          else reject(id, "timestamp_in_future", future.detail);
+          else reject(recordId(logEvent), "timestamp_in_future", future.detail);
         } else if (read.status === "rejected") {
           pipeline.stats.rejected[read.reason] = (pipeline.stats.rejected[read.reason] ?? 0) + 1;
-          reject(id, read.reason, read.detail);
+          reject(recordId(logEvent), read.reason, read.detail);
         }
+      };
+      // A run of records is read, then processed: each stage's code then stays hot in the CPU's
+      // instruction cache for the whole run (see Pipeline.ingestLines). Reading depends on no
+      // pipeline state, so the outcome is the same as record by record.
+      for (let from = 0; from < data.logEvents.length; from += INGEST_RUN) {
+        const run = data.logEvents.slice(from, from + INGEST_RUN);
+        // Each log group is read in its configured format (config `sources`; `auto` otherwise).
+        const reads = run.map((logEvent) =>
+          reader.read(logEvent.message, data.logGroup, data.logStream, logEvent.timestamp),
+        );
+        for (const [index, logEvent] of run.entries()) processRead(logEvent, reads[index] as IngestResult);
       }
       if (accepted > 0) pipeline.advance(pipeline.nowMs);
       return { accepted, rejected, samples, late: pipeline.stats.late - lateBefore };

@@ -42,6 +42,18 @@ function deliveries(minutes = 12): ReturnType<typeof encodeAwsLogsEvent>[] {
   return out;
 }
 
+/** One delivery of `messages` from log group "g", stream "s", record ids from `idOf`. */
+function oneStream(messages: string[], idOf = (index: number) => String(index)) {
+  return encodeAwsLogsEvent({
+    owner: "1",
+    logGroup: "g",
+    logStream: "s",
+    subscriptionFilters: [],
+    messageType: "DATA_MESSAGE",
+    logEvents: messages.map((message, i) => ({ id: idOf(i), timestamp: T0, message })),
+  });
+}
+
 function makeProcessor(store: MemoryStateStore, sink: Sink, lines: string[] = [], metrics: string[] = []) {
   return new Processor({
     config: DEFAULT_CONFIG,
@@ -221,16 +233,7 @@ describe("Processor", () => {
     const messages = ["", "{not json", '{"service":"x"}', "[1]", ...good.map((e) => e.message ?? "")];
     const lines: string[] = [];
     const processor = makeProcessor(new MemoryStateStore(), new MemorySink(), lines);
-    const outcome = await processor.handle(
-      encodeAwsLogsEvent({
-        owner: "1",
-        logGroup: "g",
-        logStream: "s",
-        subscriptionFilters: [],
-        messageType: "DATA_MESSAGE",
-        logEvents: messages.map((message, i) => ({ id: String(i), timestamp: T0, message })),
-      }),
-    );
+    const outcome = await processor.handle(oneStream(messages));
     expect(outcome.accepted).toBe(good.length);
     expect(outcome.rejected).toEqual({
       empty_line: 1,
@@ -239,6 +242,25 @@ describe("Processor", () => {
       not_an_object: 1,
     });
     expect(lines.filter((l) => l.includes("rejected log lines"))).toHaveLength(1);
+  });
+
+  it("names each refused record by its id in a batch longer than one run of records", async () => {
+    const good = generateWindow({
+      seed: 2,
+      startMs: T0,
+      endMs: T0 + 120_000,
+      minIntervalS: 0.1,
+      maxIntervalS: 0.3,
+    });
+    expect(good.length).toBeGreaterThan(600);
+    const messages = good.slice(0, 600).map((e) => e.message ?? "");
+    for (const bad of [3, 300, 599]) messages[bad] = "{not json";
+    const lines: string[] = [];
+    const processor = makeProcessor(new MemoryStateStore(), new MemorySink(), lines);
+    const outcome = await processor.handle(oneStream(messages, (i) => `r${i}`));
+    expect(outcome.accepted).toBe(597);
+    const logged = JSON.parse(lines.find((l) => l.includes("rejected log lines")) ?? "{}");
+    expect(logged.samples.map((s: { id: string }) => s.id)).toEqual(["r3", "r300", "r599"]);
   });
 
   it("handles the real aws-lambda-go payload (foreign lines are rejected and counted, nothing thrown)", async () => {
